@@ -1,0 +1,2 @@
+//! Location model and PIDF-LO (placeholder while the crate is written).
+#![forbid(unsafe_code)]
