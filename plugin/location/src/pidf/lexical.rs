@@ -115,7 +115,10 @@ fn days_in(year: u32, month: u32) -> u32 {
 
 /// A conservative `xs:anyURI` check: an RFC 3986 scheme, then only RFC 3986
 /// characters, `%` followed by two hex digits, and brackets only around an
-/// IPv6 literal (`sip:alice@[2001:db8::1]`; SIPp's `[local_ip]` is refused).
+/// IPv6 literal in the authority of a hierarchical URI (`http://[::1]/`).
+/// libxml2, which checks `xs:anyURI` by parsing the URI, refuses brackets
+/// anywhere else, so `sip:alice@[2001:db8::1]` is refused (as is SIPp's
+/// `[local_ip]`).
 pub(crate) fn is_uri(text: &str) -> bool {
     let Some((scheme, rest)) = text.split_once(':') else {
         return false;
@@ -127,10 +130,15 @@ pub(crate) fn is_uri(text: &str) -> bool {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    scheme_ok && !rest.is_empty() && uri_rest_ok(rest)
+    // Brackets may appear only in an authority: after `//`, up to `/`, `?` or `#`.
+    let authority = match rest.strip_prefix("//") {
+        Some(after) => 2..2 + after.find(['/', '?', '#']).unwrap_or(after.len()),
+        None => 0..0,
+    };
+    scheme_ok && !rest.is_empty() && uri_rest_ok(rest, &authority)
 }
 
-fn uri_rest_ok(rest: &str) -> bool {
+fn uri_rest_ok(rest: &str, authority: &core::ops::Range<usize>) -> bool {
     let b = rest.as_bytes();
     let mut i = 0;
     while let Some(&c) = b.get(i) {
@@ -145,7 +153,7 @@ fn uri_rest_ok(rest: &str) -> bool {
                 i += 3;
                 continue;
             }
-            b'[' => {
+            b'[' if authority.contains(&i) => {
                 let Some(len) = b
                     .get(i + 1..)
                     .and_then(|r| r.iter().position(|&c| c == b']'))
@@ -257,7 +265,7 @@ mod tests {
             "sip:+14255550100@example.com;user=phone",
             "mac:00-0d-4b-30-72-df",
             "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
-            "sip:alice@[2001:db8::1]",
+            "http://[2001:db8::1]/rules",
             "http://example.com/rules?x=%41",
         ] {
             assert!(is_uri(good), "{good}");
@@ -269,6 +277,8 @@ mod tests {
             "1a:x",
             "sip:",
             "sip:SENDER@[local_ip]",
+            "sip:alice@[2001:db8::1]",
+            "http://example.com/[::1]",
             "sip:a b",
             "sip:a<b",
             "sip:%4",
