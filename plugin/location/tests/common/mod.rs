@@ -1,5 +1,6 @@
 //! The writer's test matrix, shared by the schema, golden and round-trip tests.
-#![allow(dead_code)]
+// Test helpers: failing loudly is their job.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
