@@ -1,0 +1,137 @@
+//! Civic addresses and points of ERLs: `e911-location`'s RFC 5139 [`CivicAddress`] and RFC
+//! 5491 [`Point`], so the engine hands them to the PIDF-LO writer as they are, plus the
+//! serde forms a bundle stores them in (that crate stays serde-free).
+
+use e911_location::{CivicAddress, CivicElement, Point};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Sets an element from a CSV cell: trimmed, and a blank cell sets nothing.
+pub(crate) fn set_trimmed(civic: &mut CivicAddress, element: CivicElement, value: &str) {
+    let value = value.trim();
+    if value.is_empty() {
+        civic.remove(element);
+    } else {
+        civic.set(element, value);
+    }
+}
+
+/// One line for a person: `1 Microsoft Way, Redmond, WA 98052, US (40 1)`.
+pub fn summary(civic: &CivicAddress) -> String {
+    use CivicElement as E;
+    let join = |elements: &[CivicElement]| {
+        let words: Vec<&str> = elements.iter().filter_map(|e| civic.get(*e)).collect();
+        words.join(" ")
+    };
+    let parts = [
+        join(&[E::Hno, E::Hns, E::Prd, E::Rd, E::Sts, E::Pod]),
+        join(&[E::A3]),
+        join(&[E::A1, E::Pc]),
+        join(&[E::Country]),
+    ];
+    let mut text = parts
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let inside = join(&[E::Bld, E::Flr, E::Unit, E::Room, E::Loc]);
+    if !inside.is_empty() {
+        text.push_str(&format!(" ({inside})"));
+    }
+    text
+}
+
+/// Serde for [`CivicAddress`]: `xml:lang` and the present elements as (schema position,
+/// value) pairs, so the bundle stays compact and independent of field names.
+pub(crate) mod civic_serde {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct Wire {
+        lang: Option<String>,
+        elements: Vec<(u8, String)>,
+    }
+
+    pub(crate) fn serialize<S: Serializer>(civic: &CivicAddress, s: S) -> Result<S::Ok, S::Error> {
+        let position = |e: CivicElement| {
+            CivicElement::ALL
+                .iter()
+                .position(|x| *x == e)
+                .and_then(|p| u8::try_from(p).ok())
+        };
+        let elements = civic
+            .elements()
+            .filter_map(|(e, v)| Some((position(e)?, v.to_owned())))
+            .collect();
+        Wire {
+            lang: civic.lang.clone(),
+            elements,
+        }
+        .serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CivicAddress, D::Error> {
+        let wire = Wire::deserialize(d)?;
+        let mut civic = CivicAddress {
+            lang: wire.lang,
+            ..CivicAddress::default()
+        };
+        for (position, value) in wire.elements {
+            let element = CivicElement::ALL
+                .get(usize::from(position))
+                .ok_or_else(|| serde::de::Error::custom("unknown civic element"))?;
+            civic.set(*element, value);
+        }
+        Ok(civic)
+    }
+}
+
+/// Serde for an optional [`Point`].
+pub(crate) mod point_serde {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(point: &Option<Point>, s: S) -> Result<S::Ok, S::Error> {
+        point
+            .map(|p| (p.latitude, p.longitude, p.altitude))
+            .serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Point>, D::Error> {
+        let wire = Option::<(f64, f64, Option<f64>)>::deserialize(d)?;
+        Ok(wire.map(|(latitude, longitude, altitude)| Point {
+            latitude,
+            longitude,
+            altitude,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_cells_set_nothing_and_values_are_trimmed() {
+        let mut civic = CivicAddress::default();
+        set_trimmed(&mut civic, CivicElement::Rd, " Microsoft ");
+        set_trimmed(&mut civic, CivicElement::Flr, "  ");
+        assert_eq!(civic.get(CivicElement::Rd), Some("Microsoft"));
+        assert_eq!(civic.get(CivicElement::Flr), None);
+    }
+
+    #[test]
+    fn summary_reads_like_an_address() {
+        let civic = CivicAddress::default()
+            .with(CivicElement::Hno, "1")
+            .with(CivicElement::Rd, "Microsoft")
+            .with(CivicElement::Sts, "Way")
+            .with(CivicElement::A3, "Redmond")
+            .with(CivicElement::A1, "WA")
+            .with(CivicElement::Pc, "98052")
+            .with(CivicElement::Country, "US")
+            .with(CivicElement::Flr, "1");
+        assert_eq!(
+            summary(&civic),
+            "1 Microsoft Way, Redmond, WA 98052, US (1)"
+        );
+    }
+}

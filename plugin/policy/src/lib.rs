@@ -1,0 +1,33 @@
+//! Brief overview: E9-1-1 policy bundles, from the files an engineer edits to the decision
+//! for one call. No I/O, no clock, no randomness on the loading or evaluating path.
+//!
+//! - [`Sources`]: the bundle's files as `(name, bytes)` pairs — TOML for settings, location
+//!   policies, sites, routes, notification targets and callers; CSV for ERLs and network
+//!   elements, in native, Lync/Skype for Business or Teams LIS export layouts.
+//! - [`Sources::validate`] / [`Sources::compile`]: every [`Problem`] at once, each with
+//!   file and line, or a [`Policy`].
+//! - [`Policy`]: the compiled bundle (LIS [`NetworkMap`](e911_location::lis::NetworkMap),
+//!   [`Erl`]s, [`LocationPolicy`]s, [`Route`]s, [`Site`]s, [`Caller`]s).
+//!
+//! The file set is described in the crate's `README.md`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod civic;
+mod csv;
+mod identity;
+pub mod model;
+mod policy;
+mod problem;
+mod sources;
+
+pub use e911_location::{CivicAddress, CivicElement, Location, Method, Point};
+pub use identity::identity_key;
+pub use model::{
+    Caller, Combine, Conference, ConferenceMode, Counts, DialMask, Erl, HeaderNames, Hop,
+    LocationPolicy, LocationRequired, NotificationTarget, Route, Settings, Site, TrunkKind,
+    Validation,
+};
+pub use policy::{ElinOwner, Policy};
+pub use problem::Problem;
+pub use sources::{Sources, TOML_FILES};

@@ -1,0 +1,177 @@
+//! [`Policy`]: a compiled bundle in memory, ready to answer calls.
+
+use core::net::IpAddr;
+
+use e911_location::lis::{ElementMatch, KeyedTable, NetworkFacts, NetworkMap};
+
+use crate::identity::identity_key;
+use crate::model::{Caller, Counts, Erl, LocationPolicy, Route, Settings, Site};
+
+/// A compiled policy bundle: LIS tables, ERLs, location policies, routes, sites, callers.
+///
+/// Built by [`crate::Sources::compile`] or loaded by [`crate::Bundle::load`]; answers calls
+/// with [`Policy::evaluate`]. Immutable: a reload builds a new one and swaps it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub(crate) settings: Settings,
+    pub(crate) erls: Vec<Erl>,
+    pub(crate) network: NetworkMap,
+    pub(crate) policies: Vec<LocationPolicy>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) sites: Vec<Site>,
+    pub(crate) site_map: NetworkMap,
+    pub(crate) trusted: NetworkMap,
+    pub(crate) callers: Vec<Caller>,
+    pub(crate) counts: Counts,
+    caller_index: KeyedTable,
+    elin_index: KeyedTable,
+}
+
+/// The parts a policy is assembled from (compiled sources or a decoded bundle).
+pub(crate) struct Parts {
+    pub settings: Settings,
+    pub erls: Vec<Erl>,
+    pub network: NetworkMap,
+    pub policies: Vec<LocationPolicy>,
+    pub routes: Vec<Route>,
+    pub sites: Vec<Site>,
+    pub site_map: NetworkMap,
+    pub trusted: NetworkMap,
+    pub callers: Vec<Caller>,
+    pub counts: Counts,
+}
+
+/// One of our ELINs and the ERL it belongs to; see [`Policy::elin`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElinOwner<'p> {
+    /// The ELIN as configured (E.164).
+    pub elin: &'p str,
+    /// Index of the ERL.
+    pub erl_index: u32,
+    /// The ERL.
+    pub erl: &'p Erl,
+}
+
+impl Policy {
+    pub(crate) fn assemble(parts: Parts) -> Self {
+        let caller_index = KeyedTable::build(
+            parts
+                .callers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.identity.as_str().into(), index(i)))
+                .collect(),
+        );
+        let elins = parts
+            .erls
+            .iter()
+            .enumerate()
+            .flat_map(|(i, erl)| erl.elins.iter().map(move |e| (e.as_str().into(), index(i))));
+        let elin_index = KeyedTable::build(elins.collect());
+        Self {
+            settings: parts.settings,
+            erls: parts.erls,
+            network: parts.network,
+            policies: parts.policies,
+            routes: parts.routes,
+            sites: parts.sites,
+            site_map: parts.site_map,
+            trusted: parts.trusted,
+            callers: parts.callers,
+            counts: parts.counts,
+            caller_index,
+            elin_index,
+        }
+    }
+
+    /// Tenant settings: revision, header names, trusted networks.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The bundle revision.
+    pub fn revision(&self) -> &str {
+        &self.settings.revision
+    }
+
+    /// How much the bundle holds.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Every ERL; network lookups answer indices into this list.
+    pub fn erls(&self) -> &[Erl] {
+        &self.erls
+    }
+
+    /// The ERL with this id.
+    pub fn erl(&self, id: &str) -> Option<&Erl> {
+        self.erls.iter().find(|e| e.id == id)
+    }
+
+    /// Every location policy.
+    pub fn policies(&self) -> &[LocationPolicy] {
+        &self.policies
+    }
+
+    /// Every route.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Every network site.
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// The LIS network map (BSSID → port → chassis → subnet).
+    pub fn network(&self) -> &NetworkMap {
+        &self.network
+    }
+
+    /// The ERL and element a network lookup finds, in Lync's precedence.
+    pub fn locate(&self, facts: &NetworkFacts<'_>) -> Option<ElementMatch> {
+        self.network.locate(facts)
+    }
+
+    /// Whether `ip` is in a trusted network, whose headers (P-Access-Network-Info, the
+    /// LLDP headers, the client-IP header) are believed.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trusted.locate_ip(ip).is_some()
+    }
+
+    /// The caller-specific assignment for an identity (E.164 number or SIP URI).
+    pub fn caller(&self, identity: &str) -> Option<&Caller> {
+        let key = identity_key(identity)?;
+        let at = self.caller_index.lookup(&key)?;
+        self.callers.get(at as usize)
+    }
+
+    /// Whether `number` is one of our ELINs, so the engine can recognise a PSAP callback.
+    /// Accepts `+13165550100`, `tel:+1-316-555-0100`, a SIP URI with that user part, and
+    /// also the national forms carriers present: digits without `+`, and ten NANP digits.
+    pub fn elin(&self, number: &str) -> Option<ElinOwner<'_>> {
+        let key = identity_key(number)?;
+        let mut candidates = vec![key.clone()];
+        if key.bytes().all(|b| b.is_ascii_digit()) {
+            candidates.push(format!("+{key}"));
+            if key.len() == 10 {
+                candidates.push(format!("+1{key}"));
+            }
+        }
+        candidates.iter().find_map(|k| {
+            let erl_index = self.elin_index.lookup(k)?;
+            let erl = self.erls.get(erl_index as usize)?;
+            let elin = erl.elins.iter().find(|e| *e == k)?;
+            Some(ElinOwner {
+                elin,
+                erl_index,
+                erl,
+            })
+        })
+    }
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}

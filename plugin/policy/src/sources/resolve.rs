@@ -1,0 +1,451 @@
+//! Turns the TOML files into the compiled model, checking every reference between them:
+//! notification targets, trunks, routes (ordered trunk lists) and location policies.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::toml_files::{
+    Named, NotificationsFile, PoliciesFile, PolicyTable, RoutesFile, StringList,
+};
+use crate::model::{
+    Combine, Conference, ConferenceMode, DialMask, Hop, LocationPolicy, LocationRequired,
+    NotificationTarget, Route, TrunkKind,
+};
+use crate::problem::{Problems, saturate};
+
+/// Lync's default callback window for an ELIN (DESIGN §3 step 7): 30 minutes.
+const DEFAULT_CALLBACK_MINUTES: i64 = 30;
+/// A day: longer windows would send a stranger's callbacks to an old caller.
+const MAX_CALLBACK_MINUTES: i64 = 24 * 60;
+
+/// A parsed TOML file and the text its spans point into.
+pub(crate) struct Doc<'s, T> {
+    pub file: &'s str,
+    pub text: &'s str,
+    pub data: T,
+}
+
+impl<T> Doc<'_, T> {
+    pub(crate) fn report(
+        &self,
+        problems: &mut Problems,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) {
+        problems.at_offset(self.file, self.text, span.start, message);
+    }
+
+    pub(crate) fn line(&self, span: &Range<usize>) -> String {
+        let (line, _) = crate::problem::line_column(self.text, span.start);
+        format!("{}:{line}", self.file)
+    }
+}
+
+/// Ids to indices, for one kind of named thing.
+pub(crate) type Index = HashMap<String, u32>;
+
+/// Notification targets by id.
+pub(crate) fn targets(
+    doc: Option<&Doc<'_, NotificationsFile>>,
+    problems: &mut Problems,
+) -> HashMap<String, NotificationTarget> {
+    let mut out = HashMap::new();
+    let Some(doc) = doc else { return out };
+    for (id, table) in &doc.data.targets {
+        let t = table.get_ref();
+        let check = |value: &Option<Spanned<String>>, schemes: &[&str], problems: &mut Problems| {
+            let value = value.as_ref()?;
+            let lower = value.get_ref().to_ascii_lowercase();
+            if schemes.iter().any(|s| lower.starts_with(s)) {
+                return Some(value.get_ref().trim().to_owned());
+            }
+            let expected = schemes.join(" or ");
+            doc.report(
+                problems,
+                value.span(),
+                format!("`{}` must start with {expected}", value.get_ref()),
+            );
+            None
+        };
+        let webhook = check(&t.webhook, &["https://", "http://"], problems);
+        let sip = check(&t.sip, &["sip:", "sips:"], problems);
+        if t.webhook.is_none() && t.sip.is_none() {
+            doc.report(
+                problems,
+                table.span(),
+                format!(
+                    "notification target `{}` needs `webhook` or `sip`",
+                    id.get_ref()
+                ),
+            );
+        }
+        out.insert(
+            id.get_ref().clone(),
+            NotificationTarget {
+                id: id.get_ref().clone(),
+                webhook,
+                sip,
+            },
+        );
+    }
+    out
+}
+
+/// Routes with their trunks resolved, and their index by id.
+pub(crate) fn routes(
+    doc: Option<&Doc<'_, RoutesFile>>,
+    problems: &mut Problems,
+) -> (Vec<Route>, Index) {
+    let (mut routes, mut index) = (Vec::new(), Index::new());
+    let Some(doc) = doc else {
+        return (routes, index);
+    };
+    let trunks = trunks(doc, problems);
+    for (id, table) in &doc.data.routes {
+        let route = table.get_ref();
+        let dial = route.dial.as_ref().and_then(|d| {
+            let ok =
+                crate::sources::erls::is_e164(d.get_ref().trim()) || is_dial_string(d.get_ref());
+            if !ok {
+                doc.report(
+                    problems,
+                    d.span(),
+                    format!("`{}` is not a number to dial", d.get_ref()),
+                );
+            }
+            ok.then(|| d.get_ref().trim().to_owned())
+        });
+        let names = route.trunks.get_ref().items();
+        if names.is_empty() {
+            doc.report(
+                problems,
+                route.trunks.span(),
+                format!("route `{}` lists no trunks", id.get_ref()),
+            );
+        }
+        let mut hops = Vec::new();
+        for name in &names {
+            match trunks.get(name) {
+                Some(hop) => hops.push(with_dial(hop.clone(), dial.as_deref())),
+                None => doc.report(
+                    problems,
+                    route.trunks.span(),
+                    format!("route `{}` names unknown trunk `{name}`", id.get_ref()),
+                ),
+            }
+        }
+        index.insert(id.get_ref().clone(), saturate(routes.len()));
+        routes.push(Route {
+            id: id.get_ref().clone(),
+            hops,
+        });
+    }
+    (routes, index)
+}
+
+fn trunks(doc: &Doc<'_, RoutesFile>, problems: &mut Problems) -> HashMap<String, Hop> {
+    let mut out = HashMap::new();
+    for (id, table) in &doc.data.trunks {
+        let t = table.get_ref();
+        let Some(kind) = TrunkKind::parse(t.kind.get_ref().trim()) else {
+            let message = format!(
+                "unknown trunk kind `{}`: expected sip-trunk, elin-gateway or local-gateway",
+                t.kind.get_ref()
+            );
+            doc.report(problems, t.kind.span(), message);
+            continue;
+        };
+        let target = t.target.get_ref().trim();
+        let lower = target.to_ascii_lowercase();
+        if !(lower.starts_with("sip:") || lower.starts_with("sips:")) || target.len() < 5 {
+            doc.report(
+                problems,
+                t.target.span(),
+                format!("trunk target `{target}` is not a SIP URI"),
+            );
+            continue;
+        }
+        let route_header = t
+            .route_header
+            .as_ref()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        let hop = Hop {
+            trunk: id.get_ref().clone(),
+            kind,
+            target: target.to_owned(),
+            route_header,
+        };
+        out.insert(id.get_ref().clone(), hop);
+    }
+    out
+}
+
+/// The hop with the route's `dial` number as the Request-URI's user part.
+fn with_dial(mut hop: Hop, dial: Option<&str>) -> Hop {
+    let Some(dial) = dial else { return hop };
+    let (scheme, rest) = hop
+        .target
+        .split_once(':')
+        .unwrap_or(("sip", hop.target.as_str()));
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    hop.target = format!("{scheme}:{dial}@{host}");
+    hop
+}
+
+/// Digits, `*`, `#` and an optional leading `+`: what a dial string may contain.
+pub(crate) fn is_dial_string(text: &str) -> bool {
+    let body = text.trim().strip_prefix('+').unwrap_or(text.trim());
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+}
+
+/// What policies need to resolve their references.
+pub(crate) struct PolicyRefs<'a> {
+    pub routes: &'a Index,
+    pub targets: &'a HashMap<String, NotificationTarget>,
+}
+
+/// Location policies (with `[defaults]` applied) and their index by id.
+pub(crate) fn policies(
+    doc: Option<&Doc<'_, PoliciesFile>>,
+    refs: &PolicyRefs<'_>,
+    problems: &mut Problems,
+) -> (Vec<LocationPolicy>, Index) {
+    let (mut out, mut index) = (Vec::new(), Index::new());
+    let Some(doc) = doc else { return (out, index) };
+    let named: &Named<PolicyTable> = &doc.data.policies;
+    for (id, table) in named {
+        let merged = table.get_ref().clone().inherit(&doc.data.defaults);
+        let policy = policy(doc, (id.get_ref(), table.span()), merged, refs, problems);
+        index.insert(id.get_ref().clone(), saturate(out.len()));
+        out.push(policy);
+    }
+    (out, index)
+}
+
+fn policy(
+    doc: &Doc<'_, PoliciesFile>,
+    (id, span): (&str, Range<usize>),
+    t: PolicyTable,
+    refs: &PolicyRefs<'_>,
+    problems: &mut Problems,
+) -> LocationPolicy {
+    let enabled = t.enabled.unwrap_or(true);
+    let list = |value: &Option<Spanned<StringList>>, problems: &mut Problems| {
+        let Some(value) = value else {
+            return Vec::new();
+        };
+        let items = value.get_ref().items();
+        for bad in items.iter().filter(|s| !is_dial_string(s)) {
+            doc.report(
+                problems,
+                value.span(),
+                format!("`{bad}` is not a dial string (digits, * and # only)"),
+            );
+        }
+        items
+    };
+    let dial_strings = list(&t.dial_strings, problems);
+    let masks = list(&t.dial_masks, problems);
+    if enabled && dial_strings.is_empty() {
+        doc.report(
+            problems,
+            span.clone(),
+            format!("policy `{id}` has no dial strings (EmergencyDialString)"),
+        );
+    }
+    let dial = dial_strings.first().cloned().unwrap_or_default();
+    let dial_masks = masks
+        .into_iter()
+        .map(|mask| DialMask {
+            mask,
+            dial: dial.clone(),
+        })
+        .collect();
+    let route = route_ref(doc, &t.route, refs.routes, problems);
+    if enabled && t.route.is_none() {
+        doc.report(
+            problems,
+            span,
+            format!("policy `{id}` has no route (`route`, Lync's PstnUsage)"),
+        );
+    }
+    LocationPolicy {
+        id: id.to_owned(),
+        description: t.description.clone().unwrap_or_default(),
+        enabled,
+        dial_strings,
+        dial_masks,
+        test_numbers: list(&t.test_numbers, problems),
+        outside_line_prefixes: list(&t.outside_line_prefixes, problems),
+        route,
+        ecrc_route: route_ref(doc, &t.ecrc_route, refs.routes, problems),
+        unvalidated_to_ecrc: t.unvalidated_to_ecrc.unwrap_or(false),
+        location_required: location_required(doc, &t.location_required, problems),
+        notifications: notifications(doc, &t.notifications, refs.targets, problems),
+        conference: conference(doc, &t, problems),
+        callback_window_secs: callback_window(doc, &t.callback_window_minutes, problems),
+        combine: combine(doc, &t.location_combine, problems),
+    }
+}
+
+fn route_ref(
+    doc: &Doc<'_, PoliciesFile>,
+    value: &Option<Spanned<String>>,
+    routes: &Index,
+    problems: &mut Problems,
+) -> Option<u32> {
+    let value = value.as_ref()?;
+    let found = routes.get(value.get_ref().trim()).copied();
+    if found.is_none() {
+        doc.report(
+            problems,
+            value.span(),
+            format!(
+                "unknown route `{}` (no such route in routes.toml)",
+                value.get_ref()
+            ),
+        );
+    }
+    found
+}
+
+fn notifications(
+    doc: &Doc<'_, PoliciesFile>,
+    value: &Option<Spanned<StringList>>,
+    targets: &HashMap<String, NotificationTarget>,
+    problems: &mut Problems,
+) -> Vec<NotificationTarget> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in value.get_ref().items() {
+        match targets.get(&name) {
+            Some(target) => out.push(target.clone()),
+            None => doc.report(
+                problems,
+                value.span(),
+                format!("unknown notification target `{name}`"),
+            ),
+        }
+    }
+    out
+}
+
+/// Reads a keyword; an unknown one is reported with the accepted spellings.
+fn keyword<T: Copy>(
+    doc: &Doc<'_, PoliciesFile>,
+    value: &Option<Spanned<String>>,
+    (what, choices): (&str, &[(&str, T)]),
+    default: T,
+    problems: &mut Problems,
+) -> T {
+    let Some(value) = value else { return default };
+    let text = value.get_ref().trim().to_ascii_lowercase();
+    if let Some((_, found)) = choices.iter().find(|(name, _)| *name == text) {
+        return *found;
+    }
+    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+    doc.report(
+        problems,
+        value.span(),
+        format!(
+            "unknown {what} `{}`: expected {}",
+            value.get_ref(),
+            names.join(", ")
+        ),
+    );
+    default
+}
+
+fn location_required(
+    doc: &Doc<'_, PoliciesFile>,
+    value: &Option<Spanned<String>>,
+    problems: &mut Problems,
+) -> LocationRequired {
+    let choices = [
+        ("no", LocationRequired::No),
+        ("yes", LocationRequired::Yes),
+        ("disclaimer", LocationRequired::Disclaimer),
+    ];
+    keyword(
+        doc,
+        value,
+        ("location-required mode", &choices),
+        LocationRequired::No,
+        problems,
+    )
+}
+
+fn combine(
+    doc: &Doc<'_, PoliciesFile>,
+    value: &Option<Spanned<String>>,
+    problems: &mut Problems,
+) -> Combine {
+    keyword(
+        doc,
+        value,
+        ("location-combine mode", &Combine::NAMES),
+        Combine::PreferNetwork,
+        problems,
+    )
+}
+
+fn conference(
+    doc: &Doc<'_, PoliciesFile>,
+    t: &PolicyTable,
+    problems: &mut Problems,
+) -> Option<Conference> {
+    let choices = [
+        ("one-way", ConferenceMode::OneWay),
+        ("two-way", ConferenceMode::TwoWay),
+    ];
+    let mode = keyword(
+        doc,
+        &t.conference_mode,
+        ("conference mode", &choices),
+        ConferenceMode::OneWay,
+        problems,
+    );
+    let uri = t.conference_uri.as_ref()?;
+    let text = uri.get_ref().trim();
+    if !text.to_ascii_lowercase().starts_with("sip:") {
+        doc.report(
+            problems,
+            uri.span(),
+            format!("conference URI `{text}` is not a SIP URI"),
+        );
+        return None;
+    }
+    Some(Conference {
+        uri: text.to_owned(),
+        mode,
+    })
+}
+
+fn callback_window(
+    doc: &Doc<'_, PoliciesFile>,
+    value: &Option<Spanned<i64>>,
+    problems: &mut Problems,
+) -> u32 {
+    let minutes = value
+        .as_ref()
+        .map_or(DEFAULT_CALLBACK_MINUTES, |v| *v.get_ref());
+    if !(1..=MAX_CALLBACK_MINUTES).contains(&minutes) {
+        if let Some(v) = value {
+            doc.report(
+                problems,
+                v.span(),
+                format!("callback window must be 1 to {MAX_CALLBACK_MINUTES} minutes"),
+            );
+        }
+        return u32::try_from(DEFAULT_CALLBACK_MINUTES * 60).unwrap_or(1800);
+    }
+    u32::try_from(minutes * 60).unwrap_or(1800)
+}
