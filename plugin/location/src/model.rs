@@ -16,7 +16,8 @@ pub struct Location {
     /// How the location was determined (RFC 4119 §2.2.3).
     pub method: Option<Method>,
     /// When the location was determined, RFC 3339 (`dm:timestamp`, RFC 4479
-    /// §3.4.4, or the PIDF tuple's `timestamp`). The caller supplies it: this
+    /// §3.4.4, <https://www.rfc-editor.org/rfc/rfc4479>, or the PIDF tuple's
+    /// `timestamp`). The caller supplies it: this
     /// crate has no clock.
     pub timestamp: Option<String>,
     /// The Rule Maker's usage rules (RFC 4119 §2.2.2).

@@ -1,4 +1,6 @@
-//! PIDF-LO (RFC 4119, profiled by RFC 5491): read leniently, write strictly.
+//! PIDF-LO (RFC 4119, <https://www.rfc-editor.org/rfc/rfc4119>, profiled by
+//! RFC 5491, <https://www.rfc-editor.org/rfc/rfc5491>): read leniently, write
+//! strictly.
 //!
 //! [`write_pidf_lo`] turns a [`Location`] into a document that validates
 //! against the RFC schemas; [`read_pidf_lo`] finds every location in a
@@ -81,12 +83,13 @@ pub struct Origin {
 
 impl PidfLo {
     /// The location RFC 5491 §3.4 says to use: "Where a PIDF document contains
-    /// more than one <geopriv> element, the priority of interpretation is
-    /// given to the first <device> element in the document containing a
-    /// location. If no <device> element containing a location is present in
-    /// the document, then priority is given to the first <tuple> element
-    /// containing a location. Locations contained in <person> tuples SHOULD
+    /// more than one `<geopriv>` element, the priority of interpretation is
+    /// given to the first `<device>` element in the document containing a
+    /// location. If no `<device>` element containing a location is present in
+    /// the document, then priority is given to the first `<tuple>` element
+    /// containing a location. Locations contained in `<person>` tuples SHOULD
     /// only be used as a last resort."
+    /// (<https://www.rfc-editor.org/rfc/rfc5491#section-3.4>)
     pub fn preferred(&self) -> Option<&FoundLocation> {
         self.locations.iter().min_by_key(|f| rank(&f.origin))
     }

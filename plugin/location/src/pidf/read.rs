@@ -162,7 +162,9 @@ fn read_geopriv(
 
 /// RFC 4119 §2.2.2 basic policy. Lenient: the rules are also read in the
 /// GEOPRIV namespace (RFC 4119's own examples), and `yes`/`no` count as
-/// booleans. Anything not recognisably "allowed" keeps RFC 4119's default,
+/// booleans (several RFCs' examples wrote them; the IETF draft
+/// draft-ietf-sipcore-retransmission-allowed-fixes corrects them to
+/// `true`/`false`, the schema's `xs:boolean`). Anything not recognisably "allowed" keeps RFC 4119's default,
 /// which forbids retransmission.
 fn read_usage_rules(rules: &Element) -> UsageRules {
     let mut out = UsageRules::default();
@@ -187,7 +189,9 @@ fn read_usage_rules(rules: &Element) -> UsageRules {
 
 /// The first civic address and the first shape among `location-info`'s
 /// children. RFC 5491 §3.2 shows a civic `FLR` refining a geodetic point in
-/// the same `location-info`, so both are kept.
+/// the same `location-info`, so both are kept. Siblings this model has no
+/// place for are skipped: RFC 7459 `con:confidence`, RFC 5962
+/// `dyn:Dynamic`, relative locations.
 fn read_location_info(info: &Element) -> (Option<CivicAddress>, Option<Shape>) {
     let mut civic = None;
     let mut shape = None;
