@@ -667,3 +667,26 @@ fn locations_read_from_the_corpus_are_rewritten_schema_valid() {
     common::validate(&files);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Truncated and mangled copies of every example: errors or results, never a
+/// panic (a panic in Envoy kills the VM for every connection).
+#[test]
+fn truncated_and_mangled_examples_never_panic() {
+    let root = common::examples_dir().join("pidf-lo");
+    let mut runs = 0usize;
+    for (name, _) in PIDF_LO {
+        let bytes = std::fs::read(root.join(name)).expect("read example");
+        for cut in (0..bytes.len()).step_by(9) {
+            let _ = read_pidf_lo(bytes.get(..cut).unwrap_or_default());
+            let mut mangled = bytes.clone();
+            for swap in [b'<', b'&', b'"', 0xC3] {
+                if let Some(b) = mangled.get_mut(cut) {
+                    *b = swap;
+                }
+                let _ = read_pidf_lo(&mangled);
+            }
+            runs += 5;
+        }
+    }
+    assert!(runs > 5_000, "only {runs} runs");
+}
