@@ -27,6 +27,7 @@ pub mod civic;
 pub mod elin;
 pub mod error;
 pub mod geodetic;
+pub mod lis;
 pub mod model;
 pub mod pidf;
 
