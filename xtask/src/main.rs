@@ -1,1 +1,173 @@
-fn main() {}
+//! The README's two commands, and nothing else:
+//!
+//! - `cargo xtask demo` builds the harness and runs the sample calls through it.
+//! - `cargo xtask test` installs what the tests need, then runs every check and test.
+//!
+//! Each command does its own set-up on a fresh machine of this project's kind (Debian with
+//! rustup), so a new clone needs nothing but these two lines. Set-up steps are idempotent:
+//! they look first and install only what is missing.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+mod architecture;
+
+/// Crates that are compiled into the plugin: they must build, clippy-clean, for both wasm
+/// targets. Later adapters (Envoy, component) join this list.
+const PLUGIN_CRATES: &[&str] = &["e911-sip", "e911-location"];
+
+/// The wasm targets the plugin ships for: `wasm32-wasip1` (proxy-wasm in Envoy) and
+/// `wasm32-wasip2` (the WIT component). `rust-toolchain.toml` names them too; rustup does
+/// not add targets to a toolchain that is already installed, so we ask explicitly.
+const WASM_TARGETS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2"];
+
+/// Debian packages the tests run against, with the command each provides.
+const TEST_PACKAGES: &[(&str, &str)] = &[("libxml2-utils", "xmllint")];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask demo | cargo xtask test");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The main job: parse the sample calls in `tests/corpus/emergency/` with the harness and
+/// print what it found in each.
+fn demo() -> Result<()> {
+    let root = workspace_root()?;
+    let corpus = root.join("tests/corpus/emergency");
+    let mut samples: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .with_context(|| format!("reading {}", corpus.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "sip"))
+        .collect();
+    samples.sort();
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "e911-harness",
+        "--",
+        "inspect",
+    ]);
+    cmd.args(&samples);
+    run(&mut cmd)
+}
+
+/// Every check CI runs, in the order that fails fastest.
+fn test() -> Result<()> {
+    install_wasm_targets()?;
+    install_debian_packages(TEST_PACKAGES)?;
+    let root = workspace_root()?;
+
+    step("architecture: paths named in ARCHITECTURE.md exist");
+    architecture::check(&root)?;
+
+    step("fmt");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step("clippy (host)");
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    for target in WASM_TARGETS {
+        step(&format!("clippy ({target}): the plugin crates"));
+        let mut cmd = cargo();
+        cmd.args(["clippy", "--target", target]);
+        for krate in PLUGIN_CRATES {
+            cmd.args(["-p", krate]);
+        }
+        run(cmd.args(["--", "-D", "warnings"]))?;
+    }
+
+    step("docs");
+    run(cargo()
+        .args(["doc", "--no-deps", "--workspace"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+
+    step("test");
+    run(cargo().args(["test", "--workspace"]))?;
+    Ok(())
+}
+
+fn step(name: &str) {
+    println!("\n==> {name}");
+}
+
+fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = env::var("CARGO_MANIFEST_DIR").context("run me through `cargo xtask`")?;
+    Path::new(&manifest)
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent folder")
+}
+
+fn install_wasm_targets() -> Result<()> {
+    step("set-up: wasm targets");
+    run(Command::new("rustup")
+        .args(["target", "add"])
+        .args(WASM_TARGETS))
+}
+
+/// Installs the Debian packages whose commands are missing. Needs root, which this
+/// project's machines (and CI) give; elsewhere it says what to install.
+fn install_debian_packages(packages: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .filter(|(_, command)| !on_path(command))
+        .map(|(package, _)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!("set-up: apt-get install {}", missing.join(" ")));
+    run(Command::new("apt-get")
+        .arg("update")
+        .arg("-qq")
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+    .context("apt-get update (install the packages by hand if you are not root)")?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn on_path(command: &str) -> bool {
+    env::var_os("PATH")
+        .is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(command).is_file()))
+}
