@@ -13,16 +13,30 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bundle;
 pub mod civic;
 mod csv;
+mod decision;
+mod evaluate;
 mod identity;
+mod keys;
 pub mod model;
 mod policy;
 mod problem;
 mod sources;
+#[cfg(test)]
+mod testdata;
 
+pub use bundle::{
+    Bundle, BundleInfo, FORMAT_VERSION, LoadError, MAGIC, MAX_BUNDLE_BYTES, WriteError,
+};
+pub use decision::{
+    CallFacts, CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch,
+    PolicyChoice, PolicyReason, Request, RouteChoice, RouteKind, RouteReason,
+};
 pub use e911_location::{CivicAddress, CivicElement, Location, Method, Point};
 pub use identity::identity_key;
+pub use keys::{KeyError, PublicKey, SecretKey};
 pub use model::{
     Caller, Combine, Conference, ConferenceMode, Counts, DialMask, Erl, HeaderNames, Hop,
     LocationPolicy, LocationRequired, NotificationTarget, Route, Settings, Site, TrunkKind,

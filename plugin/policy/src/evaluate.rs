@@ -1,0 +1,350 @@
+//! [`Policy::evaluate`]: DESIGN §3 steps 2 (classify), 4 (location), 5 (policy) and 6
+//! (route), on plain facts.
+
+use core::net::IpAddr;
+
+use e911_location::lis::{ElementKind, NetworkFacts};
+use e911_location::{CivicElement, Location, Method};
+
+use crate::decision::{
+    CallFacts, CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch,
+    PolicyChoice, PolicyReason, Request, RouteChoice, RouteKind, RouteReason,
+};
+use crate::model::{Combine, LocationPolicy, Route, TrunkKind, Validation};
+use crate::{Caller, Policy};
+
+/// A client point further than this from the ERL's point counts as a different place.
+const MISMATCH_METRES: f64 = 200.0;
+
+impl Policy {
+    /// Decides what to do with one request. Never fails: a request that cannot be
+    /// classified is not an emergency call, and an emergency call always gets a decision
+    /// (with whatever location and route could be determined).
+    pub fn evaluate(&self, facts: &CallFacts<'_>) -> Decision<'_> {
+        // RFC 3261 §12.2: a request with a To tag belongs to an existing dialog; only a new
+        // INVITE can be a new emergency call.
+        if facts.request != Request::Invite || facts.dialog != Dialog::OutOfDialog {
+            return Decision::none();
+        }
+        let trusted = facts.peer_ip.is_some_and(|ip| self.is_trusted(ip));
+        let caller_ip = if trusted {
+            facts.client_ip.or(facts.peer_ip)
+        } else {
+            facts.peer_ip
+        };
+        let caller = facts.caller.and_then(|c| self.caller(c));
+        let Some((choice, policy)) = self.resolve_policy(caller_ip, caller) else {
+            return Decision::none();
+        };
+        let (kind, matched) = classify(facts, policy);
+        let mut decision = Decision {
+            kind,
+            matched,
+            policy: Some(choice),
+            trusted_peer: trusted,
+            ..Decision::none()
+        };
+        if kind == CallKind::None {
+            return decision;
+        }
+        decision.enabled = policy.enabled;
+        decision.location_required = Some(policy.location_required);
+        decision.notifications = &policy.notifications;
+        decision.conference = policy.conference.as_ref();
+        decision.callback_window_secs = policy.callback_window_secs;
+        decision.callback_until = facts
+            .now
+            .saturating_add(u64::from(policy.callback_window_secs));
+        let network = NetworkFacts {
+            ip: caller_ip,
+            bssid: facts.bssid.filter(|_| trusted),
+            chassis: facts.chassis.filter(|_| trusted),
+            port: facts.port.filter(|_| trusted),
+        };
+        decision.location =
+            self.acquire_location(&network, caller, facts.client_location, policy.combine);
+        decision.elins = decision
+            .location
+            .as_ref()
+            .and_then(|l| l.erl)
+            .map_or(&[], |erl| erl.elins.as_slice());
+        if policy.enabled {
+            decision.route = self.choose_route(policy, decision.location.as_ref());
+        }
+        decision
+    }
+
+    /// Site (by the caller's subnet) beats caller-specific beats tenant global.
+    fn resolve_policy<'p>(
+        &'p self,
+        ip: Option<IpAddr>,
+        caller: Option<&'p Caller>,
+    ) -> Option<(PolicyChoice<'p>, &'p LocationPolicy)> {
+        let own = caller.and_then(|c| Some((c, self.policies.get(c.policy? as usize)?)));
+        let site = ip
+            .and_then(|ip| self.site_map.locate_ip(ip))
+            .and_then(|s| self.sites.get(s as usize));
+        let (index, reason) = match (site, own) {
+            (Some(site), _) => (site.policy, PolicyReason::Site { site: &site.id }),
+            (None, Some((caller, _))) => (
+                caller.policy?,
+                PolicyReason::Caller {
+                    identity: &caller.identity,
+                },
+            ),
+            (None, None) => (self.settings.global_policy, PolicyReason::Global),
+        };
+        let policy = self.policies.get(index as usize)?;
+        let outranked = match (site, own) {
+            (Some(_), Some((_, mine))) if mine.id != policy.id => Some(mine.id.as_str()),
+            _ => None,
+        };
+        Some((
+            PolicyChoice {
+                id: &policy.id,
+                index,
+                reason,
+                outranked,
+            },
+            policy,
+        ))
+    }
+
+    /// DESIGN §3 step 4: the network's (or a static) location, combined with the client's.
+    fn acquire_location(
+        &self,
+        network: &NetworkFacts<'_>,
+        caller: Option<&Caller>,
+        client: Option<&Location>,
+        combine: Combine,
+    ) -> Option<LocationChoice<'_>> {
+        let fixed = self.fixed_location(network, caller);
+        let client =
+            client.filter(|l| l.civic.as_ref().is_some_and(|c| !c.is_empty()) || l.shape.is_some());
+        let mismatch = match (&fixed, client) {
+            (Some(f), Some(c)) => compare(f, c),
+            _ => Mismatch::NotCompared,
+        };
+        let client_choice = |c: &Location| LocationChoice {
+            source: LocationSource::Client,
+            erl: None,
+            erl_index: None,
+            element: None,
+            method: c.method.clone(),
+            validation: match (&fixed, mismatch) {
+                (Some(f), Mismatch::Agrees) => f.validation,
+                _ => Validation::NotValidated,
+            },
+            mismatch,
+        };
+        let chosen = match combine {
+            Combine::NetworkOnly => fixed.clone(),
+            Combine::ClientOnly => client.map(client_choice),
+            Combine::PreferNetwork => fixed.clone().or_else(|| client.map(client_choice)),
+            Combine::PreferClient => client.map(client_choice).or_else(|| fixed.clone()),
+        };
+        chosen.map(|c| LocationChoice { mismatch, ..c })
+    }
+
+    /// A caller's static location, else the network map's answer. The static one wins: an
+    /// analog line's ATA sits on a subnet that says where the ATA is, not the phone.
+    fn fixed_location(
+        &self,
+        network: &NetworkFacts<'_>,
+        caller: Option<&Caller>,
+    ) -> Option<LocationChoice<'_>> {
+        let (erl_index, source, element, method) = match caller.and_then(|c| c.location) {
+            Some(erl) => (erl, LocationSource::Static, None, Method::Manual),
+            None => {
+                let found = self.network.locate(network)?;
+                let method = if found.kind == ElementKind::Bssid {
+                    Method::Wifi
+                } else {
+                    Method::Wiremap
+                };
+                (found.erl, LocationSource::Network, Some(found.kind), method)
+            }
+        };
+        let erl = self.erls.get(erl_index as usize)?;
+        Some(LocationChoice {
+            source,
+            erl: Some(erl),
+            erl_index: Some(erl_index),
+            element,
+            method: Some(method),
+            validation: erl.validation,
+            mismatch: Mismatch::NotCompared,
+        })
+    }
+
+    /// DESIGN §3 step 6: the policy's route, or the ECRC route when the location is
+    /// missing, unvalidated (where the policy says so) or lacks the ELIN a gateway needs.
+    fn choose_route(
+        &self,
+        policy: &LocationPolicy,
+        location: Option<&LocationChoice<'_>>,
+    ) -> Option<RouteChoice<'_>> {
+        let main = policy.route.and_then(|r| self.routes.get(r as usize));
+        let reason = match location {
+            None => Some(RouteReason::NoLocation),
+            Some(l) if l.validation == Validation::NotValidated && policy.unvalidated_to_ecrc => {
+                Some(RouteReason::Unvalidated)
+            }
+            Some(l)
+                if first_kind(main) == Some(TrunkKind::ElinGateway)
+                    && l.erl.is_none_or(|e| e.elins.is_empty()) =>
+            {
+                Some(RouteReason::NoElin)
+            }
+            Some(_) => None,
+        };
+        let ecrc = policy.ecrc_route.and_then(|r| self.routes.get(r as usize));
+        match (reason, ecrc) {
+            (Some(reason), Some(route)) => choice(route, RouteKind::Ecrc, reason),
+            // No ECRC route configured: the call still goes out on the policy's route.
+            _ => main.and_then(|route| {
+                choice(
+                    route,
+                    RouteKind::of(route.hops.first()?.kind),
+                    RouteReason::Policy,
+                )
+            }),
+        }
+    }
+}
+
+fn first_kind(route: Option<&Route>) -> Option<TrunkKind> {
+    route?.hops.first().map(|h| h.kind)
+}
+
+fn choice(route: &Route, kind: RouteKind, reason: RouteReason) -> Option<RouteChoice<'_>> {
+    let first = route.hops.first()?;
+    Some(RouteChoice {
+        id: &route.id,
+        kind,
+        first,
+        hops: &route.hops,
+        reason,
+    })
+}
+
+/// DESIGN §3 step 2, before any dial-plan rule.
+fn classify<'p>(
+    facts: &CallFacts<'_>,
+    policy: &'p LocationPolicy,
+) -> (CallKind, Option<Matched<'p>>) {
+    if let Some(urn) = facts.service_urn {
+        let urn = urn.trim().to_ascii_lowercase();
+        // RFC 5031 §4.2: `sos` and its sub-services (`sos.fire`, `sos.police`, …) are
+        // emergency services; RFC 6881 §15 adds `test.sos` (and sub-services) for test calls.
+        let under = |root: &str| {
+            urn == root
+                || urn
+                    .strip_prefix(root)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
+        if under("urn:service:sos") {
+            return (CallKind::Emergency, Some(Matched::ServiceUrn(urn)));
+        }
+        if under("urn:service:test.sos") {
+            return (CallKind::Test, Some(Matched::ServiceUrn(urn)));
+        }
+    }
+    let Some(dialed) = facts.dialed else {
+        return (CallKind::None, None);
+    };
+    let dialed = dialed.split(';').next().unwrap_or("").trim();
+    let forms = core::iter::once((None, dialed)).chain(
+        policy
+            .outside_line_prefixes
+            .iter()
+            .filter_map(|p| Some((Some(p.as_str()), dialed.strip_prefix(p.as_str())?))),
+    );
+    for (prefix, form) in forms {
+        let form = form.strip_prefix('+').unwrap_or(form);
+        if let Some(d) = policy.dial_strings.iter().find(|d| *d == form) {
+            return (
+                CallKind::Emergency,
+                Some(Matched::Number {
+                    dial_string: d,
+                    mask: None,
+                    prefix,
+                }),
+            );
+        }
+        if let Some(m) = policy.dial_masks.iter().find(|m| m.mask == form) {
+            let matched = Matched::Number {
+                dial_string: &m.dial,
+                mask: Some(&m.mask),
+                prefix,
+            };
+            return (CallKind::Emergency, Some(matched));
+        }
+        if let Some(t) = policy.test_numbers.iter().find(|t| *t == form) {
+            return (
+                CallKind::Test,
+                Some(Matched::Number {
+                    dial_string: t,
+                    mask: None,
+                    prefix,
+                }),
+            );
+        }
+    }
+    (CallKind::None, None)
+}
+
+/// Whether the client's location agrees with the ERL: the street address and floor when
+/// both are civic, else the distance between points.
+fn compare(fixed: &LocationChoice<'_>, client: &Location) -> Mismatch {
+    let Some(erl) = fixed.erl else {
+        return Mismatch::NotCompared;
+    };
+    if let Some(civic) = client.civic.as_ref().filter(|c| !c.is_empty()) {
+        use CivicElement as E;
+        let same = |e: CivicElement| match (civic.get(e), erl.civic.get(e)) {
+            (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+            (None, None) => true,
+            // A client that leaves out the floor has not said it is elsewhere.
+            _ => e == E::Flr,
+        };
+        let agrees = [E::Country, E::A1, E::A3, E::Rd, E::Hno, E::Flr]
+            .into_iter()
+            .all(same);
+        return if agrees {
+            Mismatch::Agrees
+        } else {
+            Mismatch::Differs
+        };
+    }
+    let (Some(point), Some(theirs)) = (
+        erl.point,
+        client.shape.as_ref().and_then(|s| s.reference_point()),
+    ) else {
+        return Mismatch::NotCompared;
+    };
+    if distance_metres(
+        point.latitude,
+        point.longitude,
+        theirs.latitude,
+        theirs.longitude,
+    ) <= MISMATCH_METRES
+    {
+        Mismatch::Agrees
+    } else {
+        Mismatch::Differs
+    }
+}
+
+/// Equirectangular distance: accurate to well under a metre at the scale of a campus.
+fn distance_metres(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    const EARTH_RADIUS_M: f64 = 6_371_000.0;
+    let mean_lat = ((lat1 + lat2) / 2.0).to_radians();
+    let x = (lon2 - lon1).to_radians() * mean_lat.cos();
+    let y = (lat2 - lat1).to_radians();
+    (x * x + y * y).sqrt() * EARTH_RADIUS_M
+}
+
+#[cfg(test)]
+#[path = "evaluate_tests.rs"]
+mod tests;
