@@ -1,0 +1,316 @@
+//! The header-section scanner shared by the framer, the message parser and the
+//! multipart parser: physical lines, header fields with their folded continuations,
+//! and the blank line that ends the section.
+
+use memchr::{memchr, memchr2, memmem};
+
+use crate::error::{ParseError, ParseErrorKind};
+use crate::lex::{is_token_str, is_wsp, sub};
+
+/// One physical line: where its content ends and where the next line starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub content_end: usize,
+    pub next: usize,
+}
+
+/// Finds the end of the line that starts at `pos`, looking no further than `end`.
+///
+/// `Ok(None)` when no line end is there yet. RFC 3261 §7 ends lines with CRLF; a bare
+/// CR is always an error (it would let two parsers disagree on where a header ends),
+/// a bare LF only when [`crate::Leniency::allow_lf_only_line_ends`] is off.
+pub(crate) fn line_at(
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    lf_only: bool,
+) -> Result<Option<Line>, ParseError> {
+    let hay = sub(buf, pos, end);
+    let Some(i) = memchr2(b'\r', b'\n', hay) else {
+        return Ok(None);
+    };
+    let at = pos + i;
+    match (hay.get(i), hay.get(i + 1)) {
+        (Some(b'\r'), Some(b'\n')) => Ok(Some(Line {
+            content_end: at,
+            next: at + 2,
+        })),
+        (Some(b'\r'), None) => Ok(None),
+        (Some(b'\n'), _) if lf_only => Ok(Some(Line {
+            content_end: at,
+            next: at + 1,
+        })),
+        _ => Err(ParseError::new(ParseErrorKind::LineEnding, at)),
+    }
+}
+
+/// Where the header section ends: `(blank line start, body start)`, or `None` when the
+/// blank line has not arrived. `buf` starts at the start line.
+pub(crate) fn find_section_end(buf: &[u8], lf_only: bool) -> Option<(usize, usize)> {
+    if !lf_only {
+        return memmem::find(buf, b"\r\n\r\n").map(|i| (i + 2, i + 4));
+    }
+    // With LF-only line ends the blank line is an LF or CRLF right after any LF.
+    let mut from = 0;
+    while let Some(i) = memchr(b'\n', sub(buf, from, buf.len())) {
+        let j = from + i + 1;
+        match (buf.get(j), buf.get(j + 1)) {
+            (Some(b'\n'), _) => return Some((j, j + 1)),
+            (Some(b'\r'), Some(b'\n')) => return Some((j, j + 2)),
+            (None, _) | (Some(b'\r'), None) => return None,
+            _ => from = j,
+        }
+    }
+    None
+}
+
+/// How the header section may end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SectionEnd {
+    /// Only a blank line ends it (RFC 3261 §7).
+    BlankLine,
+    /// A blank line, or the end of the input at the start of a line (datagrams under
+    /// [`crate::Leniency::allow_missing_blank_line`]; MIME parts without a body).
+    BlankLineOrEnd,
+}
+
+/// A header field as the scanner found it: name and value as byte ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawField {
+    pub name: (usize, usize),
+    pub value: (usize, usize),
+}
+
+/// Iterates the header fields of `buf[pos..end]`, joining folded continuation lines
+/// (RFC 3261 §7.3.1: a line starting with SP or HT continues the previous value).
+/// After `None`, [`Scanner::section`] says where the blank line and the body are.
+pub(crate) struct Scanner<'b> {
+    buf: &'b [u8],
+    pos: usize,
+    end: usize,
+    lf_only: bool,
+    ends: SectionEnd,
+    section: Option<(usize, usize)>,
+    failed: bool,
+}
+
+impl<'b> Scanner<'b> {
+    pub(crate) fn new(
+        buf: &'b [u8],
+        pos: usize,
+        end: usize,
+        lf_only: bool,
+        ends: SectionEnd,
+    ) -> Self {
+        Self {
+            buf,
+            pos,
+            end: end.min(buf.len()),
+            lf_only,
+            ends,
+            section: None,
+            failed: false,
+        }
+    }
+
+    /// `(blank line start, body start)` once the iterator has returned `None`.
+    pub(crate) fn section(&self) -> Option<(usize, usize)> {
+        self.section
+    }
+
+    fn fail(&mut self, kind: ParseErrorKind, at: usize) -> Option<Result<RawField, ParseError>> {
+        self.failed = true;
+        Some(Err(ParseError::new(kind, at)))
+    }
+
+    fn line(&mut self, pos: usize) -> Result<Option<Line>, ParseError> {
+        line_at(self.buf, pos, self.end, self.lf_only)
+    }
+
+    /// The input ended where a line should have started or ended.
+    fn at_end(&mut self) -> Option<Result<RawField, ParseError>> {
+        if self.pos >= self.end && self.ends == SectionEnd::BlankLineOrEnd {
+            self.section = Some((self.end, self.end));
+            return None;
+        }
+        self.fail(ParseErrorKind::UnterminatedHeaders, self.pos)
+    }
+
+    /// Extends `value` over the continuation lines that follow; `Err` on a broken line.
+    fn continuations(&mut self, value: &mut (usize, usize)) -> Result<(), ParseError> {
+        while self.buf.get(self.pos).copied().is_some_and(is_wsp) {
+            let Some(line) = self.line(self.pos)? else {
+                return Err(ParseError::new(
+                    ParseErrorKind::UnterminatedHeaders,
+                    self.pos,
+                ));
+            };
+            let (lo, hi) = trim_wsp(self.buf, self.pos, line.content_end);
+            if lo < hi {
+                if value.0 == value.1 {
+                    value.0 = lo;
+                }
+                value.1 = hi;
+            }
+            self.pos = line.next;
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Scanner<'_> {
+    type Item = Result<RawField, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.section.is_some() {
+            return None;
+        }
+        let start = self.pos;
+        let line = match self.line(start) {
+            Ok(Some(line)) => line,
+            Ok(None) => return self.at_end(),
+            Err(e) => return self.fail(e.kind, e.at as usize),
+        };
+        if line.content_end == start {
+            self.section = Some((start, line.next));
+            return None;
+        }
+        let content = sub(self.buf, start, line.content_end);
+        if content.first().copied().is_some_and(is_wsp) {
+            // A continuation with no field before it (RFC 3261 §7.3.1).
+            return self.fail(ParseErrorKind::HeaderSyntax, start);
+        }
+        let Some(colon) = memchr(b':', content) else {
+            return self.fail(ParseErrorKind::HeaderSyntax, start);
+        };
+        // HCOLON = *( SP / HTAB ) ":" SWS: white space may precede the colon.
+        let (_, name_end) = trim_wsp(self.buf, start, start + colon);
+        if !is_token_str(sub(self.buf, start, name_end)) {
+            return self.fail(ParseErrorKind::HeaderName, start);
+        }
+        let (lo, hi) = trim_wsp(self.buf, start + colon + 1, line.content_end);
+        let mut value = if lo < hi {
+            (lo, hi)
+        } else {
+            (line.content_end, line.content_end)
+        };
+        self.pos = line.next;
+        if let Err(e) = self.continuations(&mut value) {
+            return self.fail(e.kind, e.at as usize);
+        }
+        Some(Ok(RawField {
+            name: (start, name_end),
+            value,
+        }))
+    }
+}
+
+/// `lo..hi` without leading and trailing SP/HT.
+fn trim_wsp(buf: &[u8], lo: usize, hi: usize) -> (usize, usize) {
+    let s = sub(buf, lo, hi);
+    let a = s.iter().position(|&b| !is_wsp(b)).unwrap_or(s.len());
+    let z = s.iter().rposition(|&b| !is_wsp(b)).map_or(a, |i| i + 1);
+    (lo + a, lo + z.max(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    type Scanned = (Vec<RawField>, Option<(usize, usize)>);
+
+    fn fields(buf: &[u8], lf_only: bool) -> Result<Scanned, ParseError> {
+        let mut s = Scanner::new(buf, 0, buf.len(), lf_only, SectionEnd::BlankLine);
+        let v = s.by_ref().collect::<Result<Vec<_>, _>>()?;
+        Ok((v, s.section()))
+    }
+
+    #[test]
+    fn joins_folded_lines_into_one_value() {
+        let buf = b"TO :\r\n sip:a@b ;   tag = 1\r\nX: y\r\n\r\nbody";
+        let (f, section) = fields(buf, false).unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(sub(buf, f[0].name.0, f[0].name.1), b"TO");
+        assert_eq!(sub(buf, f[0].value.0, f[0].value.1), b"sip:a@b ;   tag = 1");
+        assert_eq!(section, Some((34, 36)));
+    }
+
+    #[test]
+    fn keeps_empty_values_as_empty_spans() {
+        let buf = b"s :\r\nX:\r\n\r\n";
+        let (f, _) = fields(buf, false).unwrap();
+        assert_eq!(f[0].value.0, f[0].value.1);
+        assert_eq!(f[1].value, (7, 7));
+    }
+
+    #[test]
+    fn refuses_bare_lf_unless_lenient() {
+        let buf = b"A: 1\nB: 2\n\n";
+        assert_eq!(
+            fields(buf, false).unwrap_err().kind,
+            ParseErrorKind::LineEnding
+        );
+        let (f, section) = fields(buf, true).unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(section, Some((10, 11)));
+    }
+
+    #[test]
+    fn refuses_bare_cr_even_when_lenient() {
+        let buf = b"A: 1\rB: 2\r\n\r\n";
+        assert_eq!(
+            fields(buf, true).unwrap_err().kind,
+            ParseErrorKind::LineEnding
+        );
+    }
+
+    #[test]
+    fn refuses_lines_without_colon_and_leading_continuations() {
+        assert_eq!(
+            fields(b"Foobar roobar\r\n\r\n", false).unwrap_err().kind,
+            ParseErrorKind::HeaderSyntax
+        );
+        assert_eq!(
+            fields(b" x: 1\r\n\r\n", false).unwrap_err().kind,
+            ParseErrorKind::HeaderSyntax
+        );
+        assert_eq!(
+            fields(b": 1\r\n\r\n", false).unwrap_err().kind,
+            ParseErrorKind::HeaderName
+        );
+        assert_eq!(
+            fields(b"a b: 1\r\n\r\n", false).unwrap_err().kind,
+            ParseErrorKind::HeaderName
+        );
+    }
+
+    #[test]
+    fn reports_unterminated_sections() {
+        assert_eq!(
+            fields(b"A: 1\r\n", false).unwrap_err().kind,
+            ParseErrorKind::UnterminatedHeaders
+        );
+        assert_eq!(
+            fields(b"A: 1\r\n b", false).unwrap_err().kind,
+            ParseErrorKind::UnterminatedHeaders
+        );
+        let mut s = Scanner::new(b"A: 1\r\n", 0, 6, false, SectionEnd::BlankLineOrEnd);
+        assert!(s.next().unwrap().is_ok());
+        assert!(s.next().is_none());
+        assert_eq!(s.section(), Some((6, 6)));
+    }
+
+    #[test]
+    fn finds_section_end_strict_and_lenient() {
+        assert_eq!(
+            find_section_end(b"A\r\nB: 1\r\n\r\nx", false),
+            Some((9, 11))
+        );
+        assert_eq!(find_section_end(b"A\r\nB: 1\r\n", false), None);
+        assert_eq!(find_section_end(b"A\nB: 1\n\nx", true), Some((7, 8)));
+        assert_eq!(find_section_end(b"A\nB: 1\n\r\nx", true), Some((7, 9)));
+        assert_eq!(find_section_end(b"A\nB: 1\n\r", true), None);
+        assert_eq!(find_section_end(b"A\nB: 1\n", true), None);
+    }
+}
