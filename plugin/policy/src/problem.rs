@@ -69,6 +69,11 @@ impl Problems {
             .push(Problem::new(file, line, message).at_column(column));
     }
 
+    /// How many were recorded so far.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
     /// Whether nothing was recorded.
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()

@@ -82,7 +82,7 @@ fn policy_ref<T>(
     problems: &mut Problems,
 ) -> Option<u32> {
     let found = policies.get(name.trim()).copied();
-    if found.is_none() {
+    if found.is_none() && policies.readable {
         doc.report(
             problems,
             span,
@@ -128,7 +128,7 @@ pub(crate) fn callers(
             .and_then(|p| policy_ref(doc, p.get_ref(), p.span(), policies, problems));
         let location = t.location.as_ref().and_then(|l| {
             let found = erls.index(l.get_ref().trim());
-            if found.is_none() {
+            if found.is_none() && erls.complete {
                 doc.report(problems, l.span(), format!("unknown ERL `{}`", l.get_ref()));
             }
             found

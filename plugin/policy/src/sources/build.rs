@@ -27,6 +27,8 @@ struct Config<'s> {
     sites: Option<Doc<'s, SitesFile>>,
     notifications: Option<Doc<'s, NotificationsFile>>,
     callers: Option<Doc<'s, CallersFile>>,
+    /// Files present but unreadable: references into them are not reported as unknown.
+    broken: HashSet<String>,
 }
 
 pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
@@ -38,7 +40,8 @@ pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
         .as_ref()
         .is_some_and(|b| b.data.import.default_validated);
     let mut erls = ErlSet::new(default_validated);
-    let tables = read_csv(&texts, &mut problems);
+    let (tables, csv_complete) = read_csv(&texts, &mut problems);
+    erls.complete = csv_complete;
     for (name, _, table, _) in tables.iter().filter(|t| t.3 == Role::Erls) {
         erls.import_table(name, table, &mut problems);
     }
@@ -47,13 +50,17 @@ pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
         elements.import_table((name, *index), table, *role, &mut erls, &mut problems);
     }
     let targets = resolve::targets(config.notifications.as_ref(), &mut problems);
-    let (routes, route_index) = resolve::routes(config.routes.as_ref(), &mut problems);
+    let mut targets = targets;
+    targets.readable = !config.broken.contains("notifications.toml");
+    let (routes, mut route_index) = resolve::routes(config.routes.as_ref(), &mut problems);
+    route_index.readable = !config.broken.contains("routes.toml");
     let refs = PolicyRefs {
         routes: &route_index,
         targets: &targets,
     };
-    let (policies, policy_index) =
+    let (policies, mut policy_index) =
         resolve::policies(config.policies.as_ref(), &refs, &mut problems);
+    policy_index.readable = !config.broken.contains("policies.toml");
     let sites = assign::sites(config.sites.as_ref(), &policy_index, &mut problems);
     let callers = assign::callers(config.callers.as_ref(), &policy_index, &erls, &mut problems);
     let settings = match &config.bundle {
@@ -127,6 +134,7 @@ fn read_toml<'s>(texts: &[(&'s SourceFile, &'s str)], problems: &mut Problems) -
             continue;
         }
         let (name, text) = (file.name.as_str(), *text);
+        let before = problems.len();
         match base.as_str() {
             "bundle.toml" => config.bundle = parse(name, text, problems),
             "policies.toml" => config.policies = parse(name, text, problems),
@@ -139,6 +147,9 @@ fn read_toml<'s>(texts: &[(&'s SourceFile, &'s str)], problems: &mut Problems) -
                 1,
                 format!("unknown TOML file: a bundle has {}", TOML_FILES.join(", ")),
             ),
+        }
+        if problems.len() > before {
+            config.broken.insert(base);
         }
     }
     if !seen.contains("bundle.toml") {
@@ -160,23 +171,27 @@ fn parse<'s, T: DeserializeOwned>(
         Ok(data) => Some(Doc { file, text, data }),
         Err(error) => {
             let offset = error.span().map_or(0, |s| s.start);
-            problems.at_offset(
-                file,
-                text,
-                offset,
-                error.message().trim().replace('\n', " "),
-            );
+            // serde's "expected one of …" list is long (it includes the Lync aliases), and
+            // the line already points at the misspelt key.
+            let message = error.message().trim().replace('\n', " ");
+            let message = message
+                .split(", expected one of")
+                .next()
+                .unwrap_or_default();
+            problems.at_offset(file, text, offset, message);
             None
         }
     }
 }
 
-/// Every CSV file with its index among the texts and its role, ERL files first.
+/// Every CSV file with its index among the texts and its role, ERL files first; and
+/// whether every CSV file could be read.
 fn read_csv<'s>(
     texts: &[(&'s SourceFile, &'s str)],
     problems: &mut Problems,
-) -> Vec<(&'s str, u32, Table<'s>, Role)> {
+) -> (Vec<(&'s str, u32, Table<'s>, Role)>, bool) {
     let mut out = Vec::new();
+    let mut complete = true;
     for (index, (file, text)) in texts.iter().enumerate() {
         if file.extension().as_deref() != Some("csv") {
             continue;
@@ -185,16 +200,20 @@ fn read_csv<'s>(
             Ok(table) => table,
             Err(e) => {
                 problems.at(&file.name, e.line, e.message);
+                complete = false;
                 continue;
             }
         };
         match elements::role(&table) {
             Ok(role) => out.push((file.name.as_str(), saturate(index), table, role)),
-            Err(message) => problems.at(&file.name, table.header_line, message),
+            Err(message) => {
+                problems.at(&file.name, table.header_line, message);
+                complete = false;
+            }
         }
     }
     out.sort_by_key(|t| (t.3 != Role::Erls, t.0));
-    out
+    (out, complete)
 }
 
 /// The check that an ELIN gateway never receives a call from an ERL without ELINs: it

@@ -144,7 +144,7 @@ impl Elements {
         if ctx.reference.is_some() {
             let id = record.get(ctx.reference);
             let found = erls.index(id);
-            if found.is_none() {
+            if found.is_none() && erls.complete {
                 let message = if id.is_empty() {
                     String::from("no ERL given")
                 } else {
@@ -154,7 +154,7 @@ impl Elements {
             }
             return found;
         }
-        erls.inline_row(ctx.name, record, &ctx.address, problems)
+        Some(erls.inline_row(ctx.name, record, &ctx.address, problems))
     }
 
     fn add_subnet(

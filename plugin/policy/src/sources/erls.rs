@@ -124,6 +124,9 @@ pub(crate) struct ErlSet {
     by_id: HashMap<String, u32>,
     by_address: HashMap<String, u32>,
     default_validation: Option<Validation>,
+    /// False when an ERL file could not be read at all: unknown references are then not
+    /// reported (they are most likely defined in that file).
+    pub complete: bool,
 }
 
 impl ErlSet {
@@ -135,6 +138,7 @@ impl ErlSet {
         };
         Self {
             default_validation: Some(validation),
+            complete: true,
             ..Self::default()
         }
     }
@@ -156,14 +160,14 @@ impl ErlSet {
                 table.header_line,
                 "missing column `country` (Lync/Teams: `Country`, `CountryOrRegion`)",
             );
+            self.complete = false;
             return;
         }
         let id_column = table.column(&ID_COLUMNS);
         for record in &table.records {
-            let Some(erl) = read_erl(file, record, &columns, self.validation_default(), problems)
-            else {
-                continue;
-            };
+            // A row with a problem still defines its id, so references to it do not add
+            // "unknown ERL" noise; the bundle fails on the row's own problem.
+            let erl = read_erl(file, record, &columns, self.validation_default(), problems);
             match record.get(id_column) {
                 "" => {
                     self.inline(file, record.line, erl);
@@ -237,15 +241,15 @@ impl ErlSet {
         record: &Record<'_>,
         columns: &AddressColumns,
         problems: &mut Problems,
-    ) -> Option<u32> {
-        let mut erl = read_erl(file, record, columns, self.validation_default(), problems)?;
+    ) -> u32 {
+        let mut erl = read_erl(file, record, columns, self.validation_default(), problems);
         // An element row's Description describes the element, not the place.
         erl.description = erl
             .civic
             .get(CivicField::Loc)
             .unwrap_or_default()
             .to_owned();
-        Some(self.inline(file, record.line, erl))
+        self.inline(file, record.line, erl)
     }
 
     pub(crate) fn into_erls(self) -> Vec<Erl> {
@@ -253,21 +257,20 @@ impl ErlSet {
     }
 }
 
-/// Reads the address, ELINs, validation and point of one row; `None` after a problem.
+/// Reads the address, ELINs, validation and point of one row, reporting what is wrong.
 fn read_erl(
     file: &str,
     record: &Record<'_>,
     columns: &AddressColumns,
     default_validation: Validation,
     problems: &mut Problems,
-) -> Option<Erl> {
+) -> Erl {
     let line = record.line;
     let mut civic = CivicAddress::default();
     for &(field, at) in &columns.civic {
         set_trimmed(&mut civic, field, record.get(Some(at)));
     }
     let mut elins = Vec::new();
-    let mut ok = true;
     if columns.company.is_some() {
         let (name, found) = split_company(record.get(columns.company));
         set_trimmed(&mut civic, CivicField::Nam, &name);
@@ -288,7 +291,6 @@ fn read_erl(
                 line,
                 format!("bad ELIN `{elin}`: expected E.164 (`+` and up to 15 digits)"),
             );
-            ok = false;
         }
     }
     match civic.get(CivicField::Country) {
@@ -302,11 +304,9 @@ fn read_erl(
                 line,
                 format!("country `{c}` is not a two-letter ISO 3166 code (RFC 5139 §3.1)"),
             );
-            ok = false;
         }
         None => {
             problems.at(file, line, "the address has no country");
-            ok = false;
         }
     }
     let validation = read_validation(
@@ -318,14 +318,14 @@ fn read_erl(
     );
     let point = read_point(file, record, columns, problems);
     let description = record.get(columns.description).to_owned();
-    (ok && validation.is_some() && point.is_ok()).then(|| Erl {
+    Erl {
         id: String::new(),
         description,
         civic,
         point: point.ok().flatten(),
         elins,
         validation: validation.unwrap_or(Validation::NotValidated),
-    })
+    }
 }
 
 fn read_validation(
@@ -487,7 +487,7 @@ mod tests {
         let a = set.inline_row("s.csv", &table.records[0], &columns, &mut problems);
         let b = set.inline_row("s.csv", &table.records[1], &columns, &mut problems);
         assert!(problems.is_empty());
-        assert_eq!((a, b), (Some(0), Some(0)));
+        assert_eq!((a, b), (0, 0));
         let erl = &set.drafts[0].erl;
         assert_eq!(erl.id, "100-main-st-wichita-floor-1");
         assert_eq!(erl.elins, ["+13165550100", "+13165550101"]);

@@ -129,6 +129,9 @@ fn decode(bytes: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
+mod validate_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -44,14 +44,46 @@ impl<T> Doc<'_, T> {
 }
 
 /// Ids to indices, for one kind of named thing.
-pub(crate) type Index = HashMap<String, u32>;
+#[derive(Debug)]
+pub(crate) struct Index {
+    ids: HashMap<String, u32>,
+    /// False when the file defining these could not be read: a reference that is not found
+    /// is then not reported, since the file's own error already says what to fix.
+    pub readable: bool,
+}
+
+impl Index {
+    pub(crate) fn new() -> Self {
+        Self {
+            ids: HashMap::new(),
+            readable: true,
+        }
+    }
+
+    pub(crate) fn insert(&mut self, id: String, index: u32) {
+        self.ids.insert(id, index);
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<&u32> {
+        self.ids.get(id)
+    }
+}
+
+/// Notification targets by id; `readable` as for [`Index`].
+pub(crate) struct Targets {
+    pub by_id: HashMap<String, NotificationTarget>,
+    pub readable: bool,
+}
 
 /// Notification targets by id.
 pub(crate) fn targets(
     doc: Option<&Doc<'_, NotificationsFile>>,
     problems: &mut Problems,
-) -> HashMap<String, NotificationTarget> {
-    let mut out = HashMap::new();
+) -> Targets {
+    let mut out = Targets {
+        by_id: HashMap::new(),
+        readable: true,
+    };
     let Some(doc) = doc else { return out };
     for (id, table) in &doc.data.targets {
         let t = table.get_ref();
@@ -81,7 +113,7 @@ pub(crate) fn targets(
                 ),
             );
         }
-        out.insert(
+        out.by_id.insert(
             id.get_ref().clone(),
             NotificationTarget {
                 id: id.get_ref().clone(),
@@ -207,7 +239,7 @@ pub(crate) fn is_dial_string(text: &str) -> bool {
 /// What policies need to resolve their references.
 pub(crate) struct PolicyRefs<'a> {
     pub routes: &'a Index,
-    pub targets: &'a HashMap<String, NotificationTarget>,
+    pub targets: &'a Targets,
 }
 
 /// Location policies (with `[defaults]` applied) and their index by id.
@@ -302,7 +334,7 @@ fn route_ref(
 ) -> Option<u32> {
     let value = value.as_ref()?;
     let found = routes.get(value.get_ref().trim()).copied();
-    if found.is_none() {
+    if found.is_none() && routes.readable {
         doc.report(
             problems,
             value.span(),
@@ -318,7 +350,7 @@ fn route_ref(
 fn notifications(
     doc: &Doc<'_, PoliciesFile>,
     value: &Option<Spanned<StringList>>,
-    targets: &HashMap<String, NotificationTarget>,
+    targets: &Targets,
     problems: &mut Problems,
 ) -> Vec<NotificationTarget> {
     let Some(value) = value else {
@@ -326,8 +358,9 @@ fn notifications(
     };
     let mut out = Vec::new();
     for name in value.get_ref().items() {
-        match targets.get(&name) {
+        match targets.by_id.get(&name) {
             Some(target) => out.push(target.clone()),
+            None if !targets.readable => {}
             None => doc.report(
                 problems,
                 value.span(),

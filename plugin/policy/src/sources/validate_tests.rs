@@ -1,0 +1,286 @@
+//! One test per kind of problem: the contoso bundle with one thing broken, and the exact
+//! `file:line: message` a reviewer would see.
+
+use crate::Sources;
+use crate::testdata::CONTOSO;
+
+/// The contoso sources with text edits `(file, from, to)`, each checked to apply.
+fn edited(edits: &[(&str, &str, &str)]) -> Sources {
+    let mut files: Vec<(&str, String)> =
+        CONTOSO.iter().map(|(n, t)| (*n, (*t).to_owned())).collect();
+    for (file, from, to) in edits {
+        let text = files
+            .iter_mut()
+            .find(|(n, _)| n == file)
+            .map(|(_, t)| t)
+            .unwrap();
+        assert!(text.contains(from), "{from:?} not in {file}");
+        *text = text.replace(from, to);
+    }
+    Sources::from_files(files)
+}
+
+fn problems(file: &str, from: &str, to: &str) -> Vec<String> {
+    edited(&[(file, from, to)])
+        .validate()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn contoso_has_no_problems() {
+    assert_eq!(problems("bundle.toml", "", ""), Vec::<String>::new());
+}
+
+#[test]
+fn reports_an_unknown_erl_reference() {
+    assert_eq!(
+        problems(
+            "wireless.csv",
+            "44-55,redmond-b40-f2",
+            "44-55,redmond-b41-f2"
+        ),
+        ["wireless.csv:2: unknown ERL `redmond-b41-f2`"]
+    );
+}
+
+#[test]
+fn reports_a_duplicate_subnet_in_another_spelling() {
+    let row = "\"10.1.2.0/24\",\"dup\",\"Building 40, Floor 2\",\"Contoso\",\"1\",\"\",\"\",\"Microsoft\",\"Way\",\"\",\"Redmond\",\"WA\",\"98052\",\"US\"\r\n";
+    let broken = problems(
+        "subnets.csv",
+        "\"2001:db8:1::\"",
+        &format!("{row}\"2001:db8:1::\""),
+    );
+    assert_eq!(
+        broken,
+        ["subnets.csv:5: duplicate subnet 10.1.2.0/24 (first at line 4)"]
+    );
+}
+
+#[test]
+fn reports_host_bits_and_too_long_prefixes() {
+    assert_eq!(
+        problems(
+            "sites.toml",
+            "[\"10.2.0.0/16\"]",
+            "[\"10.2.0.1/16\", \"10.3.0.0/33\"]"
+        ),
+        [
+            "sites.toml:6: bad subnet 10.2.0.1/16: address has bits set past the prefix length",
+            "sites.toml:6: prefix length /33 is longer than the address (/32)",
+        ]
+    );
+}
+
+#[test]
+fn reports_bad_and_duplicate_bssids() {
+    assert_eq!(
+        problems("wireless.csv", "00-11-22-33-44-6*", "00-11-22-33-44-5G"),
+        [
+            "wireless.csv:3: bad BSSID `00-11-22-33-44-5G`: expected 12 hex digits with -, : or no separators, optionally ending in *"
+        ]
+    );
+    assert_eq!(
+        problems("wireless.csv", "00-11-22-33-44-6*", "00:11:22:33:44:55"),
+        ["wireless.csv:3: duplicate BSSID 00:11:22:33:44:55 (first at line 2)"]
+    );
+}
+
+#[test]
+fn reports_a_route_to_an_unknown_trunk() {
+    assert_eq!(
+        problems(
+            "routes.toml",
+            "[\"esp-primary\", \"esp-secondary\"]",
+            "[\"esp-primary\", \"esp-tertiary\"]"
+        ),
+        ["routes.toml:25: route `redmond-esp` names unknown trunk `esp-tertiary`"]
+    );
+}
+
+#[test]
+fn reports_an_unknown_trunk_kind() {
+    assert_eq!(
+        problems("routes.toml", "kind = \"elin-gateway\"", "kind = \"elin\""),
+        [
+            "routes.toml:21: unknown trunk kind `elin`: expected sip-trunk, elin-gateway or local-gateway",
+            "routes.toml:36: route `wichita-elin` names unknown trunk `wichita-gw`",
+        ]
+    );
+}
+
+#[test]
+fn reports_a_policy_without_a_route() {
+    assert_eq!(
+        problems("policies.toml", "route = \"wichita-elin\"\n", ""),
+        ["policies.toml:22: policy `wichita` has no route (`route`, Lync's PstnUsage)"]
+    );
+}
+
+#[test]
+fn reports_unknown_usages_and_notification_targets() {
+    assert_eq!(
+        problems(
+            "policies.toml",
+            "route = \"wichita-elin\"\nnotifications = [\"wichita-security\"]",
+            "route = \"wichita-pstn\"\nnotifications = [\"wichita-desk\"]"
+        ),
+        [
+            "policies.toml:24: unknown route `wichita-pstn` (no such route in routes.toml)",
+            "policies.toml:25: unknown notification target `wichita-desk`",
+        ]
+    );
+}
+
+#[test]
+fn reports_an_elin_gateway_site_covering_an_erl_without_elins() {
+    let sources = edited(&[
+        ("erls.csv", "+13165550100;+13165550101", ""),
+        ("subnets.csv", ";+13165550100;+13165550101", ""),
+    ]);
+    let found: Vec<String> = sources.validate().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found,
+        [
+            "subnets.csv:6: ERL `wichita-f1` has no ELINs, but site `wichita` (sites.toml:4) routes its calls through ELIN gateway `wichita-gw`"
+        ]
+    );
+}
+
+#[test]
+fn reports_elins_that_are_not_e164() {
+    assert_eq!(
+        problems(
+            "erls.csv",
+            "+13165550100;+13165550101",
+            "+13165550100;3165550101"
+        ),
+        ["erls.csv:5: bad ELIN `3165550101`: expected E.164 (`+` and up to 15 digits)"]
+    );
+}
+
+#[test]
+fn reports_an_unknown_location_combine_mode() {
+    assert_eq!(
+        problems(
+            "policies.toml",
+            "location_combine = \"network-only\"",
+            "location_combine = \"network-first\""
+        ),
+        [
+            "policies.toml:33: unknown location-combine mode `network-first`: expected prefer-network, prefer-client, network-only, client-only"
+        ]
+    );
+}
+
+#[test]
+fn reports_toml_syntax_errors_with_their_line() {
+    let found = problems(
+        "routes.toml",
+        "[routes.redmond-ps-ali]",
+        "[routes.redmond-ps-ali",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("routes.toml:32: "), "{found:?}");
+}
+
+#[test]
+fn reports_unknown_keys_so_typos_are_not_ignored() {
+    let found = problems(
+        "policies.toml",
+        "test_numbers = [\"933\"]",
+        "test_number = [\"933\"]",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0], "policies.toml:7: unknown field `test_number`");
+}
+
+#[test]
+fn reports_a_missing_csv_column_on_line_1() {
+    assert_eq!(
+        problems("ports.csv", "chassisid,portid", "chassis,portid"),
+        ["ports.csv:1: missing column `ChassisID`"]
+    );
+}
+
+#[test]
+fn reports_unknown_policies_and_erls_in_assignments() {
+    assert_eq!(
+        problems(
+            "callers.toml",
+            "location = \"redmond-b40-lobby\"",
+            "location = \"redmond-lobby\""
+        ),
+        ["callers.toml:6: unknown ERL `redmond-lobby`"]
+    );
+    assert_eq!(
+        problems(
+            "bundle.toml",
+            "global_policy = \"redmond\"",
+            "global_policy = \"global\""
+        ),
+        ["bundle.toml:6: unknown location policy `global` (no such policy in policies.toml)"]
+    );
+}
+
+#[test]
+fn reports_duplicate_erl_ids() {
+    assert_eq!(
+        problems(
+            "erls.csv",
+            "redmond-b40-f2,\"Redmond",
+            "redmond-b40-f1,\"Redmond"
+        ),
+        [
+            "erls.csv:3: duplicate ERL id `redmond-b40-f1` (first defined at erls.csv:2)",
+            "ports.csv:2: unknown ERL `redmond-b40-f2`",
+            "wireless.csv:2: unknown ERL `redmond-b40-f2`",
+        ]
+    );
+}
+
+#[test]
+fn reports_a_missing_bundle_toml() {
+    let sources = Sources::from_files(CONTOSO.iter().filter(|(n, _)| *n != "bundle.toml").copied());
+    let found: Vec<String> = sources.validate().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found,
+        [
+            "bundle.toml:0: missing: every bundle needs bundle.toml (tenant, revision, global_policy)"
+        ]
+    );
+}
+
+#[test]
+fn reports_many_kinds_at_once_sorted_by_file_and_line() {
+    let sources = edited(&[
+        ("wireless.csv", "44-55,redmond-b40-f2", "44-55,nowhere"),
+        ("ports.csv", "chassisid,portid", "chassis,portid"),
+        ("routes.toml", "\"esp-secondary\"]", "\"esp-tertiary\"]"),
+        (
+            "policies.toml",
+            "location_combine = \"network-only\"",
+            "location_combine = \"sometimes\"",
+        ),
+        ("erls.csv", "+13165550101", "3165550101"),
+        ("sites.toml", "10.2.0.0/16", "10.2.0.0/14"),
+    ]);
+    let found: Vec<String> = sources
+        .validate()
+        .iter()
+        .map(|p| format!("{}:{}", p.file, p.line))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "erls.csv:5",
+            "policies.toml:33",
+            "ports.csv:1",
+            "routes.toml:25",
+            "sites.toml:6",
+            "wireless.csv:2"
+        ]
+    );
+}
