@@ -157,7 +157,11 @@ fn split_loose(line: &[u8]) -> Option<[Span; 3]> {
         pos += len;
     }
     let is_request = !(line.len() >= 4 && eq_ic(sub(line, 0, 4), b"SIP/"));
-    if is_request && words[2].slice(line).iter().any(|&b| is_wsp(b)) {
+    let extra_word = is_request && words[2].slice(line).iter().any(|&b| is_wsp(b));
+    // A missing word is a malformed line too; a Reason-Phrase alone may be empty.
+    let missing_word =
+        words[0].is_empty() || words[1].is_empty() || (is_request && words[2].is_empty());
+    if extra_word || missing_word {
         return None;
     }
     Some(words)
@@ -250,6 +254,16 @@ mod tests {
         let line = b"INVITE sip:user@example.com; lr SIP/2.0";
         assert!(parse(line, false).is_err());
         assert!(parse(line, true).is_err());
+    }
+
+    #[test]
+    fn missing_words_fail_even_leniently() {
+        assert_eq!(
+            parse(b"INVITE sip:alan@jasomi.com", true),
+            Err(ParseErrorKind::StartLine)
+        );
+        assert_eq!(parse(b"SIP/2.0", true), Err(ParseErrorKind::StartLine));
+        assert!(parse(b"SIP/2.0 200", true).is_ok());
     }
 
     #[test]
