@@ -67,16 +67,16 @@ pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
         Some(doc) => assign::settings(doc, &policy_index, &mut problems),
         None => None,
     };
-    let Some((settings, trusted)) = settings else {
-        return Err(problems.into_sorted());
-    };
     let coverage = Coverage {
         policies: &policies,
         routes: &routes,
         sites: &sites,
-        global: settings.global_policy,
+        global: settings.as_ref().map(|(s, _)| s.global_policy),
     };
     coverage.check(&elements, &callers, &erls, &texts, &mut problems);
+    let Some((settings, trusted)) = settings else {
+        return Err(problems.into_sorted());
+    };
     if !problems.is_empty() {
         return Err(problems.into_sorted());
     }
@@ -222,13 +222,13 @@ struct Coverage<'a> {
     policies: &'a [crate::model::LocationPolicy],
     routes: &'a [Route],
     sites: &'a SiteSet,
-    global: u32,
+    global: Option<u32>,
 }
 
 impl Coverage<'_> {
     /// The ELIN gateway trunk of a policy's route, if it has one.
-    fn elin_trunk(&self, policy: u32) -> Option<&str> {
-        let policy = self.policies.get(policy as usize)?;
+    fn elin_trunk(&self, policy: Option<u32>) -> Option<&str> {
+        let policy = self.policies.get(policy? as usize)?;
         let route = self.routes.get(policy.route? as usize)?;
         route
             .hops
@@ -245,45 +245,41 @@ impl Coverage<'_> {
         texts: &[(&SourceFile, &str)],
         problems: &mut Problems,
     ) {
-        let mut reported = HashSet::new();
         let file_name = |index: u32| {
             texts
                 .get(index as usize)
                 .map_or("", |(f, _)| f.name.as_str())
         };
-        let mut flag = |erl: u32, file: &str, line: u32, via: &str, problems: &mut Problems| {
-            let Some(draft) = erls.get(erl) else { return };
-            if draft.erl.elins.is_empty() && reported.insert((erl, via.to_owned())) {
-                let message = format!("ERL `{}` has no ELINs, but {via}", draft.erl.id);
-                problems.at(file, line, message);
-            }
+        let mut flagger = Flagger {
+            erls,
+            reported: HashSet::new(),
+            problems,
         };
-        let global_trunk = self.elin_trunk(self.global);
         for row in &elements.subnets {
             let site = self.sites.map.locate_ip(row.subnet.addr);
             let (policy, who) =
-                match site.and_then(|s| self.sites.sites.get(s as usize).map(|x| (s, x))) {
+                match site.and_then(|s| Some((s, self.sites.sites.get(s as usize)?))) {
                     Some((s, site)) => (
-                        site.policy,
+                        Some(site.policy),
                         format!("site `{}` ({})", site.id, self.origin(s)),
                     ),
                     None => (self.global, String::from("the global policy")),
                 };
             if let Some(trunk) = self.elin_trunk(policy) {
                 let via = format!("{who} routes its calls through ELIN gateway `{trunk}`");
-                flag(row.erl, file_name(row.file), row.line, &via, problems);
+                flagger.flag(row.erl, (file_name(row.file), row.line), &via);
             }
         }
-        if let Some(trunk) = global_trunk {
+        if let Some(trunk) = self.elin_trunk(self.global) {
             let via = format!("the global policy routes calls through ELIN gateway `{trunk}`");
             for &(erl, file, line) in &elements.others {
-                flag(erl, file_name(file), line, &via, problems);
+                flagger.flag(erl, (file_name(file), line), &via);
             }
         }
         for (caller, origin) in callers {
             let (Some(erl), Some(trunk)) = (
                 caller.location,
-                self.elin_trunk(caller.policy.unwrap_or(self.global)),
+                self.elin_trunk(caller.policy.or(self.global)),
             ) else {
                 continue;
             };
@@ -294,7 +290,7 @@ impl Coverage<'_> {
             let (file, line) = origin
                 .rsplit_once(':')
                 .map_or(("callers.toml", 0), |(f, l)| (f, l.parse().unwrap_or(0)));
-            flag(erl, file, line, &via, problems);
+            flagger.flag(erl, (file, line), &via);
         }
     }
 
@@ -303,5 +299,27 @@ impl Coverage<'_> {
             .origins
             .get(site as usize)
             .map_or("", String::as_str)
+    }
+}
+
+/// Reports each ERL without ELINs once per reason.
+struct Flagger<'a> {
+    erls: &'a ErlSet,
+    reported: HashSet<(u32, String)>,
+    problems: &'a mut Problems,
+}
+
+impl Flagger<'_> {
+    fn flag(&mut self, erl: u32, (file, line): (&str, u32), via: &str) {
+        let Some(draft) = self.erls.get(erl) else {
+            return;
+        };
+        if draft.erl.elins.is_empty() && self.reported.insert((erl, via.to_owned())) {
+            self.problems.at(
+                file,
+                line,
+                format!("ERL `{}` has no ELINs, but {via}", draft.erl.id),
+            );
+        }
     }
 }
