@@ -262,90 +262,129 @@ fn line(name: &[u8], value: &[u8]) -> Vec<u8> {
 /// inserted after it.
 type ModelLine = (Vec<Vec<u8>>, Option<Vec<u8>>, Vec<Vec<u8>>);
 
-/// Rebuilds the message from a model of lines: start line, one entry per field
-/// (cut at the next field's name, not through `field_line`), blank line, body.
-fn reference(m: &Message<'_>, ops: &[RefOp]) -> Vec<u8> {
-    let src = m.as_bytes();
-    let fields = m.fields();
-    let header_end = m.header_end().start as usize;
-    let first = fields.first().map_or(header_end, |f| f.name.start as usize);
-    let mut start = src[..first].to_vec();
-    let mut lines: Vec<ModelLine> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let end = fields
-                .get(i + 1)
-                .map_or(header_end, |n| n.name.start as usize);
-            (
-                Vec::new(),
-                Some(src[f.name.start as usize..end].to_vec()),
-                Vec::new(),
-            )
-        })
-        .collect();
-    let (mut tail, mut body_tail) = (Vec::new(), Vec::new());
-    let mut rest = src[header_end..].to_vec();
-    for op in ops {
+/// The message as a list of lines: start line, one entry per field (cut at the next
+/// field's name, not through `field_line`), lines pushed at the end, body headers,
+/// then blank line and body.
+struct Model<'m, 'a> {
+    msg: &'m Message<'a>,
+    start: Vec<u8>,
+    lines: Vec<ModelLine>,
+    tail: Vec<Vec<u8>>,
+    body_tail: Vec<Vec<u8>>,
+    rest: Vec<u8>,
+}
+
+impl<'m, 'a> Model<'m, 'a> {
+    fn new(msg: &'m Message<'a>) -> Self {
+        let src = msg.as_bytes();
+        let fields = msg.fields();
+        let header_end = msg.header_end().start as usize;
+        let lines = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let end = fields
+                    .get(i + 1)
+                    .map_or(header_end, |n| n.name.start as usize);
+                (
+                    Vec::new(),
+                    Some(src[f.name.start as usize..end].to_vec()),
+                    Vec::new(),
+                )
+            })
+            .collect();
+        Self {
+            msg,
+            start: src[..Self::first(msg)].to_vec(),
+            lines,
+            tail: Vec::new(),
+            body_tail: Vec::new(),
+            rest: src[header_end..].to_vec(),
+        }
+    }
+
+    fn first(msg: &Message<'_>) -> usize {
+        msg.fields()
+            .first()
+            .map_or(msg.header_end().start, |f| f.name.start) as usize
+    }
+
+    fn apply(&mut self, op: &RefOp) {
+        let m = self.msg;
         match op {
-            RefOp::Push(n, v) => tail.push(line(n.as_bytes(), v)),
-            RefOp::Before(i, n, v) => lines[*i].0.push(line(n.as_bytes(), v)),
-            RefOp::After(i, n, v) => lines[*i].2.push(line(n.as_bytes(), v)),
+            RefOp::Push(n, v) => self.tail.push(line(n.as_bytes(), v)),
+            RefOp::Before(i, n, v) => self.lines[*i].0.push(line(n.as_bytes(), v)),
+            RefOp::After(i, n, v) => self.lines[*i].2.push(line(n.as_bytes(), v)),
             RefOp::Replace(i, v) => {
-                let f = fields[*i];
+                let f = m.fields()[*i];
                 let name = f
                     .kind
                     .name()
                     .map_or(m.name(&f).to_vec(), |n| n.as_bytes().to_vec());
-                lines[*i].1 = Some(line(&name, v));
+                self.lines[*i].1 = Some(line(&name, v));
             }
-            RefOp::Remove(i) => lines[*i].1 = None,
+            RefOp::Remove(i) => self.lines[*i].1 = None,
             RefOp::Uri(u) => {
                 let StartLine::Request(r) = m.start_line() else {
                     unreachable!()
                 };
-                let eol = &src[r.version.end as usize..first];
-                start = [m.slice(r.method), b" ", u, b" ", m.slice(r.version), eol].concat();
+                let eol = &m.as_bytes()[r.version.end as usize..Self::first(m)];
+                self.start = [m.slice(r.method), b" ", u, b" ", m.slice(r.version), eol].concat();
             }
-            RefOp::Body(ct, body) => {
-                for (kind, new) in [
-                    (HeaderKind::ContentType, line(b"Content-Type", ct)),
-                    (
-                        HeaderKind::ContentLength,
-                        line(b"Content-Length", body.len().to_string().as_bytes()),
-                    ),
-                ] {
-                    let mut new = Some(new);
-                    for (i, f) in fields.iter().enumerate() {
-                        if f.kind == kind {
-                            lines[i].1 = Some(new.take().unwrap_or_default());
-                        }
-                    }
-                    body_tail.extend(new);
-                }
-                let blank = &src[header_end..m.body_span().start as usize];
-                rest = [
-                    if blank.is_empty() {
-                        &b"\r\n"[..]
-                    } else {
-                        blank
-                    },
-                    body,
-                ]
-                .concat();
-            }
+            RefOp::Body(ct, body) => self.set_body(ct, body),
         }
     }
-    let mut out = start;
-    for (before, l, after) in lines {
-        out.extend(before.concat());
-        out.extend(l.unwrap_or_default());
-        out.extend(after.concat());
+
+    fn set_body(&mut self, ct: &[u8], body: &[u8]) {
+        let m = self.msg;
+        for (kind, new) in [
+            (HeaderKind::ContentType, line(b"Content-Type", ct)),
+            (
+                HeaderKind::ContentLength,
+                line(b"Content-Length", body.len().to_string().as_bytes()),
+            ),
+        ] {
+            let mut new = Some(new);
+            for (i, f) in m.fields().iter().enumerate() {
+                if f.kind == kind {
+                    self.lines[i].1 = Some(new.take().unwrap_or_default());
+                }
+            }
+            self.body_tail.extend(new);
+        }
+        let blank = &m.as_bytes()[m.header_end().start as usize..m.body_span().start as usize];
+        self.rest = [
+            if blank.is_empty() {
+                &b"\r\n"[..]
+            } else {
+                blank
+            },
+            body,
+        ]
+        .concat();
     }
-    out.extend(tail.concat());
-    out.extend(body_tail.concat());
-    out.extend(rest);
-    out
+
+    fn join(self) -> Vec<u8> {
+        let mut out = self.start;
+        for (before, l, after) in self.lines {
+            out.extend(before.concat());
+            out.extend(l.unwrap_or_default());
+            out.extend(after.concat());
+        }
+        out.extend(self.tail.concat());
+        out.extend(self.body_tail.concat());
+        out.extend(self.rest);
+        out
+    }
+}
+
+/// The slow reference: applies each edit to the line model and joins the lines.
+fn reference(m: &Message<'_>, ops: &[RefOp]) -> Vec<u8> {
+    let mut model = Model::new(m);
+    for op in ops {
+        model.apply(op);
+    }
+    model.join()
 }
 
 /// xorshift64*: deterministic, dependency-free.
