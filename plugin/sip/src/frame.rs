@@ -1,5 +1,11 @@
 //! Framing: cutting a stream transport's bytes into messages (RFC 3261 §18.3) and
 //! keep-alives (RFC 5626 §3.5.1).
+//!
+//! RFC 3261 §20.14 (<https://www.rfc-editor.org/rfc/rfc3261#section-20.14>) on
+//! Content-Length: "If a stream-based protocol (such as TCP) is used as transport, the
+//! header field MUST be used." RFC 5626 §3.5.1
+//! (<https://www.rfc-editor.org/rfc/rfc5626#section-3.5.1>) defines the CRLF keep-alive:
+//! a double-CRLF ping answered by a single-CRLF pong, between messages.
 
 use memchr::memchr;
 

@@ -1,5 +1,9 @@
 //! `parse`: one complete message (a datagram, or what [`crate::frame`] cut from a
 //! stream) into a [`Message`] that borrows the buffer.
+//!
+//! RFC 3261 §18.3 (<https://www.rfc-editor.org/rfc/rfc3261#section-18.3>): "Any
+//! additional bytes in the transport packet beyond the end of the body MUST be
+//! discarded."
 
 use alloc::vec::Vec;
 

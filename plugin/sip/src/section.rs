@@ -1,6 +1,10 @@
 //! The header-section scanner shared by the framer, the message parser and the
 //! multipart parser: physical lines, header fields with their folded continuations,
 //! and the blank line that ends the section.
+//!
+//! RFC 3261 §7.3.1 (<https://www.rfc-editor.org/rfc/rfc3261#section-7.3.1>): "Header
+//! fields can be extended over multiple lines by preceding each extra line with at
+//! least one SP or horizontal tab (HT)."
 
 use memchr::{memchr, memchr2, memmem};
 

@@ -1,4 +1,10 @@
 //! Splitting a `multipart/*` body into parts (RFC 2046 §5.1.1), binary-safe.
+//!
+//! RFC 2046 §5.1.1 (<https://www.rfc-editor.org/rfc/rfc2046#section-5.1.1>): "The
+//! boundary delimiter MUST occur at the beginning of a line, i.e., following a CRLF,
+//! and the initial CRLF is considered to be attached to the boundary delimiter line
+//! rather than part of the preceding part." A `cid:` URL names a part by its
+//! Content-ID (RFC 2392 §2, <https://www.rfc-editor.org/rfc/rfc2392#section-2>).
 
 use alloc::vec::Vec;
 

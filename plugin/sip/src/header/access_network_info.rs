@@ -1,5 +1,6 @@
 //! `P-Access-Network-Info` (RFC 7315 §5.4): the access network the UA is on, e.g. the
 //! Wi-Fi access point, which the location lookup uses first.
+//! <https://www.rfc-editor.org/rfc/rfc7315#section-5.4>
 
 use crate::error::HeaderErrorKind;
 use crate::lex::{eq_ic, find_unquoted, is_token_str, sub, trim};

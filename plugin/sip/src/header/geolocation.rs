@@ -1,5 +1,6 @@
 //! `Geolocation` and `Geolocation-Routing` (RFC 6442 §4.1, §4.2): where the caller's
 //! location is, and whether proxies may route on it.
+//! <https://www.rfc-editor.org/rfc/rfc6442#section-4.1>
 
 use crate::error::{HeaderErrorKind, UriError};
 use crate::lex::{eq_ic, sub};

@@ -1,5 +1,6 @@
 //! `NameAddr`: `name-addr` / `addr-spec` values of From, To, Contact, Route,
 //! P-Asserted-Identity and friends (RFC 3261 §20.10, §25.1).
+//! <https://www.rfc-editor.org/rfc/rfc3261#section-20.10>
 
 use crate::error::{HeaderErrorKind, UriError};
 use crate::lex::{is_lws, is_token, quoted_end, skip_lws, sub, trim, trim_bounds};

@@ -1,5 +1,6 @@
 //! `Via` (RFC 3261 §20.42): the path a request took, one `via-parm` per hop; one Via
 //! line may carry several, comma-separated.
+//! <https://www.rfc-editor.org/rfc/rfc3261#section-20.42>
 
 use crate::error::HeaderErrorKind;
 use crate::lex::{

@@ -1,5 +1,5 @@
 //! `Host`: the host part of a SIP URI or a Via sent-by, IPv6 references included
-//! (RFC 3261 §25.1 `hostport`, RFC 5118).
+//! (RFC 3261 §25.1 `hostport`, RFC 5118 <https://www.rfc-editor.org/rfc/rfc5118#section-4>).
 
 use crate::lex::{decimal_u32, sub};
 

@@ -1,4 +1,5 @@
 //! `ServiceUrn`: `urn:service:` URNs (RFC 5031), the way an emergency call is addressed.
+//! <https://www.rfc-editor.org/rfc/rfc5031#section-4.2>
 
 use crate::error::{UriError, UriErrorKind};
 use crate::lex::eq_ic;

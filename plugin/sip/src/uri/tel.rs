@@ -1,4 +1,4 @@
-//! `TelUri`: `tel:` URIs (RFC 3966).
+//! `TelUri`: `tel:` URIs (RFC 3966, <https://www.rfc-editor.org/rfc/rfc3966#section-3>).
 
 use crate::error::{UriError, UriErrorKind};
 use crate::lex::sub;
