@@ -34,7 +34,7 @@ pub use decision::{
     CallFacts, CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch,
     PolicyChoice, PolicyReason, Request, RouteChoice, RouteKind, RouteReason,
 };
-pub use e911_location::lis::{ElementKind, NetworkMap};
+pub use e911_location::lis::{ElementKind, ElementMatch, NetworkFacts, NetworkMap};
 pub use e911_location::{CivicAddress, CivicElement, Location, Method, Point};
 pub use identity::identity_key;
 pub use keys::{KeyError, PublicKey, SecretKey};

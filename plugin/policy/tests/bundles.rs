@@ -2,6 +2,9 @@
 //! bundle with one of every problem. The crate does no I/O; this test reads the folders and
 //! hands over `(name, bytes)` pairs, as the harness does.
 
+// Test helpers outside #[test] functions fail loudly on a missing fixture, as tests should.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
