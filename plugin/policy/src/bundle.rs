@@ -119,6 +119,22 @@ impl BundleInfo {
     }
 }
 
+/// `revision 2026.11.1, sha256 3f…, signed by 1a2b…` for status lines.
+impl core::fmt::Display for BundleInfo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "revision {}, sha256 {}, ",
+            self.revision,
+            self.digest_hex()
+        )?;
+        match self.signer_key_id() {
+            Some(id) => write!(f, "signed by {id}"),
+            None => f.write_str("unsigned"),
+        }
+    }
+}
+
 /// A loaded, verified bundle: its header facts and the [`Policy`] inside.
 #[derive(Debug, Clone)]
 pub struct Bundle {

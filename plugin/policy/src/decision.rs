@@ -333,39 +333,11 @@ impl Decision<'_> {
 impl fmt::Display for Decision<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "kind: {}", self.kind.as_str())?;
-        match &self.matched {
-            Some(Matched::ServiceUrn(urn)) => writeln!(f, "matched: service URN {urn}")?,
-            Some(Matched::Number {
-                dial_string,
-                mask,
-                prefix,
-            }) => {
-                write!(f, "matched: dial string {dial_string}")?;
-                if let Some(mask) = mask {
-                    write!(f, " (dial mask {mask})")?;
-                }
-                if let Some(prefix) = prefix {
-                    write!(f, " after outside-line prefix {prefix}")?;
-                }
-                writeln!(f)?;
-            }
-            None => {}
+        if let Some(matched) = &self.matched {
+            writeln!(f, "matched: {matched}")?;
         }
         if let Some(p) = &self.policy {
-            write!(f, "policy: {} — ", p.id)?;
-            match p.reason {
-                PolicyReason::Site { site } => {
-                    write!(f, "network site `{site}` (by the caller's subnet)")?
-                }
-                PolicyReason::Caller { identity } => {
-                    write!(f, "caller-specific assignment of {identity}")?
-                }
-                PolicyReason::Global => write!(f, "tenant global policy")?,
-            }
-            if let Some(lost) = p.outranked {
-                write!(f, "; beats the caller's own policy `{lost}`")?;
-            }
-            writeln!(f)?;
+            writeln!(f, "policy: {p}")?;
         }
         self.fmt_location(f)?;
         match &self.route {
@@ -388,6 +360,48 @@ impl fmt::Display for Decision<'_> {
         }
         for n in self.notifications {
             writeln!(f, "notify: {}", n.id)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Matched<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ServiceUrn(urn) => write!(f, "service URN {urn}"),
+            Self::Number {
+                dial_string,
+                mask,
+                prefix,
+            } => {
+                write!(f, "dial string {dial_string}")?;
+                if let Some(mask) = mask {
+                    write!(f, " (dial mask {mask})")?;
+                }
+                if let Some(prefix) = prefix {
+                    write!(f, " after outside-line prefix {prefix}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `wichita — network site `wichita` (by the caller's subnet); beats …`
+impl fmt::Display for PolicyChoice<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} — ", self.id)?;
+        match self.reason {
+            PolicyReason::Site { site } => {
+                write!(f, "network site `{site}` (by the caller's subnet)")?
+            }
+            PolicyReason::Caller { identity } => {
+                write!(f, "caller-specific assignment of {identity}")?
+            }
+            PolicyReason::Global => write!(f, "tenant global policy")?,
+        }
+        if let Some(lost) = self.outranked {
+            write!(f, "; beats the caller's own policy `{lost}`")?;
         }
         Ok(())
     }

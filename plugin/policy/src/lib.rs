@@ -1,15 +1,20 @@
 //! Brief overview: E9-1-1 policy bundles, from the files an engineer edits to the decision
 //! for one call. No I/O, no clock, no randomness on the loading or evaluating path.
 //!
-//! - [`Sources`]: the bundle's files as `(name, bytes)` pairs — TOML for settings, location
+//! - [`Sources`]: the bundle's files as `(name, bytes)` pairs: TOML for settings, location
 //!   policies, sites, routes, notification targets and callers; CSV for ERLs and network
 //!   elements, in native, Lync/Skype for Business or Teams LIS export layouts.
 //! - [`Sources::validate`] / [`Sources::compile`]: every [`Problem`] at once, each with
 //!   file and line, or a [`Policy`].
-//! - [`Policy`]: the compiled bundle (LIS [`NetworkMap`](e911_location::lis::NetworkMap),
-//!   [`Erl`]s, [`LocationPolicy`]s, [`Route`]s, [`Site`]s, [`Caller`]s).
+//! - [`Policy`]: the compiled bundle: the LIS [`NetworkMap`], [`Erl`]s,
+//!   [`LocationPolicy`]s, [`Route`]s, [`Site`]s, [`Caller`]s, [`Settings`].
+//! - [`Policy::write_bundle`] and [`Bundle::load`]: the signed binary artifact (magic,
+//!   version, revision, SHA-256, optional Ed25519 by [`SecretKey`] / [`PublicKey`]);
+//!   each refusal is a [`LoadError`].
+//! - [`Policy::evaluate`]: [`CallFacts`] in, [`Decision`] out (DESIGN §3 steps 2, 4, 5,
+//!   6); [`Policy::elin`] recognises PSAP callbacks to our ELINs.
 //!
-//! The file set is described in the crate's `README.md`.
+//! The source file set is described in the crate's `README.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
