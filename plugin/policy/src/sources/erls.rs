@@ -169,9 +169,11 @@ impl ErlSet {
             // "unknown ERL" noise; the bundle fails on the row's own problem.
             let erl = read_erl(file, record, &columns, self.validation_default(), problems);
             match record.get(id_column) {
-                "" => {
+                // A Lync location export has no id column: ids come from the address.
+                "" if id_column.is_none() => {
                     self.inline(file, record.line, erl);
                 }
+                "" => problems.at(file, record.line, "no ERL id"),
                 id => self.define(file, record.line, id, erl, problems),
             }
         }

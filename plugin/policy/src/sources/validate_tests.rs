@@ -242,6 +242,14 @@ fn reports_duplicate_erl_ids() {
 }
 
 #[test]
+fn reports_an_erl_row_without_an_id() {
+    assert_eq!(
+        problems("erls.csv", "wichita-f1,", ","),
+        ["erls.csv:5: no ERL id"]
+    );
+}
+
+#[test]
 fn reports_a_missing_bundle_toml() {
     let sources = Sources::from_files(CONTOSO.iter().filter(|(n, _)| *n != "bundle.toml").copied());
     let found: Vec<String> = sources.validate().iter().map(ToString::to_string).collect();
