@@ -206,6 +206,8 @@ pub struct LocationPolicy {
     pub conference: Option<Conference>,
     /// How long an ELIN maps back to its caller for PSAP callbacks, in seconds.
     pub callback_window_secs: u32,
+    /// Where a PSAP callback goes after the window closes (the site's security desk).
+    pub callback_fallback: Option<String>,
     /// How client and network locations combine.
     pub combine: Combine,
 }

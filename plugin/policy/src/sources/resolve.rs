@@ -322,6 +322,7 @@ fn policy(
         notifications: notifications(doc, &t.notifications, refs.targets, problems),
         conference: conference(doc, &t, problems),
         callback_window_secs: callback_window(doc, &t.callback_window_minutes, problems),
+        callback_fallback: callback_fallback(doc, &t.callback_fallback, problems),
         combine: combine(doc, &t.location_combine, problems),
     }
 }
@@ -460,6 +461,30 @@ fn conference(
         uri: text.to_owned(),
         mode,
     })
+}
+
+/// Where a PSAP callback goes once the ELIN's window has closed (DESIGN §3 step 8): a
+/// SIP or tel URI, typically the site's security desk.
+fn callback_fallback(
+    doc: &Doc<'_, PoliciesFile>,
+    value: &Option<Spanned<String>>,
+    problems: &mut Problems,
+) -> Option<String> {
+    let uri = value.as_ref()?;
+    let text = uri.get_ref().trim();
+    let lower = text.to_ascii_lowercase();
+    if !["sip:", "sips:", "tel:"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+    {
+        doc.report(
+            problems,
+            uri.span(),
+            format!("callback fallback `{text}` is not a SIP or tel URI"),
+        );
+        return None;
+    }
+    Some(text.to_owned())
 }
 
 fn callback_window(

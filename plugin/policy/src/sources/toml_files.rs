@@ -126,6 +126,7 @@ pub(crate) struct PolicyTable {
     #[serde(alias = "ConferenceMode")]
     pub conference_mode: Option<Spanned<String>>,
     pub callback_window_minutes: Option<Spanned<i64>>,
+    pub callback_fallback: Option<Spanned<String>>,
     pub location_combine: Option<Spanned<String>>,
 }
 
@@ -148,6 +149,7 @@ impl PolicyTable {
             conference_uri: self.conference_uri.or(d.conference_uri),
             conference_mode: self.conference_mode.or(d.conference_mode),
             callback_window_minutes: self.callback_window_minutes.or(d.callback_window_minutes),
+            callback_fallback: self.callback_fallback.or(d.callback_fallback),
             location_combine: self.location_combine.or(d.location_combine),
         }
     }

@@ -115,7 +115,7 @@ fn reports_an_unknown_trunk_kind() {
 fn reports_a_policy_without_a_route() {
     assert_eq!(
         problems("policies.toml", "route = \"wichita-elin\"\n", ""),
-        ["policies.toml:22: policy `wichita` has no route (`route`, Lync's PstnUsage)"]
+        ["policies.toml:23: policy `wichita` has no route (`route`, Lync's PstnUsage)"]
     );
 }
 
@@ -128,8 +128,8 @@ fn reports_unknown_usages_and_notification_targets() {
             "route = \"wichita-pstn\"\nnotifications = [\"wichita-desk\"]"
         ),
         [
-            "policies.toml:24: unknown route `wichita-pstn` (no such route in routes.toml)",
-            "policies.toml:25: unknown notification target `wichita-desk`",
+            "policies.toml:25: unknown route `wichita-pstn` (no such route in routes.toml)",
+            "policies.toml:26: unknown notification target `wichita-desk`",
         ]
     );
 }
@@ -170,7 +170,7 @@ fn reports_an_unknown_location_combine_mode() {
             "location_combine = \"network-first\""
         ),
         [
-            "policies.toml:33: unknown location-combine mode `network-first`: expected prefer-network, prefer-client, network-only, client-only"
+            "policies.toml:35: unknown location-combine mode `network-first`: expected prefer-network, prefer-client, network-only, client-only"
         ]
     );
 }
@@ -284,7 +284,7 @@ fn reports_many_kinds_at_once_sorted_by_file_and_line() {
         found,
         [
             "erls.csv:5",
-            "policies.toml:33",
+            "policies.toml:35",
             "ports.csv:1",
             "routes.toml:25",
             "sites.toml:6",
