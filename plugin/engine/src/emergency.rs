@@ -1,0 +1,425 @@
+//! An emergency (or test) call, after the policy decided: rewrite for the route, record,
+//! notify (DESIGN §3 step 7).
+//!
+//! - `sip-trunk`: Request-URI (and `Route`) to the trunk, PIDF-LO in a `multipart/mixed`
+//!   body named by `Geolocation: <cid:…>` (RFC 6442 §4.1), `Geolocation-Routing: yes`
+//!   (§4.2), the callback number asserted in P-Asserted-Identity (RFC 3325).
+//! - `elin-gateway`: an ELIN in From and P-Asserted-Identity, stored for callbacks.
+//! - `local-gateway`: unchanged (PS-ALI), unless it carries the ECRC route.
+//!
+//! Fail-safe: if any step of the rewrite fails, the call still goes to the route's trunk
+//! with only the Request-URI and `Route` changed (or unchanged if even that fails), and
+//! `degraded` says why.
+
+use e911_location::{Location, Placement, Point, Shape, UsageRules, WriteOptions, write_pidf_lo};
+use e911_policy::{CallKind, Decision, Hop, LocationSource, RouteChoice, RouteKind, TrunkKind};
+use e911_sip::{HeaderKind, Message, NewPart, multipart_mixed};
+
+use crate::callback::{CallbackEntry, CallbackStore, select_elin};
+use crate::client_location::ClientLocation;
+use crate::engine::CallCtx;
+use crate::facts::SipFacts;
+use crate::report::{self, base_report};
+use crate::rewrite::{EditOp, Position, apply};
+use crate::verdict::{Output, Verdict};
+
+/// Everything the emergency path reads.
+pub(crate) struct Input<'a, 'm> {
+    pub msg: &'a Message<'m>,
+    pub facts: &'a SipFacts,
+    pub client: &'a ClientLocation,
+    pub decision: &'a Decision<'a>,
+    pub ctx: &'a CallCtx<'a>,
+    pub revision: &'a str,
+}
+
+/// The planned change, and the callback mapping to store if it is applied.
+struct Plan {
+    ops: Vec<EditOp>,
+    elin: Option<(String, CallbackEntry)>,
+    notes: Vec<String>,
+}
+
+pub(crate) fn decide(input: &Input<'_, '_>, store: &mut dyn CallbackStore) -> Verdict {
+    let decision = input.decision;
+    let mut verdict = Verdict {
+        report: base_report(input),
+        output: Output::Unchanged,
+        edits: Vec::new(),
+        notifications: Vec::new(),
+        metrics: report::metrics(decision),
+    };
+    if !decision.enabled {
+        verdict
+            .report
+            .trace
+            .push("E9-1-1 is disabled in this policy: forwarded unchanged".to_owned());
+    } else if let Some(route) = &decision.route {
+        rewrite_for_route(input, route, store, &mut verdict);
+    } else {
+        degrade(
+            &mut verdict,
+            "no route could be determined: forwarded unchanged".to_owned(),
+        );
+    }
+    verdict.notifications = report::notifications(input, &verdict.report);
+    verdict
+}
+
+fn rewrite_for_route(
+    input: &Input<'_, '_>,
+    route: &RouteChoice<'_>,
+    store: &mut dyn CallbackStore,
+    verdict: &mut Verdict,
+) {
+    let planned = plan(input, route, store).and_then(|plan| match apply(input.msg, &plan.ops) {
+        Ok(bytes) => Ok((plan, bytes)),
+        Err(err) => Err(format!("rewrite refused ({err})")),
+    });
+    match planned {
+        Ok((plan, bytes)) => {
+            if let Some((elin, entry)) = plan.elin {
+                verdict.report.elin = Some(elin.clone());
+                store.put(&elin, entry);
+            }
+            verdict.report.trace.extend(plan.notes);
+            verdict.output = Output::Rewritten(bytes);
+            verdict.edits = plan.ops;
+        }
+        Err(reason) => {
+            // Never block: send the call to the route's trunk with nothing else changed.
+            let ops = route_ops(input.msg, route.first, route.kind);
+            match apply(input.msg, &ops) {
+                Ok(bytes) if !ops.is_empty() => {
+                    degrade(
+                        verdict,
+                        format!(
+                            "{reason}: forwarded to {} with only the Request-URI/Route changed",
+                            route.first.target
+                        ),
+                    );
+                    verdict.output = Output::Rewritten(bytes);
+                    verdict.edits = ops;
+                }
+                _ => degrade(verdict, format!("{reason}: forwarded unchanged")),
+            }
+        }
+    }
+}
+
+fn degrade(verdict: &mut Verdict, reason: String) {
+    verdict.report.trace.push(format!("degraded: {reason}"));
+    verdict.report.degraded = Some(reason);
+    verdict.metrics.push("e911.degraded");
+}
+
+fn plan(
+    input: &Input<'_, '_>,
+    route: &RouteChoice<'_>,
+    store: &dyn CallbackStore,
+) -> Result<Plan, String> {
+    let hop = route.first;
+    let mut plan = Plan {
+        ops: route_ops(input.msg, hop, route.kind),
+        elin: None,
+        notes: Vec::new(),
+    };
+    match hop.kind {
+        TrunkKind::SipTrunk => {
+            plan.ops.extend(location_ops(input, &mut plan.notes)?);
+            plan.ops
+                .extend(callback_number_ops(input.msg, &mut plan.notes));
+        }
+        TrunkKind::ElinGateway => {
+            let elin = select_elin(input.decision.elins, store, input.ctx.now)
+                .ok_or("elin-gateway route, but the location has no ELIN")?;
+            let previous = store.get(elin);
+            plan.ops.extend(elin_ops(input, elin)?);
+            plan.notes.push(format!(
+                "ELIN {elin} replaces the caller ID; a callback maps to {} until the window closes",
+                input.facts.caller.as_deref().unwrap_or("(unknown)")
+            ));
+            plan.elin = Some((
+                elin.to_owned(),
+                CallbackEntry {
+                    caller: caller_uri(input.facts),
+                    call_id: input.facts.call_id.clone().unwrap_or_default(),
+                    assigned_at: input.ctx.now,
+                    expires_at: input.decision.callback_until,
+                    uses: previous.map_or(1, |p| p.uses.saturating_add(1)),
+                    policy: input.decision.policy.map(|p| p.id.to_owned()),
+                },
+            ));
+        }
+        TrunkKind::LocalGateway => {
+            if route.kind != RouteKind::Ecrc {
+                plan.notes
+                    .push("local gateway (PS-ALI): the message leaves unchanged".to_owned());
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// The Request-URI and `Route` of the trunk. A local gateway on the policy's own route
+/// needs neither (PS-ALI: the carrier knows the caller's location by number); on the
+/// ECRC route it must dial the ECRC's number.
+fn route_ops(msg: &Message<'_>, hop: &Hop, kind: RouteKind) -> Vec<EditOp> {
+    if hop.kind == TrunkKind::LocalGateway && kind != RouteKind::Ecrc {
+        return Vec::new();
+    }
+    let mut ops = vec![EditOp::SetRequestUri(hop.target.clone())];
+    if let Some(route) = &hop.route_header {
+        // RFC 3261 §16.6 step 7: a proxy that adds a Route pushes it on top of the set.
+        let position = first_field(msg, HeaderKind::Route).map_or(Position::End, Position::Before);
+        ops.push(EditOp::InsertHeader {
+            name: "Route".to_owned(),
+            value: route.clone(),
+            position,
+        });
+    }
+    ops
+}
+
+/// PIDF-LO in the body, named by `Geolocation` (RFC 6442 §4.1), routable (§4.2). Our
+/// document replaces any PIDF-LO part the client sent: the decision chose one location,
+/// and the audit record keeps the comparison.
+fn location_ops(input: &Input<'_, '_>, notes: &mut Vec<String>) -> Result<Vec<EditOp>, String> {
+    let Some(location) = chosen_location(input) else {
+        notes.push("no location to insert".to_owned());
+        return Ok(Vec::new());
+    };
+    let token = token(input.facts.call_id.as_deref().unwrap_or_default());
+    let cid = format!("{token}@{}", input.ctx.node);
+    let pidf = write_pidf(input, &location)?;
+    let kept = kept_parts(input.msg);
+    let mut parts: Vec<NewPart<'_>> = kept
+        .iter()
+        .map(|p| NewPart::new(&p.content_type, &p.body))
+        .collect();
+    parts.push(
+        NewPart::new(b"application/pidf+xml", pidf.as_bytes()).with_content_id(cid.as_bytes()),
+    );
+    let body = (0..4)
+        .find_map(|n| multipart_mixed(format!("e911-{token}-{n}").as_bytes(), &parts).ok())
+        .ok_or("multipart body could not be built")?;
+    let mut ops: Vec<EditOp> = [HeaderKind::Geolocation, HeaderKind::GeolocationRouting]
+        .into_iter()
+        .flat_map(|kind| fields(input.msg, kind))
+        .map(|field| EditOp::RemoveHeader { field })
+        .collect();
+    ops.push(header("Geolocation", format!("<cid:{cid}>")));
+    ops.push(header("Geolocation-Routing", "yes".to_owned()));
+    ops.push(EditOp::SetBody {
+        content_type: String::from_utf8_lossy(&body.content_type).into_owned(),
+        body: body.body,
+    });
+    notes.push(format!(
+        "PIDF-LO inserted as cid:{cid}, Geolocation-Routing: yes"
+    ));
+    Ok(ops)
+}
+
+fn chosen_location(input: &Input<'_, '_>) -> Option<Location> {
+    let choice = input.decision.location.as_ref()?;
+    match choice.source {
+        LocationSource::Client => input.client.pidf()?.preferred().map(|f| f.location.clone()),
+        LocationSource::Network | LocationSource::Static => {
+            let erl = choice.erl?;
+            let mut location = Location::from_civic(erl.civic.clone())
+                .with_usage_rules(UsageRules::retransmission_allowed())
+                .with_timestamp(crate::time::rfc3339(input.ctx.now));
+            if let Some(Point {
+                latitude,
+                longitude,
+                altitude,
+            }) = erl.point
+            {
+                location = location.with_shape(Shape::Point(Point {
+                    latitude,
+                    longitude,
+                    altitude,
+                }));
+            }
+            if let Some(method) = &choice.method {
+                location = location.with_method(method.clone());
+            }
+            Some(location)
+        }
+    }
+}
+
+/// The presentity is the caller (RFC 4119 §2.2.1); a caller URI the schema refuses as an
+/// `anyURI` (an IPv6 literal, say) gives way to a `pres:` URI on this node.
+fn write_pidf(input: &Input<'_, '_>, location: &Location) -> Result<String, String> {
+    let caller = input.facts.caller.as_deref().map(strip_uri_params);
+    let fallback = format!("pres:e911@{}", input.ctx.node);
+    let mut last = String::new();
+    for entity in caller.into_iter().chain([fallback.as_str()]) {
+        let options = WriteOptions::new(entity).with_placement(Placement::Tuple);
+        match write_pidf_lo(location, &options) {
+            Ok(doc) => return Ok(doc),
+            Err(err) => last = err.to_string(),
+        }
+    }
+    Err(format!("PIDF-LO not written: {last}"))
+}
+
+/// One body part to carry over into the new multipart body.
+struct KeptPart {
+    content_type: Vec<u8>,
+    body: Vec<u8>,
+}
+
+/// The original body's parts, less any PIDF-LO (ours replaces it).
+fn kept_parts(msg: &Message<'_>) -> Vec<KeptPart> {
+    let is_pidf = |ct: &[u8]| ct.to_ascii_lowercase().starts_with(b"application/pidf+xml");
+    if msg.body().is_empty() {
+        return Vec::new();
+    }
+    let outer = msg
+        .header(HeaderKind::ContentType)
+        .unwrap_or(b"application/octet-stream");
+    if !msg.content_type().is_ok_and(|ct| ct.is_multipart()) {
+        return vec![KeptPart {
+            content_type: outer.to_vec(),
+            body: msg.body().to_vec(),
+        }];
+    }
+    match msg.multipart(&e911_sip::Limits::DEFAULT) {
+        Ok(parts) => parts
+            .iter()
+            .map(|p| KeptPart {
+                content_type: p
+                    .header(HeaderKind::ContentType)
+                    .unwrap_or(b"text/plain")
+                    .to_vec(),
+                body: p.body().to_vec(),
+            })
+            .filter(|p| !is_pidf(&p.content_type))
+            .collect(),
+        // A multipart body we cannot split travels as one opaque part.
+        Err(_) => vec![KeptPart {
+            content_type: outer.to_vec(),
+            body: msg.body().to_vec(),
+        }],
+    }
+}
+
+/// RFC 3325: the callback number. A caller without P-Asserted-Identity whose From is a
+/// telephone number gets it asserted, so the PSAP sees a number it can call back.
+fn callback_number_ops(msg: &Message<'_>, notes: &mut Vec<String>) -> Vec<EditOp> {
+    if msg.has(HeaderKind::PAssertedIdentity) {
+        return Vec::new();
+    }
+    let Ok(from) = msg.from() else {
+        return Vec::new();
+    };
+    let Ok(uri) = from.uri() else {
+        return Vec::new();
+    };
+    let is_number = uri
+        .user()
+        .is_some_and(|u| u.first() == Some(&b'+') && u.len() > 1);
+    if !is_number && uri.as_tel().is_none() {
+        notes.push("no telephone number to assert as the callback number".to_owned());
+        return Vec::new();
+    }
+    let value = format!("<{}>", String::from_utf8_lossy(from.uri));
+    notes.push(format!(
+        "callback number asserted: P-Asserted-Identity: {value}"
+    ));
+    vec![header("P-Asserted-Identity", value)]
+}
+
+/// The ELIN in From (keeping display name and tag: the tag identifies the dialog,
+/// RFC 3261 §8.1.1.3) and as the only P-Asserted-Identity.
+fn elin_ops(input: &Input<'_, '_>, elin: &str) -> Result<Vec<EditOp>, String> {
+    let msg = input.msg;
+    let host = input.facts.caller_host.as_deref().unwrap_or(input.ctx.node);
+    let uri = format!("sip:{elin}@{host};user=phone");
+    let from_field = first_field(msg, HeaderKind::From).ok_or("no From header")?;
+    let from = msg
+        .from()
+        .map_err(|err| format!("From does not parse ({err})"))?;
+    let display = from
+        .display_name
+        .map(quoted_display_name)
+        .unwrap_or_default();
+    let params = from.params.as_bytes();
+    let params = if params.is_empty() {
+        String::new()
+    } else {
+        format!(";{}", String::from_utf8_lossy(params))
+    };
+    let mut ops = vec![EditOp::ReplaceHeader {
+        field: from_field,
+        value: format!("{display}<{uri}>{params}"),
+    }];
+    ops.extend(
+        fields(msg, HeaderKind::PAssertedIdentity).map(|field| EditOp::RemoveHeader { field }),
+    );
+    ops.push(header("P-Asserted-Identity", format!("<{uri}>")));
+    Ok(ops)
+}
+
+/// RFC 3261 §25.1 `quoted-string`. The view gives the inside of the quotes with its
+/// quoted-pairs as written, or unquoted tokens (which hold neither a quote nor a backslash), so
+/// wrapping it in quotes is always well-formed.
+fn quoted_display_name(name: &[u8]) -> String {
+    format!("\"{}\" ", String::from_utf8_lossy(name))
+}
+
+/// The URI to reach the caller on a callback: the asserted identity, else From.
+fn caller_uri(facts: &SipFacts) -> String {
+    facts.caller.clone().unwrap_or_default()
+}
+
+fn header(name: &str, value: String) -> EditOp {
+    EditOp::InsertHeader {
+        name: name.to_owned(),
+        value,
+        position: Position::End,
+    }
+}
+
+fn fields<'m>(msg: &'m Message<'_>, kind: HeaderKind) -> impl Iterator<Item = u32> + 'm {
+    msg.fields()
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| f.kind == kind)
+        .filter_map(|(i, _)| u32::try_from(i).ok())
+}
+
+fn first_field(msg: &Message<'_>, kind: HeaderKind) -> Option<u32> {
+    fields(msg, kind).next()
+}
+
+fn strip_uri_params(uri: &str) -> &str {
+    // `sip:+1425…@contoso.com;user=phone` → the address without URI parameters.
+    match uri.find('@') {
+        Some(at) => uri
+            .get(
+                ..at + uri
+                    .get(at..)
+                    .and_then(|h| h.find(';'))
+                    .unwrap_or(uri.len() - at),
+            )
+            .unwrap_or(uri),
+        None => uri,
+    }
+}
+
+/// A short, stable token from the Call-ID (FNV-1a, 64 bits): Content-IDs and boundaries
+/// must be unique per call and the same on every run of the same call.
+fn token(call_id: &str) -> String {
+    let hash = call_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// Whether this decision is a test call (notifications and metrics say so).
+pub(crate) fn is_test(decision: &Decision<'_>) -> bool {
+    decision.kind == CallKind::Test
+}

@@ -1,0 +1,227 @@
+//! From SIP text to the plain facts the policy decides on (DESIGN §3 step 3).
+//!
+//! The policy never sees SIP: this module reads the Request-URI, To, P-Asserted-Identity,
+//! From, P-Access-Network-Info and the bundle's configured headers, and hands over
+//! strings. Trust is the policy's business: headers are read here whoever sent them, and
+//! the policy ignores them unless the peer is in a trusted network.
+
+use core::net::IpAddr;
+
+use e911_location::Location;
+use e911_policy::{CallFacts, Dialog, HeaderNames, Request};
+use e911_sip::{HeaderKind, Host, Message, Method, Uri};
+
+/// What one request says, copied out of the message so it can outlive the parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SipFacts {
+    /// INVITE or not.
+    pub invite: bool,
+    /// Whether To carries a tag (an in-dialog request).
+    pub in_dialog: bool,
+    /// The Call-ID.
+    pub call_id: Option<String>,
+    /// `urn:service:…` from the Request-URI, else from To (RFC 5031), lower-cased.
+    pub service_urn: Option<String>,
+    /// The dialled user part (Request-URI, else To), without user parameters.
+    pub dialed: Option<String>,
+    /// The caller: the first P-Asserted-Identity URI, else the From URI (RFC 3325 §9.1).
+    pub caller: Option<String>,
+    /// The host part of the caller's URI, for writing an ELIN into it.
+    pub caller_host: Option<String>,
+    /// The client IP from the bundle's client-IP header.
+    pub client_ip: Option<IpAddr>,
+    /// The Wi-Fi BSSID from `P-Access-Network-Info` (RFC 7315 §5.4 `i-wlan-node-id`).
+    pub bssid: Option<String>,
+    /// The LLDP chassis ID from the configured header.
+    pub chassis: Option<String>,
+    /// The LLDP port ID from the configured header.
+    pub port: Option<String>,
+}
+
+impl SipFacts {
+    /// Reads the facts of `msg`; `headers` names the bundle's configured headers.
+    pub fn read(msg: &Message<'_>, headers: &HeaderNames) -> Self {
+        let invite = matches!(msg.method(), Some(Method::Invite));
+        let to = msg.to().ok();
+        let ruri = msg.request_uri().ok();
+        let to_uri = to.as_ref().and_then(|t| t.uri().ok());
+        let (caller, caller_host) = caller(msg);
+        Self {
+            invite,
+            in_dialog: to.is_some_and(|t| t.tag().is_some()),
+            call_id: msg.call_id().ok().map(text),
+            service_urn: [ruri.as_ref(), to_uri.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(|u| u.service_urn())
+                .map(|urn| format!("urn:service:{}", text(urn.service()).to_ascii_lowercase())),
+            dialed: [ruri.as_ref(), to_uri.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(dialed),
+            caller,
+            caller_host,
+            client_ip: named(msg, headers.client_ip.as_deref())
+                .and_then(|v| v.trim().trim_matches(['[', ']']).parse().ok()),
+            bssid: msg
+                .access_network_info()
+                .flatten()
+                .find_map(|info| info.i_wlan_node_id())
+                .map(text),
+            chassis: named(msg, headers.lldp_chassis.as_deref()),
+            port: named(msg, headers.lldp_port.as_deref()),
+        }
+    }
+
+    /// The policy's view of these facts.
+    pub fn call_facts<'a>(
+        &'a self,
+        peer_ip: Option<IpAddr>,
+        client_location: Option<&'a Location>,
+        now: u64,
+    ) -> CallFacts<'a> {
+        CallFacts {
+            request: if self.invite {
+                Request::Invite
+            } else {
+                Request::Other
+            },
+            dialog: if self.in_dialog {
+                Dialog::InDialog
+            } else {
+                Dialog::OutOfDialog
+            },
+            service_urn: self.service_urn.as_deref(),
+            dialed: self.dialed.as_deref(),
+            caller: self.caller.as_deref(),
+            peer_ip,
+            client_ip: self.client_ip,
+            bssid: self.bssid.as_deref(),
+            chassis: self.chassis.as_deref(),
+            port: self.port.as_deref(),
+            client_location,
+            now,
+        }
+    }
+}
+
+/// The user part a caller dialled. A `sip:` user may carry user parameters after `;`
+/// (Lync sends `911;phone-context=…`): only the digits before them were dialled.
+fn dialed(uri: &Uri<'_>) -> Option<String> {
+    let user = match uri {
+        Uri::Tel(tel) => tel.number,
+        _ => uri.user()?,
+    };
+    let user = user.split(|&b| b == b';').next().unwrap_or(user);
+    (!user.is_empty()).then(|| text(user))
+}
+
+fn caller(msg: &Message<'_>) -> (Option<String>, Option<String>) {
+    let pai = msg.p_asserted_identities().flatten().next();
+    let addr = pai.or_else(|| msg.from().ok());
+    let Some(addr) = addr else {
+        return (None, None);
+    };
+    let host = addr.uri().ok().and_then(|u| {
+        u.as_sip().map(|sip| match sip.host {
+            Host::Name(h) | Host::Ipv4(h) => text(h),
+            Host::Ipv6(h) => format!("[{}]", text(h)),
+        })
+    });
+    (Some(text(addr.uri)), host)
+}
+
+/// The first value of a header named in the bundle, trimmed.
+fn named(msg: &Message<'_>, name: Option<&str>) -> Option<String> {
+    let name = name?;
+    let kind = HeaderKind::from_name(name.as_bytes());
+    let value = match kind {
+        HeaderKind::Other => msg.headers_named(name.as_bytes()).next(),
+        known => msg.header(known),
+    }?;
+    let value = text(value);
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use e911_sip::{Limits, parse};
+
+    fn headers() -> HeaderNames {
+        HeaderNames {
+            lldp_chassis: Some("X-LLDP-Chassis".to_owned()),
+            lldp_port: Some("X-LLDP-Port".to_owned()),
+            client_ip: Some("X-Client-IP".to_owned()),
+        }
+    }
+
+    fn facts(text: &str) -> SipFacts {
+        let msg = parse(text.as_bytes(), &Limits::DEFAULT).unwrap();
+        SipFacts::read(&msg, &headers())
+    }
+
+    const INVITE: &str = "INVITE sip:911;phone-context=Wichita@contoso.com;user=phone SIP/2.0\r\n\
+        Via: SIP/2.0/TCP 10.2.4.18;branch=z9hG4bK1\r\n\
+        From: \"Dave\" <sip:dave@contoso.com>;tag=1\r\n\
+        To: <sip:911@contoso.com>\r\n\
+        Call-ID: c1@x\r\n\
+        CSeq: 1 INVITE\r\n\
+        P-Asserted-Identity: <sip:+14255550104@contoso.com;user=phone>\r\n\
+        P-Access-Network-Info: IEEE-802.11; i-wlan-node-id=001122334455\r\n\
+        X-LLDP-Chassis:  00-aa-bb-cc-dd-ee \r\n\
+        x-lldp-port: Gi1/0/7\r\n\
+        X-Client-IP: 10.1.2.3\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    #[test]
+    fn reads_every_fact_the_policy_uses() {
+        let f = facts(INVITE);
+        assert!(f.invite && !f.in_dialog);
+        assert_eq!(f.dialed.as_deref(), Some("911"));
+        assert_eq!(
+            f.caller.as_deref(),
+            Some("sip:+14255550104@contoso.com;user=phone")
+        );
+        assert_eq!(f.caller_host.as_deref(), Some("contoso.com"));
+        assert_eq!(f.bssid.as_deref(), Some("001122334455"));
+        assert_eq!(f.chassis.as_deref(), Some("00-aa-bb-cc-dd-ee"));
+        assert_eq!(f.port.as_deref(), Some("Gi1/0/7"));
+        assert_eq!(f.client_ip, "10.1.2.3".parse().ok());
+        assert_eq!(f.call_id.as_deref(), Some("c1@x"));
+        assert_eq!(f.service_urn, None);
+    }
+
+    #[test]
+    fn takes_the_service_urn_from_to_when_the_request_uri_has_none() {
+        let text = INVITE.replace("To: <sip:911@contoso.com>", "To: <urn:service:SOS.fire>");
+        let text = text.replace(
+            "INVITE sip:911;phone-context=Wichita@contoso.com;user=phone",
+            "INVITE sip:esrp.example.net",
+        );
+        let f = facts(&text);
+        assert_eq!(f.service_urn.as_deref(), Some("urn:service:sos.fire"));
+        assert_eq!(f.dialed, None);
+    }
+
+    #[test]
+    fn marks_a_to_tag_as_in_dialog_and_falls_back_to_from() {
+        let text = INVITE
+            .replace(
+                "To: <sip:911@contoso.com>",
+                "To: <sip:911@contoso.com>;tag=99",
+            )
+            .replace(
+                "P-Asserted-Identity: <sip:+14255550104@contoso.com;user=phone>\r\n",
+                "",
+            );
+        let f = facts(&text);
+        assert!(f.in_dialog);
+        assert_eq!(f.caller.as_deref(), Some("sip:dave@contoso.com"));
+    }
+}

@@ -1,0 +1,230 @@
+//! The record of an emergency decision (audit log, `--json`, `explain`), its metric
+//! increments and the security-desk notifications built from it.
+
+use e911_location::{CivicAddress, CivicElement};
+use e911_policy::{
+    CallKind, ConferenceMode, Decision, LocationSource, Mismatch, PolicyReason, RouteKind,
+    Validation,
+};
+use serde::Serialize;
+
+use crate::client_location::ClientLocation;
+use crate::emergency::{Input, is_test};
+use crate::time::rfc3339;
+use crate::verdict::{Kind, LocationReport, Notification, Report, RouteReport};
+
+/// The report before the rewrite: classification, policy, location, route, and the
+/// policy's own trace lines.
+pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
+    let d = input.decision;
+    let mut trace: Vec<String> = d.to_string().lines().map(str::to_owned).collect();
+    trace.push(client_line(input.client));
+    Report {
+        kind: if is_test(d) {
+            Kind::Test
+        } else {
+            Kind::Emergency
+        },
+        call_id: input.facts.call_id.clone(),
+        time: rfc3339(input.ctx.now),
+        caller: input.facts.caller.clone(),
+        dialed: input
+            .facts
+            .dialed
+            .clone()
+            .or_else(|| input.facts.service_urn.clone()),
+        location: location_report(input),
+        policy: d.policy.map(|p| p.id.to_owned()),
+        policy_reason: d.policy.map(|p| match p.reason {
+            PolicyReason::Site { site } => format!("site {site}"),
+            PolicyReason::Caller { identity } => format!("caller {identity}"),
+            PolicyReason::Global => "global".to_owned(),
+        }),
+        route: d.route.as_ref().map(|r| RouteReport {
+            id: r.id.to_owned(),
+            kind: r.kind.as_str(),
+            trunk: r.first.trunk.clone(),
+            target: r.first.target.clone(),
+            reason: r.reason.as_str(),
+        }),
+        elin: None,
+        notifications: d.notifications.iter().map(|n| n.id.clone()).collect(),
+        degraded: None,
+        bundle_revision: input.revision.to_owned(),
+        trace,
+    }
+}
+
+fn client_line(client: &ClientLocation) -> String {
+    match client {
+        ClientLocation::Absent => "client location: none sent".to_owned(),
+        ClientLocation::ByValue { matched, .. } => {
+            format!(
+                "client location: by value (body part found: {})",
+                matched.as_str()
+            )
+        }
+        ClientLocation::ByReference { uri } => {
+            format!("client location: by reference {uri} (not dereferenced)")
+        }
+        ClientLocation::Unusable { reason } => format!("client location: unusable ({reason})"),
+    }
+}
+
+fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
+    let choice = input.decision.location.as_ref()?;
+    let civic = match choice.source {
+        LocationSource::Client => input
+            .client
+            .pidf()
+            .and_then(|p| p.preferred())
+            .and_then(|f| f.location.civic.clone()),
+        LocationSource::Network | LocationSource::Static => choice.erl.map(|e| e.civic.clone()),
+    };
+    Some(LocationReport {
+        source: choice.source.as_str(),
+        erl: choice.erl.map(|e| e.id.clone()),
+        element: choice.element.map(|e| e.as_str()),
+        method: choice.method.as_ref().map(|m| m.as_str().to_owned()),
+        validated: choice.validation == Validation::Validated,
+        mismatch: match choice.mismatch {
+            Mismatch::NotCompared => "not-compared",
+            Mismatch::Agrees => "agrees",
+            Mismatch::Differs => "differs",
+        },
+        address: civic.as_ref().map(address_line).unwrap_or_default(),
+    })
+}
+
+/// A civic address in one line as people write it: `1 Microsoft Way, Redmond, WA
+/// 98052, US; building 40, floor 2`.
+pub fn address_line(civic: &CivicAddress) -> String {
+    use CivicElement as E;
+    let join = |elements: &[E], sep: &str| {
+        elements
+            .iter()
+            .filter_map(|e| civic.get(*e))
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let street = join(&[E::Hno, E::Hns, E::Prd, E::Rd, E::Sts, E::Pod], " ");
+    let region = join(&[E::A1, E::Pc], " ");
+    let place = [street, join(&[E::A3], ""), region, join(&[E::Country], "")]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let labelled: Vec<String> = [
+        (E::Bld, "building"),
+        (E::Flr, "floor"),
+        (E::Unit, "unit"),
+        (E::Room, "room"),
+        (E::Loc, ""),
+    ]
+    .iter()
+    .filter_map(|(e, label)| {
+        civic.get(*e).map(|v| {
+            if label.is_empty() {
+                v.to_owned()
+            } else {
+                format!("{label} {v}")
+            }
+        })
+    })
+    .collect();
+    if labelled.is_empty() {
+        place
+    } else {
+        format!("{place}; {}", labelled.join(", "))
+    }
+}
+
+/// Counter names for one emergency decision (hosts add a prefix or map them to stats).
+pub(crate) fn metrics(d: &Decision<'_>) -> Vec<&'static str> {
+    let mut metrics = vec![match d.kind {
+        CallKind::Test => "e911.test",
+        _ => "e911.emergency",
+    }];
+    metrics.push(match d.route.as_ref().map(|r| r.kind) {
+        Some(RouteKind::SipTrunk) => "e911.route.sip-trunk",
+        Some(RouteKind::ElinGateway) => "e911.route.elin-gateway",
+        Some(RouteKind::LocalGateway) => "e911.route.local-gateway",
+        Some(RouteKind::Ecrc) => "e911.route.ecrc",
+        None => "e911.route.none",
+    });
+    metrics.push(match d.location.as_ref().map(|l| l.source) {
+        Some(LocationSource::Network) => "e911.location.network",
+        Some(LocationSource::Client) => "e911.location.client",
+        Some(LocationSource::Static) => "e911.location.static",
+        None => "e911.location.none",
+    });
+    metrics
+}
+
+/// What a webhook receives.
+#[derive(Serialize)]
+struct NotificationBody<'a> {
+    kind: &'static str,
+    test: bool,
+    caller: Option<&'a str>,
+    callback: Option<&'a str>,
+    time: &'a str,
+    location: Option<&'a str>,
+    erl: Option<&'a str>,
+    route: Option<&'a str>,
+    conference: Option<&'a str>,
+    conference_mode: Option<&'static str>,
+    call_id: Option<&'a str>,
+}
+
+/// One notification per target of the policy (Lync `NotificationUri`): caller, callback
+/// number, time, location, and whether it is a test.
+pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notification> {
+    let d = input.decision;
+    if d.notifications.is_empty() {
+        return Vec::new();
+    }
+    let test = report.kind == Kind::Test;
+    let callback = report.elin.as_deref().or(report.caller.as_deref());
+    let location = report
+        .location
+        .as_ref()
+        .map(|l| l.address.as_str())
+        .filter(|a| !a.is_empty());
+    let body = NotificationBody {
+        kind: report.kind.as_str(),
+        test,
+        caller: report.caller.as_deref(),
+        callback,
+        time: &report.time,
+        location,
+        erl: report.location.as_ref().and_then(|l| l.erl.as_deref()),
+        route: report.route.as_ref().map(|r| r.id.as_str()),
+        conference: d.conference.map(|c| c.uri.as_str()),
+        conference_mode: d.conference.map(|c| match c.mode {
+            ConferenceMode::OneWay => "one-way",
+            ConferenceMode::TwoWay => "two-way",
+        }),
+        call_id: report.call_id.as_deref(),
+    };
+    let json = serde_json::to_string(&body).unwrap_or_default();
+    let text = format!(
+        "{} call from {} (callback {}) at {}: {}",
+        if test { "TEST 911" } else { "EMERGENCY 911" },
+        report.caller.as_deref().unwrap_or("unknown caller"),
+        callback.unwrap_or("unknown"),
+        report.time,
+        location.unwrap_or("location unknown"),
+    );
+    d.notifications
+        .iter()
+        .map(|target| Notification {
+            target: target.id.clone(),
+            webhook: target.webhook.clone(),
+            sip: target.sip.clone(),
+            text: text.clone(),
+            json: json.clone(),
+        })
+        .collect()
+}

@@ -1,0 +1,146 @@
+//! The change the engine makes to a message, as data.
+//!
+//! A verdict carries its change twice over: as the rendered bytes (what Envoy and the
+//! harness forward) and as this owned edit list (what a host that rewrites through its own
+//! primitives applies — Kamailio's lumps, say — without re-parsing our output). One list
+//! produces both: [`apply`] renders it through `e911_sip::Edits`, so the two never differ.
+
+use e911_sip::{EditError, Edits, Message};
+
+/// Where a new header line goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// At the end of the header section.
+    End,
+    /// Before the field with this index in the original message's field list.
+    Before(u32),
+}
+
+/// One change to the original message. Field indices count the original's header fields
+/// in wire order, from 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditOp {
+    /// Replace the Request-URI.
+    SetRequestUri(String),
+    /// Add a header line.
+    InsertHeader {
+        /// The header name.
+        name: String,
+        /// The value.
+        value: String,
+        /// Where.
+        position: Position,
+    },
+    /// Replace a header field's value (the line is re-rendered as `Name: value`).
+    ReplaceHeader {
+        /// Index of the field.
+        field: u32,
+        /// The new value.
+        value: String,
+    },
+    /// Remove a header field.
+    RemoveHeader {
+        /// Index of the field.
+        field: u32,
+    },
+    /// Replace the body; Content-Type and Content-Length follow.
+    SetBody {
+        /// The new Content-Type value.
+        content_type: String,
+        /// The new body.
+        body: Vec<u8>,
+    },
+}
+
+/// Renders `ops` against `msg`. An index that names no field, overlapping edits or an
+/// unsafe value are errors, never a silently different message.
+pub fn apply(msg: &Message<'_>, ops: &[EditOp]) -> Result<Vec<u8>, EditError> {
+    let mut edits = Edits::new(msg);
+    let field = |i: &u32| msg.fields().get(*i as usize).ok_or(EditError::UnknownField);
+    for op in ops {
+        match op {
+            EditOp::SetRequestUri(uri) => edits.set_request_uri(uri)?,
+            EditOp::InsertHeader {
+                name,
+                value,
+                position: Position::End,
+            } => {
+                edits.push_header(name, value)?;
+            }
+            EditOp::InsertHeader {
+                name,
+                value,
+                position: Position::Before(i),
+            } => {
+                edits.insert_before(field(i)?, name, value)?;
+            }
+            EditOp::ReplaceHeader { field: i, value } => edits.replace_value(field(i)?, value)?,
+            EditOp::RemoveHeader { field: i } => edits.remove(field(i)?)?,
+            EditOp::SetBody { content_type, body } => {
+                edits.set_body(content_type.as_bytes(), body.clone())?;
+            }
+        }
+    }
+    Ok(edits.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use e911_sip::{Limits, parse};
+
+    const MSG: &[u8] =
+        b"INVITE sip:911@contoso.com SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\
+        From: <sip:a@contoso.com>;tag=1\r\nTo: <sip:911@contoso.com>\r\nCall-ID: c\r\n\
+        CSeq: 1 INVITE\r\nPriority: normal\r\nContent-Length: 0\r\n\r\n";
+
+    #[test]
+    fn no_ops_render_the_input() {
+        let msg = parse(MSG, &Limits::DEFAULT).unwrap();
+        assert_eq!(apply(&msg, &[]).unwrap(), MSG);
+    }
+
+    #[test]
+    fn applies_every_kind_of_op() {
+        let msg = parse(MSG, &Limits::DEFAULT).unwrap();
+        let ops = [
+            EditOp::SetRequestUri("sip:911@esp.example.net".to_owned()),
+            EditOp::InsertHeader {
+                name: "Route".to_owned(),
+                value: "<sip:esp.example.net;lr>".to_owned(),
+                position: Position::Before(1),
+            },
+            EditOp::ReplaceHeader {
+                field: 5,
+                value: "psap-callback".to_owned(),
+            },
+            EditOp::RemoveHeader { field: 0 },
+            EditOp::SetBody {
+                content_type: "text/plain".to_owned(),
+                body: b"hi".to_vec(),
+            },
+        ];
+        let out = String::from_utf8(apply(&msg, &ops).unwrap()).unwrap();
+        assert!(
+            out.starts_with(
+                "INVITE sip:911@esp.example.net SIP/2.0\r\nRoute: <sip:esp.example.net;lr>\r\nFrom:"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("Via:"));
+        assert!(out.contains("Priority: psap-callback\r\n"));
+        assert!(
+            out.contains("Content-Length: 2\r\n") && out.ends_with("\r\n\r\nhi"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_field_index_past_the_end() {
+        let msg = parse(MSG, &Limits::DEFAULT).unwrap();
+        assert_eq!(
+            apply(&msg, &[EditOp::RemoveHeader { field: 99 }]),
+            Err(EditError::UnknownField)
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! What the engine returns: the bytes to forward, the change as data, the route, and the
+//! effects a host performs (notifications, an audit record, metric increments).
+
+use serde::Serialize;
+
+use crate::rewrite::EditOp;
+
+/// What a message turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A new emergency call.
+    Emergency,
+    /// A test call (933, `urn:service:test.sos`).
+    Test,
+    /// A PSAP calling an ELIN back.
+    Callback,
+    /// Anything else: forwarded byte-identical.
+    None,
+}
+
+impl Kind {
+    /// `emergency`, `test`, `callback` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Emergency => "emergency",
+            Self::Test => "test",
+            Self::Callback => "callback",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The bytes to forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// The message exactly as received.
+    Unchanged,
+    /// The rewritten message.
+    Rewritten(Vec<u8>),
+}
+
+/// Where the location came from and what it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocationReport {
+    /// `network`, `client` or `static`.
+    pub source: &'static str,
+    /// The ERL id, when the location is an ERL.
+    pub erl: Option<String>,
+    /// The network element kind that matched (`bssid`, `port`, `chassis`, `subnet`).
+    pub element: Option<&'static str>,
+    /// The RFC 4119 method.
+    pub method: Option<String>,
+    /// Whether the address is MSAG-validated.
+    pub validated: bool,
+    /// `not-compared`, `agrees` or `differs` (client versus network).
+    pub mismatch: &'static str,
+    /// The address in one line, for people.
+    pub address: String,
+}
+
+/// The route chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteReport {
+    /// The route's id.
+    pub id: String,
+    /// `sip-trunk`, `elin-gateway`, `local-gateway` or `ecrc`.
+    pub kind: &'static str,
+    /// The first trunk's id.
+    pub trunk: String,
+    /// The Request-URI the call is sent to.
+    pub target: String,
+    /// Why this route.
+    pub reason: &'static str,
+}
+
+/// One notification for the security desk: the host sends `json` to the webhook and/or
+/// `text` in a SIP MESSAGE. Never delays the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// The target's id.
+    pub target: String,
+    /// Webhook URL.
+    pub webhook: Option<String>,
+    /// SIP URI for a MESSAGE.
+    pub sip: Option<String>,
+    /// The message for people.
+    pub text: String,
+    /// The same as a JSON object, for webhooks.
+    pub json: String,
+}
+
+/// The decision, for people and for the audit log: one record per emergency, test or
+/// callback call, carrying the whole trace and the bundle revision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// What the message was.
+    pub kind: Kind,
+    /// The Call-ID.
+    pub call_id: Option<String>,
+    /// When (RFC 3339, UTC), from the host's clock.
+    pub time: String,
+    /// The caller as received.
+    pub caller: Option<String>,
+    /// What was dialled (number or service URN).
+    pub dialed: Option<String>,
+    /// The location, if one was found.
+    pub location: Option<LocationReport>,
+    /// The location policy in effect.
+    pub policy: Option<String>,
+    /// Why that policy (`site wichita`, `caller`, `global`).
+    pub policy_reason: Option<String>,
+    /// The route.
+    pub route: Option<RouteReport>,
+    /// The ELIN put in the caller ID, or the ELIN called back.
+    pub elin: Option<String>,
+    /// Notification target ids.
+    pub notifications: Vec<String>,
+    /// Why the call was handled in a degraded way, if it was.
+    pub degraded: Option<String>,
+    /// The active bundle revision.
+    pub bundle_revision: String,
+    /// Each step of the decision, in order, for people.
+    pub trace: Vec<String>,
+}
+
+/// Everything the engine decided about one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The decision.
+    pub report: Report,
+    /// The bytes to forward.
+    pub output: Output,
+    /// The change as an edit list (empty when unchanged).
+    pub edits: Vec<EditOp>,
+    /// Notifications to send.
+    pub notifications: Vec<Notification>,
+    /// Counter names to increment by one.
+    pub metrics: Vec<&'static str>,
+}
+
+impl Verdict {
+    /// Whether the host should write [`Verdict::report`] to its audit log: every
+    /// emergency, test and callback call, and every degraded decision.
+    pub fn is_audited(&self) -> bool {
+        self.report.kind != Kind::None || self.report.degraded.is_some()
+    }
+
+    /// The forwarded bytes, given the received ones.
+    pub fn forwarded<'a>(&'a self, received: &'a [u8]) -> &'a [u8] {
+        match &self.output {
+            Output::Unchanged => received,
+            Output::Rewritten(bytes) => bytes,
+        }
+    }
+}
