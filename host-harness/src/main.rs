@@ -6,9 +6,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod bundle_cmd;
+mod demo;
 mod inspect;
+mod policy_source;
+mod run;
+mod state;
 
 #[derive(Parser)]
 #[command(
@@ -23,24 +29,119 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Decide one message; print the bytes the proxy forwards (or --json).
+    Run(run::RunArgs),
+    /// Decide one message; print the decision trace for a person.
+    Explain(run::RunArgs),
+    /// Run the sample calls of a manifest through the engine and print a table.
+    Demo {
+        /// Policy: a source folder or a compiled bundle.
+        #[arg(long, default_value = "policies/contoso")]
+        policy: PathBuf,
+        /// The calls: a manifest.tsv (file, peer, kind, shows).
+        #[arg(long, default_value = "tests/corpus/emergency/manifest.tsv")]
+        calls: PathBuf,
+        /// Where the forwarded messages are written.
+        #[arg(long, default_value = "out/demo")]
+        out: PathBuf,
+    },
     /// Parse SIP messages and print what the plugin would base its decision on.
     Inspect {
         /// Message files (one SIP message each, as on the wire).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Policy bundles: check, build, inspect, keygen.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Validate a source folder (every problem, with file:line) or a bundle file.
+    Check {
+        /// Source folder or bundle file.
+        path: PathBuf,
+        /// Public key files; a bundle must be signed by one of them.
+        #[arg(long = "trust-key")]
+        trust_keys: Vec<PathBuf>,
+    },
+    /// Compile a source folder into a bundle file.
+    Build {
+        /// Source folder.
+        dir: PathBuf,
+        /// Output bundle file.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Secret key file to sign with (from `bundle keygen`).
+        #[arg(long)]
+        sign_key: Option<PathBuf>,
+    },
+    /// Print a bundle's header and contents.
+    Inspect {
+        /// Bundle file.
+        file: PathBuf,
+        /// Public key files; the signature is checked against them.
+        #[arg(long = "trust-key")]
+        trust_keys: Vec<PathBuf>,
+    },
+    /// Create a signing key: FILE gets the secret, FILE.pub the public key.
+    Keygen {
+        /// Where to write the secret key.
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Inspect { files } => inspect::run(&files),
-    };
-    match result {
+    match dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("e911-harness: {err:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run(args) => run::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Explain(args) => run::explain(&args).map(|()| ExitCode::SUCCESS),
+        Command::Demo { policy, calls, out } => {
+            print!("{}", demo::run(&policy, &calls, &out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect { files } => inspect::run(&files),
+        Command::Bundle(command) => bundle(command),
+    }
+}
+
+fn bundle(command: BundleCommand) -> Result<ExitCode> {
+    match command {
+        BundleCommand::Check { path, trust_keys } => {
+            let problems = bundle_cmd::check(&path, &trust_keys)?;
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            if problems.is_empty() {
+                println!("{}: ok", path.display());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{} problem(s)", problems.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        BundleCommand::Build { dir, out, sign_key } => {
+            println!("{}", bundle_cmd::build(&dir, &out, sign_key.as_deref())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        BundleCommand::Inspect { file, trust_keys } => {
+            print!("{}", bundle_cmd::inspect(&file, &trust_keys)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        BundleCommand::Keygen { file } => {
+            println!("{}", bundle_cmd::keygen(&file)?);
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
