@@ -17,7 +17,7 @@ mod architecture;
 
 /// Crates that are compiled into the plugin: they must build, clippy-clean, for both wasm
 /// targets. Later adapters (Envoy, component) join this list.
-const PLUGIN_CRATES: &[&str] = &["e911-sip", "e911-location"];
+const PLUGIN_CRATES: &[&str] = &["e911-sip", "e911-location", "e911-policy", "e911-engine"];
 
 /// The wasm targets the plugin ships for: `wasm32-wasip1` (proxy-wasm in Envoy) and
 /// `wasm32-wasip2` (the WIT component). `rust-toolchain.toml` names them too; rustup does
@@ -46,28 +46,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// The main job: parse the sample calls in `tests/corpus/emergency/` with the harness and
-/// print what it found in each.
+/// The main job: the sample calls of `tests/corpus/emergency/manifest.tsv` through the
+/// engine on the contoso example policy; a table of verdicts, the forwarded messages in
+/// `out/demo/`.
 fn demo() -> Result<()> {
     let root = workspace_root()?;
-    let corpus = root.join("tests/corpus/emergency");
-    let mut samples: Vec<PathBuf> = std::fs::read_dir(&corpus)
-        .with_context(|| format!("reading {}", corpus.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|ext| ext == "sip"))
-        .collect();
-    samples.sort();
     let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "e911-harness",
-        "--",
-        "inspect",
-    ]);
-    cmd.args(&samples);
+    cmd.current_dir(&root)
+        .args(["run", "--quiet", "--release", "-p", "e911-harness", "--", "demo"])
+        .args(["--policy", "policies/contoso"])
+        .args(["--calls", "tests/corpus/emergency/manifest.tsv"])
+        .args(["--out", "out/demo"]);
     run(&mut cmd)
 }
 
