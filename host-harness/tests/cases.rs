@@ -2,7 +2,8 @@
 //! and must forward exactly `expected.sip` and report exactly `expected.json`.
 //!
 //! A case folder holds `input.sip`, `case.toml` (`peer`, `now`, optional `transport`,
-//! `policy`, `state`, `expect_exit`) and the expected outputs:
+//! `policy` (default `policies/contoso`), `state` (a callback state file in the folder,
+//! copied before the run), `expect_exit`, `known_bug`) and the expected outputs:
 //!
 //! - `expected.sip`: the forwarded bytes (`run`);
 //! - `expected.json`: the `run --json` object without `message_base64` (the bytes are in
@@ -12,8 +13,11 @@
 //! - `error.txt` instead of the two above when `expect_exit` is not 0: standard error.
 //!
 //! `E911_BLESS=1 cargo test -p e911-harness --test cases` rewrites the expected files; the
-//! reviewer reads the diff. Each PIDF-LO in an `expected.sip` must pass
-//! `../shared/conformance/validate-pidf`.
+//! reviewer reads the diff. A `known_bug = "…"` case holds hand-written correct outputs
+//! for something the engine gets wrong today: it must keep failing until the fix, and
+//! blessing never touches it. Each PIDF-LO the plugin wrote into an `expected.sip` must
+//! pass `../shared/conformance/validate-pidf` (a client's own document that a route leaves
+//! byte-identical is the client's, and is not held to the schema).
 
 // clippy.toml allows these in #[test] functions; the helpers here are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -39,6 +43,7 @@ struct Case {
     policy: String,
     state: Option<String>,
     expect_exit: i32,
+    known_bug: Option<String>,
 }
 
 /// What one run of the harness left behind.
@@ -82,6 +87,7 @@ fn read_case(dir: &Path) -> Result<Case, String> {
         policy: DEFAULT_POLICY.to_owned(),
         state: None,
         expect_exit: 0,
+        known_bug: None,
     };
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -106,6 +112,7 @@ fn read_case(dir: &Path) -> Result<Case, String> {
             "transport" => case.transport = Some(string()?),
             "policy" => case.policy = string()?,
             "state" => case.state = Some(string()?),
+            "known_bug" => case.known_bug = Some(string()?),
             "expect_exit" => {
                 case.expect_exit = value
                     .parse()
@@ -157,35 +164,47 @@ fn run_case(case: &Case, json: bool, tmp: &TempDir) -> RunResult {
     }
 }
 
-/// Compares `actual` with the expected file, or (blessing) writes it.
-fn check_file(path: &Path, actual: &[u8], failures: &mut Vec<String>) {
-    if blessing() {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    match std::fs::read(path) {
-        Ok(expected) if expected == actual => {}
-        Ok(expected) => failures.push(format!(
-            "{}: differs: {}",
-            path.display(),
-            first_difference(&expected, actual)
-        )),
-        Err(_) => failures.push(format!(
-            "{}: missing (E911_BLESS=1 writes it)",
-            path.display()
-        )),
-    }
+/// The problems found in one case, and whether expected files are rewritten instead.
+struct Findings {
+    bless: bool,
+    list: Vec<String>,
 }
 
-/// Checks that no expected file of this name lingers (or, blessing, removes it).
-fn check_absent(path: &Path, why: &str, failures: &mut Vec<String>) {
-    if !path.exists() {
-        return;
+impl Findings {
+    fn push(&mut self, problem: String) {
+        self.list.push(problem);
     }
-    if blessing() {
-        std::fs::remove_file(path).unwrap();
-    } else {
-        failures.push(format!("{}: should not exist ({why})", path.display()));
+
+    /// Compares `actual` with the expected file, or (blessing) writes it.
+    fn file(&mut self, path: &Path, actual: &[u8]) {
+        if self.bless {
+            std::fs::write(path, actual).unwrap();
+            return;
+        }
+        match std::fs::read(path) {
+            Ok(expected) if expected == actual => {}
+            Ok(expected) => self.push(format!(
+                "{}: differs: {}",
+                path.display(),
+                first_difference(&expected, actual)
+            )),
+            Err(_) => self.push(format!(
+                "{}: missing (E911_BLESS=1 writes it)",
+                path.display()
+            )),
+        }
+    }
+
+    /// Checks that no expected file of this name lingers (or, blessing, removes it).
+    fn absent(&mut self, path: &Path, why: &str) {
+        if !path.exists() {
+            return;
+        }
+        if self.bless {
+            std::fs::remove_file(path).unwrap();
+        } else {
+            self.push(format!("{}: should not exist ({why})", path.display()));
+        }
     }
 }
 
@@ -216,78 +235,86 @@ fn split_json(case: &str, stdout: &[u8]) -> (String, Vec<u8>) {
     (json, bytes)
 }
 
-/// One case: both runs, every comparison; the problems found.
+/// One case: both runs, every comparison; the problems found. A case marked `known_bug`
+/// holds the correct expectation of something the engine gets wrong: it must still fail
+/// (the day it passes, the marker goes) and blessing leaves it alone.
 fn check_case(case: &Case) -> Vec<String> {
+    let mut findings = Findings {
+        bless: blessing() && case.known_bug.is_none(),
+        list: Vec::new(),
+    };
+    compare_case(case, &mut findings);
+    match &case.known_bug {
+        None => findings.list,
+        Some(_) if !findings.list.is_empty() => Vec::new(),
+        Some(bug) => vec![format!(
+            "{}: matches its expectation now; remove `known_bug` ({bug})",
+            case.name
+        )],
+    }
+}
+
+fn compare_case(case: &Case, f: &mut Findings) {
     let tmp = TempDir::new(&format!("case-{}", case.name));
     let plain = run_case(case, false, &tmp);
     let json = run_case(case, true, &tmp);
-    let mut failures = Vec::new();
     let name = &case.name;
     for (label, run) in [("run", &plain), ("run --json", &json)] {
         let code = run.output.status.code().unwrap_or(-1);
         if code != case.expect_exit {
-            failures.push(format!(
+            f.push(format!(
                 "{name}: {label} exited {code}, expected {}; stderr:\n{}",
                 case.expect_exit,
                 String::from_utf8_lossy(&run.output.stderr)
             ));
         }
     }
-    if !failures.is_empty() {
-        return failures;
+    if !f.list.is_empty() {
+        return;
     }
     if case.expect_exit != 0 {
-        check_file(
-            &case.dir.join("error.txt"),
-            &plain.output.stderr,
-            &mut failures,
-        );
-        return failures;
+        f.file(&case.dir.join("error.txt"), &plain.output.stderr);
+        return;
     }
     for (label, run) in [("run", &plain), ("run --json", &json)] {
         if !run.output.stderr.is_empty() {
-            failures.push(format!(
+            f.push(format!(
                 "{name}: {label} wrote to stderr:\n{}",
                 String::from_utf8_lossy(&run.output.stderr)
             ));
         }
     }
     let forwarded = &plain.output.stdout;
-    check_file(&case.dir.join("expected.sip"), forwarded, &mut failures);
+    f.file(&case.dir.join("expected.sip"), forwarded);
     let (json_text, json_bytes) = split_json(name, &json.output.stdout);
-    check_file(
-        &case.dir.join("expected.json"),
-        json_text.as_bytes(),
-        &mut failures,
-    );
+    f.file(&case.dir.join("expected.json"), json_text.as_bytes());
     if &json_bytes != forwarded {
-        failures.push(format!(
+        f.push(format!(
             "{name}: message_base64 differs from the bytes `run` forwards"
         ));
     }
-    check_invariants(case, forwarded, &json_text, &mut failures);
-    check_state(case, &plain, &json, &mut failures);
-    failures
+    check_invariants(case, forwarded, &json_text, f);
+    check_state(case, &plain, &json, f);
 }
 
 /// Byte-identity where nothing was decided: `kind: none`, or no edits at all.
-fn check_invariants(case: &Case, forwarded: &[u8], json: &str, failures: &mut Vec<String>) {
+fn check_invariants(case: &Case, forwarded: &[u8], json: &str, f: &mut Findings) {
     let value: serde_json::Value = serde_json::from_str(json).unwrap();
     let input = std::fs::read(case.dir.join("input.sip")).unwrap();
     let kind = value["kind"].as_str().unwrap_or("?");
     let edits = value["edits"].as_u64().unwrap_or(u64::MAX);
     if (kind == "none" || edits == 0) && forwarded != input.as_slice() {
-        failures.push(format!(
+        f.push(format!(
             "{}: kind {kind}, {edits} edit(s), but the output is not the input: {}",
             case.name,
             first_difference(&input, forwarded)
         ));
     }
     if kind == "none" && edits != 0 {
-        failures.push(format!("{}: kind none with {edits} edit(s)", case.name));
+        f.push(format!("{}: kind none with {edits} edit(s)", case.name));
     }
     if content_length_is_exact(&input) && !content_length_is_exact(forwarded) {
-        failures.push(format!(
+        f.push(format!(
             "{}: Content-Length of the forwarded message is not its body length",
             case.name
         ));
@@ -312,9 +339,9 @@ fn content_length_is_exact(message: &[u8]) -> bool {
 }
 
 /// The state file: unchanged (no expected-state.json) or exactly expected-state.json.
-fn check_state(case: &Case, plain: &RunResult, json: &RunResult, failures: &mut Vec<String>) {
+fn check_state(case: &Case, plain: &RunResult, json: &RunResult, f: &mut Findings) {
     if plain.state_after != json.state_after {
-        failures.push(format!(
+        f.push(format!(
             "{}: `run` and `run --json` left different state",
             case.name
         ));
@@ -322,10 +349,10 @@ fn check_state(case: &Case, plain: &RunResult, json: &RunResult, failures: &mut 
     let path = case.dir.join("expected-state.json");
     match &plain.state_after {
         after if *after == plain.state_before => {
-            check_absent(&path, "the run leaves the state unchanged", failures);
+            f.absent(&path, "the run leaves the state unchanged");
         }
-        Some(after) => check_file(&path, after, failures),
-        None => failures.push(format!("{}: the run deleted the state file", case.name)),
+        Some(after) => f.file(&path, after),
+        None => f.push(format!("{}: the run deleted the state file", case.name)),
     }
 }
 
@@ -385,6 +412,7 @@ fn wichita_follow_up_cases_start_from_the_state_the_visitor_call_leaves() {
         "psap-callback-in-window",
         "psap-callback-after-window",
         "wichita-second-call-elin-busy",
+        "elin-dialed-from-inside-not-a-callback",
     ] {
         let start = std::fs::read(cases.join(name).join("state.json")).unwrap();
         assert!(
