@@ -90,8 +90,7 @@ pub fn keygen(out: &Path) -> Result<String> {
         .context("reading /dev/urandom")?;
     let key = SecretKey::from_seed(seed);
     let public = key.public_key();
-    std::fs::write(out, format!("{}\n", key.to_hex()))
-        .with_context(|| format!("{}: cannot write", out.display()))?;
+    write_secret(out, &key.to_hex())?;
     let pub_path = public_path(out);
     std::fs::write(&pub_path, format!("{}\n", public.to_hex()))
         .with_context(|| format!("{}: cannot write", pub_path.display()))?;
@@ -101,6 +100,19 @@ pub fn keygen(out: &Path) -> Result<String> {
         out.display(),
         pub_path.display()
     ))
+}
+
+/// The secret key is readable by its owner only (mode 0600), and never replaces a file.
+fn write_secret(path: &Path, hex: &str) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    writeln!(file, "{hex}").with_context(|| format!("{}: cannot write", path.display()))
 }
 
 fn public_path(secret: &Path) -> PathBuf {

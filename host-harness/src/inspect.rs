@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use e911_engine::ENGINE_LIMITS;
 use e911_engine::client_location::{ClientLocation, client_location};
 use e911_location::{CivicAddress, Location, Shape};
-use e911_sip::{Limits, Message, parse};
+use e911_sip::{Message, parse};
 
 /// Prints one block per file. Exits non-zero if any file does not parse, after printing
 /// the others: one bad sample must not hide what the rest say.
@@ -32,8 +33,8 @@ pub fn run(files: &[PathBuf]) -> Result<ExitCode> {
 
 fn describe_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).context("cannot read")?;
-    let msg = parse(&bytes, &Limits::DEFAULT)
-        .map_err(|err| anyhow::anyhow!("not a SIP message: {err}"))?;
+    let msg =
+        parse(&bytes, &ENGINE_LIMITS).map_err(|err| anyhow::anyhow!("not a SIP message: {err}"))?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -78,7 +79,7 @@ pub fn describe(name: &str, msg: &Message<'_>) -> String {
     let _ = writeln!(
         out,
         "   location  {}",
-        location_line(&client_location(msg, &Limits::DEFAULT))
+        location_line(&client_location(msg, &ENGINE_LIMITS))
     );
     let _ = writeln!(out, "   body      {}", body_line(msg));
     out
@@ -180,7 +181,7 @@ fn body_line(msg: &Message<'_>) -> String {
     if !ct.is_multipart() {
         return format!("{kind}, {} bytes", msg.body().len());
     }
-    match msg.multipart(&Limits::DEFAULT) {
+    match msg.multipart(&ENGINE_LIMITS) {
         Ok(parts) => {
             let names: Vec<String> = parts
                 .iter()

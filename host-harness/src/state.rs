@@ -54,8 +54,16 @@ pub fn save(path: &Path, store: &MemoryStore) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot replace", path.display()))
 }
 
+/// `FILE.unreadable`, or `FILE.unreadable.N` when earlier copies are already there: a
+/// second bad file must not replace the first one kept aside.
 fn aside(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".unreadable");
-    PathBuf::from(name)
+    let with_suffix = |suffix: String| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    std::iter::once(with_suffix(".unreadable".to_owned()))
+        .chain((1..1000).map(|n| with_suffix(format!(".unreadable.{n}"))))
+        .find(|candidate| !candidate.exists())
+        .unwrap_or_else(|| with_suffix(".unreadable.last".to_owned()))
 }

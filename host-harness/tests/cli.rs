@@ -407,10 +407,9 @@ fn a_truncated_state_file_is_kept_aside_and_the_emergency_call_still_forwards() 
     );
 }
 
-/// Known bug (host-harness/src/state.rs `load`): a second unreadable state file is renamed
-/// over the first `FILE.unreadable`, destroying the copy kept aside the first time.
+/// `state::load` moves each unreadable state file to a free name: a second bad file must
+/// not replace the copy kept aside the first time.
 #[test]
-#[ignore = "known bug: state::load renames over an existing FILE.unreadable"]
 fn a_second_unreadable_state_file_does_not_destroy_the_first_one_kept_aside() {
     let tmp = TempDir::new("state-twice");
     let state = tmp.path().join("callbacks.json");

@@ -13,7 +13,7 @@
 
 use e911_location::{Location, Placement, Point, Shape, UsageRules, WriteOptions, write_pidf_lo};
 use e911_policy::{CallKind, Decision, Hop, LocationSource, RouteChoice, RouteKind, TrunkKind};
-use e911_sip::{HeaderKind, Message, NewPart, multipart_mixed};
+use e911_sip::{HeaderKind, Limits, Message, NewPart, multipart_mixed};
 
 use crate::callback::{CallbackEntry, CallbackStore, select_elin};
 use crate::client_location::ClientLocation;
@@ -31,6 +31,7 @@ pub(crate) struct Input<'a, 'm> {
     pub decision: &'a Decision<'a>,
     pub ctx: &'a CallCtx<'a>,
     pub revision: &'a str,
+    pub limits: &'a Limits,
 }
 
 /// The planned change, and the callback mapping to store if it is applied.
@@ -192,7 +193,7 @@ fn location_ops(input: &Input<'_, '_>, notes: &mut Vec<String>) -> Result<Vec<Ed
     let token = token(input.facts.call_id.as_deref().unwrap_or_default());
     let cid = format!("{token}@{}", input.ctx.node);
     let pidf = write_pidf(input, &location)?;
-    let kept = kept_parts(input.msg);
+    let kept = kept_parts(input.msg, input.limits);
     let mut parts: Vec<NewPart<'_>> = kept
         .iter()
         .map(|p| NewPart::new(&p.content_type, &p.body))
@@ -272,7 +273,7 @@ struct KeptPart {
 }
 
 /// The original body's parts, less any PIDF-LO (ours replaces it).
-fn kept_parts(msg: &Message<'_>) -> Vec<KeptPart> {
+fn kept_parts(msg: &Message<'_>, limits: &Limits) -> Vec<KeptPart> {
     let is_pidf = |ct: &[u8]| ct.to_ascii_lowercase().starts_with(b"application/pidf+xml");
     if msg.body().is_empty() {
         return Vec::new();
@@ -286,7 +287,7 @@ fn kept_parts(msg: &Message<'_>) -> Vec<KeptPart> {
             body: msg.body().to_vec(),
         }];
     }
-    match msg.multipart(&e911_sip::Limits::DEFAULT) {
+    match msg.multipart(limits) {
         Ok(parts) => parts
             .iter()
             .map(|p| KeptPart {

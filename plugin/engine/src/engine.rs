@@ -9,7 +9,7 @@
 use core::net::IpAddr;
 
 use e911_policy::{CallKind, ElinOwner, Policy};
-use e911_sip::{HeaderKind, Limits, Message, parse};
+use e911_sip::{HeaderKind, Leniency, Limits, Message, parse};
 
 use crate::callback::{CallbackStore, Seconds};
 use crate::client_location::client_location;
@@ -43,6 +43,15 @@ pub struct CallCtx<'a> {
     pub node: &'a str,
 }
 
+/// What the engine accepts by default: the standard size limits, and bare-LF line ends,
+/// which some softphones and test tools send (DESIGN §2.3: accept what real systems send
+/// where it is safe). An emergency INVITE with LF-only lines must still be recognised;
+/// the lines the engine adds end in CRLF, which every parser accepts.
+pub const ENGINE_LIMITS: Limits = Limits::DEFAULT.with_leniency(Leniency {
+    allow_lf_only_line_ends: true,
+    ..Leniency::STRICT
+});
+
 /// The decision engine for one compiled policy. Hosts swap whole engines on reload.
 #[derive(Debug)]
 pub struct Engine {
@@ -55,7 +64,7 @@ impl Engine {
     pub fn new(policy: Policy) -> Self {
         Self {
             policy,
-            limits: Limits::DEFAULT,
+            limits: ENGINE_LIMITS,
         }
     }
 
@@ -109,7 +118,12 @@ impl Engine {
                 vec!["in-dialog request (To has a tag): not a new call".to_owned()],
             );
         }
-        if let Some(owner) = facts.dialed.as_deref().and_then(|d| self.policy.elin(d)) {
+        // DESIGN §3 step 2: a PSAP callback comes from the carrier side. An INVITE to one
+        // of our ELINs from a trusted (enterprise) network is an ordinary call.
+        let from_carrier = !ctx.peer.is_some_and(|ip| self.policy.is_trusted(ip));
+        if from_carrier
+            && let Some(owner) = facts.dialed.as_deref().and_then(|d| self.policy.elin(d))
+        {
             return self.callback(&msg, &facts, owner, ctx, store);
         }
         let client = client_location(&msg, &self.limits);
@@ -133,6 +147,7 @@ impl Engine {
                 decision: &decision,
                 ctx,
                 revision: self.policy.revision(),
+                limits: &self.limits,
             },
             store,
         );
