@@ -53,7 +53,15 @@ fn demo() -> Result<()> {
     let root = workspace_root()?;
     let mut cmd = cargo();
     cmd.current_dir(&root)
-        .args(["run", "--quiet", "--release", "-p", "e911-harness", "--", "demo"])
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "e911-harness",
+            "--",
+            "demo",
+        ])
         .args(["--policy", "policies/contoso"])
         .args(["--calls", "tests/corpus/emergency/manifest.tsv"])
         .args(["--out", "out/demo"]);
