@@ -161,7 +161,7 @@ impl Engine {
             report: Report {
                 kind: Kind::None,
                 call_id: None,
-                time: rfc3339(ctx.now),
+                now: ctx.now,
                 caller: None,
                 dialed: None,
                 location: None,

@@ -26,7 +26,7 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
             Kind::Emergency
         },
         call_id: input.facts.call_id.clone(),
-        time: rfc3339(input.ctx.now),
+        now: input.ctx.now,
         caller: input.facts.caller.clone(),
         dialed: input
             .facts
@@ -186,6 +186,7 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         return Vec::new();
     }
     let test = report.kind == Kind::Test;
+    let time = rfc3339(report.now);
     let callback = report.elin.as_deref().or(report.caller.as_deref());
     let location = report
         .location
@@ -197,7 +198,7 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         test,
         caller: report.caller.as_deref(),
         callback,
-        time: &report.time,
+        time: &time,
         location,
         erl: report.location.as_ref().and_then(|l| l.erl.as_deref()),
         route: report.route.as_ref().map(|r| r.id.as_str()),
@@ -214,7 +215,7 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         if test { "TEST 911" } else { "EMERGENCY 911" },
         report.caller.as_deref().unwrap_or("unknown caller"),
         callback.unwrap_or("unknown"),
-        report.time,
+        time,
         location.unwrap_or("location unknown"),
     );
     d.notifications
