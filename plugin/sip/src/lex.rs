@@ -4,12 +4,39 @@
 /// RFC 3261 §25.1 `token` characters:
 /// `alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"`.
 pub(crate) fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    in_class(TOKEN, b)
 }
+
+/// A set of ASCII bytes as a bitmask: bit `b` set means byte `b` is in the set.
+pub(crate) type ByteClass = u128;
+
+/// Builds a [`ByteClass`] at compile time from the ASCII letters and digits (when
+/// `alnum`) plus `extra`.
+pub(crate) const fn byte_class(alnum: bool, extra: &[u8]) -> ByteClass {
+    let mut set: ByteClass = 0;
+    let mut b = 0u8;
+    while b < 128 {
+        if alnum && b.is_ascii_alphanumeric() {
+            set |= 1 << b;
+        }
+        b += 1;
+    }
+    let mut rest = extra;
+    while let [b, tail @ ..] = rest {
+        set |= 1 << *b;
+        rest = tail;
+    }
+    set
+}
+
+/// Whether `b` is in `set`; bytes from 0x80 up never are. One shift and mask instead
+/// of a chain of comparisons: these run once per byte of every name and parameter.
+pub(crate) fn in_class(set: ByteClass, b: u8) -> bool {
+    b < 128 && (set >> b) & 1 == 1
+}
+
+/// RFC 3261 §25.1 `token` as a [`ByteClass`].
+const TOKEN: ByteClass = byte_class(true, b"-.!%*_+`'~");
 
 /// Whether every byte is a token character and there is at least one.
 pub(crate) fn is_token_str(s: &[u8]) -> bool {

@@ -114,23 +114,24 @@ pub enum HeaderKind {
     Other,
 }
 
-/// Names longer than this are never a known header; they skip the lookup.
-const LONGEST_KNOWN: usize = 32;
-
 impl HeaderKind {
     /// Resolves a field name, case-insensitively, compact forms included.
+    ///
+    /// The length picks at most five candidates, the first byte usually rules out all
+    /// but one; nothing is copied or lowercased. This runs for every header line, and
+    /// twice on a stream (framing looks for Content-Length).
     pub fn from_name(name: &[u8]) -> Self {
-        if let [one] = name {
-            return Self::from_compact(one.to_ascii_lowercase());
-        }
-        let mut lower = [0u8; LONGEST_KNOWN];
-        let Some(dst) = lower.get_mut(..name.len()) else {
+        let Some(&first) = name.first() else {
             return Self::Other;
         };
-        for (d, s) in dst.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
+        if name.len() == 1 {
+            return Self::from_compact(first.to_ascii_lowercase());
         }
-        Self::from_lowercase(dst)
+        let first = first.to_ascii_lowercase();
+        Self::same_length(name.len())
+            .iter()
+            .find(|(known, _)| known.first() == Some(&first) && eq_known(name, known))
+            .map_or(Self::Other, |&(_, kind)| kind)
     }
 
     fn from_compact(c: u8) -> Self {
@@ -159,59 +160,84 @@ impl HeaderKind {
         }
     }
 
-    fn from_lowercase(name: &[u8]) -> Self {
-        match name {
-            b"accept" => Self::Accept,
-            b"accept-contact" => Self::AcceptContact,
-            b"allow" => Self::Allow,
-            b"allow-events" => Self::AllowEvents,
-            b"authorization" => Self::Authorization,
-            b"call-id" => Self::CallId,
-            b"contact" => Self::Contact,
-            b"content-disposition" => Self::ContentDisposition,
-            b"content-encoding" => Self::ContentEncoding,
-            b"content-id" => Self::ContentId,
-            b"content-length" => Self::ContentLength,
-            b"content-transfer-encoding" => Self::ContentTransferEncoding,
-            b"content-type" => Self::ContentType,
-            b"cseq" => Self::Cseq,
-            b"date" => Self::Date,
-            b"event" => Self::Event,
-            b"expires" => Self::Expires,
-            b"from" => Self::From,
-            b"geolocation" => Self::Geolocation,
-            b"geolocation-error" => Self::GeolocationError,
-            b"geolocation-routing" => Self::GeolocationRouting,
-            b"identity" => Self::Identity,
-            b"max-forwards" => Self::MaxForwards,
-            b"min-expires" => Self::MinExpires,
-            b"p-access-network-info" => Self::PAccessNetworkInfo,
-            b"p-asserted-identity" => Self::PAssertedIdentity,
-            b"p-preferred-identity" => Self::PPreferredIdentity,
-            b"priority" => Self::Priority,
-            b"proxy-authenticate" => Self::ProxyAuthenticate,
-            b"proxy-authorization" => Self::ProxyAuthorization,
-            b"proxy-require" => Self::ProxyRequire,
-            b"reason" => Self::Reason,
-            b"record-route" => Self::RecordRoute,
-            b"referred-by" => Self::ReferredBy,
-            b"refer-to" => Self::ReferTo,
-            b"reject-contact" => Self::RejectContact,
-            b"request-disposition" => Self::RequestDisposition,
-            b"require" => Self::Require,
-            b"retry-after" => Self::RetryAfter,
-            b"route" => Self::Route,
-            b"server" => Self::Server,
-            b"session-expires" => Self::SessionExpires,
-            b"subject" => Self::Subject,
-            b"supported" => Self::Supported,
-            b"to" => Self::To,
-            b"unsupported" => Self::Unsupported,
-            b"user-agent" => Self::UserAgent,
-            b"via" => Self::Via,
-            b"warning" => Self::Warning,
-            b"www-authenticate" => Self::WwwAuthenticate,
-            _ => Self::Other,
+    /// The known long names of one length, lowercase.
+    fn same_length(len: usize) -> &'static [(&'static [u8], Self)] {
+        match len {
+            2 => &[(b"to", Self::To)],
+            3 => &[(b"via", Self::Via)],
+            4 => &[
+                (b"cseq", Self::Cseq),
+                (b"date", Self::Date),
+                (b"from", Self::From),
+            ],
+            5 => &[
+                (b"allow", Self::Allow),
+                (b"event", Self::Event),
+                (b"route", Self::Route),
+            ],
+            6 => &[
+                (b"accept", Self::Accept),
+                (b"reason", Self::Reason),
+                (b"server", Self::Server),
+            ],
+            7 => &[
+                (b"call-id", Self::CallId),
+                (b"contact", Self::Contact),
+                (b"expires", Self::Expires),
+                (b"require", Self::Require),
+                (b"subject", Self::Subject),
+                (b"warning", Self::Warning),
+            ],
+            8 => &[
+                (b"identity", Self::Identity),
+                (b"priority", Self::Priority),
+                (b"refer-to", Self::ReferTo),
+            ],
+            9 => &[(b"supported", Self::Supported)],
+            10 => &[
+                (b"content-id", Self::ContentId),
+                (b"user-agent", Self::UserAgent),
+            ],
+            11 => &[
+                (b"geolocation", Self::Geolocation),
+                (b"min-expires", Self::MinExpires),
+                (b"referred-by", Self::ReferredBy),
+                (b"retry-after", Self::RetryAfter),
+                (b"unsupported", Self::Unsupported),
+            ],
+            12 => &[
+                (b"allow-events", Self::AllowEvents),
+                (b"content-type", Self::ContentType),
+                (b"max-forwards", Self::MaxForwards),
+                (b"record-route", Self::RecordRoute),
+            ],
+            13 => &[
+                (b"authorization", Self::Authorization),
+                (b"proxy-require", Self::ProxyRequire),
+            ],
+            14 => &[
+                (b"accept-contact", Self::AcceptContact),
+                (b"content-length", Self::ContentLength),
+                (b"reject-contact", Self::RejectContact),
+            ],
+            15 => &[(b"session-expires", Self::SessionExpires)],
+            16 => &[
+                (b"content-encoding", Self::ContentEncoding),
+                (b"www-authenticate", Self::WwwAuthenticate),
+            ],
+            17 => &[(b"geolocation-error", Self::GeolocationError)],
+            18 => &[(b"proxy-authenticate", Self::ProxyAuthenticate)],
+            19 => &[
+                (b"content-disposition", Self::ContentDisposition),
+                (b"geolocation-routing", Self::GeolocationRouting),
+                (b"p-asserted-identity", Self::PAssertedIdentity),
+                (b"proxy-authorization", Self::ProxyAuthorization),
+                (b"request-disposition", Self::RequestDisposition),
+            ],
+            20 => &[(b"p-preferred-identity", Self::PPreferredIdentity)],
+            21 => &[(b"p-access-network-info", Self::PAccessNetworkInfo)],
+            25 => &[(b"content-transfer-encoding", Self::ContentTransferEncoding)],
+            _ => &[],
         }
     }
 
@@ -274,6 +300,35 @@ impl HeaderKind {
     }
 }
 
+/// Whether `name` equals `known` (same length, lowercase letters and `-` only) up to
+/// ASCII case, eight bytes at a time.
+fn eq_known(name: &[u8], known: &[u8]) -> bool {
+    if let (Some((_, n)), Some((_, k))) = (name.split_last_chunk(), known.split_last_chunk()) {
+        let (mut name, mut known) = (name, known);
+        while let (Some((a, an)), Some((b, kn))) =
+            (name.split_first_chunk(), known.split_first_chunk())
+        {
+            if !eq_word(u64::from_le_bytes(*a), u64::from_le_bytes(*b)) {
+                return false;
+            }
+            (name, known) = (an, kn);
+        }
+        // The last eight bytes, overlapping the chunks above: the tail they left.
+        return eq_word(u64::from_le_bytes(*n), u64::from_le_bytes(*k));
+    }
+    let pack = |s: &[u8]| s.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    name.len() == known.len() && eq_word(pack(name), pack(known))
+}
+
+/// Byte-wise ASCII case-insensitive equality of `word` with `known`, whose bytes are
+/// lowercase letters, `-` or padding zeros. Letters have bit 0x40 set, `-` and zero do
+/// not, so `(known & 0x40..) >> 1` sets the case bit 0x20 exactly where a letter is:
+/// `w | 0x20 == k` holds for `w` = `k` or its upper case only, and elsewhere `w == k`.
+fn eq_word(word: u64, known: u64) -> bool {
+    let case = (known & 0x4040_4040_4040_4040) >> 1;
+    word | case == known
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +377,31 @@ mod tests {
     }
 
     #[test]
+    fn case_folding_touches_letters_only() {
+        // CR | 0x20 is `-`, `@` | 0x20 is a backquote: neither may pass for a letter.
+        assert_eq!(HeaderKind::from_name(b"Call\rID"), HeaderKind::Other);
+        assert_eq!(HeaderKind::from_name(b"Content\rLength"), HeaderKind::Other);
+        assert_eq!(
+            HeaderKind::from_name(b"CONTENT-lENGTH"),
+            HeaderKind::ContentLength
+        );
+        assert_eq!(HeaderKind::from_name(b"Via\0"), HeaderKind::Other);
+        assert_eq!(HeaderKind::from_name(b"t@"), HeaderKind::Other);
+        assert_eq!(HeaderKind::from_name(b"\xe0o"), HeaderKind::Other);
+        for name in [&b"via"[..], b"cseq", b"content-disposition"] {
+            for i in 0..name.len() {
+                for b in 0..=255u8 {
+                    let mut n = name.to_vec();
+                    n[i] = b;
+                    let expect = b.to_ascii_lowercase() == name[i];
+                    let kind = HeaderKind::from_name(&n);
+                    assert_eq!(kind != HeaderKind::Other, expect, "{n:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unknown_and_escaped_names_are_other() {
         // RFC 4475 §3.1.1.5: `C%6Fntact` is not Contact.
         assert_eq!(HeaderKind::from_name(b"C%6Fntact"), HeaderKind::Other);
@@ -331,6 +411,26 @@ mod tests {
         );
         assert_eq!(HeaderKind::from_name(&[b'x'; 100]), HeaderKind::Other);
         assert_eq!(HeaderKind::from_name(b""), HeaderKind::Other);
+    }
+
+    #[test]
+    fn every_known_name_resolves_in_any_case() {
+        let mut seen = 0;
+        for len in 2..=40 {
+            for &(name, kind) in HeaderKind::same_length(len) {
+                assert_eq!(name.len(), len);
+                assert!(name.iter().all(|&b| b.is_ascii_lowercase() || b == b'-'));
+                let canonical = kind.name().unwrap();
+                assert!(canonical.as_bytes().eq_ignore_ascii_case(name));
+                assert_eq!(HeaderKind::from_name(canonical.as_bytes()), kind);
+                assert_eq!(HeaderKind::from_name(&name.to_ascii_uppercase()), kind);
+                let mut other = name.to_vec();
+                other[len - 1] ^= 1;
+                assert_eq!(HeaderKind::from_name(&other), HeaderKind::Other);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 50);
     }
 
     #[test]
