@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask demo` builds the harness and runs the sample calls through it.
 //! - `cargo xtask test` installs what the tests need, then runs every check and test.
+//! - `cargo xtask build-component` builds the WebAssembly component
+//!   (`target/wasm/e911_policy.component.wasm`); `test` does it before the tests.
 //!
 //! Each command does its own set-up on a fresh machine of this project's kind (Debian with
 //! rustup), so a new clone needs nothing but these two lines. Set-up steps are idempotent:
@@ -14,15 +16,23 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod architecture;
+mod component;
 
 /// Crates that are compiled into the plugin: they must build, clippy-clean, for both wasm
-/// targets. Later adapters (Envoy, component) join this list.
-const PLUGIN_CRATES: &[&str] = &["e911-sip", "e911-location", "e911-policy", "e911-engine"];
+/// targets. Later adapters (Envoy) join this list.
+const PLUGIN_CRATES: &[&str] = &[
+    "e911-sip",
+    "e911-location",
+    "e911-policy",
+    "e911-engine",
+    "e911-plugin-component",
+];
 
-/// The wasm targets the plugin ships for: `wasm32-wasip1` (proxy-wasm in Envoy) and
-/// `wasm32-wasip2` (the WIT component). `rust-toolchain.toml` names them too; rustup does
-/// not add targets to a toolchain that is already installed, so we ask explicitly.
-const WASM_TARGETS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2"];
+/// The wasm targets the plugin ships for: `wasm32-wasip1` (proxy-wasm in Envoy),
+/// `wasm32-wasip2`, and `wasm32-unknown-unknown` (the core module of the WIT component,
+/// see `component.rs`). `rust-toolchain.toml` names them too; rustup does not add targets
+/// to a toolchain that is already installed, so we ask explicitly.
+const WASM_TARGETS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2", "wasm32-unknown-unknown"];
 
 /// Debian packages the tests run against, with the command each provides.
 const TEST_PACKAGES: &[(&str, &str)] = &[("libxml2-utils", "xmllint")];
@@ -32,8 +42,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("build-component") => install_wasm_targets()
+            .and_then(|()| workspace_root())
+            .and_then(|root| component::build(&root))
+            .map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask demo | cargo xtask test");
+            eprintln!("usage: cargo xtask demo | cargo xtask test | cargo xtask build-component");
             return ExitCode::from(2);
         }
     };
@@ -104,6 +118,8 @@ fn test() -> Result<()> {
     run(cargo()
         .args(["doc", "--no-deps", "--workspace"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
+
+    component::build(&root)?;
 
     step("test");
     run(cargo().args(["test", "--workspace"]))?;

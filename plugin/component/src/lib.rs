@@ -1,0 +1,373 @@
+//! # e911-plugin-component: the engine as a WebAssembly component
+//!
+//! Implements the `e911:policy/policy-plugin` world (`wit/policy.wit`) over
+//! [`e911_engine::Engine`]. This crate only translates: `configure` loads a bundle with
+//! [`e911_policy::Bundle::load`] and swaps the engine; `on-message` calls
+//! [`e911_engine::Engine::on_message`] with a [`CallbackStore`] backed by the imported
+//! `callback-store`, hands each notification to the imported `notifier`, logs emergency
+//! and degraded decisions through the imported `log`, and returns the verdict as WIT
+//! records. Every decision stays in the engine.
+//!
+//! Built for `wasm32-unknown-unknown` and encoded as a component by
+//! `cargo xtask build-component` (see `wit/README.md` for why), so the component imports
+//! nothing but our world.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use e911_engine::{CallCtx, CallbackStore, Engine, Transport};
+use e911_policy::{Bundle, LoadError, PublicKey};
+
+use bindings::e911::policy::{callback_store, log, notifier};
+use bindings::{
+    BundleCounts, BundleError, BundleInfo, CallKind, EditOp, InsertHeader, IpAddress, Location,
+    MessageContext, Output, Position, ReplaceHeader, Route, SetBody, Verdict,
+};
+
+/// The generated bindings. wit-bindgen's expansion uses `unsafe` (the canonical ABI glue:
+/// raw pointers into linear memory, `#[unsafe(export_name)]`); it is allowed here and
+/// only here. Our own code below has none.
+#[allow(unsafe_code, missing_docs, clippy::all)]
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "policy-plugin",
+    });
+}
+
+/// The component. Stateless itself: the engine lives in [`ENGINE`].
+struct Plugin;
+
+thread_local! {
+    /// The engine for the active bundle; `None` until the first successful `configure`.
+    /// A component instance is single-threaded, so a `RefCell` is all it takes.
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+impl bindings::Guest for Plugin {
+    fn configure(bundle: Vec<u8>, trusted_keys: Vec<Vec<u8>>) -> Result<BundleInfo, BundleError> {
+        match load(&bundle, &trusted_keys) {
+            Ok((info, engine)) => {
+                ENGINE.with(|cell| *cell.borrow_mut() = Some(engine));
+                log::log(
+                    log::Level::Info,
+                    &format!(
+                        "policy bundle {} active (digest {})",
+                        info.revision, info.digest
+                    ),
+                );
+                Ok(info)
+            }
+            Err(err) => {
+                log::log(
+                    log::Level::Error,
+                    &format!(
+                        "policy bundle refused, previous policy stays active: {}",
+                        describe(&err)
+                    ),
+                );
+                Err(err)
+            }
+        }
+    }
+
+    fn on_message(message: Vec<u8>, ctx: MessageContext) -> Verdict {
+        let ctx_node = ctx.node;
+        let call_ctx = CallCtx {
+            now: ctx.now,
+            peer: ctx.peer.map(ip_addr),
+            transport: transport(ctx.transport),
+            node: &ctx_node,
+        };
+        let verdict = ENGINE.with(|cell| match &*cell.borrow() {
+            Some(engine) => engine.on_message(&message, &call_ctx, &mut HostStore),
+            None => unconfigured(ctx.now),
+        });
+        if let Some(line) = log_line(&verdict) {
+            let level = if verdict.report.degraded.is_some() {
+                log::Level::Warn
+            } else {
+                log::Level::Info
+            };
+            log::log(level, &line);
+        }
+        for n in &verdict.notifications {
+            notifier::notify(&notification(n));
+        }
+        to_wit(verdict)
+    }
+}
+
+/// The world's exports, bound to [`Plugin`] (generated glue: `unsafe` allowed here too).
+#[allow(unsafe_code)]
+mod export {
+    use crate::Plugin;
+    crate::bindings::export!(Plugin with_types_in crate::bindings);
+}
+
+/// [`CallbackStore`] over the imported `callback-store` interface.
+struct HostStore;
+
+impl CallbackStore for HostStore {
+    fn get(&self, elin: &str) -> Option<e911_engine::CallbackEntry> {
+        callback_store::get(elin).map(|e| e911_engine::CallbackEntry {
+            caller: e.caller,
+            call_id: e.call_id,
+            assigned_at: e.assigned_at,
+            expires_at: e.expires_at,
+            uses: e.uses,
+            policy: e.policy,
+        })
+    }
+
+    fn put(&mut self, elin: &str, entry: e911_engine::CallbackEntry) {
+        callback_store::put(
+            elin,
+            &callback_store::CallbackEntry {
+                caller: entry.caller,
+                call_id: entry.call_id,
+                assigned_at: entry.assigned_at,
+                expires_at: entry.expires_at,
+                uses: entry.uses,
+                policy: entry.policy,
+            },
+        );
+    }
+}
+
+/// Checks the keys, loads the bundle and builds its engine.
+fn load(bundle: &[u8], trusted_keys: &[Vec<u8>]) -> Result<(BundleInfo, Engine), BundleError> {
+    let keys = trusted_keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let bytes = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| {
+                BundleError::BadKey(format!("trusted key {i} is {} bytes, not 32", key.len()))
+            })?;
+            PublicKey::from_bytes(bytes)
+                .map_err(|err| BundleError::BadKey(format!("trusted key {i}: {err}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let bundle = Bundle::load(bundle, &keys).map_err(bundle_error)?;
+    let info = bundle_info(&bundle);
+    Ok((info, Engine::new(bundle.into_policy())))
+}
+
+fn bundle_info(bundle: &Bundle) -> BundleInfo {
+    let info = bundle.info();
+    let c = bundle.counts();
+    BundleInfo {
+        revision: info.revision.clone(),
+        digest: info.digest_hex(),
+        signer_key_id: info.signer_key_id(),
+        format_version: info.format_version,
+        size: u64::try_from(info.size).unwrap_or(u64::MAX),
+        counts: BundleCounts {
+            erls: c.erls,
+            subnets: c.subnets,
+            bssids: c.bssids,
+            chassis: c.chassis,
+            ports: c.ports,
+            policies: c.policies,
+            sites: c.sites,
+            routes: c.routes,
+            callers: c.callers,
+        },
+    }
+}
+
+fn bundle_error(err: LoadError) -> BundleError {
+    match err {
+        LoadError::TooLarge { size, .. } => {
+            BundleError::TooLarge(u64::try_from(size).unwrap_or(u64::MAX))
+        }
+        LoadError::BadMagic => BundleError::BadMagic,
+        LoadError::UnsupportedVersion(v) => BundleError::UnsupportedVersion(v),
+        LoadError::Truncated => BundleError::Truncated,
+        LoadError::DigestMismatch => BundleError::DigestMismatch,
+        LoadError::Unsigned => BundleError::Unsigned,
+        LoadError::UntrustedSigner { key_id } => BundleError::UntrustedSigner(key_id),
+        LoadError::BadSignature => BundleError::BadSignature,
+        LoadError::Malformed(what) => BundleError::Malformed(what.to_owned()),
+    }
+}
+
+/// A refusal in words, for the log.
+fn describe(err: &BundleError) -> String {
+    match err {
+        BundleError::TooLarge(size) => format!("bundle is {size} bytes, too large"),
+        BundleError::BadMagic => "not a policy bundle (wrong magic bytes)".to_owned(),
+        BundleError::UnsupportedVersion(v) => format!("bundle format version {v} not supported"),
+        BundleError::Truncated => "bundle is truncated".to_owned(),
+        BundleError::DigestMismatch => "bundle content does not match its digest".to_owned(),
+        BundleError::Unsigned => "bundle is unsigned, but trusted keys are given".to_owned(),
+        BundleError::UntrustedSigner(key_id) => {
+            format!("bundle is signed by key {key_id}, which is not trusted")
+        }
+        BundleError::BadSignature => "bundle signature does not verify".to_owned(),
+        BundleError::Malformed(what) => format!("bundle content is malformed: {what}"),
+        BundleError::BadKey(what) => what.clone(),
+    }
+}
+
+/// The verdict before any bundle is configured: forward unchanged, as the engine does for
+/// anything it does not act on.
+fn unconfigured(now: u64) -> e911_engine::Verdict {
+    e911_engine::Verdict {
+        report: e911_engine::Report {
+            kind: e911_engine::Kind::None,
+            call_id: None,
+            now,
+            caller: None,
+            dialed: None,
+            location: None,
+            policy: None,
+            policy_reason: None,
+            route: None,
+            elin: None,
+            notifications: Vec::new(),
+            degraded: None,
+            bundle_revision: String::new(),
+            trace: vec!["no policy bundle configured: forwarded unchanged".to_owned()],
+        },
+        output: e911_engine::Output::Unchanged,
+        edits: Vec::new(),
+        notifications: Vec::new(),
+        metrics: vec!["e911.messages", "e911.unconfigured"],
+    }
+}
+
+/// One log line for an emergency, test or callback decision, or a degraded one.
+fn log_line(verdict: &e911_engine::Verdict) -> Option<String> {
+    let r = &verdict.report;
+    if r.kind == e911_engine::Kind::None && r.degraded.is_none() {
+        return None;
+    }
+    let mut line = format!(
+        "{} call {}",
+        r.kind.as_str(),
+        r.call_id.as_deref().unwrap_or("(no Call-ID)")
+    );
+    if let Some(route) = &r.route {
+        line.push_str(&format!(
+            ": route {} ({}) to {}",
+            route.id, route.kind, route.target
+        ));
+    }
+    if let Some(erl) = r.location.as_ref().and_then(|l| l.erl.as_deref()) {
+        line.push_str(&format!(", ERL {erl}"));
+    }
+    if let Some(elin) = &r.elin {
+        line.push_str(&format!(", ELIN {elin}"));
+    }
+    if let Some(why) = &r.degraded {
+        line.push_str(&format!(", degraded: {why}"));
+    }
+    line.push_str(&format!(", bundle {}", r.bundle_revision));
+    Some(line)
+}
+
+fn ip_addr(ip: IpAddress) -> IpAddr {
+    match ip {
+        IpAddress::Ipv4((a, b, c, d)) => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
+        }
+    }
+}
+
+fn transport(t: bindings::Transport) -> Transport {
+    match t {
+        bindings::Transport::Udp => Transport::Udp,
+        bindings::Transport::Tcp => Transport::Tcp,
+        bindings::Transport::Tls => Transport::Tls,
+    }
+}
+
+fn notification(n: &e911_engine::Notification) -> notifier::Notification {
+    notifier::Notification {
+        target: n.target.clone(),
+        webhook: n.webhook.clone(),
+        sip: n.sip.clone(),
+        text: n.text.clone(),
+        json: n.json.clone(),
+    }
+}
+
+/// The engine's verdict as WIT records.
+fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
+    let audit = verdict.is_audited();
+    let e911_engine::Verdict {
+        report,
+        output,
+        edits,
+        notifications,
+        metrics,
+    } = verdict;
+    Verdict {
+        kind: match report.kind {
+            e911_engine::Kind::Emergency => CallKind::Emergency,
+            e911_engine::Kind::Test => CallKind::Test,
+            e911_engine::Kind::Callback => CallKind::Callback,
+            e911_engine::Kind::None => CallKind::None,
+        },
+        output: match output {
+            e911_engine::Output::Unchanged => Output::Unchanged,
+            e911_engine::Output::Rewritten(bytes) => Output::Rewritten(bytes),
+        },
+        edits: edits.into_iter().map(edit_op).collect(),
+        route: report.route.map(|r| Route {
+            id: r.id,
+            kind: r.kind.to_owned(),
+            trunk: r.trunk,
+            target: r.target,
+            reason: r.reason.to_owned(),
+        }),
+        location: report.location.map(|l| Location {
+            source: l.source.to_owned(),
+            erl: l.erl,
+            element: l.element.map(str::to_owned),
+            method: l.method,
+            validated: l.validated,
+            mismatch: l.mismatch.to_owned(),
+            address: l.address,
+        }),
+        policy: report.policy,
+        policy_reason: report.policy_reason,
+        elin: report.elin,
+        degraded: report.degraded,
+        bundle_revision: report.bundle_revision,
+        call_id: report.call_id,
+        caller: report.caller,
+        dialed: report.dialed,
+        trace: report.trace,
+        notifications: notifications.iter().map(notification).collect(),
+        metrics: metrics.into_iter().map(str::to_owned).collect(),
+        audit,
+    }
+}
+
+fn edit_op(op: e911_engine::EditOp) -> EditOp {
+    match op {
+        e911_engine::EditOp::SetRequestUri(uri) => EditOp::SetRequestUri(uri),
+        e911_engine::EditOp::InsertHeader {
+            name,
+            value,
+            position,
+        } => EditOp::InsertHeader(InsertHeader {
+            name,
+            value,
+            position: match position {
+                e911_engine::Position::End => Position::End,
+                e911_engine::Position::Before(field) => Position::Before(field),
+            },
+        }),
+        e911_engine::EditOp::ReplaceHeader { field, value } => {
+            EditOp::ReplaceHeader(ReplaceHeader { field, value })
+        }
+        e911_engine::EditOp::RemoveHeader { field } => EditOp::RemoveHeader(field),
+        e911_engine::EditOp::SetBody { content_type, body } => {
+            EditOp::SetBody(SetBody { content_type, body })
+        }
+    }
+}
