@@ -371,3 +371,133 @@ fn edit_op(op: e911_engine::EditOp) -> EditOp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use e911_engine::MemoryStore;
+    use e911_policy::{SecretKey, Sources};
+
+    use super::*;
+
+    fn root() -> &'static Path {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    }
+
+    fn contoso() -> e911_policy::Policy {
+        let mut sources = Sources::new();
+        for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+            let path = entry.unwrap().path();
+            sources.add(
+                path.file_name().unwrap().to_string_lossy(),
+                &std::fs::read(&path).unwrap(),
+            );
+        }
+        sources.compile().unwrap()
+    }
+
+    #[test]
+    fn configure_reports_the_bundle_and_maps_every_refusal() {
+        let key = SecretKey::from_seed([7; 32]);
+        let trusted = vec![key.public_key().to_bytes().to_vec()];
+        let signed = contoso().write_bundle(Some(&key)).unwrap();
+        let (info, _engine) = load(&signed, &trusted).unwrap();
+        assert_eq!(info.revision, "2026.11.1");
+        assert_eq!(info.digest.len(), 64);
+        assert_eq!(info.signer_key_id, Some(key.public_key().key_id()));
+        assert_eq!(info.size, signed.len() as u64);
+        assert!(info.counts.erls > 0 && info.counts.subnets > 0 && info.counts.policies > 0);
+
+        let unsigned = contoso().write_bundle(None).unwrap();
+        assert!(load(&unsigned, &[]).is_ok());
+        assert!(matches!(
+            load(&unsigned, &trusted),
+            Err(BundleError::Unsigned)
+        ));
+        let other = vec![
+            SecretKey::from_seed([8; 32])
+                .public_key()
+                .to_bytes()
+                .to_vec(),
+        ];
+        assert!(matches!(
+            load(&signed, &other),
+            Err(BundleError::UntrustedSigner(id)) if id == key.public_key().key_id()
+        ));
+        assert!(matches!(
+            load(b"not a bundle", &[]),
+            Err(BundleError::BadMagic)
+        ));
+        assert!(matches!(
+            load(&signed, &[vec![1; 31]]),
+            Err(BundleError::BadKey(why)) if why.contains("31 bytes")
+        ));
+        let mut tampered = signed.clone();
+        if let Some(last) = tampered.last_mut() {
+            *last ^= 1;
+        }
+        assert!(load(&tampered, &trusted).is_err());
+    }
+
+    #[test]
+    fn an_emergency_verdict_keeps_every_field() {
+        let engine = Engine::new(contoso());
+        let message =
+            std::fs::read(root().join("tests/corpus/emergency/hq-wired-911.sip")).unwrap();
+        let ctx = CallCtx {
+            now: 1_790_000_000,
+            peer: Some(ip_addr(IpAddress::Ipv4((10, 1, 0, 25)))),
+            transport: transport(bindings::Transport::Tcp),
+            node: "edge-1.example",
+        };
+        let native = engine.on_message(&message, &ctx, &mut MemoryStore::default());
+        assert!(log_line(&native).unwrap().starts_with("emergency call "));
+        let wit = to_wit(native.clone());
+
+        assert!(matches!(wit.kind, CallKind::Emergency));
+        assert!(wit.audit);
+        match (&wit.output, &native.output) {
+            (Output::Rewritten(a), e911_engine::Output::Rewritten(b)) => assert_eq!(a, b),
+            _ => panic!("not rewritten"),
+        }
+        assert_eq!(wit.edits.len(), native.edits.len());
+        assert!(wit.edits.iter().any(|op| matches!(op, EditOp::SetBody(_))));
+        let route = wit.route.unwrap();
+        let native_route = native.report.route.unwrap();
+        assert_eq!(
+            (route.id, route.kind, route.target),
+            (
+                native_route.id,
+                native_route.kind.to_owned(),
+                native_route.target
+            )
+        );
+        assert_eq!(
+            wit.location.map(|l| l.erl),
+            native.report.location.map(|l| l.erl)
+        );
+        assert_eq!(wit.trace, native.report.trace);
+        assert_eq!(wit.bundle_revision, "2026.11.1");
+        assert_eq!(wit.notifications.len(), native.notifications.len());
+        assert_eq!(wit.metrics, native.metrics);
+    }
+
+    #[test]
+    fn unconfigured_passes_unchanged() {
+        let verdict = unconfigured(5);
+        assert!(log_line(&verdict).is_none());
+        let wit = to_wit(verdict);
+        assert!(matches!(wit.kind, CallKind::None));
+        assert!(matches!(wit.output, Output::Unchanged));
+        assert!(wit.edits.is_empty() && !wit.audit && wit.bundle_revision.is_empty());
+    }
+
+    #[test]
+    fn ipv6_peers_keep_their_groups() {
+        assert_eq!(
+            ip_addr(IpAddress::Ipv6((0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+    }
+}
