@@ -11,10 +11,10 @@ use memchr::memchr;
 
 use crate::error::{ParseError, ParseErrorKind};
 use crate::header::HeaderKind;
-use crate::lex::{is_wsp, sub, trim};
+use crate::lex::{is_lws, sub, trim};
 use crate::limits::Limits;
 use crate::parse::ContentLengths;
-use crate::section::{RawField, find_section_end};
+use crate::section::{HeadLines, RawField};
 
 /// What [`frame`] found at the start of a stream buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,9 +74,10 @@ pub fn frame(buf: &[u8], limits: &Limits) -> Framed {
     let invalid = |kind, at: usize| Framed::Invalid(ParseError::new(kind, skip + at));
     let lf_only = limits.leniency.allow_lf_only_line_ends;
     let max_head = limits.max_header_bytes as usize;
-    let Some((header_end, body_start)) =
-        find_section_end(sub(rest, 0, max_head.saturating_add(4)), lf_only)
-    else {
+    let head = sub(rest, 0, max_head.saturating_add(4));
+    let mut lines = HeadLines::new(head, lf_only);
+    let length = stream_content_length(head, lines.by_ref());
+    let Some((_, body_start)) = lines.section() else {
         return if rest.len() > max_head {
             invalid(ParseErrorKind::HeaderSectionTooLarge, 0)
         } else {
@@ -86,7 +87,7 @@ pub fn frame(buf: &[u8], limits: &Limits) -> Framed {
     if body_start > max_head {
         return invalid(ParseErrorKind::HeaderSectionTooLarge, 0);
     }
-    let body_len = match stream_content_length(sub(rest, 0, header_end)) {
+    let body_len = match length {
         Ok(Some(n)) => n as usize,
         Ok(None) if limits.leniency.assume_empty_body_on_stream => 0,
         Ok(None) => return invalid(ParseErrorKind::MissingContentLength, 0),
@@ -104,18 +105,19 @@ pub fn frame(buf: &[u8], limits: &Limits) -> Framed {
     }
 }
 
-/// The Content-Length of a header section (`head` ends at the blank line), walking
-/// lines tolerantly: a malformed unrelated line does not stop framing.
-fn stream_content_length(head: &[u8]) -> Result<Option<u32>, ParseError> {
+/// The Content-Length of a header section from its header lines (`start..end` of
+/// `head`, continuations joined), read tolerantly: a malformed unrelated line does not
+/// stop framing. Consumes every line, so the caller can ask where the section ends;
+/// the first bad or conflicting value is the error.
+fn stream_content_length(
+    head: &[u8],
+    lines: impl Iterator<Item = (usize, usize)>,
+) -> Result<Option<u32>, ParseError> {
     let mut lengths = ContentLengths::default();
-    // Skip the start line; a header line is `name ":" value` plus continuations.
-    let mut pos = memchr(b'\n', head).map_or(head.len(), |i| i + 1);
-    while pos < head.len() {
-        let line_end =
-            memchr(b'\n', sub(head, pos, head.len())).map_or(head.len(), |i| pos + i + 1);
-        let mut end = line_end;
-        while head.get(end).copied().is_some_and(is_wsp) {
-            end = memchr(b'\n', sub(head, end, head.len())).map_or(head.len(), |i| end + i + 1);
+    let mut failed = None;
+    for (pos, end) in lines {
+        if failed.is_some() || !may_be_content_length(sub(head, pos, end)) {
+            continue;
         }
         let line = sub(head, pos, end);
         if let Some(colon) = memchr(b':', line) {
@@ -125,12 +127,18 @@ fn stream_content_length(head: &[u8]) -> Result<Option<u32>, ParseError> {
                     name: (pos, pos + colon),
                     value: (pos + colon + 1, end),
                 };
-                lengths.add(head, raw)?;
+                failed = lengths.add(head, raw).err();
             }
         }
-        pos = end;
     }
-    Ok(lengths.value)
+    failed.map_or(Ok(lengths.value), Err)
+}
+
+/// Whether a header line can be Content-Length (`Content-Length` or compact `l`) at
+/// all: its first byte after white space starts the name. Most lines stop here.
+fn may_be_content_length(line: &[u8]) -> bool {
+    let first = line.iter().find(|&&b| !is_lws(b));
+    matches!(first, Some(b'c' | b'C' | b'l' | b'L'))
 }
 
 #[cfg(test)]

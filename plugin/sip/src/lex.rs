@@ -4,35 +4,35 @@
 /// RFC 3261 §25.1 `token` characters:
 /// `alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"`.
 pub(crate) fn is_token(b: u8) -> bool {
-    in_class(TOKEN, b)
+    in_class(&TOKEN, b)
 }
 
-/// A set of ASCII bytes as a bitmask: bit `b` set means byte `b` is in the set.
-pub(crate) type ByteClass = u128;
+/// A set of bytes as a lookup table: entry `b` says whether byte `b` is in the set.
+pub(crate) type ByteClass = [bool; 256];
 
 /// Builds a [`ByteClass`] at compile time from the ASCII letters and digits (when
 /// `alnum`) plus `extra`.
+// Indexing runs at compile time only: out of bounds would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
 pub(crate) const fn byte_class(alnum: bool, extra: &[u8]) -> ByteClass {
-    let mut set: ByteClass = 0;
-    let mut b = 0u8;
-    while b < 128 {
-        if alnum && b.is_ascii_alphanumeric() {
-            set |= 1 << b;
-        }
+    let mut set = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        set[b] = alnum && (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
     let mut rest = extra;
     while let [b, tail @ ..] = rest {
-        set |= 1 << *b;
+        set[*b as usize] = true;
         rest = tail;
     }
     set
 }
 
-/// Whether `b` is in `set`; bytes from 0x80 up never are. One shift and mask instead
-/// of a chain of comparisons: these run once per byte of every name and parameter.
-pub(crate) fn in_class(set: ByteClass, b: u8) -> bool {
-    b < 128 && (set >> b) & 1 == 1
+/// Whether `b` is in `set`. One load instead of a chain of comparisons: these run once
+/// per byte of every name and parameter.
+pub(crate) fn in_class(set: &ByteClass, b: u8) -> bool {
+    set.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// RFC 3261 §25.1 `token` as a [`ByteClass`].
@@ -114,15 +114,12 @@ pub(crate) fn quoted_end(s: &[u8], open: usize) -> Option<usize> {
 /// `Err(at)` when a quoted string is not terminated.
 pub(crate) fn find_unquoted(s: &[u8], needle: u8) -> Result<Option<usize>, usize> {
     let mut i = 0;
-    while let Some(&b) = s.get(i) {
-        if b == needle {
-            return Ok(Some(i));
+    while let Some(j) = memchr::memchr2(needle, b'"', sub(s, i, s.len())) {
+        let at = i + j;
+        if s.get(at) == Some(&needle) {
+            return Ok(Some(at));
         }
-        if b == b'"' {
-            i = quoted_end(s, i).ok_or(i)?;
-        } else {
-            i += 1;
-        }
+        i = quoted_end(s, at).ok_or(at)?;
     }
     Ok(None)
 }

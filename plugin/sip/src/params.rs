@@ -1,7 +1,9 @@
 //! `Params`: `;name=value` parameters of URIs and header values (RFC 3261 §19.1.1
 //! `uri-parameters`, §25.1 `generic-param`), iterated lazily.
 
-use crate::lex::{eq_ic, find_unquoted, quoted_end, trim, unquote};
+use crate::lex::{
+    ByteClass, byte_class, eq_ic, find_unquoted, in_class, quoted_end, trim, unquote,
+};
 
 /// A run of parameters as written, without the leading `;`. Built only from text that
 /// was validated, so iteration never fails. Names compare case-insensitively
@@ -127,8 +129,10 @@ fn is_valid_param(item: &[u8]) -> bool {
 /// RFC 3261 token characters plus those of `paramchar` (§25.1: `[ ] / : & + $` and the
 /// unreserved marks) so that URI parameters and bare IPv6 `received` values pass.
 fn is_param_char(b: u8) -> bool {
-    crate::lex::is_token(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'$' | b'(' | b')')
+    in_class(&PARAM_CHAR, b)
 }
+
+const PARAM_CHAR: ByteClass = byte_class(true, b"-.!%*_+`'~[]/:&$()");
 
 #[cfg(test)]
 mod tests {

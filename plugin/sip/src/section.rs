@@ -6,10 +6,10 @@
 //! fields can be extended over multiple lines by preceding each extra line with at
 //! least one SP or horizontal tab (HT)."
 
-use memchr::{memchr, memchr2, memmem};
+use memchr::{memchr, memchr2};
 
 use crate::error::{ParseError, ParseErrorKind};
-use crate::lex::{is_token_str, is_wsp, sub};
+use crate::lex::{is_token, is_token_str, is_wsp, sub};
 
 /// One physical line: where its content ends and where the next line starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,22 +50,81 @@ pub(crate) fn line_at(
 
 /// Where the header section ends: `(blank line start, body start)`, or `None` when the
 /// blank line has not arrived. `buf` starts at the start line.
+#[cfg(test)]
 pub(crate) fn find_section_end(buf: &[u8], lf_only: bool) -> Option<(usize, usize)> {
-    if !lf_only {
-        return memmem::find(buf, b"\r\n\r\n").map(|i| (i + 2, i + 4));
-    }
-    // With LF-only line ends the blank line is an LF or CRLF right after any LF.
-    let mut from = 0;
-    while let Some(i) = memchr(b'\n', sub(buf, from, buf.len())) {
-        let j = from + i + 1;
-        match (buf.get(j), buf.get(j + 1)) {
-            (Some(b'\n'), _) => return Some((j, j + 1)),
-            (Some(b'\r'), Some(b'\n')) => return Some((j, j + 2)),
-            (None, _) | (Some(b'\r'), None) => return None,
-            _ => from = j,
+    let mut lines = HeadLines::new(buf, lf_only);
+    lines.by_ref().for_each(drop);
+    lines.section()
+}
+
+/// The header lines of a stream buffer that starts at the start line, in one pass over
+/// its LFs, for the framer: each item is one header line, continuations joined, as
+/// `start..end` with `end` just past its last LF. The start line is skipped. After
+/// `None`, [`HeadLines::section`] says where the blank line and the body are, if the
+/// blank line arrived.
+///
+/// The blank line is CRLF right after a CRLF; under
+/// [`crate::Leniency::allow_lf_only_line_ends`], an LF or CRLF right after any LF.
+pub(crate) struct HeadLines<'b> {
+    buf: &'b [u8],
+    lf_only: bool,
+    lfs: memchr::Memchr<'b>,
+    /// Start of the current header line; `None` while still in the start line.
+    line: Option<usize>,
+    section: Option<(usize, usize)>,
+}
+
+impl<'b> HeadLines<'b> {
+    pub(crate) fn new(buf: &'b [u8], lf_only: bool) -> Self {
+        Self {
+            buf,
+            lf_only,
+            lfs: memchr::memchr_iter(b'\n', buf),
+            line: None,
+            section: None,
         }
     }
-    None
+
+    /// `(blank line start, body start)` once the iterator has returned `None`.
+    pub(crate) fn section(&self) -> Option<(usize, usize)> {
+        self.section
+    }
+
+    /// Where the body starts if a blank line follows the LF at `lf`.
+    fn blank_after(&self, lf: usize) -> Option<usize> {
+        let at = |i: usize| self.buf.get(i).copied();
+        let crlf_before = lf.checked_sub(1).and_then(at) == Some(b'\r');
+        match (at(lf + 1), at(lf + 2)) {
+            (Some(b'\r'), Some(b'\n')) if crlf_before || self.lf_only => Some(lf + 3),
+            (Some(b'\n'), _) if self.lf_only => Some(lf + 2),
+            _ => None,
+        }
+    }
+}
+
+impl Iterator for HeadLines<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        while let Some(lf) = self.lfs.next() {
+            let end = lf + 1;
+            let blank = self.blank_after(lf);
+            let continued = blank.is_none() && self.buf.get(end).copied().is_some_and(is_wsp);
+            let line = self.line;
+            if line.is_none() || !continued {
+                self.line = Some(end);
+            }
+            if let Some(body) = blank {
+                self.section = Some((end, body));
+                self.lfs = memchr::memchr_iter(b'\n', &[]);
+            }
+            match line {
+                Some(start) if !continued => return Some((start, end)),
+                _ => {}
+            }
+        }
+        None
+    }
 }
 
 /// How the header section may end.
@@ -180,19 +239,11 @@ impl Iterator for Scanner<'_> {
             return None;
         }
         let content = sub(self.buf, start, line.content_end);
-        if content.first().copied().is_some_and(is_wsp) {
-            // A continuation with no field before it (RFC 3261 §7.3.1).
-            return self.fail(ParseErrorKind::HeaderSyntax, start);
-        }
-        let Some(colon) = memchr(b':', content) else {
-            return self.fail(ParseErrorKind::HeaderSyntax, start);
+        let (name_end, colon) = match name_and_colon(content) {
+            Ok((name, colon)) => (start + name, start + colon),
+            Err(kind) => return self.fail(kind, start),
         };
-        // HCOLON = *( SP / HTAB ) ":" SWS: white space may precede the colon.
-        let (_, name_end) = trim_wsp(self.buf, start, start + colon);
-        if !is_token_str(sub(self.buf, start, name_end)) {
-            return self.fail(ParseErrorKind::HeaderName, start);
-        }
-        let (lo, hi) = trim_wsp(self.buf, start + colon + 1, line.content_end);
+        let (lo, hi) = trim_wsp(self.buf, colon + 1, line.content_end);
         let mut value = if lo < hi {
             (lo, hi)
         } else {
@@ -207,6 +258,36 @@ impl Iterator for Scanner<'_> {
             value,
         }))
     }
+}
+
+/// Where the field name of a header line ends and where its colon is, as offsets into
+/// `line` (one physical line, no line end). The usual `Name:` or `Name :` is one pass
+/// over the name; anything else takes the careful path, which finds the same answer or
+/// says what is wrong.
+fn name_and_colon(line: &[u8]) -> Result<(usize, usize), ParseErrorKind> {
+    let name = line.iter().take_while(|&&b| is_token(b)).count();
+    if name > 0 {
+        let wsp = sub(line, name, line.len())
+            .iter()
+            .take_while(|&&b| is_wsp(b))
+            .count();
+        if line.get(name + wsp) == Some(&b':') {
+            return Ok((name, name + wsp));
+        }
+    }
+    if line.first().copied().is_some_and(is_wsp) {
+        // A continuation with no field before it (RFC 3261 §7.3.1).
+        return Err(ParseErrorKind::HeaderSyntax);
+    }
+    let Some(colon) = memchr(b':', line) else {
+        return Err(ParseErrorKind::HeaderSyntax);
+    };
+    // HCOLON = *( SP / HTAB ) ":" SWS: white space may precede the colon.
+    let (_, name_end) = trim_wsp(line, 0, colon);
+    if !is_token_str(sub(line, 0, name_end)) {
+        return Err(ParseErrorKind::HeaderName);
+    }
+    Ok((name_end, colon))
 }
 
 /// `lo..hi` without leading and trailing SP/HT.

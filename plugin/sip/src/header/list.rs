@@ -1,6 +1,8 @@
 //! Comma-separated header values (RFC 3261 §7.3.1): one header line may carry several
 //! values, e.g. `Via: SIP/2.0/UDP a, SIP/2.0/UDP b`.
 
+use memchr::{memchr2, memchr3};
+
 use crate::error::{HeaderError, HeaderErrorKind};
 use crate::header::HeaderKind;
 use crate::lex::{quoted_end, sub, trim_bounds};
@@ -18,25 +20,33 @@ pub(crate) fn elements(value: &[u8]) -> impl Iterator<Item = Result<(usize, &[u8
         let mut i = start;
         let mut in_angle = false;
         let end = loop {
-            match value.get(i) {
-                None => break value.len(),
-                Some(b'"') => match quoted_end(value, i) {
+            // Jump to the next byte that matters: inside `<...>` a comma does not.
+            let rest = sub(value, i, value.len());
+            let next = if in_angle {
+                memchr2(b'"', b'>', rest)
+            } else {
+                memchr3(b'"', b'<', b',', rest)
+            };
+            let Some(at) = next.map(|j| i + j) else {
+                break value.len();
+            };
+            match value.get(at) {
+                Some(b'"') => match quoted_end(value, at) {
                     Some(e) => i = e,
                     None => {
                         pos = None;
-                        return Some(Err(i));
+                        return Some(Err(at));
                     }
                 },
                 Some(b'<') => {
                     in_angle = true;
-                    i += 1;
+                    i = at + 1;
                 }
                 Some(b'>') => {
                     in_angle = false;
-                    i += 1;
+                    i = at + 1;
                 }
-                Some(b',') if !in_angle => break i,
-                Some(_) => i += 1,
+                _ => break at,
             }
         };
         pos = (end < value.len()).then_some(end + 1);

@@ -92,10 +92,7 @@ impl<'a> Via<'a> {
     /// The `received` parameter: an IPv4 or IPv6 address (RFC 3261 §20.42). RFC 5118
     /// §4.5: IPv6 is written with or without brackets; both decode to [`Host::Ipv6`].
     pub fn received(&self) -> Option<Host<'a>> {
-        self.params
-            .value(b"received")
-            .and_then(Host::parse)
-            .filter(|h| !matches!(h, Host::Name(_)))
+        self.params.value(b"received").and_then(received_host)
     }
 
     /// The `rport` parameter.
@@ -150,14 +147,24 @@ impl<'a> Via<'a> {
     /// `received` must be an address and `rport` a port when they have values, so the
     /// accessors above never meet garbage.
     fn check_params(&self, at: usize) -> Result<(), Fail> {
-        if self.params.value(b"received").is_some() && self.received().is_none() {
+        if self
+            .params
+            .value(b"received")
+            .is_some_and(|v| received_host(v).is_none())
+        {
             return Err((HeaderErrorKind::Syntax, at));
         }
-        if self.params.get(b"rport").is_some_and(|p| p.value.is_some()) && self.rport().is_none() {
+        let rport = self.params.get(b"rport").and_then(|p| p.unquoted_value());
+        if rport.is_some_and(|v| parse_port(v).is_none()) {
             return Err((HeaderErrorKind::Number, at));
         }
         Ok(())
     }
+}
+
+/// A `received` value: an address, never a host name.
+fn received_host(v: &[u8]) -> Option<Host<'_>> {
+    Host::parse(v).filter(|h| !matches!(h, Host::Name(_)))
 }
 
 /// `sent-by = host [ COLON port ]`, from `from` to the end of `head`.
