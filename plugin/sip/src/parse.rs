@@ -103,7 +103,8 @@ pub(crate) fn parse_section(
         SectionEnd::BlankLine
     };
     let mut scanner = Scanner::new(buf, pos, cap, lenient.allow_lf_only_line_ends, ends);
-    let mut fields = Vec::with_capacity(16);
+    // Header lines are rarely shorter than 32 bytes: one allocation, no regrowth.
+    let mut fields = Vec::with_capacity((cap.saturating_sub(pos) / 32).clamp(8, 64));
     let mut lengths = ContentLengths::default();
     for raw in scanner.by_ref() {
         let raw = raw.map_err(|e| truncated(e, cap, end))?;
