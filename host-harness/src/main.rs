@@ -13,6 +13,7 @@ mod bundle_cmd;
 mod demo;
 mod inspect;
 mod policy_source;
+mod proxy;
 mod run;
 mod state;
 
@@ -54,6 +55,14 @@ enum Command {
     /// Policy bundles: check, build, inspect, keygen.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// A small SIP proxy over UDP and TCP with the plugin in the path (for SIPp tests).
+    Proxy(proxy::ProxyArgs),
+    /// Print a running proxy's status: active bundle revision, last reload error, counters.
+    Status {
+        /// The proxy's --state-dir.
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +122,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Inspect { files } => inspect::run(&files),
         Command::Bundle(command) => bundle(command),
+        Command::Proxy(args) => proxy::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Status { state_dir } => {
+            proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

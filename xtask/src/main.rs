@@ -35,7 +35,7 @@ const PLUGIN_CRATES: &[&str] = &[
 const WASM_TARGETS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2", "wasm32-unknown-unknown"];
 
 /// Debian packages the tests run against, with the command each provides.
-const TEST_PACKAGES: &[(&str, &str)] = &[("libxml2-utils", "xmllint")];
+const TEST_PACKAGES: &[(&str, &str)] = &[("libxml2-utils", "xmllint"), ("sip-tester", "sipp")];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

@@ -1,0 +1,106 @@
+//! The decision behind the proxy: one trait, [`Decide`], so the native engine today and a
+//! wasmtime component host later slot in the same place.
+//!
+//! The ELIN callback store is shared by every decider the proxy ever installs (a hot
+//! reload swaps the decider, never the store) and is saved to `--state-dir` before the
+//! message that changed it is forwarded (DESIGN §2.5: a crash right after forwarding
+//! loses nothing).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Engine, MemoryStore, Verdict};
+
+use super::lock;
+use crate::state;
+
+/// Bytes and context in, a verdict out. Implementations must not block on I/O other than
+/// the callback store's save.
+pub trait Decide: Send {
+    /// Decides one complete message.
+    fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict;
+    /// The active bundle revision.
+    fn revision(&self) -> &str;
+}
+
+/// The callback store shared across reloads, with where it is persisted.
+#[derive(Debug, Default)]
+pub struct Callbacks {
+    store: MemoryStore,
+    path: Option<PathBuf>,
+}
+
+/// [`Callbacks`] behind a lock, shared by the deciders.
+pub type SharedCallbacks = Arc<Mutex<Callbacks>>;
+
+impl Callbacks {
+    /// Loads `path` (a missing file is an empty store; an unreadable one is moved aside by
+    /// [`state::load`] and reported).
+    pub fn open(path: Option<PathBuf>) -> (SharedCallbacks, Option<String>) {
+        let (store, warning) = match &path {
+            Some(path) => state::load(path),
+            None => (MemoryStore::default(), None),
+        };
+        (Arc::new(Mutex::new(Self { store, path })), warning)
+    }
+}
+
+/// A [`CallbackStore`] that notes whether anything was written.
+struct Tracking<'a> {
+    store: &'a mut MemoryStore,
+    dirty: bool,
+}
+
+impl CallbackStore for Tracking<'_> {
+    fn get(&self, elin: &str) -> Option<CallbackEntry> {
+        self.store.get(elin)
+    }
+
+    fn put(&mut self, elin: &str, entry: CallbackEntry) {
+        self.dirty = true;
+        self.store.put(elin, entry);
+    }
+}
+
+/// The native engine.
+pub struct Native {
+    engine: Engine,
+    callbacks: SharedCallbacks,
+}
+
+impl Native {
+    /// A decider for one compiled policy.
+    pub fn new(engine: Engine, callbacks: SharedCallbacks) -> Self {
+        Self { engine, callbacks }
+    }
+}
+
+impl Decide for Native {
+    fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
+        let mut callbacks = lock(&self.callbacks);
+        let Callbacks { store, path } = &mut *callbacks;
+        let mut tracking = Tracking {
+            store,
+            dirty: false,
+        };
+        let verdict = self.engine.on_message(bytes, ctx, &mut tracking);
+        if tracking.dirty
+            && let Some(path) = path
+            && let Err(err) = state::save(path, store)
+        {
+            eprintln!("e911-harness proxy: callback state not saved: {err:#}");
+        }
+        verdict
+    }
+
+    fn revision(&self) -> &str {
+        self.engine.policy().revision()
+    }
+}
+
+/// Runs `decider` on one message; a panic becomes `None` (the caller forwards the
+/// original message to the default upstream: an emergency call is never dropped).
+pub fn decide_safely(decider: &mut dyn Decide, bytes: &[u8], ctx: &CallCtx<'_>) -> Option<Verdict> {
+    catch_unwind(AssertUnwindSafe(|| decider.decide(bytes, ctx))).ok()
+}

@@ -1,0 +1,117 @@
+//! `e911-harness proxy`: a small SIP proxy over UDP and TCP for local testing with SIPp.
+//!
+//! Every message goes through a [`decide::Decide`] (the native engine; a wasmtime
+//! component host implements the same trait), its effects are performed
+//! ([`effects`], [`notify`]), the proxy's own RFC 3261 §16.6/§16.7 edits are applied
+//! ([`hop`]), and the bytes go on ([`net`]): requests to the upstream of the verdict's
+//! route, responses back where their request came from. The policy source is watched and
+//! hot-swapped between messages ([`reload`]).
+//!
+//! Threads: one per UDP listener, one per TCP connection (accepted or to an upstream),
+//! the policy watcher (which also writes `status.json`), and the notification worker.
+
+mod decide;
+mod effects;
+mod hop;
+mod net;
+mod notify;
+mod reload;
+mod route;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use anyhow::{Context, Result, bail};
+
+pub use reload::print_status;
+
+/// What `proxy` takes.
+#[derive(clap::Args, Debug)]
+pub struct ProxyArgs {
+    /// Where to listen: `udp:HOST:PORT` or `tcp:HOST:PORT` (repeat for both).
+    #[arg(long = "listen", required = true)]
+    pub listen: Vec<String>,
+    /// Policy: a source folder or a compiled bundle; watched and hot-reloaded.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Default next hop, `[udp:|tcp:]HOST:PORT` (no prefix: the transport the message
+    /// came on). Non-emergency requests and any message our code failed on go here.
+    #[arg(long)]
+    pub upstream: String,
+    /// Next hop for calls routed to an `elin-gateway` trunk.
+    #[arg(long)]
+    pub elin_upstream: Option<String>,
+    /// Next hop for one trunk of the policy: `TRUNK=[udp:|tcp:]HOST:PORT` (repeatable).
+    #[arg(long = "route-upstream")]
+    pub route_upstream: Vec<String>,
+    /// A TCP next hop for requests that grow past 1300 bytes while headed for UDP.
+    #[arg(long)]
+    pub large_upstream: Option<String>,
+    /// Where the callback store, the audit log and `status.json` live.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Forward every message as-is, without the plugin (for rate comparisons).
+    #[arg(long)]
+    pub no_plugin: bool,
+    /// This proxy's host name, used in the Content-IDs the plugin writes.
+    #[arg(long, default_value = "edge-1.contoso.com")]
+    pub node: String,
+    /// Public key files (hex); when given, bundles must be signed by one of them.
+    #[arg(long = "trust-key")]
+    pub trust_keys: Vec<PathBuf>,
+}
+
+/// A listening address.
+#[derive(Debug, Clone, Copy)]
+enum Listen {
+    Udp(SocketAddr),
+    Tcp(SocketAddr),
+}
+
+fn parse_listen(spec: &str) -> Result<Listen> {
+    let (proto, addr) = spec
+        .split_once(':')
+        .with_context(|| format!("--listen {spec}: expected udp:HOST:PORT or tcp:HOST:PORT"))?;
+    let addr: SocketAddr = addr
+        .parse()
+        .with_context(|| format!("--listen {spec}: not an IP:PORT"))?;
+    match proto {
+        "udp" => Ok(Listen::Udp(addr)),
+        "tcp" => Ok(Listen::Tcp(addr)),
+        _ => bail!("--listen {spec}: the transport is udp or tcp"),
+    }
+}
+
+/// Runs the proxy until the process is killed.
+pub fn run(args: &ProxyArgs) -> Result<()> {
+    let listens = args
+        .listen
+        .iter()
+        .map(|s| parse_listen(s))
+        .collect::<Result<Vec<_>>>()?;
+    let routes = route::Routes::from_args(args)?;
+    if let Some(dir) = &args.state_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    let keys = crate::policy_source::read_keys(&args.trust_keys)?;
+    let watcher = reload::Watcher::start(args, keys)?;
+    let effects = effects::Effects::start(args.state_dir.as_deref())?;
+    let proxy = net::Proxy::bind(&listens, routes, watcher.decider(), effects, &args.node)?;
+    let proxy = Arc::new(proxy);
+    for line in proxy.describe() {
+        println!("{line}");
+    }
+    println!(
+        "e911-harness proxy: ready (bundle revision {})",
+        watcher.revision()
+    );
+    net::start(&proxy)?;
+    watcher.run(&proxy)
+}
+
+/// Locks a mutex, carrying on after a panic elsewhere (the data is plain state).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

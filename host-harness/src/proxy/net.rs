@@ -1,0 +1,419 @@
+//! Sockets: UDP listeners (one datagram, one message), TCP listeners and connections
+//! (framed with `e911_sip::frame`, partial tails kept, long-lived, many calls each), one
+//! reused TCP connection per upstream, and the path of one message through the proxy.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use e911_engine::{CallCtx, ENGINE_LIMITS, Kind, Transport, Verdict};
+use e911_sip::{Framed, frame};
+
+use super::Listen;
+use super::decide::decide_safely;
+use super::effects::Effects;
+use super::hop::{self, Proto};
+use super::lock;
+use super::reload::Slot;
+use super::route::{Routes, Upstream};
+
+/// RFC 3261 §18.1.1: a request within 200 bytes of the path MTU (1500) goes over a
+/// congestion-controlled transport when one is available.
+const UDP_LIMIT: usize = 1300;
+/// How long a transaction's origin is remembered (64 × T1, RFC 3261 §17.1.1.2).
+const TRANSACTION_TTL: Duration = Duration::from_secs(32);
+/// How long a dialog's upstream is remembered without a BYE.
+const DIALOG_TTL: Duration = Duration::from_secs(3600);
+
+/// Where a request came from: responses go back there.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    Udp(SocketAddr),
+    Tcp(u64),
+}
+
+/// The proxy's shared state.
+pub struct Proxy {
+    udp: Option<UdpSocket>,
+    tcp: Option<TcpListener>,
+    routes: Routes,
+    decider: Slot,
+    effects: Effects,
+    node: String,
+    /// Our branch → where its request came from.
+    transactions: Mutex<HashMap<String, (Origin, Instant)>>,
+    /// Call-ID → the upstream its INVITE went to.
+    dialogs: Mutex<HashMap<String, (Upstream, Instant)>>,
+    /// TCP connections by id, for writing.
+    conns: Mutex<HashMap<u64, Arc<Mutex<TcpStream>>>>,
+    /// Upstream address → its connection id.
+    upstream_conns: Mutex<HashMap<SocketAddr, u64>>,
+    next_conn: AtomicU64,
+}
+
+impl Proxy {
+    /// Binds the listeners (at most one UDP and one TCP).
+    pub fn bind(
+        listens: &[Listen],
+        routes: Routes,
+        decider: Slot,
+        effects: Effects,
+        node: &str,
+    ) -> Result<Self> {
+        let mut udp = None;
+        let mut tcp = None;
+        for listen in listens {
+            match *listen {
+                Listen::Udp(addr) if udp.is_none() => {
+                    udp = Some(UdpSocket::bind(addr).with_context(|| format!("udp:{addr}"))?);
+                }
+                Listen::Tcp(addr) if tcp.is_none() => {
+                    tcp = Some(TcpListener::bind(addr).with_context(|| format!("tcp:{addr}"))?);
+                }
+                _ => bail!("one --listen per transport"),
+            }
+        }
+        Ok(Self {
+            udp,
+            tcp,
+            routes,
+            decider,
+            effects,
+            node: node.to_owned(),
+            transactions: Mutex::new(HashMap::new()),
+            dialogs: Mutex::new(HashMap::new()),
+            conns: Mutex::new(HashMap::new()),
+            upstream_conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+        })
+    }
+
+    /// One line per listener.
+    pub fn describe(&self) -> Vec<String> {
+        let udp = self.udp.as_ref().and_then(|s| s.local_addr().ok());
+        let tcp = self.tcp.as_ref().and_then(|s| s.local_addr().ok());
+        udp.map(|a| format!("e911-harness proxy: listening on udp:{a}"))
+            .into_iter()
+            .chain(tcp.map(|a| format!("e911-harness proxy: listening on tcp:{a}")))
+            .collect()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> std::collections::BTreeMap<String, u64> {
+        self.effects.metrics()
+    }
+
+    /// Forgets old transactions and dialogs.
+    pub fn prune(&self) {
+        lock(&self.transactions).retain(|_, (_, at)| at.elapsed() < TRANSACTION_TTL);
+        lock(&self.dialogs).retain(|_, (_, at)| at.elapsed() < DIALOG_TTL);
+    }
+
+    /// The sent-by of our Via on a leg of `proto`.
+    fn sent_by(&self, proto: Proto) -> Option<SocketAddr> {
+        let udp = self.udp.as_ref().and_then(|s| s.local_addr().ok());
+        let tcp = self.tcp.as_ref().and_then(|s| s.local_addr().ok());
+        match proto {
+            Proto::Udp => udp.or(tcp),
+            Proto::Tcp => tcp.or(udp),
+        }
+    }
+
+    /// One complete message from `peer`.
+    fn on_message(self: &Arc<Self>, bytes: &[u8], peer: SocketAddr, origin: Origin, proto: Proto) {
+        let verdict = self.decide(bytes, peer, proto);
+        if let Some(verdict) = &verdict {
+            self.effects.apply(verdict);
+        }
+        let out = verdict.as_ref().map_or(bytes, |v| v.forwarded(bytes));
+        if bytes.starts_with(b"SIP/2.0 ") {
+            self.on_response(out);
+        } else {
+            self.on_request(bytes, out, verdict.as_ref(), peer, origin, proto);
+        }
+    }
+
+    fn decide(&self, bytes: &[u8], peer: SocketAddr, proto: Proto) -> Option<Verdict> {
+        let slot = self.decider.as_ref()?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let ctx = CallCtx {
+            now,
+            peer: Some(peer.ip()),
+            transport: match proto {
+                Proto::Udp => Transport::Udp,
+                Proto::Tcp => Transport::Tcp,
+            },
+            node: &self.node,
+        };
+        let mut decider = lock(slot);
+        let verdict = decide_safely(decider.as_mut(), bytes, &ctx);
+        if verdict.is_none() {
+            eprintln!(
+                "e911-harness proxy: the decision failed (bundle revision {}); forwarding the message as received",
+                decider.revision()
+            );
+            self.effects.count("proxy.decision.failed");
+        }
+        verdict
+    }
+
+    fn on_response(self: &Arc<Self>, bytes: &[u8]) {
+        let response = match hop::relay_response(bytes) {
+            Ok(response) => response,
+            Err(err) => {
+                eprintln!("e911-harness proxy: response dropped: {err}");
+                self.effects.count("proxy.response.dropped");
+                return;
+            }
+        };
+        let origin = lock(&self.transactions)
+            .get(&response.branch)
+            .map(|(origin, _)| *origin);
+        let sent = match (origin, response.next_hop) {
+            (Some(Origin::Tcp(id)), _) => self.send_on(id, &response.bytes),
+            (Some(Origin::Udp(addr)), _) | (None, Some(addr)) => {
+                self.send_udp(addr, &response.bytes)
+            }
+            (None, None) => Err("no next hop".to_owned()),
+        };
+        if let Err(err) = sent {
+            eprintln!("e911-harness proxy: response not relayed: {err}");
+        }
+    }
+
+    fn on_request(
+        self: &Arc<Self>,
+        received: &[u8],
+        out: &[u8],
+        verdict: Option<&Verdict>,
+        peer: SocketAddr,
+        origin: Origin,
+        proto: Proto,
+    ) {
+        let is_call = verdict.is_some_and(|v| v.report.kind != Kind::None);
+        let dialog = || {
+            let call_id = e911_sip::parse(out, &ENGINE_LIMITS)
+                .ok()
+                .map(|m| hop::call_id(&m))?;
+            lock(&self.dialogs).get(&call_id).map(|(up, _)| *up)
+        };
+        let mut upstream = match verdict.and_then(|v| v.report.route.as_ref()) {
+            Some(route) => self.routes.for_route(Some(route)),
+            None => dialog().unwrap_or(self.routes.default),
+        };
+        let mut leg = upstream.proto.unwrap_or(proto);
+        let Some(sent_by) = self.sent_by(leg) else {
+            return;
+        };
+        let request = match hop::forward_request(out, peer, leg, sent_by) {
+            Ok(request) => request,
+            Err(err) => {
+                // Never drop a call because of our code: send what came in, as it came.
+                eprintln!("e911-harness proxy: {err}; forwarding the message as received");
+                self.effects.count("proxy.forward.unedited");
+                let default = self.routes.default;
+                let _ = self.send(default, default.proto.unwrap_or(proto), received);
+                return;
+            }
+        };
+        if request.exhausted && !is_call {
+            if let Some(reply) = hop::too_many_hops(received) {
+                let _ = self.reply(origin, &reply);
+            }
+            return;
+        }
+        let mut request = request;
+        if leg == Proto::Udp
+            && request.bytes.len() > UDP_LIMIT
+            && let Some(large) = self.routes.large
+            && large.proto == Some(Proto::Tcp)
+            && let Some(sent_by) = self.sent_by(Proto::Tcp)
+            && let Ok(over_tcp) = hop::forward_request(out, peer, Proto::Tcp, sent_by)
+        {
+            upstream = large;
+            leg = Proto::Tcp;
+            request = over_tcp;
+        }
+        lock(&self.transactions).insert(request.branch.clone(), (origin, Instant::now()));
+        if request.is_invite {
+            lock(&self.dialogs).insert(request.call_id.clone(), (upstream, Instant::now()));
+        } else if out.starts_with(b"BYE ") {
+            lock(&self.dialogs).remove(&request.call_id);
+        }
+        if let Err(err) = self.send(upstream, leg, &request.bytes) {
+            eprintln!(
+                "e911-harness proxy: request not forwarded to {}: {err}",
+                upstream.addr
+            );
+            self.effects.count("proxy.forward.failed");
+        }
+    }
+
+    fn reply(self: &Arc<Self>, origin: Origin, bytes: &[u8]) -> Result<(), String> {
+        match origin {
+            Origin::Udp(addr) => self.send_udp(addr, bytes),
+            Origin::Tcp(id) => self.send_on(id, bytes),
+        }
+    }
+
+    fn send(self: &Arc<Self>, upstream: Upstream, leg: Proto, bytes: &[u8]) -> Result<(), String> {
+        match leg {
+            Proto::Udp => self.send_udp(upstream.addr, bytes),
+            Proto::Tcp => self.send_tcp(upstream.addr, bytes),
+        }
+    }
+
+    fn send_udp(&self, addr: SocketAddr, bytes: &[u8]) -> Result<(), String> {
+        let socket = self.udp.as_ref().ok_or("no UDP listener to send from")?;
+        socket
+            .send_to(bytes, addr)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn send_on(&self, id: u64, bytes: &[u8]) -> Result<(), String> {
+        let conn = lock(&self.conns)
+            .get(&id)
+            .cloned()
+            .ok_or("connection closed")?;
+        let mut stream = lock(&conn);
+        stream.write_all(bytes).map_err(|e| e.to_string())
+    }
+
+    /// Sends on the upstream's connection, connecting (once more after a failed write)
+    /// when there is none.
+    fn send_tcp(self: &Arc<Self>, addr: SocketAddr, bytes: &[u8]) -> Result<(), String> {
+        for _ in 0..2 {
+            let id = lock(&self.upstream_conns).get(&addr).copied();
+            let id = match id {
+                Some(id) => id,
+                None => self.connect(addr)?,
+            };
+            match self.send_on(id, bytes) {
+                Ok(()) => return Ok(()),
+                Err(_) => {
+                    lock(&self.upstream_conns).remove(&addr);
+                    lock(&self.conns).remove(&id);
+                }
+            }
+        }
+        Err(format!("cannot send to tcp:{addr}"))
+    }
+
+    fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<u64, String> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+            .map_err(|e| format!("connect tcp:{addr}: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let id = self.register(&stream)?;
+        lock(&self.upstream_conns).insert(addr, id);
+        let proxy = Arc::clone(self);
+        std::thread::Builder::new()
+            .name(format!("tcp-up-{addr}"))
+            .spawn(move || proxy.read_tcp(stream, id, addr))
+            .map_err(|e| e.to_string())?;
+        Ok(id)
+    }
+
+    fn register(&self, stream: &TcpStream) -> Result<u64, String> {
+        let writer = stream.try_clone().map_err(|e| e.to_string())?;
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        lock(&self.conns).insert(id, Arc::new(Mutex::new(writer)));
+        Ok(id)
+    }
+
+    /// Reads one TCP connection until it closes, framing messages out of the stream.
+    fn read_tcp(self: Arc<Self>, mut stream: TcpStream, id: u64, peer: SocketAddr) {
+        let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
+        let mut chunk = vec![0u8; 64 * 1024];
+        'read: loop {
+            let n = match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            loop {
+                match frame(&buf, &ENGINE_LIMITS) {
+                    Framed::Message { skip, len } => {
+                        if let Some(msg) = buf.get(skip..skip + len) {
+                            self.on_message(msg, peer, Origin::Tcp(id), Proto::Tcp);
+                        }
+                        buf.drain(..skip + len);
+                    }
+                    Framed::KeepAlive { len } => {
+                        buf.drain(..len);
+                    }
+                    Framed::NeedMore => break,
+                    Framed::Invalid(err) => {
+                        eprintln!("e911-harness proxy: tcp:{peer}: cannot frame ({err}); closing");
+                        break 'read;
+                    }
+                }
+            }
+        }
+        lock(&self.conns).remove(&id);
+        lock(&self.upstream_conns).retain(|_, conn| *conn != id);
+    }
+
+    fn serve_udp(self: Arc<Self>) {
+        let Some(socket) = &self.udp else { return };
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            match socket.recv_from(&mut buf) {
+                Ok((n, peer)) => {
+                    let Some(msg) = buf.get(..n) else { continue };
+                    // Keep-alives (RFC 5626 §4.4.1 CRLF pings) are not messages.
+                    if msg.iter().all(|b| b.is_ascii_whitespace()) {
+                        continue;
+                    }
+                    self.on_message(msg, peer, Origin::Udp(peer), Proto::Udp);
+                }
+                Err(err) => eprintln!("e911-harness proxy: udp receive: {err}"),
+            }
+        }
+    }
+
+    fn serve_tcp(self: Arc<Self>) {
+        let Some(listener) = &self.tcp else { return };
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let Ok(peer) = stream.peer_addr() else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let Ok(id) = self.register(&stream) else {
+                continue;
+            };
+            let proxy = Arc::clone(&self);
+            let spawned = std::thread::Builder::new()
+                .name(format!("tcp-{peer}"))
+                .spawn(move || proxy.read_tcp(stream, id, peer));
+            if let Err(err) = spawned {
+                eprintln!("e911-harness proxy: tcp:{peer}: no thread: {err}");
+                lock(&self.conns).remove(&id);
+            }
+        }
+    }
+}
+
+/// Starts the listener threads.
+pub fn start(proxy: &Arc<Proxy>) -> Result<()> {
+    if proxy.udp.is_some() {
+        let p = Arc::clone(proxy);
+        std::thread::Builder::new()
+            .name("udp".to_owned())
+            .spawn(move || p.serve_udp())?;
+    }
+    if proxy.tcp.is_some() {
+        let p = Arc::clone(proxy);
+        std::thread::Builder::new()
+            .name("tcp-accept".to_owned())
+            .spawn(move || p.serve_tcp())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Hot reload: the policy source (a bundle file, or every file of a source folder) is
+//! polled; when it has changed and then stayed unchanged for one poll (so a folder caught
+//! half-written is not loaded), it is rebuilt and validated, and the new decider replaces
+//! the old one between two messages. A broken source is refused with every problem
+//! (file:line) logged, and the previous policy stays active. The state is written to
+//! `--state-dir/status.json` after every poll; `e911-harness status` prints it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use e911_engine::Engine;
+use e911_policy::PublicKey;
+use serde::{Deserialize, Serialize};
+
+use super::decide::{Callbacks, Decide, Native, SharedCallbacks};
+use super::net::Proxy;
+use super::{ProxyArgs, lock};
+use crate::policy_source;
+
+/// How often the source is looked at.
+const POLL: Duration = Duration::from_millis(250);
+
+/// The decider the proxy uses (`None`: `--no-plugin`), swapped whole on reload.
+pub type Slot = Option<Arc<Mutex<Box<dyn Decide>>>>;
+
+/// What `status.json` holds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Status {
+    /// The policy source watched.
+    pub policy: String,
+    /// Whether messages go through the plugin.
+    pub plugin: bool,
+    /// The bundle revision in force.
+    pub active_revision: String,
+    /// When it was loaded (seconds since the Unix epoch).
+    pub last_success_at: u64,
+    /// The last refused reload, every problem on its own line.
+    pub last_error: Option<String>,
+    /// When that was.
+    pub last_error_at: Option<u64>,
+    /// Reloads accepted and refused since start.
+    pub reloads: u64,
+    /// Reloads refused since start.
+    pub refused: u64,
+    /// Counter name → value (the verdicts' metrics and the proxy's own).
+    pub metrics: BTreeMap<String, u64>,
+}
+
+/// Watches the policy source and owns the decider slot.
+pub struct Watcher {
+    source: PathBuf,
+    keys: Vec<PublicKey>,
+    callbacks: SharedCallbacks,
+    slot: Slot,
+    status: Status,
+    status_path: Option<PathBuf>,
+}
+
+type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
+
+fn fingerprint(source: &Path) -> Fingerprint {
+    let files: Vec<PathBuf> = if source.is_dir() {
+        std::fs::read_dir(source)
+            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    } else {
+        vec![source.to_owned()]
+    };
+    let mut print: Fingerprint = files
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            let len = meta.map_or(0, |m| m.len());
+            (path, modified, len)
+        })
+        .collect();
+    print.sort();
+    print
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Watcher {
+    /// Loads the policy (a broken one at start is an error), opens the callback store.
+    pub fn start(args: &ProxyArgs, keys: Vec<PublicKey>) -> Result<Self> {
+        let policy = policy_source::load(&args.policy, &keys)?;
+        let (callbacks, warning) =
+            Callbacks::open(args.state_dir.as_ref().map(|d| d.join("callbacks.json")));
+        if let Some(warning) = warning {
+            eprintln!("e911-harness proxy: warning: {warning}");
+        }
+        let revision = policy.revision().to_owned();
+        let slot: Slot = (!args.no_plugin).then(|| {
+            let native: Box<dyn Decide> =
+                Box::new(Native::new(Engine::new(policy), callbacks.clone()));
+            Arc::new(Mutex::new(native))
+        });
+        Ok(Self {
+            source: args.policy.clone(),
+            keys,
+            callbacks,
+            status: Status {
+                policy: args.policy.display().to_string(),
+                plugin: !args.no_plugin,
+                active_revision: revision,
+                last_success_at: now(),
+                ..Status::default()
+            },
+            slot,
+            status_path: args.state_dir.as_ref().map(|d| d.join("status.json")),
+        })
+    }
+
+    /// The decider slot for the proxy.
+    pub fn decider(&self) -> Slot {
+        self.slot.clone()
+    }
+
+    /// The revision in force.
+    pub fn revision(&self) -> &str {
+        &self.status.active_revision
+    }
+
+    /// Polls forever.
+    pub fn run(mut self, proxy: &Proxy) -> Result<()> {
+        let mut seen = fingerprint(&self.source);
+        let mut pending: Option<Fingerprint> = None;
+        loop {
+            std::thread::sleep(POLL);
+            let current = fingerprint(&self.source);
+            if pending.as_ref() == Some(&current) {
+                pending = None;
+                seen = current;
+                self.reload();
+            } else if current != seen {
+                pending = Some(current);
+            } else {
+                pending = None;
+            }
+            proxy.prune();
+            self.status.metrics = proxy.metrics();
+            self.write_status();
+        }
+    }
+
+    fn reload(&mut self) {
+        let Some(slot) = &self.slot else { return };
+        self.status.reloads += 1;
+        match policy_source::load(&self.source, &self.keys) {
+            Ok(policy) => {
+                let revision = policy.revision().to_owned();
+                let native: Box<dyn Decide> =
+                    Box::new(Native::new(Engine::new(policy), self.callbacks.clone()));
+                *lock(slot) = native;
+                eprintln!(
+                    "e911-harness proxy: policy reloaded: revision {} (was {})",
+                    revision, self.status.active_revision
+                );
+                self.status.active_revision = revision;
+                self.status.last_success_at = now();
+            }
+            Err(err) => {
+                let text = format!("{err:#}");
+                eprintln!(
+                    "e911-harness proxy: policy reload refused; revision {} stays active:\n{text}",
+                    self.status.active_revision
+                );
+                self.status.refused += 1;
+                self.status.last_error = Some(text);
+                self.status.last_error_at = Some(now());
+            }
+        }
+    }
+
+    fn write_status(&self) {
+        let Some(path) = &self.status_path else {
+            return;
+        };
+        let write = || -> Result<()> {
+            let json = serde_json::to_vec_pretty(&self.status)?;
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, json)?;
+            std::fs::rename(&tmp, path)?;
+            Ok(())
+        };
+        if let Err(err) = write() {
+            eprintln!(
+                "e911-harness proxy: {}: status not written: {err:#}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// `e911-harness status --state-dir DIR`: the proxy's status file for a person.
+pub fn print_status(state_dir: &Path) -> Result<()> {
+    let path = state_dir.join("status.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let status: Status = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a status file", path.display()))?;
+    println!("policy           {}", status.policy);
+    println!(
+        "plugin           {}",
+        if status.plugin {
+            "on"
+        } else {
+            "off (--no-plugin)"
+        }
+    );
+    println!(
+        "active revision  {} (loaded {})",
+        status.active_revision,
+        e911_engine::time::rfc3339(status.last_success_at)
+    );
+    println!(
+        "reloads          {} ({} refused)",
+        status.reloads, status.refused
+    );
+    match (&status.last_error, status.last_error_at) {
+        (Some(err), at) => {
+            let at = at.map(e911_engine::time::rfc3339).unwrap_or_default();
+            println!("last error       at {at}:");
+            for line in err.lines() {
+                println!("  {line}");
+            }
+        }
+        _ => println!("last error       none"),
+    }
+    for (name, value) in &status.metrics {
+        println!("{name:<32} {value}");
+    }
+    Ok(())
+}

@@ -1,0 +1,436 @@
+//! End-to-end: SIPp caller → `e911-harness proxy` → SIPp callees, over UDP and TCP, on
+//! loopback addresses. The callee scenarios (`tests/sipp/uas-*.xml`) check the emergency
+//! INVITE (PIDF-LO and Geolocation on the sip-trunk route, the ELIN as caller on the ELIN
+//! route); SIPp fails the call when a check fails, and the tests assert each SIPp's exit
+//! status and its call counts, so nothing passes vacuously. Linux routes all of
+//! 127.0.0.0/8 to `lo`, so callers bind 127.1.0.x (HQ) and 127.2.0.x (Wichita), which the
+//! test bundle maps. SIPp comes from Debian's `sip-tester` (`cargo xtask test` installs it).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Kills the process when the test ends, passing or failing.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Guard {
+    /// Waits for the process to exit on its own, at most `limit`.
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "process still running after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn require_sipp() {
+    let ok = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        ok,
+        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
+    );
+}
+
+/// A port free for both UDP and TCP on `ip`.
+fn free_port(ip: &str) -> u16 {
+    loop {
+        let tcp = TcpListener::bind((ip, 0)).unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("e911-sipp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// policies/contoso plus loopback subnets: 127.1.0.0/16 → the HQ floor-1 ERL, 127.2.0.0/16
+/// → Wichita (also a subnet of the Wichita site), 127.0.0.0/8 trusted; notifications go to
+/// `webhook` (a local URL) only, so nothing leaves the machine.
+fn test_bundle(dir: &Path, webhook: &str) -> PathBuf {
+    let bundle = dir.join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, bundle.join(path.file_name().unwrap())).unwrap();
+    }
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = bundle.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    let mut subnets = std::fs::read_to_string(bundle.join("subnets.csv")).unwrap();
+    subnets.push_str(concat!(
+        "\"127.1.0.0\",\"Redmond B40 wired, floor 1\",\"Building 40, Floor 1\",\"Contoso\",",
+        "\"1\",\"\",\"\",\"Microsoft\",\"Way\",\"\",\"Redmond\",\"WA\",\"98052\",\"US\"\r\n",
+        "\"127.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
+        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
+    ));
+    std::fs::write(bundle.join("subnets.csv"), subnets).unwrap();
+    edit(
+        "sites.toml",
+        "[\"10.2.0.0/16\"]",
+        "[\"10.2.0.0/16\", \"127.2.0.0/16\"]",
+    );
+    edit(
+        "bundle.toml",
+        "\"2001:db8::/32\"]",
+        "\"2001:db8::/32\", \"127.0.0.0/8\"]",
+    );
+    std::fs::write(
+        bundle.join("notifications.toml"),
+        format!(
+            "[targets.redmond-security]\nwebhook = \"{webhook}\"\n\n\
+             [targets.wichita-security]\nwebhook = \"{webhook}\"\n"
+        ),
+    )
+    .unwrap();
+    bundle
+}
+
+/// Starts the proxy and waits for its "ready" line.
+fn start_proxy(args: &[String], dir: &Path) -> Guard {
+    let mut child = Command::new(HARNESS)
+        .arg("proxy")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("ready") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+        let log = std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default();
+        panic!("the proxy did not start:\n{log}");
+    }
+    guard
+}
+
+/// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
+struct Sipp {
+    name: String,
+    guard: Guard,
+}
+
+fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
+    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+    let child = Command::new("sipp")
+        .args(args)
+        .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
+        .args(["-trace_msg", "-message_file", &file("msg")])
+        .args(["-trace_err", "-error_file", &file("err")])
+        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
+        .stdout(std::fs::File::create(file("out")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Sipp {
+        name: name.to_owned(),
+        guard: Guard(child),
+    }
+}
+
+fn scenario(name: &str) -> String {
+    root().join("tests/sipp").join(name).display().to_string()
+}
+
+fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, t: &str, calls: u32) -> Sipp {
+    let args = [
+        "-sf",
+        &scenario(xml),
+        "-i",
+        ip,
+        "-p",
+        &port.to_string(),
+        "-t",
+        t,
+        "-m",
+        &calls.to_string(),
+    ];
+    sipp(dir, name, &args.map(String::from))
+}
+
+fn uac(
+    dir: &Path,
+    name: &str,
+    proxy: &str,
+    from_ip: &str,
+    dial: &str,
+    t: &str,
+    extra: &[&str],
+) -> Sipp {
+    let port = free_port(from_ip).to_string();
+    let mut args: Vec<String> = [
+        proxy,
+        "-sf",
+        &scenario("uac.xml"),
+        "-s",
+        dial,
+        "-i",
+        from_ip,
+        "-p",
+        &port,
+        "-t",
+        t,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    sipp(dir, name, &args)
+}
+
+/// Waits for a SIPp to exit and asserts it succeeded with exactly `calls` successful
+/// calls and no failed one (from its `-trace_stat` file).
+fn assert_calls(dir: &Path, sipp: &mut Sipp, calls: u64) {
+    let status = sipp.guard.wait(Duration::from_secs(60));
+    let errors =
+        std::fs::read_to_string(dir.join(format!("{}.err", sipp.name))).unwrap_or_default();
+    let proxy = std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default();
+    assert!(
+        status.success(),
+        "sipp {} exited with {status}\nerrors:\n{errors}\nproxy log:\n{proxy}",
+        sipp.name
+    );
+    let csv = std::fs::read_to_string(dir.join(format!("{}.csv", sipp.name))).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+    let last: Vec<&str> = lines.last().unwrap().split(';').collect();
+    let column = |name: &str| -> u64 {
+        let i = header.iter().position(|h| *h == name).unwrap();
+        last[i].parse().unwrap()
+    };
+    assert_eq!(
+        column("SuccessfulCall(C)"),
+        calls,
+        "sipp {}: successful calls",
+        sipp.name
+    );
+    assert_eq!(
+        column("FailedCall(C)"),
+        0,
+        "sipp {}: failed calls",
+        sipp.name
+    );
+}
+
+/// The messages in a SIPp `-trace_msg` file whose trace line contains `what` ("sent",
+/// "received"), as text.
+fn traced(dir: &Path, name: &str, what: &str) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
+    log.split("----------------------------------------------- ")
+        .filter_map(|block| {
+            let mut parts = block.splitn(3, '\n');
+            let _time = parts.next()?;
+            let kind = parts.next()?;
+            let text = parts.next()?.strip_prefix('\n')?;
+            kind.contains(what)
+                .then(|| text.trim_end_matches('\n').to_owned())
+        })
+        .collect()
+}
+
+fn audit(state: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(state.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A webhook receiver: counts POSTs whose body mentions 911.
+fn webhook() -> (String, mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/e911", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut got = vec![0u8; 16 * 1024];
+            let n = conn.read(&mut got).unwrap_or(0);
+            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            let _ = tx.send(String::from_utf8_lossy(&got[..n]).into_owned());
+        }
+    });
+    (url, rx)
+}
+
+/// Three callers through one proxy: HQ dials 911 (sip-trunk: PIDF-LO), Wichita dials
+/// 911 (ELIN gateway: ELIN as caller), HQ dials an ordinary number (byte-identical).
+fn calls_through_the_proxy(t: &str, name: &str) {
+    require_sipp();
+    let dir = scratch(name);
+    let (hook, posts) = webhook();
+    let bundle = test_bundle(&dir, &hook);
+    let state = dir.join("state");
+    let proxy_port = free_port("127.0.0.1");
+    let (trunk_port, elin_port, plain_port) = (
+        free_port("127.0.0.2"),
+        free_port("127.0.0.3"),
+        free_port("127.0.0.4"),
+    );
+    let calls = 3;
+    let mut trunk = uas(
+        &dir,
+        "trunk",
+        "uas-sip-trunk.xml",
+        "127.0.0.2",
+        trunk_port,
+        t,
+        calls,
+    );
+    let mut elin = uas(
+        &dir,
+        "elin",
+        "uas-elin.xml",
+        "127.0.0.3",
+        elin_port,
+        t,
+        calls,
+    );
+    let mut plain = uas(&dir, "plain", "uas.xml", "127.0.0.4", plain_port, t, calls);
+    std::thread::sleep(Duration::from_millis(300));
+    let args: Vec<String> = vec![
+        format!("--listen=udp:127.0.0.1:{proxy_port}"),
+        format!("--listen=tcp:127.0.0.1:{proxy_port}"),
+        format!("--policy={}", bundle.display()),
+        format!("--upstream=127.0.0.4:{plain_port}"),
+        format!("--elin-upstream=127.0.0.3:{elin_port}"),
+        format!("--route-upstream=esp-primary=127.0.0.2:{trunk_port}"),
+        format!("--state-dir={}", state.display()),
+    ];
+    let _proxy = start_proxy(&args, &dir);
+    let proxy = format!("127.0.0.1:{proxy_port}");
+    let m = calls.to_string();
+    let extra = ["-m", m.as_str(), "-r", "5"];
+    let mut hq = uac(&dir, "hq-911", &proxy, "127.1.0.10", "911", t, &extra);
+    assert_calls(&dir, &mut hq, calls.into());
+    let mut wichita = uac(&dir, "wichita-911", &proxy, "127.2.0.10", "911", t, &extra);
+    assert_calls(&dir, &mut wichita, calls.into());
+    let mut other = uac(
+        &dir,
+        "hq-other",
+        &proxy,
+        "127.1.0.11",
+        "4255550199",
+        t,
+        &extra,
+    );
+    assert_calls(&dir, &mut other, calls.into());
+    for callee in [&mut trunk, &mut elin, &mut plain] {
+        assert_calls(&dir, callee, calls.into());
+    }
+
+    // The ordinary INVITE arrives as sent, but for the proxy's Via and Max-Forwards.
+    let sent = traced(&dir, "hq-other", "sent");
+    let received = traced(&dir, "plain", "received");
+    let sent = sent.iter().find(|m| m.starts_with("INVITE ")).unwrap();
+    let received = received.iter().find(|m| m.starts_with("INVITE ")).unwrap();
+    let ours = format!(
+        "Via: SIP/2.0/{} 127.0.0.1:{proxy_port};branch=z9hG4bK-e911-",
+        t_via(t)
+    );
+    let mut expected: Vec<&str> = sent.split('\n').collect();
+    let mut got: Vec<&str> = received.split('\n').collect();
+    let via = got
+        .iter()
+        .position(|l| l.starts_with(&ours))
+        .expect("our Via");
+    assert_eq!(via, 1, "our Via is the top one");
+    got.remove(via);
+    let mf = |lines: &mut Vec<&str>, value: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with("Max-Forwards:"))
+            .unwrap();
+        assert_eq!(lines[i].trim_end(), format!("Max-Forwards: {value}"));
+        lines.remove(i);
+    };
+    mf(&mut expected, "70");
+    mf(&mut got, "69");
+    assert_eq!(
+        got, expected,
+        "non-emergency INVITE changed beyond Via and Max-Forwards"
+    );
+
+    // One audit record per emergency call, each on the route the callee checked.
+    let records = audit(&state);
+    let routes: Vec<&str> = records
+        .iter()
+        .map(|r| r["route"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routes.iter().filter(|k| **k == "sip-trunk").count(),
+        calls as usize
+    );
+    assert_eq!(
+        routes.iter().filter(|k| **k == "elin-gateway").count(),
+        calls as usize
+    );
+    assert_eq!(records.len(), 2 * calls as usize, "{records:#?}");
+    // The security desk's webhook got the notifications.
+    let post = posts
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a webhook POST");
+    assert!(post.starts_with("POST /hooks/e911 HTTP/1.1\r\n"), "{post}");
+    assert!(post.contains("application/json"), "{post}");
+}
+
+fn t_via(t: &str) -> &'static str {
+    if t.starts_with('t') { "TCP" } else { "UDP" }
+}
+
+#[test]
+fn sipp_calls_over_udp_get_location_elin_or_pass_byte_identical() {
+    calls_through_the_proxy("u1", "udp");
+}
+
+#[test]
+fn sipp_calls_over_tcp_get_location_elin_or_pass_byte_identical() {
+    calls_through_the_proxy("t1", "tcp");
+}
