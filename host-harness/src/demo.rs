@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use e911_engine::{CallCtx, Engine, MemoryStore, Transport, Verdict};
+use e911_engine::{CallCtx, MemoryStore, Transport, Verdict};
 
+use crate::decider::{Decider, EngineArg, EngineArgs};
 use crate::{policy_source, run::parse_peer};
 
 /// One row of the manifest.
@@ -48,20 +49,24 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Call>> {
 }
 
 /// Runs the calls and returns the table; fails if a call's kind differs from the manifest.
-pub fn run(policy: &Path, manifest: &Path, out: &Path) -> Result<String> {
-    let engine = Engine::new(policy_source::load(policy, &[])?);
+pub fn run(policy: &Path, manifest: &Path, out: &Path, engine: &EngineArgs) -> Result<String> {
+    let revision = policy_source::load(policy, &[])?.revision().to_owned();
+    let mut decider = Decider::new(engine, policy, &[], MemoryStore::default())?;
     let calls = read_manifest(manifest)?;
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut store = MemoryStore::default();
     let mut table = format!(
-        "Policy {} (revision {}), {} calls; rewritten messages in {}\n\n",
+        "Policy {} (revision {}), {} calls through the {}; rewritten messages in {}\n\n",
         policy.display(),
-        engine.policy().revision(),
+        revision,
         calls.len(),
+        match engine.engine {
+            EngineArg::Component => "component (wasmtime)",
+            EngineArg::Native => "native engine",
+        },
         out.display()
     );
     let _ = writeln!(
@@ -79,7 +84,7 @@ pub fn run(policy: &Path, manifest: &Path, out: &Path) -> Result<String> {
             transport: Transport::Tcp,
             node: "edge-1.contoso.com",
         };
-        let verdict = engine.on_message(&bytes, &ctx, &mut store);
+        let verdict = decider.on_message(&bytes, &ctx);
         let name = call
             .file
             .file_name()

@@ -10,6 +10,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bundle_cmd;
+mod decider;
 mod demo;
 mod inspect;
 mod policy_source;
@@ -45,6 +46,9 @@ enum Command {
         /// Where the forwarded messages are written.
         #[arg(long, default_value = "out/demo")]
         out: PathBuf,
+        /// The engine: `--engine component|native`, `--component PATH`.
+        #[command(flatten)]
+        engine: decider::EngineArgs,
     },
     /// Parse SIP messages and print what the plugin would base its decision on.
     Inspect {
@@ -116,8 +120,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Run(args) => run::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Explain(args) => run::explain(&args).map(|()| ExitCode::SUCCESS),
-        Command::Demo { policy, calls, out } => {
-            print!("{}", demo::run(&policy, &calls, &out)?);
+        Command::Demo {
+            policy,
+            calls,
+            out,
+            engine,
+        } => {
+            print!("{}", demo::run(&policy, &calls, &out, &engine)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { files } => inspect::run(&files),

@@ -11,9 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use e911_engine::time::parse_rfc3339;
-use e911_engine::{CallCtx, Engine, MemoryStore, Report, Transport, Verdict};
+use e911_engine::{CallCtx, MemoryStore, Report, Transport, Verdict};
 use serde::Serialize;
 
+use crate::decider::{Decider, EngineArgs};
 use crate::{policy_source, state};
 
 /// What `run` and `explain` take.
@@ -43,6 +44,9 @@ pub struct RunArgs {
     /// Print one JSON object instead of the forwarded bytes.
     #[arg(long)]
     pub json: bool,
+    /// The engine: `--engine component|native`, `--component PATH`.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// The message file, or `-` for standard input.
     pub file: PathBuf,
 }
@@ -81,7 +85,6 @@ pub struct Outcome {
 /// Decides one message, loading and saving callback state around it.
 pub fn decide(args: &RunArgs) -> Result<Outcome> {
     let keys = policy_source::read_keys(&args.trust_keys)?;
-    let policy = policy_source::load(&args.policy, &keys)?;
     let received = read_input(&args.file)?;
     let now = match &args.now {
         Some(text) => {
@@ -99,7 +102,7 @@ pub fn decide(args: &RunArgs) -> Result<Outcome> {
         node: &args.node,
     };
     let mut warnings = Vec::new();
-    let mut store = match &args.state {
+    let store = match &args.state {
         Some(path) => {
             let (store, warning) = state::load(path);
             warnings.extend(warning);
@@ -108,10 +111,12 @@ pub fn decide(args: &RunArgs) -> Result<Outcome> {
         None => MemoryStore::default(),
     };
     let before = store.clone();
-    let verdict = Engine::new(policy).on_message(&received, &ctx, &mut store);
+    let mut decider = Decider::new(&args.engine, &args.policy, &keys, store)?;
+    let verdict = decider.on_message(&received, &ctx);
     if let Some(path) = &args.state
-        && store != before
-        && let Err(err) = state::save(path, &store)
+        && let Some(store) = decider.store()
+        && *store != before
+        && let Err(err) = state::save(path, store)
     {
         warnings.push(format!("{err:#}"));
     }

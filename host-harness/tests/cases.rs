@@ -22,146 +22,16 @@
 // clippy.toml allows these in #[test] functions; the helpers here are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use base64::Engine as _;
 
 mod common;
-use common::{TempDir, first_difference, harness, repo_root};
-
-const DEFAULT_POLICY: &str = "policies/contoso";
-
-/// What `case.toml` says.
-#[derive(Debug)]
-struct Case {
-    name: String,
-    dir: PathBuf,
-    peer: String,
-    now: String,
-    transport: Option<String>,
-    policy: String,
-    state: Option<String>,
-    expect_exit: i32,
-    known_bug: Option<String>,
-}
-
-/// What one run of the harness left behind.
-struct RunResult {
-    output: Output,
-    state_before: Option<Vec<u8>>,
-    state_after: Option<Vec<u8>>,
-}
-
-fn cases_dir() -> PathBuf {
-    repo_root().join("tests/cases")
-}
-
-fn case_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir())
-        .expect("tests/cases is readable")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
+use common::case::{Case, RunResult, case_dirs, cases_dir, read_case, run_case};
+use common::{TempDir, first_difference, repo_root};
 
 fn blessing() -> bool {
     std::env::var_os("E911_BLESS").is_some_and(|v| v == "1")
-}
-
-/// A deliberately small reader for `case.toml`: `key = "string"` or `key = integer` lines
-/// and `#` comments. Unknown keys are mistakes, not extensions.
-fn read_case(dir: &Path) -> Result<Case, String> {
-    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let path = dir.join("case.toml");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|err| format!("{}: cannot read ({err})", path.display()))?;
-    let mut case = Case {
-        name,
-        dir: dir.to_owned(),
-        peer: String::new(),
-        now: String::new(),
-        transport: None,
-        policy: DEFAULT_POLICY.to_owned(),
-        state: None,
-        expect_exit: 0,
-        known_bug: None,
-    };
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let at = format!("{}:{}", path.display(), n + 1);
-        let (key, value) = line
-            .split_once('=')
-            .ok_or_else(|| format!("{at}: expected key = value"))?;
-        let value = value.trim();
-        let string = || {
-            value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .map(str::to_owned)
-                .ok_or_else(|| format!("{at}: expected a quoted string"))
-        };
-        match key.trim() {
-            "peer" => case.peer = string()?,
-            "now" => case.now = string()?,
-            "transport" => case.transport = Some(string()?),
-            "policy" => case.policy = string()?,
-            "state" => case.state = Some(string()?),
-            "known_bug" => case.known_bug = Some(string()?),
-            "expect_exit" => {
-                case.expect_exit = value
-                    .parse()
-                    .map_err(|_| format!("{at}: expect_exit must be an integer"))?;
-            }
-            other => return Err(format!("{at}: unknown key `{other}`")),
-        }
-    }
-    if case.peer.is_empty() || case.now.is_empty() {
-        return Err(format!("{}: `peer` and `now` are required", path.display()));
-    }
-    if let Some(state) = &case.state
-        && !dir.join(state).is_file()
-    {
-        return Err(format!("{}: state file {state} is missing", path.display()));
-    }
-    Ok(case)
-}
-
-/// Runs `e911-harness run` on a case from the repository root, with a fresh copy of the
-/// case's starting state (if any) in a temporary folder.
-fn run_case(case: &Case, json: bool, tmp: &TempDir) -> RunResult {
-    let state = tmp
-        .path()
-        .join(if json { "json.state" } else { "run.state" });
-    let state_before = case.state.as_ref().map(|file| {
-        let bytes = std::fs::read(case.dir.join(file)).unwrap();
-        std::fs::write(&state, &bytes).unwrap();
-        bytes
-    });
-    let input = Path::new("tests/cases").join(&case.name).join("input.sip");
-    let mut cmd = Command::new(harness());
-    cmd.current_dir(repo_root())
-        .args(["run", "--policy", &case.policy, "--peer", &case.peer])
-        .args(["--now", &case.now])
-        .arg("--state")
-        .arg(&state);
-    if let Some(transport) = &case.transport {
-        cmd.args(["--transport", transport]);
-    }
-    if json {
-        cmd.arg("--json");
-    }
-    let output = cmd.arg(&input).output().expect("e911-harness runs");
-    RunResult {
-        output,
-        state_before,
-        state_after: std::fs::read(&state).ok(),
-    }
 }
 
 /// The problems found in one case, and whether expected files are rewritten instead.
@@ -256,8 +126,8 @@ fn check_case(case: &Case) -> Vec<String> {
 
 fn compare_case(case: &Case, f: &mut Findings) {
     let tmp = TempDir::new(&format!("case-{}", case.name));
-    let plain = run_case(case, false, &tmp);
-    let json = run_case(case, true, &tmp);
+    let plain = run_case(case, false, &tmp, &[]);
+    let json = run_case(case, true, &tmp, &[]);
     let name = &case.name;
     for (label, run) in [("run", &plain), ("run --json", &json)] {
         let code = run.output.status.code().unwrap_or(-1);

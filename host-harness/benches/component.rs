@@ -1,0 +1,91 @@
+//! The component under wasmtime versus the native engine, on the same messages and the
+//! same policy (`policies/contoso`), side by side in one run:
+//!
+//! - `options`: an OPTIONS (the engine's fast path: not an INVITE, not parsed);
+//! - `invite`: a non-emergency INVITE (parsed, classified, forwarded unchanged);
+//! - `emergency`: `tests/corpus/emergency/hq-wired-911.sip`, the full rewrite (PIDF-LO
+//!   multipart body, Geolocation, route).
+//!
+//! Run: `cargo xtask build-component && cargo bench -p e911-harness --bench component`.
+//! The component call includes copying the message in, the verdict (with the rewritten
+//! message, edit list and trace) out, and converting it to the engine's `Verdict`.
+
+// clippy.toml allows these in tests; a benchmark is test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use e911_engine::{CallCtx, Engine, MemoryStore, Transport};
+use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
+use e911_policy::Sources;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn contoso() -> e911_policy::Policy {
+    let mut sources = Sources::new();
+    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+        let path = entry.unwrap().path();
+        sources.add(
+            path.file_name().unwrap().to_string_lossy(),
+            &std::fs::read(&path).unwrap(),
+        );
+    }
+    sources.compile().unwrap()
+}
+
+fn corpus(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("tests/corpus/emergency").join(name)).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let policy = contoso();
+    let bundle = policy.write_bundle(None).unwrap();
+    let native = Engine::new(policy);
+    let component = root().join("target/wasm/e911_policy.component.wasm");
+    assert!(
+        component.is_file(),
+        "{} is missing: run `cargo xtask build-component`",
+        component.display()
+    );
+    let runtime = ComponentRuntime::load(&component, HostLimits::default()).unwrap();
+    let mut host = ComponentHost::new(runtime, MemoryStore::default()).unwrap();
+    host.configure(&bundle, &[]).unwrap();
+
+    let ctx = CallCtx {
+        now: 1_793_000_000,
+        peer: Some("10.1.0.25".parse().unwrap()),
+        transport: Transport::Tcp,
+        node: "edge-1.contoso.com",
+    };
+    let inputs = [
+        ("options", corpus("options-ping.sip")),
+        ("invite", corpus("non-emergency-invite.sip")),
+        ("emergency", corpus("hq-wired-911.sip")),
+    ];
+    for (name, message) in &inputs {
+        // Both must agree before their speed means anything.
+        let mut store = MemoryStore::default();
+        assert_eq!(
+            host.on_message(message, &ctx),
+            native.on_message(message, &ctx, &mut store),
+            "{name}: component and native differ"
+        );
+        let mut group = c.benchmark_group(*name);
+        group.bench_function("native", |b| {
+            let mut store = MemoryStore::default();
+            b.iter(|| native.on_message(black_box(message), &ctx, &mut store));
+        });
+        group.bench_function("component", |b| {
+            b.iter(|| host.on_message(black_box(message), &ctx));
+        });
+        group.finish();
+    }
+    assert_eq!(host.traps(), 0);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

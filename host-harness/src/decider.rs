@@ -1,0 +1,135 @@
+//! `--engine component|native`: who decides, behind one call that returns the engine's
+//! `Verdict` either way.
+//!
+//! Both load the policy through [`policy_source::load`] first, so a bad folder or bundle
+//! gives the same one-line error whichever engine runs. The component then gets the
+//! compiled bundle bytes: the file as given, or a source folder compiled here
+//! (`Policy::write_bundle(None)`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
+use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
+use e911_policy::PublicKey;
+
+use crate::policy_source;
+
+/// Where `cargo xtask build-component` writes the component.
+pub const DEFAULT_COMPONENT: &str = "target/wasm/e911_policy.component.wasm";
+
+/// `--engine`, `--component` and the hidden test knob for the call deadline.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Which build decides: the WebAssembly component under wasmtime, or the engine
+    /// linked into the harness.
+    #[arg(long, value_enum, default_value = "component")]
+    pub engine: EngineArg,
+    /// The component file (default: target/wasm/e911_policy.component.wasm under the
+    /// current folder, else under the repository the harness was built from).
+    #[arg(long)]
+    pub component: Option<PathBuf>,
+    /// Time limit of one component call, in milliseconds (for tests: 0 traps at once).
+    #[arg(long, hide = true)]
+    pub call_deadline_ms: Option<u64>,
+}
+
+/// `--engine`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineArg {
+    /// The component (`target/wasm/e911_policy.component.wasm`) under wasmtime.
+    Component,
+    /// The engine compiled into the harness.
+    Native,
+}
+
+/// The engine chosen, with the callback store it decides against.
+pub enum Decider {
+    /// `--engine native`.
+    Native {
+        /// The engine (boxed: it holds the whole policy).
+        engine: Box<Engine>,
+        /// Its callback store.
+        store: MemoryStore,
+    },
+    /// `--engine component`: the store lives in the host.
+    Component(Box<ComponentHost<MemoryStore>>),
+}
+
+impl Decider {
+    /// Loads the policy (and the component) as `args` say.
+    pub fn new(
+        args: &EngineArgs,
+        policy: &Path,
+        keys: &[PublicKey],
+        store: MemoryStore,
+    ) -> Result<Self> {
+        let compiled = policy_source::load(policy, keys)?;
+        if args.engine == EngineArg::Native {
+            return Ok(Self::Native {
+                engine: Box::new(Engine::new(compiled)),
+                store,
+            });
+        }
+        let bundle = if policy.is_dir() {
+            compiled
+                .write_bundle(None)
+                .map_err(|err| anyhow::anyhow!("{}: cannot compile: {err}", policy.display()))?
+        } else {
+            std::fs::read(policy).with_context(|| format!("{}: cannot read", policy.display()))?
+        };
+        let path = component_path(args.component.as_deref())?;
+        let mut limits = HostLimits::default();
+        if let Some(ms) = args.call_deadline_ms {
+            limits.call_deadline = Duration::from_millis(ms);
+        }
+        let runtime =
+            ComponentRuntime::load(&path, limits).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let mut host =
+            ComponentHost::new(runtime, store).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let keys: Vec<[u8; 32]> = keys.iter().map(PublicKey::to_bytes).collect();
+        host.configure(&bundle, &keys)
+            .map_err(|err| anyhow::anyhow!("{}: {err}", policy.display()))?;
+        Ok(Self::Component(Box::new(host)))
+    }
+
+    /// The verdict for one message.
+    pub fn on_message(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
+        match self {
+            Self::Native { engine, store } => engine.on_message(bytes, ctx, store),
+            Self::Component(host) => host.on_message(bytes, ctx),
+        }
+    }
+
+    /// The callback store as it is now.
+    pub fn store(&self) -> Option<&MemoryStore> {
+        match self {
+            Self::Native { store, .. } => Some(store),
+            Self::Component(host) => host.callbacks(),
+        }
+    }
+}
+
+/// `--component`, or the default: under the current folder, else under the repository
+/// this harness was built in. Missing: one line saying how to build it.
+fn component_path(given: Option<&Path>) -> Result<PathBuf> {
+    let candidates: Vec<PathBuf> = match given {
+        Some(path) => vec![path.to_owned()],
+        None => vec![
+            PathBuf::from(DEFAULT_COMPONENT),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(DEFAULT_COMPONENT),
+        ],
+    };
+    match candidates.iter().find(|p| p.is_file()) {
+        Some(path) => Ok(path.clone()),
+        None => bail!(
+            "{}: no component; build it with `cargo xtask build-component` (or use --engine native)",
+            candidates
+                .first()
+                .map_or(DEFAULT_COMPONENT.into(), |p| p.display().to_string())
+        ),
+    }
+}
