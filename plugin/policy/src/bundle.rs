@@ -351,8 +351,9 @@ struct MapRef<'a> {
     v4: (&'a [u32], &'a [u32]),
     v6: (&'a [u128], &'a [u32]),
     bssids: (&'a [u64], &'a [u32]),
-    chassis: &'a [(Box<str>, u32)],
-    ports: &'a [(Box<str>, u32)],
+    /// Sorted by key, serialized as a `Keyed` is.
+    chassis: Vec<(&'a str, u32)>,
+    ports: Vec<(&'a str, u32)>,
 }
 
 impl<'a> MapRef<'a> {

@@ -5,9 +5,11 @@
 //! port, then switch chassis, then IP subnet, and the first hit wins; [`NetworkMap::locate`]
 //! keeps that precedence. Values are ERL indices into the bundle's ERL list.
 //!
-//! Every table answers without scanning: subnets and BSSIDs are prefix tables (one binary
-//! search, longest prefix wins), chassis and ports are sorted keyed tables.
+//! Every table answers without scanning: subnets and BSSIDs are prefix tables (a radix
+//! index, then a short binary search; longest prefix wins), chassis and ports are hashed
+//! keyed tables. A lookup allocates nothing.
 
+mod index;
 mod keyed;
 mod mac;
 mod prefix;
@@ -16,6 +18,7 @@ use core::fmt;
 use core::net::IpAddr;
 
 pub use keyed::KeyedTable;
+use mac::KeyBuf;
 pub use mac::{MacPrefix, canonical_chassis};
 pub use prefix::{PrefixEntry, PrefixKey, PrefixTable};
 
@@ -193,12 +196,16 @@ impl NetworkMap {
             self.bssids.lookup(key).map(found(ElementKind::Bssid))
         };
         let port = || {
-            let key = port_key(facts.chassis?, facts.port?)?;
-            self.ports.lookup(&key).map(found(ElementKind::Port))
+            let mut key = KeyBuf::default();
+            push_port_key(&mut key, facts.chassis?, facts.port?)?;
+            let erl = self.ports.lookup_bytes(key.as_bytes());
+            erl.map(found(ElementKind::Port))
         };
         let chassis = || {
-            let key = canonical_chassis(facts.chassis?);
-            self.chassis.lookup(&key).map(found(ElementKind::Chassis))
+            let mut key = KeyBuf::default();
+            key.push_chassis(facts.chassis?);
+            let erl = self.chassis.lookup_bytes(key.as_bytes());
+            erl.map(found(ElementKind::Chassis))
         };
         let subnet = || self.locate_ip(facts.ip?).map(found(ElementKind::Subnet));
         bssid().or_else(port).or_else(chassis).or_else(subnet)
@@ -214,6 +221,15 @@ impl NetworkMap {
                 None => self.v6.lookup(u128::from(v6)),
             },
         }
+    }
+
+    /// Bytes the compiled tables occupy on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.v4.heap_bytes()
+            + self.v6.heap_bytes()
+            + self.bssids.heap_bytes()
+            + self.chassis.heap_bytes()
+            + self.ports.heap_bytes()
     }
 
     /// The compiled tables, for serialization into a bundle.
@@ -277,13 +293,22 @@ fn prefix_entry<K: PrefixKey>(
 /// Ports are named per chassis; the key joins the canonical chassis and the port ID,
 /// compared without case (`Gi1/0/7` and `gi1/0/7` are one port).
 fn port_key(chassis: &str, port: &str) -> Option<String> {
-    let chassis = nonempty(canonical_chassis(chassis)).ok()?;
+    let mut key = KeyBuf::default();
+    push_port_key(&mut key, chassis, port)?;
+    Some(key.into_string())
+}
+
+/// Writes [`port_key`] into `key` (empty to begin with); `None` if either part is empty.
+fn push_port_key(key: &mut KeyBuf, chassis: &str, port: &str) -> Option<()> {
+    key.push_chassis(chassis);
     let port = port.trim();
-    if port.is_empty() {
+    if key.is_empty() || port.is_empty() {
         return None;
     }
     // U+001F (unit separator) cannot appear in either part as LIS exports write them.
-    Some(format!("{chassis}\u{1f}{}", port.to_ascii_lowercase()))
+    key.push_lower(b"\x1f");
+    key.push_lower(port.as_bytes());
+    Some(())
 }
 
 fn nonempty(text: String) -> Result<String, ElementError> {
@@ -376,6 +401,39 @@ mod tests {
         assert_eq!(map.locate_ip("::ffff:10.1.2.3".parse().unwrap()), Some(1));
         assert_eq!(map.locate_ip("2001:db8:1:ff::1".parse().unwrap()), Some(0));
         assert_eq!(map.locate_ip("2001:db8:2::1".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn port_keys_join_canonical_chassis_and_lower_cased_port() {
+        let cases = [
+            ("00-AA-BB-CC-DD-EE", " Gi1/0/7 "),
+            ("Core-SW-1", "TE1/1"),
+            (" ", "Gi1"),
+            ("sw", " "),
+            ("Ünïcode", "PÖRT-A"),
+        ];
+        for (chassis, port) in cases {
+            let chassis_key = canonical_chassis(chassis);
+            let port = port.trim();
+            let expected = (!chassis_key.is_empty() && !port.is_empty())
+                .then(|| format!("{chassis_key}\u{1f}{}", port.to_ascii_lowercase()));
+            assert_eq!(port_key(chassis, port), expected, "{chassis:?} {port:?}");
+        }
+        let long = "x".repeat(200);
+        let mut map = NetworkMapBuilder::default();
+        map.add_port(&long, "P1", 3).unwrap();
+        map.add_chassis(&long.to_uppercase(), 4).unwrap();
+        let map = map.build();
+        let f = facts("", None, Some(&long), Some("p1"));
+        assert_eq!(
+            map.locate(&f).map(|m| (m.erl, m.kind)),
+            Some((3, ElementKind::Port))
+        );
+        let f = facts("", None, Some(&long), Some("p2"));
+        assert_eq!(
+            map.locate(&f).map(|m| (m.erl, m.kind)),
+            Some((4, ElementKind::Chassis))
+        );
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! Longest-prefix match by one binary search.
+//! Longest-prefix match by one short binary search.
 //!
 //! Subnets (IPv4, IPv6) and wildcard BSSIDs are prefixes of an ordered key space. Two
 //! prefixes are either disjoint or one contains the other, so a set of them flattens into
 //! a sorted list of breakpoints: from each breakpoint up to the next, one answer holds (the
 //! most specific prefix covering that stretch, or none). Building sorts once; a lookup is
 //! a `partition_point` over a flat array — no scan, no pointer chasing, and the arrays
-//! serialize as they are.
+//! serialize as they are. A radix index on the breakpoints' top bits ([`Buckets`], rebuilt
+//! on load) narrows that search to a few neighbouring breakpoints, so a lookup in a
+//! million-prefix table is a handful of cache misses rather than twenty.
+
+use super::index::Buckets;
 
 /// A key space a prefix table can index: IPv4 (`u32`), MAC/BSSID (`u64`), IPv6 (`u128`).
-pub trait PrefixKey: Copy + Ord {
+pub trait PrefixKey: Copy + Ord + Into<u128> {
     /// The next key, or `None` at the top of the space.
     fn successor(self) -> Option<Self>;
 
@@ -40,6 +44,9 @@ macro_rules! prefix_key {
 }
 prefix_key!(u32, u64, u128);
 
+/// About `2^SPREAD` breakpoints a bucket of the radix index.
+const SPREAD: u32 = 3;
+
 /// Marks a stretch of the key space that no prefix covers.
 const UNCOVERED: u32 = u32::MAX;
 
@@ -59,6 +66,8 @@ pub struct PrefixEntry<K> {
 pub struct PrefixTable<K> {
     starts: Vec<K>,
     values: Vec<u32>,
+    /// Derived from `starts`: where each stretch of the key space begins in it.
+    index: Buckets,
 }
 
 impl<K: PrefixKey> PrefixTable<K> {
@@ -98,14 +107,38 @@ impl<K: PrefixKey> PrefixTable<K> {
         }
         starts.shrink_to_fit();
         values.shrink_to_fit();
-        Self { starts, values }
+        Self::indexed(starts, values)
+    }
+
+    /// Adds the radix index to sorted breakpoints.
+    fn indexed(starts: Vec<K>, values: Vec<u32>) -> Self {
+        let base = starts.first().map_or(0, |&first| first.into());
+        let index = Buckets::build(starts.iter().map(|&start| start.into() - base), SPREAD);
+        Self {
+            starts,
+            values,
+            index,
+        }
     }
 
     /// The value of the most specific prefix containing `key`.
+    #[inline]
     pub fn lookup(&self, key: K) -> Option<u32> {
-        let after = self.starts.partition_point(|start| *start <= key);
+        // Below the first breakpoint nothing is covered.
+        let first = (*self.starts.first()?).into();
+        let offset = key.into().checked_sub(first)?;
+        let (lo, hi) = self.index.window(offset, self.starts.len());
+        let bucket = self.starts.get(lo..hi)?;
+        let after = lo + bucket.partition_point(|start| *start <= key);
         let value = *self.values.get(after.checked_sub(1)?)?;
         (value != UNCOVERED).then_some(value)
+    }
+
+    /// Bytes the compiled table occupies on the heap, index included.
+    pub fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * core::mem::size_of::<K>()
+            + self.values.capacity() * core::mem::size_of::<u32>()
+            + self.index.heap_bytes()
     }
 
     /// How many breakpoints the table holds (about two per prefix at most).
@@ -122,7 +155,7 @@ impl<K: PrefixKey> PrefixTable<K> {
     /// (lengths differ or keys are not strictly increasing).
     pub fn from_parts(starts: Vec<K>, values: Vec<u32>) -> Option<Self> {
         let ordered = starts.windows(2).all(|w| matches!(w, [a, b] if a < b));
-        (starts.len() == values.len() && ordered).then_some(Self { starts, values })
+        (starts.len() == values.len() && ordered).then(|| Self::indexed(starts, values))
     }
 }
 
@@ -214,6 +247,138 @@ mod tests {
                 .map(|e| e.value);
             assert_eq!(table.lookup(key), expected, "key {key:#x}");
         }
+    }
+
+    /// The obvious quadratic answer: the most specific (then latest) entry covering `key`.
+    fn scan<K: PrefixKey>(entries: &[PrefixEntry<K>], key: K) -> Option<u32> {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.first <= key && key <= e.last)
+            .max_by_key(|(i, e)| (e.first, core::cmp::Reverse(e.last), *i))
+            .map(|(_, e)| e.value)
+    }
+
+    /// Checks `table` (built from `entries`) against [`scan`] at every range edge and its
+    /// neighbours, plus `extra` keys.
+    fn check_against_scan<K: PrefixKey + core::fmt::Debug>(
+        entries: &[PrefixEntry<K>],
+        extra: impl IntoIterator<Item = K>,
+    ) {
+        let table = PrefixTable::build(entries.to_vec());
+        let (starts, values) = table.parts();
+        let reloaded = PrefixTable::from_parts(starts.to_vec(), values.to_vec()).unwrap();
+        let mut keys: Vec<K> = extra.into_iter().collect();
+        for e in entries {
+            keys.extend([e.first, e.last]);
+            keys.extend(e.last.successor());
+            let below = entries
+                .iter()
+                .map(|o| o.first)
+                .filter(|f| *f < e.first)
+                .max();
+            keys.extend(below);
+        }
+        for key in keys {
+            let expected = scan(entries, key);
+            assert_eq!(table.lookup(key), expected, "key {key:?}");
+            assert_eq!(reloaded.lookup(key), expected, "reloaded, key {key:?}");
+        }
+    }
+
+    #[test]
+    fn indexed_lookups_match_a_linear_scan_on_clustered_bssids() {
+        // Exact BSSIDs and wildcards (1 to 11 hex digits) clustered in three OUIs, as a
+        // real site's access points are, plus a catch-all wildcard and the top address.
+        let mut seed = 0x0bad_5eed_1234_5678_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let ouis = [0x00_1122_u64, 0x00_1123, 0xfc_ffff];
+        let mut entries = Vec::new();
+        for i in 0..1500u32 {
+            let oui = ouis[(next() % 3) as usize];
+            let mac = (oui << 24) | (next() & 0xff_ffff);
+            let digits = if i % 4 == 0 { 1 + next() % 11 } else { 12 };
+            let free = 4 * (12 - digits);
+            let first = mac >> free << free;
+            let last = first | ((1u64 << free) - 1);
+            entries.push(PrefixEntry {
+                first,
+                last,
+                value: i,
+            });
+        }
+        entries.push(PrefixEntry {
+            first: 0,
+            last: 0xffff_ffff_ffff,
+            value: 9000,
+        });
+        entries.push(PrefixEntry {
+            first: 0xffff_ffff_ffff,
+            last: 0xffff_ffff_ffff,
+            value: 9001,
+        });
+        let probes: Vec<u64> = (0..3000).map(|_| next() & 0xffff_ffff_ffff).collect();
+        check_against_scan(&entries, probes.iter().copied().chain([0, u64::MAX]));
+        // Without the catch-all, stretches between clusters are uncovered.
+        check_against_scan(&entries[..1500], probes);
+    }
+
+    #[test]
+    fn indexed_lookups_match_a_linear_scan_at_the_edges_of_the_space() {
+        let top: Vec<PrefixEntry<u32>> = [
+            entry(u32::MAX, 32, 1),
+            entry(0xffff_ff00, 24, 2),
+            entry(0xf000_0000, 4, 3),
+            entry(0, 32, 4),
+            entry(0, 8, 5),
+        ]
+        .into();
+        check_against_scan(&top, [u32::MAX - 1, 1, 0x8000_0000]);
+        check_against_scan(&top[..3], [0, 0xefff_ffff]);
+        check_against_scan(&[entry(0, 0, 6)], [0, u32::MAX]);
+        check_against_scan::<u32>(&[], [0, 7, u32::MAX]);
+        let (first, last) = u128::MAX.prefix_range(64).unwrap();
+        let v6 = [
+            PrefixEntry {
+                first,
+                last,
+                value: 1,
+            },
+            PrefixEntry {
+                first: u128::MAX,
+                last: u128::MAX,
+                value: 2,
+            },
+            PrefixEntry {
+                first: 1 << 120,
+                last: (2 << 120) - 1,
+                value: 3,
+            },
+        ];
+        check_against_scan(&v6, [0, u128::MAX - 1, first - 1]);
+    }
+
+    #[test]
+    fn indexed_lookups_match_a_linear_scan_on_many_nested_subnets() {
+        // Dense runs of /28s (like the benchmark's) inside /16s and /20s, and stray /8s.
+        let mut entries = Vec::new();
+        for i in 0..4000u32 {
+            entries.push(entry(0x0a00_0000 + i * 16 * (1 + i % 3), 28, i));
+        }
+        for i in 0..40u32 {
+            entries.push(entry(0x0a00_0000 + (i << 16), 16, 10_000 + i));
+            entries.push(entry(0x0a00_0000 + (i << 16) + (5 << 12), 20, 20_000 + i));
+            entries.push(entry(i << 26, 8, 30_000 + i));
+        }
+        let probes: Vec<u32> = (0..20_000u32)
+            .map(|i| i.wrapping_mul(0x9e37_79b9))
+            .collect();
+        check_against_scan(&entries, probes);
     }
 
     #[test]
