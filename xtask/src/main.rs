@@ -1,6 +1,7 @@
 //! The README's two commands, and nothing else:
 //!
-//! - `cargo xtask demo` builds the harness and runs the sample calls through it.
+//! - `cargo xtask demo` builds the component and the harness and runs the sample calls
+//!   through the component under wasmtime.
 //! - `cargo xtask test` installs what the tests need, then runs every check and test.
 //! - `cargo xtask build-component` builds the WebAssembly component
 //!   (`target/wasm/e911_policy.component.wasm`); `test` does it before the tests.
@@ -61,10 +62,13 @@ fn main() -> ExitCode {
 }
 
 /// The main job: the sample calls of `tests/corpus/emergency/manifest.tsv` through the
-/// engine on the contoso example policy; a table of verdicts, the forwarded messages in
+/// plugin built as a WebAssembly component (built first), run by the harness under
+/// wasmtime, on the contoso example policy; a table of verdicts, the forwarded messages in
 /// `out/demo/`.
 fn demo() -> Result<()> {
+    install_wasm_targets()?;
     let root = workspace_root()?;
+    let component = component::build(&root)?;
     let mut cmd = cargo();
     cmd.current_dir(&root)
         .args([
@@ -78,7 +82,10 @@ fn demo() -> Result<()> {
         ])
         .args(["--policy", "policies/contoso"])
         .args(["--calls", "tests/corpus/emergency/manifest.tsv"])
-        .args(["--out", "out/demo"]);
+        .args(["--out", "out/demo"])
+        .args(["--engine", "component", "--component"])
+        .arg(&component);
+    step("demo: the sample calls through the component");
     run(&mut cmd)
 }
 

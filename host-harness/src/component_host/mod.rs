@@ -471,3 +471,33 @@ fn ticks(d: Duration) -> u64 {
     let tick = TICK.as_millis().max(1);
     u64::try_from(d.as_millis().div_ceil(tick)).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use e911_engine::MemoryStore;
+
+    use super::*;
+
+    #[test]
+    fn a_host_can_move_to_a_worker_thread() {
+        fn is_send<T: Send>() {}
+        is_send::<ComponentHost<MemoryStore>>();
+        is_send::<ComponentRuntime>();
+    }
+
+    #[test]
+    fn deadlines_round_up_to_whole_ticks() {
+        assert_eq!(ticks(Duration::ZERO), 0);
+        assert_eq!(ticks(Duration::from_millis(1)), 1);
+        assert_eq!(ticks(Duration::from_millis(300)), 30);
+    }
+
+    #[test]
+    fn the_cache_key_follows_the_component_bytes() {
+        let engine = Engine::default();
+        let a = cache::key(&engine, b"one");
+        assert_eq!(a, cache::key(&engine, b"one"));
+        assert_ne!(a, cache::key(&engine, b"two"));
+        assert_eq!(a.len(), 32);
+    }
+}
