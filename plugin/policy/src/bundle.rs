@@ -348,9 +348,10 @@ type Keyed = Vec<(Box<str>, u32)>;
 
 #[derive(Serialize)]
 struct MapRef<'a> {
-    v4: (&'a [u32], &'a [u32]),
-    v6: (&'a [u128], &'a [u32]),
-    bssids: (&'a [u64], &'a [u32]),
+    /// Prefix tables as (breakpoints, values), serialized as `MapOwned`'s are.
+    v4: (Vec<u32>, Vec<u32>),
+    v6: (Vec<u128>, Vec<u32>),
+    bssids: (Vec<u64>, Vec<u32>),
     /// Sorted by key, serialized as a `Keyed` is.
     chassis: Vec<(&'a str, u32)>,
     ports: Vec<(&'a str, u32)>,

@@ -64,9 +64,10 @@ pub struct PrefixEntry<K> {
 /// Prefixes compiled into breakpoints; see the module comment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrefixTable<K> {
-    starts: Vec<K>,
-    values: Vec<u32>,
-    /// Derived from `starts`: where each stretch of the key space begins in it.
+    /// Breakpoints and the value from each on, key and value side by side so a lookup
+    /// reads one cache line for both.
+    points: Vec<(K, u32)>,
+    /// Derived from the keys: where each stretch of the key space begins in `points`.
     index: Buckets,
 }
 
@@ -92,70 +93,62 @@ impl<K: PrefixKey> PrefixTable<K> {
 
     /// Keeps the last breakpoint of equal keys and drops breakpoints that change nothing.
     fn from_points(points: Vec<(K, u32)>) -> Self {
-        let mut starts: Vec<K> = Vec::with_capacity(points.len());
-        let mut values: Vec<u32> = Vec::with_capacity(points.len());
+        let mut kept: Vec<(K, u32)> = Vec::with_capacity(points.len());
         for (key, value) in points {
-            if starts.last() == Some(&key) {
-                starts.pop();
-                values.pop();
+            if kept.last().is_some_and(|&(last, _)| last == key) {
+                kept.pop();
             }
-            let before = values.last().copied().unwrap_or(UNCOVERED);
+            let before = kept.last().map_or(UNCOVERED, |&(_, value)| value);
             if before != value {
-                starts.push(key);
-                values.push(value);
+                kept.push((key, value));
             }
         }
-        starts.shrink_to_fit();
-        values.shrink_to_fit();
-        Self::indexed(starts, values)
+        kept.shrink_to_fit();
+        Self::indexed(kept)
     }
 
     /// Adds the radix index to sorted breakpoints.
-    fn indexed(starts: Vec<K>, values: Vec<u32>) -> Self {
-        let base = starts.first().map_or(0, |&first| first.into());
-        let index = Buckets::build(starts.iter().map(|&start| start.into() - base), SPREAD);
-        Self {
-            starts,
-            values,
-            index,
-        }
+    fn indexed(points: Vec<(K, u32)>) -> Self {
+        let base = points.first().map_or(0, |&(first, _)| first.into());
+        let offsets = points.iter().map(|&(start, _)| start.into() - base);
+        let index = Buckets::build(offsets, SPREAD);
+        Self { points, index }
     }
 
     /// The value of the most specific prefix containing `key`.
     #[inline]
     pub fn lookup(&self, key: K) -> Option<u32> {
         // Below the first breakpoint nothing is covered.
-        let first = (*self.starts.first()?).into();
+        let first = self.points.first()?.0.into();
         let offset = key.into().checked_sub(first)?;
-        let (lo, hi) = self.index.window(offset, self.starts.len());
-        let bucket = self.starts.get(lo..hi)?;
-        let after = lo + bucket.partition_point(|start| *start <= key);
-        let value = *self.values.get(after.checked_sub(1)?)?;
+        let (lo, hi) = self.index.window(offset, self.points.len());
+        let bucket = self.points.get(lo..hi)?;
+        let after = lo + bucket.partition_point(|&(start, _)| start <= key);
+        let (_, value) = *self.points.get(after.checked_sub(1)?)?;
         (value != UNCOVERED).then_some(value)
     }
 
     /// Bytes the compiled table occupies on the heap, index included.
     pub fn heap_bytes(&self) -> usize {
-        self.starts.capacity() * core::mem::size_of::<K>()
-            + self.values.capacity() * core::mem::size_of::<u32>()
-            + self.index.heap_bytes()
+        self.points.capacity() * core::mem::size_of::<(K, u32)>() + self.index.heap_bytes()
     }
 
     /// How many breakpoints the table holds (about two per prefix at most).
     pub fn breakpoints(&self) -> usize {
-        self.starts.len()
+        self.points.len()
     }
 
     /// The compiled form, for serialization: breakpoints and their values.
-    pub fn parts(&self) -> (&[K], &[u32]) {
-        (&self.starts, &self.values)
+    pub fn parts(&self) -> (Vec<K>, Vec<u32>) {
+        self.points.iter().copied().unzip()
     }
 
     /// Rebuilds a table from [`PrefixTable::parts`]; `None` if they are not a valid table
     /// (lengths differ or keys are not strictly increasing).
     pub fn from_parts(starts: Vec<K>, values: Vec<u32>) -> Option<Self> {
         let ordered = starts.windows(2).all(|w| matches!(w, [a, b] if a < b));
-        (starts.len() == values.len() && ordered).then(|| Self::indexed(starts, values))
+        (starts.len() == values.len() && ordered)
+            .then(|| Self::indexed(starts.into_iter().zip(values).collect()))
     }
 }
 
@@ -267,7 +260,7 @@ mod tests {
     ) {
         let table = PrefixTable::build(entries.to_vec());
         let (starts, values) = table.parts();
-        let reloaded = PrefixTable::from_parts(starts.to_vec(), values.to_vec()).unwrap();
+        let reloaded = PrefixTable::from_parts(starts, values).unwrap();
         let mut keys: Vec<K> = extra.into_iter().collect();
         for e in entries {
             keys.extend([e.first, e.last]);
@@ -385,7 +378,7 @@ mod tests {
     fn parts_round_trip_and_reject_disorder() {
         let table = PrefixTable::build(vec![entry(v4(10, 0, 0, 0), 8, 3)]);
         let (starts, values) = table.parts();
-        let again = PrefixTable::from_parts(starts.to_vec(), values.to_vec()).unwrap();
+        let again = PrefixTable::from_parts(starts, values).unwrap();
         assert_eq!(again, table);
         assert!(PrefixTable::<u32>::from_parts(vec![5, 5], vec![1, 2]).is_none());
         assert!(PrefixTable::<u32>::from_parts(vec![5], vec![]).is_none());
