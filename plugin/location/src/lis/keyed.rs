@@ -35,17 +35,26 @@ impl KeyedTable {
     /// Builds the table; of two equal keys the later one wins. Keys past the first 4 GiB
     /// of text are dropped (no bundle comes near that).
     pub fn build(entries: Vec<(Box<str>, u32)>) -> Self {
-        let mut hashed: Vec<(u64, Box<str>, u32)> = entries
-            .into_iter()
-            .map(|(key, value)| (hash(key.as_bytes()), key, value))
+        // Sort (hash, position) pairs, not the entries: keys are compared only on the rare
+        // equal hashes, and the position breaks ties so the later of equal keys sorts last.
+        let mut order: Vec<(u64, usize)> = entries
+            .iter()
+            .enumerate()
+            .map(|(at, (key, _))| (hash(key.as_bytes()), at))
             .collect();
-        // Stable sort keeps input order among equal keys, so keeping the last of each run
-        // keeps the later entry.
-        hashed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        let mut slots: Vec<Slot> = Vec::with_capacity(hashed.len());
-        let mut text = String::with_capacity(hashed.iter().map(|e| e.1.len()).sum());
+        let key_at = |at: usize| entries.get(at).map(|(key, _)| key.as_ref());
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| key_at(a.1).cmp(&key_at(b.1)))
+                .then(a.1.cmp(&b.1))
+        });
+        let mut slots: Vec<Slot> = Vec::with_capacity(order.len());
+        let mut text = String::with_capacity(entries.iter().map(|e| e.0.len()).sum());
         let mut last: Option<&str> = None;
-        for (hash, key, value) in &hashed {
+        for &(hash, at) in &order {
+            let Some((key, value)) = entries.get(at) else {
+                continue;
+            };
             if last == Some(key.as_ref()) {
                 if let Some(slot) = slots.last_mut() {
                     slot.value = *value;
@@ -60,7 +69,7 @@ impl KeyedTable {
             }
             text.push_str(key);
             slots.push(Slot {
-                hash: *hash,
+                hash,
                 start,
                 value: *value,
             });
