@@ -434,3 +434,99 @@ fn sipp_calls_over_udp_get_location_elin_or_pass_byte_identical() {
 fn sipp_calls_over_tcp_get_location_elin_or_pass_byte_identical() {
     calls_through_the_proxy("t1", "tcp");
 }
+
+/// Hot reload under load: while SIPp places calls from Wichita at a steady rate, the
+/// bundle changes (new revision; Wichita's subnet leaves the ELIN site, so its calls take
+/// the tenant's sip-trunk route), then a broken bundle is written. No call fails, calls
+/// after the swap follow the new policy, and the broken bundle is refused.
+#[test]
+fn sipp_calls_keep_flowing_through_a_hot_reload_and_a_refused_bundle() {
+    require_sipp();
+    let dir = scratch("reload");
+    let (hook, _posts) = webhook();
+    let bundle = test_bundle(&dir, &hook);
+    let state = dir.join("state");
+    let proxy_port = free_port("127.0.0.1");
+    let uas_port = free_port("127.0.0.5");
+    let calls = 60;
+    let mut callee = uas(
+        &dir,
+        "callee",
+        "uas.xml",
+        "127.0.0.5",
+        uas_port,
+        "u1",
+        calls,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let args: Vec<String> = vec![
+        format!("--listen=udp:127.0.0.1:{proxy_port}"),
+        format!("--policy={}", bundle.display()),
+        format!("--upstream=127.0.0.5:{uas_port}"),
+        format!("--elin-upstream=127.0.0.5:{uas_port}"),
+        format!("--state-dir={}", state.display()),
+    ];
+    let _proxy = start_proxy(&args, &dir);
+    let proxy = format!("127.0.0.1:{proxy_port}");
+    let m = calls.to_string();
+    let extra = ["-m", m.as_str(), "-r", "10", "-l", "20"];
+    let mut caller = uac(&dir, "wichita", &proxy, "127.2.0.10", "911", "u1", &extra);
+
+    std::thread::sleep(Duration::from_secs(2));
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = bundle.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit("sites.toml", ", \"127.2.0.0/16\"]", "]");
+    edit(
+        "bundle.toml",
+        "revision = \"2026.11.1\"",
+        "revision = \"2026.11.2-reload\"",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    edit(
+        "routes.toml",
+        "trunks = [\"wichita-gw\"]",
+        "trunks = [\"no-such-trunk\"]",
+    );
+
+    assert_calls(&dir, &mut caller, calls.into());
+    assert_calls(&dir, &mut callee, calls.into());
+
+    let records = audit(&state);
+    assert_eq!(records.len(), calls as usize, "one audit record per call");
+    let first_new = records
+        .iter()
+        .position(|r| r["bundle_revision"] == "2026.11.2-reload")
+        .expect("calls after the reload");
+    assert!(first_new > 0, "calls before the reload");
+    for (i, record) in records.iter().enumerate() {
+        let (revision, route) = if i < first_new {
+            ("2026.11.1", "elin-gateway")
+        } else {
+            ("2026.11.2-reload", "sip-trunk")
+        };
+        assert_eq!(record["bundle_revision"], revision, "record {i}");
+        assert_eq!(record["route"]["kind"], route, "record {i}");
+    }
+    assert!(
+        records.len() - first_new >= 10,
+        "calls after the broken bundle too"
+    );
+
+    let status = Command::new(HARNESS)
+        .args(["status", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{text}");
+    assert!(text.contains("active revision  2026.11.2-reload"), "{text}");
+    assert!(
+        text.contains("routes.toml:"),
+        "the refusal names the file and line:\n{text}"
+    );
+    assert!(text.contains("no-such-trunk"), "{text}");
+}
