@@ -168,7 +168,7 @@ static KNOWN: &[&str] = &[
 /// past it they read `other`, so a misbehaving component cannot grow the host's memory.
 const MAX_INTERNED: usize = 256;
 
-/// `text` as a `&'static str`: a [`KNOWN`] word, or one interned once for the process.
+/// `text` as a `&'static str`: a `KNOWN` word, or one interned once for the process.
 pub fn known(text: &str) -> &'static str {
     if let Some(word) = KNOWN.iter().find(|w| **w == text) {
         return word;
