@@ -185,7 +185,7 @@ pub fn call_id(msg: &Message<'_>) -> String {
 /// Our branch: the magic cookie and a hash of the incoming branch (§16.6 step 8, §16.11),
 /// so a retransmission, the ACK of a non-2xx and a CANCEL get the branch of their INVITE.
 /// Without an RFC 3261 branch, the top Via, Call-ID and CSeq number stand in for it.
-fn branch_for(msg: &Message<'_>) -> String {
+pub fn branch_for(msg: &Message<'_>) -> String {
     let mut hasher = DefaultHasher::new();
     match msg.top_via().ok().filter(|v| v.has_magic_cookie()) {
         Some(via) => {

@@ -46,6 +46,9 @@ pub struct Proxy {
     node: String,
     /// Our branch → where its request came from.
     transactions: Mutex<HashMap<String, (Origin, Instant)>>,
+    /// Our branch of an INVITE → what was forwarded, so a retransmission is sent again
+    /// as it was, not decided again (a second decision could pick another ELIN).
+    invites: Mutex<HashMap<String, (Upstream, Proto, Arc<Vec<u8>>, Instant)>>,
     /// Call-ID → the upstream its INVITE went to.
     dialogs: Mutex<HashMap<String, (Upstream, Instant)>>,
     /// TCP connections by id, for writing.
@@ -85,6 +88,7 @@ impl Proxy {
             effects,
             node: node.to_owned(),
             transactions: Mutex::new(HashMap::new()),
+            invites: Mutex::new(HashMap::new()),
             dialogs: Mutex::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
             upstream_conns: Mutex::new(HashMap::new()),
@@ -110,6 +114,7 @@ impl Proxy {
     /// Forgets old transactions and dialogs.
     pub fn prune(&self) {
         lock(&self.transactions).retain(|_, (_, at)| at.elapsed() < TRANSACTION_TTL);
+        lock(&self.invites).retain(|_, (_, _, _, at)| at.elapsed() < TRANSACTION_TTL);
         lock(&self.dialogs).retain(|_, (_, at)| at.elapsed() < DIALOG_TTL);
     }
 
@@ -125,6 +130,9 @@ impl Proxy {
 
     /// One complete message from `peer`.
     fn on_message(self: &Arc<Self>, bytes: &[u8], peer: SocketAddr, origin: Origin, proto: Proto) {
+        if bytes.starts_with(b"INVITE ") && self.retransmitted(bytes) {
+            return;
+        }
         let verdict = self.decide(bytes, peer, proto);
         if let Some(verdict) = &verdict {
             self.effects.apply(verdict);
@@ -135,6 +143,25 @@ impl Proxy {
         } else {
             self.on_request(bytes, out, verdict.as_ref(), peer, origin, proto);
         }
+    }
+
+    /// Sends an INVITE retransmission on as its first copy went; `false` for a new INVITE.
+    fn retransmitted(self: &Arc<Self>, bytes: &[u8]) -> bool {
+        let Ok(msg) = e911_sip::parse(bytes, &ENGINE_LIMITS) else {
+            return false;
+        };
+        let branch = hop::branch_for(&msg);
+        let Some((upstream, leg, sent)) = lock(&self.invites)
+            .get(&branch)
+            .map(|(u, l, b, _)| (*u, *l, Arc::clone(b)))
+        else {
+            return false;
+        };
+        self.effects.count("proxy.invite.retransmitted");
+        if let Err(err) = self.send(upstream, leg, &sent) {
+            eprintln!("e911-harness proxy: retransmission not forwarded: {err}");
+        }
+        true
     }
 
     fn decide(&self, bytes: &[u8], peer: SocketAddr, proto: Proto) -> Option<Verdict> {
@@ -242,9 +269,14 @@ impl Proxy {
         }
         lock(&self.transactions).insert(request.branch.clone(), (origin, Instant::now()));
         if request.is_invite {
+            // In-dialog requests (ACK, BYE and their retransmissions) follow the INVITE;
+            // the entry ages out (DIALOG_TTL) rather than going with the first BYE.
             lock(&self.dialogs).insert(request.call_id.clone(), (upstream, Instant::now()));
-        } else if out.starts_with(b"BYE ") {
-            lock(&self.dialogs).remove(&request.call_id);
+            let sent = Arc::new(request.bytes.clone());
+            lock(&self.invites).insert(
+                request.branch.clone(),
+                (upstream, leg, sent, Instant::now()),
+            );
         }
         if let Err(err) = self.send(upstream, leg, &request.bytes) {
             eprintln!(
