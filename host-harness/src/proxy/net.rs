@@ -36,6 +36,9 @@ enum Origin {
     Tcp(u64),
 }
 
+/// An INVITE as forwarded: upstream, leg, bytes, when.
+type SentInvite = (Upstream, Proto, Arc<Vec<u8>>, Instant);
+
 /// The proxy's shared state.
 pub struct Proxy {
     udp: Option<UdpSocket>,
@@ -48,7 +51,7 @@ pub struct Proxy {
     transactions: Mutex<HashMap<String, (Origin, Instant)>>,
     /// Our branch of an INVITE → what was forwarded, so a retransmission is sent again
     /// as it was, not decided again (a second decision could pick another ELIN).
-    invites: Mutex<HashMap<String, (Upstream, Proto, Arc<Vec<u8>>, Instant)>>,
+    invites: Mutex<HashMap<String, SentInvite>>,
     /// Call-ID → the upstream its INVITE went to.
     dialogs: Mutex<HashMap<String, (Upstream, Instant)>>,
     /// TCP connections by id, for writing.
