@@ -11,22 +11,28 @@ pub(crate) const DEFAULT_ID: &str = "location";
 /// letters, digits, `_`, `-` and `.` become `_`, and a name that does not
 /// start with a letter or `_` gets an `id-` prefix. Lync's `tuple id="0"`
 /// becomes `id-0`. ASCII only, because validators disagree on which
-/// non-ASCII letters XML 1.0 editions allow in names.
-pub(crate) fn to_ncname(id: &str) -> String {
+/// non-ASCII letters XML 1.0 editions allow in names. A valid id is
+/// returned as is.
+pub(crate) fn to_ncname(id: &str) -> Cow<'_, str> {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let starts_well = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    };
+    if id.chars().all(name_char) && starts_well(id) {
+        return Cow::Borrowed(id);
+    }
     let cleaned: String = id
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if name_char(c) { c } else { '_' })
         .collect();
-    match cleaned.chars().next() {
-        None => DEFAULT_ID.to_owned(),
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => cleaned,
-        Some(_) => format!("id-{cleaned}"),
+    if cleaned.is_empty() {
+        Cow::Borrowed(DEFAULT_ID)
+    } else if starts_well(&cleaned) {
+        Cow::Owned(cleaned)
+    } else {
+        Cow::Owned(format!("id-{cleaned}"))
     }
 }
 
@@ -38,7 +44,9 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 
 /// Replaces characters XML 1.0 §2.2 does not allow in a document with a
 /// space, and turns CR and CRLF into LF, which every parser does anyway
-/// (XML 1.0 §2.11).
+/// (XML 1.0 §2.11). The writer does this as it escapes ([`push_escaped`]);
+/// this is the plain form the tests compare it with.
+#[cfg(test)]
 pub(crate) fn xml_chars(text: &str) -> Cow<'_, str> {
     if text.chars().all(|c| is_xml_char(c) && c != '\r') {
         return Cow::Borrowed(text);
@@ -50,6 +58,88 @@ pub(crate) fn xml_chars(text: &str) -> Cow<'_, str> {
             .map(|c| if is_xml_char(c) { c } else { ' ' })
             .collect(),
     )
+}
+
+/// Appends `text` to `out` as XML character data or as an attribute value
+/// in double quotes: cleaned as [`xml_chars`] describes (characters XML 1.0
+/// §2.2 does not allow become a space; CR and CRLF become LF), and `&`, `<`,
+/// `>`, `'` and `"` written as entity references (XML 1.0 §2.4 and §3.3.3
+/// need only `&`, `<` and the quote; escaping all five is what quick-xml,
+/// which the writer used before, did, so `]]>` comes out as `]]&gt;`).
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
+    let mut rest = text;
+    // Every byte that can start a character needing care is ASCII or 0xEF
+    // (the first byte of U+FFFE and U+FFFF), so `at` is a char boundary.
+    while let Some(at) = rest.bytes().position(may_need_care) {
+        let (plain, tail) = rest.split_at(at);
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else {
+            break;
+        };
+        rest = chars.as_str();
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            // CRLF: the LF that follows is written as is.
+            '\r' if rest.starts_with('\n') => {}
+            '\r' => out.push('\n'),
+            c if is_xml_char(c) => out.push(c),
+            _ => out.push(' '),
+        }
+    }
+    out.push_str(rest);
+}
+
+/// The first byte of a character [`push_escaped`] does not copy as is: the
+/// five it escapes, C0 controls other than tab and LF (CR included), and
+/// 0xEF, which starts U+FFFE and U+FFFF but also other characters.
+fn may_need_care(b: u8) -> bool {
+    match b {
+        0..64 => (NEEDS_CARE >> b) & 1 == 1,
+        0xEF => true,
+        _ => false,
+    }
+}
+
+/// The ASCII part of [`may_need_care`], all below 64: a bit per byte.
+const NEEDS_CARE: u64 = {
+    let escaped = (1 << b'&') | (1 << b'<') | (1 << b'>') | (1 << b'\'') | (1 << b'"');
+    let c0_controls = (1 << 32) - 1;
+    escaped | (c0_controls & !(1 << b'\t') & !(1 << b'\n'))
+};
+
+/// Appends `text` collapsed as an `xs:token` ([`tokens`] joined by single
+/// spaces), each word cleaned and escaped by [`push_escaped`]; false when
+/// there is no word, and nothing was appended.
+pub(crate) fn push_token(out: &mut String, text: &str) -> bool {
+    // The usual value is one word with nothing to clean or escape.
+    if !text.is_empty() && text.bytes().all(|b| b > b' ' && !may_need_care(b)) {
+        out.push_str(text);
+        return true;
+    }
+    let mut words = tokens(text);
+    let Some(first) = words.next() else {
+        return false;
+    };
+    push_escaped(out, first);
+    for word in words {
+        out.push(' ');
+        push_escaped(out, word);
+    }
+    true
+}
+
+/// The words of `text` as an `xs:token` (XML Schema 2 §4.3.6) has them once
+/// cleaned as [`xml_chars`] describes: split at space, tab, CR, LF and at
+/// characters XML does not allow (which cleaning turns into spaces). Joined
+/// by single spaces, they are [`collapse`]`(xml_chars(text))`.
+pub(crate) fn tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n') || !is_xml_char(c))
+        .filter(|t| !t.is_empty())
 }
 
 /// `xs:token` whitespace collapsing (XML Schema 2 §4.3.6): runs of space, tab,
@@ -64,13 +154,18 @@ pub(crate) fn collapse(text: &str) -> String {
 /// Checks an RFC 3339 §5.6 `date-time` and returns it in the form
 /// `xs:dateTime` also accepts: `T` and `Z` upper case. RFC 3339 allows a leap
 /// second (`:60`), `xs:dateTime` does not, so it is refused.
-pub(crate) fn rfc3339(text: &str) -> Option<String> {
-    let upper = text.trim().to_ascii_uppercase();
+pub(crate) fn rfc3339(text: &str) -> Option<Cow<'_, str>> {
+    let trimmed = text.trim();
+    let upper = if trimmed.bytes().any(|c| c.is_ascii_lowercase()) {
+        Cow::Owned(trimmed.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    };
     let b = upper.as_bytes();
     let num = |from: usize, len: usize| -> Option<u32> {
         let digits = b.get(from..from + len)?;
         digits.iter().all(u8::is_ascii_digit).then_some(())?;
-        core::str::from_utf8(digits).ok()?.parse().ok()
+        Some(digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
     };
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
@@ -171,12 +266,36 @@ fn uri_rest_ok(rest: &str, authority: &core::ops::Range<usize>) -> bool {
                 i += len + 2;
                 continue;
             }
-            c if c.is_ascii_alphanumeric() || b"-._~:/?#@!$&'()*+,;=".contains(&c) => {}
+            c if c.is_ascii_alphanumeric() || in_set(URI_MARKS, c) => {}
             _ => return false,
         }
         i += 1;
     }
     true
+}
+
+/// RFC 3986 §2.3 unreserved and §2.2 reserved characters other than
+/// letters and digits (`%` and brackets are checked apart).
+const URI_MARKS: u128 = ascii_set(b"-._~:/?#@!$&'()*+,;=");
+
+/// A set of ASCII bytes as a bit mask, for [`in_set`].
+const fn ascii_set(mut chars: &[u8]) -> u128 {
+    let mut set = 0;
+    while let [first, rest @ ..] = chars {
+        set |= 1 << *first;
+        chars = rest;
+    }
+    set
+}
+
+/// Whether `c` is in `set`; a `u128` shift costs more than two `u64` ones.
+fn in_set(set: u128, c: u8) -> bool {
+    let (low, high) = (set as u64, (set >> 64) as u64);
+    match c {
+        0..64 => (low >> c) & 1 == 1,
+        64..128 => (high >> (c - 64)) & 1 == 1,
+        _ => false,
+    }
 }
 
 /// `xs:language`: `[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*`.
@@ -211,6 +330,34 @@ mod tests {
         assert_eq!(xml_chars("a\u{0}b\u{1b}c"), "a b c");
         assert_eq!(xml_chars("line\r\nnext\rlast"), "line\nnext\nlast");
         assert_eq!(xml_chars("tab\tok"), "tab\tok");
+    }
+
+    /// The writer's one-pass forms against the plain ones they replace:
+    /// `escape(xml_chars(x))` and `escape(collapse(xml_chars(x)))`, with
+    /// quick-xml's `escape` (all five characters), as the writer had them.
+    #[test]
+    fn escaping_in_one_pass_matches_clean_then_escape() {
+        use quick_xml::escape::escape;
+        for text in [
+            "",
+            "plain",
+            "Zürich 日本 😀",
+            "Smith & Sons <\"HQ\"> 'West' ]]>",
+            "a\u{0}b\u{1b}c\u{7f}\u{85}",
+            "line\r\nnext\rlast\r\r\n\n",
+            " \t lead and trail \n ",
+            "\u{FFFE}x\u{FFFF}y\u{EF00}\u{FFFD}",
+            "a\u{a0}b",
+        ] {
+            let mut out = String::new();
+            push_escaped(&mut out, text);
+            assert_eq!(out, escape(xml_chars(text)), "{text:?}");
+            let mut token = String::new();
+            let wrote = push_token(&mut token, text);
+            let expected = collapse(&xml_chars(text));
+            assert_eq!(token, escape(expected.as_str()), "{text:?}");
+            assert_eq!(wrote, !expected.is_empty(), "{text:?}");
+        }
     }
 
     #[test]

@@ -2,18 +2,20 @@
 //!
 //! Every document it returns validates against the RFC schemas
 //! (`shared/conformance/schemas`): values are checked or cleaned first
-//! ([`Plan`]), then written in the schemas' element order.
+//! ([`Plan`]), then written in the schemas' element order straight into one
+//! pre-sized `String` ([`Doc`]), indented by two spaces per level.
 
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use core::fmt;
+use std::borrow::Cow;
 
-use super::lexical::{DEFAULT_ID, collapse, is_language, is_uri, rfc3339, to_ncname, xml_chars};
+use super::lexical::{
+    DEFAULT_ID, is_language, is_uri, push_escaped, push_token, rfc3339, to_ncname, tokens,
+};
 use super::ns;
 use crate::civic::{CivicAddress, CivicElement};
 use crate::error::WriteError;
 use crate::geodetic::{SRS_2D, SRS_3D, Shape, ShapeError, UOM_METRE};
 use crate::model::{Location, Placement};
-
 /// Who the document is about and where in it the location goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteOptions {
@@ -75,14 +77,11 @@ impl WriteOptions {
 /// `elins` are not written (see [`Location`]).
 pub fn write_pidf_lo(location: &Location, options: &WriteOptions) -> Result<String, WriteError> {
     let plan = Plan::new(location, options)?;
-    let mut doc = Doc(Writer::new_with_indent(Vec::new(), b' ', 2));
-    doc.event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    doc.start("presence", &plan.namespaces())?;
-    write_container(&mut doc, &plan)?;
-    doc.end("presence")?;
-    let mut bytes = doc.0.into_inner();
-    bytes.push(b'\n');
-    String::from_utf8(bytes).map_err(|e| WriteError::Xml(e.to_string()))
+    let mut doc = Doc::with_capacity(plan.size_hint());
+    doc.raw(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    write_presence(&mut doc, &plan)?;
+    doc.raw("\n");
+    Ok(doc.out)
 }
 
 /// Everything checked and cleaned, ready to write.
@@ -90,17 +89,20 @@ struct Plan<'a> {
     location: &'a Location,
     entity: &'a str,
     placement: Placement,
-    id: String,
+    id: Cow<'a, str>,
     device_id: Option<&'a str>,
-    civic: Option<Civic>,
-    timestamp: Option<String>,
-    retention_expiry: Option<String>,
+    civic: Option<Civic<'a>>,
+    timestamp: Option<Cow<'a, str>>,
+    retention_expiry: Option<Cow<'a, str>>,
 }
 
-/// A civic address's cleaned values, in schema order.
-struct Civic {
-    lang: Option<String>,
-    elements: Vec<(CivicElement, String)>,
+/// A civic address whose `xml:lang` and `country` are checked; the other
+/// values are collapsed as they are written.
+struct Civic<'a> {
+    address: &'a CivicAddress,
+    lang: Option<&'a str>,
+    /// `country` upper-cased (RFC 5139 §4: `[A-Z]{2}`).
+    country: Option<[u8; 2]>,
 }
 
 impl<'a> Plan<'a> {
@@ -131,7 +133,7 @@ impl<'a> Plan<'a> {
             id: options
                 .id
                 .as_deref()
-                .map_or_else(|| DEFAULT_ID.to_owned(), to_ncname),
+                .map_or(Cow::Borrowed(DEFAULT_ID), to_ncname),
             device_id: device_id.filter(|_| placement != Placement::Person),
             civic: location.civic.as_ref().map(plan_civic).transpose()?,
             timestamp: timestamp("timestamp", location.timestamp.as_deref())?,
@@ -139,25 +141,28 @@ impl<'a> Plan<'a> {
         })
     }
 
-    /// Declares only the namespaces the document uses, then the entity.
-    fn namespaces(&self) -> Vec<(&'static str, &'a str)> {
-        let mut attrs = vec![("xmlns", ns::PIDF)];
-        if self.placement != Placement::Tuple || self.device_id.is_some() {
-            attrs.push(("xmlns:dm", ns::DATA_MODEL));
-        }
-        attrs.push(("xmlns:gp", ns::GEOPRIV));
-        attrs.push(("xmlns:gbp", ns::BASIC_POLICY));
-        if self.civic.is_some() {
-            attrs.push(("xmlns:ca", ns::CIVIC));
-        }
-        if let Some(shape) = &self.location.shape {
-            attrs.push(("xmlns:gml", ns::GML));
-            if matches!(shape, Shape::Circle(_)) {
-                attrs.push(("xmlns:gs", ns::GEO_SHAPE));
-            }
-        }
-        attrs.push(("entity", self.entity));
-        attrs
+    /// Whether `dm:` is used: by `dm:device`, `dm:person` or `dm:deviceID`.
+    fn uses_data_model(&self) -> bool {
+        self.placement != Placement::Tuple || self.device_id.is_some()
+    }
+
+    /// About the document's length, so the buffer is allocated once: the
+    /// skeleton (declaration, namespaces, containers, usage rules) is under
+    /// 1 KiB, a civic element adds its value and about 40 bytes of markup.
+    fn size_hint(&self) -> usize {
+        let rules = &self.location.usage_rules;
+        let civic = self
+            .civic
+            .as_ref()
+            .map_or(0, |c| c.address.elements().map(|(_, v)| v.len() + 40).sum());
+        let text = [
+            rules.external_ruleset.as_deref(),
+            rules.note_well.as_deref(),
+            self.device_id,
+        ];
+        1024 + self.entity.len()
+            + civic
+            + text.iter().flatten().map(|t| t.len() + 64).sum::<usize>()
     }
 }
 
@@ -170,7 +175,10 @@ fn check_shape(shape: Option<&Shape>) -> Result<(), WriteError> {
     }
 }
 
-fn timestamp(field: &'static str, value: Option<&str>) -> Result<Option<String>, WriteError> {
+fn timestamp<'a>(
+    field: &'static str,
+    value: Option<&'a str>,
+) -> Result<Option<Cow<'a, str>>, WriteError> {
     value
         .map(|v| {
             rfc3339(v).ok_or_else(|| WriteError::Timestamp {
@@ -182,9 +190,10 @@ fn timestamp(field: &'static str, value: Option<&str>) -> Result<Option<String>,
 }
 
 /// RFC 5139 §4 types: `country` is `[A-Z]{2}` (upper-cased here), the other
-/// elements `xs:token` (whitespace collapsed; empty ones dropped).
-fn plan_civic(civic: &CivicAddress) -> Result<Civic, WriteError> {
-    let lang = civic
+/// elements `xs:token` (whitespace collapsed when written; empty ones
+/// dropped).
+fn plan_civic(address: &CivicAddress) -> Result<Civic<'_>, WriteError> {
+    let lang = address
         .lang
         .as_deref()
         .map(str::trim)
@@ -192,159 +201,373 @@ fn plan_civic(civic: &CivicAddress) -> Result<Civic, WriteError> {
     if let Some(l) = lang.filter(|l| !is_language(l)) {
         return Err(WriteError::Language(l.to_owned()));
     }
-    let mut elements = Vec::new();
-    for (element, value) in civic.elements() {
-        let mut value = collapse(&xml_chars(value));
-        if element == CivicElement::Country {
-            value.make_ascii_uppercase();
-            if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(WriteError::Country(value));
-            }
-        }
-        if !value.is_empty() {
-            elements.push((element, value));
+    let country = address.country.as_deref().map(country_code).transpose()?;
+    Ok(Civic {
+        address,
+        lang,
+        country,
+    })
+}
+
+/// The collapsed value upper-cased if it is two ASCII letters; otherwise
+/// the error names that cleaned, upper-cased value.
+fn country_code(value: &str) -> Result<[u8; 2], WriteError> {
+    let mut parts = tokens(value);
+    if let (Some(code), None) = (parts.next(), parts.next())
+        && let [a, b] = *code.as_bytes()
+        && a.is_ascii_alphabetic()
+        && b.is_ascii_alphabetic()
+    {
+        return Ok([a.to_ascii_uppercase(), b.to_ascii_uppercase()]);
+    }
+    let mut cleaned = tokens(value).collect::<Vec<_>>().join(" ");
+    cleaned.make_ascii_uppercase();
+    Err(WriteError::Country(cleaned))
+}
+
+/// RFC 3863 §4.1: `presence` with its `entity`, declaring only the
+/// namespaces the document uses.
+fn write_presence(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
+    doc.open("presence");
+    doc.constant_attr("xmlns", ns::PIDF);
+    if plan.uses_data_model() {
+        doc.constant_attr("xmlns:dm", ns::DATA_MODEL);
+    }
+    doc.constant_attr("xmlns:gp", ns::GEOPRIV);
+    doc.constant_attr("xmlns:gbp", ns::BASIC_POLICY);
+    if plan.civic.is_some() {
+        doc.constant_attr("xmlns:ca", ns::CIVIC);
+    }
+    if let Some(shape) = &plan.location.shape {
+        doc.constant_attr("xmlns:gml", ns::GML);
+        if matches!(shape, Shape::Circle(_)) {
+            doc.constant_attr("xmlns:gs", ns::GEO_SHAPE);
         }
     }
-    Ok(Civic {
-        lang: lang.map(str::to_owned),
-        elements,
-    })
+    doc.attr("entity", plan.entity);
+    doc.close_open();
+    write_container(doc, plan)?;
+    doc.end("presence");
+    Ok(())
 }
 
 /// `tuple` (RFC 3863: geopriv inside `status`), `dm:device` or `dm:person`
 /// (RFC 4479 §3.4), each in its schema's child order.
 fn write_container(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
-    let id = [("id", plan.id.as_str())];
     let (name, timestamp) = match plan.placement {
         Placement::Tuple => ("tuple", "timestamp"),
         Placement::Device => ("dm:device", "dm:timestamp"),
         Placement::Person => ("dm:person", "dm:timestamp"),
     };
-    doc.start(name, &id)?;
+    doc.open(name);
+    doc.checked_attr("id", &plan.id);
+    doc.close_open();
     if plan.placement == Placement::Tuple {
-        doc.start("status", &[])?;
+        doc.start("status");
         write_geopriv(doc, plan)?;
-        doc.end("status")?;
+        doc.end("status");
     } else {
         write_geopriv(doc, plan)?;
     }
     if let Some(device_id) = plan.device_id {
-        doc.leaf("dm:deviceID", &[], device_id)?;
+        doc.leaf("dm:deviceID", device_id);
     }
     if let Some(ts) = &plan.timestamp {
-        doc.leaf(timestamp, &[], ts)?;
+        doc.checked_leaf(timestamp, ts);
     }
-    doc.end(name)
+    doc.end(name);
+    Ok(())
 }
 
 /// RFC 4119 §2.2: `location-info`, `usage-rules`, then `method`.
 fn write_geopriv(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
-    doc.start("gp:geopriv", &[])?;
-    doc.start("gp:location-info", &[])?;
+    doc.start("gp:geopriv");
+    doc.start("gp:location-info");
     if let Some(civic) = &plan.civic {
-        write_civic(doc, civic)?;
+        write_civic(doc, civic);
     }
     if let Some(shape) = &plan.location.shape {
         write_shape(doc, shape)?;
     }
-    doc.end("gp:location-info")?;
-    write_usage_rules(doc, plan)?;
-    let method = plan
-        .location
-        .method
-        .as_ref()
-        .map(|m| collapse(&xml_chars(m.as_str())));
-    if let Some(method) = method.filter(|m| !m.is_empty()) {
-        doc.leaf("gp:method", &[], &method)?;
+    doc.end("gp:location-info");
+    write_usage_rules(doc, plan);
+    if let Some(method) = &plan.location.method {
+        doc.token("gp:method", method.as_str());
     }
-    doc.end("gp:geopriv")
+    doc.end("gp:geopriv");
+    Ok(())
 }
 
-fn write_civic(doc: &mut Doc, civic: &Civic) -> Result<(), WriteError> {
-    let lang: Vec<(&str, &str)> = civic
-        .lang
-        .iter()
-        .map(|l| ("xml:lang", l.as_str()))
-        .collect();
-    doc.start("ca:civicAddress", &lang)?;
-    for (element, value) in &civic.elements {
-        doc.leaf(&format!("ca:{}", element.name()), &[], value)?;
+/// RFC 5139 §4: `civicAddress`, its elements in the schema's sequence order
+/// ([`CivicAddress::elements`]).
+fn write_civic(doc: &mut Doc, civic: &Civic<'_>) {
+    doc.open("ca:civicAddress");
+    if let Some(lang) = civic.lang {
+        doc.attr("xml:lang", lang);
     }
-    doc.end("ca:civicAddress")
+    doc.close_open();
+    for (element, value) in civic.address.elements() {
+        let name = element.name();
+        match (element, civic.country) {
+            (CivicElement::Country, Some([a, b])) => {
+                doc.start_civic(name);
+                doc.text_ascii(&[a, b]);
+                doc.end_civic(name);
+            }
+            _ => doc.civic_token(name, value),
+        }
+    }
+    doc.end("ca:civicAddress");
 }
 
 /// RFC 5491 §5.2.1 Point (EPSG 4326, or 4979 with altitude) and §5.2.3 Circle.
 fn write_shape(doc: &mut Doc, shape: &Shape) -> Result<(), WriteError> {
     match shape {
         Shape::Point(p) => {
-            let (srs, pos) = match p.altitude {
-                None => (SRS_2D, format!("{} {}", p.latitude, p.longitude)),
-                Some(a) => (SRS_3D, format!("{} {} {a}", p.latitude, p.longitude)),
-            };
-            doc.start("gml:Point", &[("srsName", srs)])?;
-            doc.leaf("gml:pos", &[], &pos)?;
-            doc.end("gml:Point")
+            let srs = if p.altitude.is_some() { SRS_3D } else { SRS_2D };
+            doc.open("gml:Point");
+            doc.constant_attr("srsName", srs);
+            doc.close_open();
+            doc.start("gml:pos");
+            match p.altitude {
+                None => doc.text_fmt(format_args!("{} {}", p.latitude, p.longitude))?,
+                Some(a) => doc.text_fmt(format_args!("{} {} {a}", p.latitude, p.longitude))?,
+            }
+            doc.end("gml:pos");
+            doc.end("gml:Point");
         }
         Shape::Circle(c) => {
-            doc.start("gs:Circle", &[("srsName", SRS_2D)])?;
-            doc.leaf("gml:pos", &[], &format!("{} {}", c.latitude, c.longitude))?;
-            doc.leaf("gs:radius", &[("uom", UOM_METRE)], &c.radius_m.to_string())?;
-            doc.end("gs:Circle")
+            doc.open("gs:Circle");
+            doc.constant_attr("srsName", SRS_2D);
+            doc.close_open();
+            doc.start("gml:pos");
+            doc.text_fmt(format_args!("{} {}", c.latitude, c.longitude))?;
+            doc.end("gml:pos");
+            doc.open("gs:radius");
+            doc.constant_attr("uom", UOM_METRE);
+            doc.close_open();
+            doc.text_fmt(format_args!("{}", c.radius_m))?;
+            doc.end("gs:radius");
+            doc.end("gs:Circle");
         }
-        Shape::Other(_) => Err(ShapeError::Unsupported.into()),
+        Shape::Other(_) => return Err(ShapeError::Unsupported.into()),
     }
+    Ok(())
 }
 
 /// RFC 4119 §2.2.2, in the basicPolicy schema's order.
-fn write_usage_rules(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
+fn write_usage_rules(doc: &mut Doc, plan: &Plan<'_>) {
     let rules = &plan.location.usage_rules;
-    doc.start("gp:usage-rules", &[])?;
+    doc.start("gp:usage-rules");
     let allowed = if rules.retransmission_allowed {
         "true"
     } else {
         "false"
     };
-    doc.leaf("gbp:retransmission-allowed", &[], allowed)?;
+    doc.checked_leaf("gbp:retransmission-allowed", allowed);
     if let Some(expiry) = &plan.retention_expiry {
-        doc.leaf("gbp:retention-expiry", &[], expiry)?;
+        doc.checked_leaf("gbp:retention-expiry", expiry);
     }
     if let Some(ruleset) = &rules.external_ruleset {
-        doc.leaf("gbp:external-ruleset", &[], ruleset)?;
+        doc.leaf("gbp:external-ruleset", ruleset);
     }
-    if let Some(note) = rules.note_well.as_deref().map(xml_chars) {
-        doc.leaf("gbp:note-well", &[], &note)?;
+    if let Some(note) = &rules.note_well {
+        doc.leaf("gbp:note-well", note);
     }
-    doc.end("gp:usage-rules")
+    doc.end("gp:usage-rules");
 }
 
-/// quick-xml's writer over a buffer, with errors mapped so nothing unwraps.
-struct Doc(Writer<Vec<u8>>);
+/// A line break and spaces for up to 16 levels; deeper levels (none in a
+/// PIDF-LO) get two spaces at a time.
+const NEW_LINE: &str = "\n                                ";
+
+/// The document being written, indented as quick-xml's indenting writer
+/// (which this replaces) did: a start or end tag goes on a new line, two
+/// spaces per open element, unless it directly follows text. So a leaf is
+/// `<a>text</a>` on one line, and an element with nothing in it is
+/// `<a>`, newline, `</a>`.
+struct Doc {
+    out: String,
+    depth: usize,
+    /// False right after text (and before the first tag).
+    line_break: bool,
+}
 
 impl Doc {
-    fn event(&mut self, event: Event<'_>) -> Result<(), WriteError> {
-        self.0
-            .write_event(event)
-            .map_err(|e| WriteError::Xml(e.to_string()))
-    }
-
-    /// Attribute values are escaped by quick-xml (`&`, `<`, `>`, quotes).
-    fn start(&mut self, name: &str, attrs: &[(&str, &str)]) -> Result<(), WriteError> {
-        let mut tag = BytesStart::new(name);
-        for (key, value) in attrs {
-            tag.push_attribute((*key, xml_chars(value).as_ref()));
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            out: String::with_capacity(capacity),
+            depth: 0,
+            line_break: false,
         }
-        self.event(Event::Start(tag))
     }
 
-    fn end(&mut self, name: &str) -> Result<(), WriteError> {
-        self.event(Event::End(BytesEnd::new(name)))
+    /// Appends markup as is.
+    fn raw(&mut self, markup: &str) {
+        self.out.push_str(markup);
+        self.line_break = true;
     }
 
-    /// An element with text only; the text is escaped by `BytesText::new`.
-    fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) -> Result<(), WriteError> {
-        self.start(name, attrs)?;
-        self.event(Event::Text(BytesText::new(&xml_chars(text))))?;
-        self.end(name)
+    fn new_line(&mut self) {
+        if !self.line_break {
+            return;
+        }
+        match NEW_LINE.get(..1 + 2 * self.depth) {
+            Some(indent) => self.out.push_str(indent),
+            None => {
+                self.out.push('\n');
+                (0..self.depth).for_each(|_| self.out.push_str("  "));
+            }
+        }
+    }
+
+    /// `<name`: a start tag whose attributes follow; [`Doc::close_open`]
+    /// ends it.
+    fn open(&mut self, name: &str) {
+        self.new_line();
+        self.out.push('<');
+        self.out.push_str(name);
+    }
+
+    /// ` key="value"`, the value cleaned and escaped.
+    fn attr(&mut self, key: &str, value: &str) {
+        self.out.push(' ');
+        self.out.push_str(key);
+        self.out.push_str("=\"");
+        push_escaped(&mut self.out, value);
+        self.out.push('"');
+    }
+
+    /// ` key="value"` for a value known to need no escaping (a namespace,
+    /// CRS or unit URN).
+    fn constant_attr(&mut self, key: &str, value: &'static str) {
+        self.checked_attr(key, value);
+    }
+
+    /// ` key="value"` for a value the [`Plan`] made safe (an NCName id).
+    fn checked_attr(&mut self, key: &str, value: &str) {
+        self.out.push(' ');
+        self.out.push_str(key);
+        self.out.push_str("=\"");
+        self.out.push_str(value);
+        self.out.push('"');
+    }
+
+    /// `>`: the start tag is complete; what follows is inside it.
+    fn close_open(&mut self) {
+        self.out.push('>');
+        self.depth += 1;
+        self.line_break = true;
+    }
+
+    /// `<name>`.
+    fn start(&mut self, name: &str) {
+        self.open(name);
+        self.close_open();
+    }
+
+    /// `</name>`.
+    fn end(&mut self, name: &str) {
+        self.before_end_tag();
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// Closes the element: one level less, and the end tag on a new line
+    /// unless it follows text; after it, a tag goes on a new line.
+    fn before_end_tag(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        self.new_line();
+        self.line_break = true;
+    }
+
+    /// `<ca:name>`: RFC 5139 elements are all in the civic namespace.
+    fn start_civic(&mut self, name: &str) {
+        self.open("ca:");
+        self.out.push_str(name);
+        self.close_open();
+    }
+
+    /// `</ca:name>`.
+    fn end_civic(&mut self, name: &str) {
+        self.before_end_tag();
+        self.out.push_str("</ca:");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// Text, cleaned and escaped.
+    fn text(&mut self, text: &str) {
+        push_escaped(&mut self.out, text);
+        self.line_break = false;
+    }
+
+    /// Text known to be ASCII letters or digits (the country code).
+    fn text_ascii(&mut self, text: &[u8]) {
+        self.out.extend(text.iter().map(|&b| char::from(b)));
+        self.line_break = false;
+    }
+
+    /// Numbers (`gml:pos`, `gs:radius`), which need no escaping.
+    fn text_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<(), WriteError> {
+        fmt::Write::write_fmt(&mut self.out, args).map_err(|e| WriteError::Xml(e.to_string()))?;
+        self.line_break = false;
+        Ok(())
+    }
+
+    /// `<name>text</name>` for text the [`Plan`] made safe: an RFC 3339
+    /// timestamp (digits, `-`, `:`, `.`, `+`, `T`, `Z`) or a boolean.
+    fn checked_leaf(&mut self, name: &str, text: &str) {
+        self.start(name);
+        self.out.push_str(text);
+        self.line_break = false;
+        self.end(name);
+    }
+
+    /// `<name>text</name>`.
+    fn leaf(&mut self, name: &str, text: &str) {
+        self.start(name);
+        self.text(text);
+        self.end(name);
+    }
+
+    /// `<name>token</name>` with `value` collapsed as an `xs:token`
+    /// ([`push_token`]); nothing when that leaves it empty.
+    fn token(&mut self, name: &str, value: &str) {
+        let before = self.mark();
+        self.start(name);
+        if push_token(&mut self.out, value) {
+            self.line_break = false;
+            self.end(name);
+        } else {
+            self.undo(before);
+        }
+    }
+
+    /// [`Doc::token`] for `<ca:name>`.
+    fn civic_token(&mut self, name: &str, value: &str) {
+        let before = self.mark();
+        self.start_civic(name);
+        if push_token(&mut self.out, value) {
+            self.line_break = false;
+            self.end_civic(name);
+        } else {
+            self.undo(before);
+        }
+    }
+
+    /// Where the document is, for [`Doc::undo`].
+    fn mark(&self) -> (usize, usize, bool) {
+        (self.out.len(), self.depth, self.line_break)
+    }
+
+    /// Takes back what was written since `mark` (a start tag whose element
+    /// turned out empty).
+    fn undo(&mut self, (len, depth, line_break): (usize, usize, bool)) {
+        self.out.truncate(len);
+        self.depth = depth;
+        self.line_break = line_break;
     }
 }
 
