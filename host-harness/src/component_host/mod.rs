@@ -27,7 +27,7 @@ pub mod convert;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Kind, Output, Report, Verdict};
+use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Verdict};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
@@ -420,28 +420,11 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
 
     fn trap_verdict(&self, why: &str, now: u64) -> Verdict {
         let degraded = format!("plugin trapped: {}", first_line(why));
-        Verdict {
-            report: Report {
-                kind: Kind::None,
-                call_id: None,
-                now,
-                caller: None,
-                dialed: None,
-                location: None,
-                policy: None,
-                policy_reason: None,
-                route: None,
-                elin: None,
-                notifications: Vec::new(),
-                degraded: Some(degraded.clone()),
-                bundle_revision: self.revision.clone(),
-                trace: vec![format!("{degraded}; forwarded unchanged")],
-            },
-            output: Output::Unchanged,
-            edits: Vec::new(),
-            notifications: Vec::new(),
-            metrics: vec!["e911.messages", "e911.degraded", "e911.trap"],
-        }
+        let trace = vec![format!("{degraded}; forwarded unchanged")];
+        let mut verdict = Verdict::unchanged(now, self.revision.clone(), trace);
+        verdict.report.degraded = Some(degraded);
+        verdict.metrics.extend(["e911.degraded", "e911.trap"]);
+        verdict
     }
 }
 

@@ -213,28 +213,10 @@ fn describe(err: &BundleError) -> String {
 /// The verdict before any bundle is configured: forward unchanged, as the engine does for
 /// anything it does not act on.
 fn unconfigured(now: u64) -> e911_engine::Verdict {
-    e911_engine::Verdict {
-        report: e911_engine::Report {
-            kind: e911_engine::Kind::None,
-            call_id: None,
-            now,
-            caller: None,
-            dialed: None,
-            location: None,
-            policy: None,
-            policy_reason: None,
-            route: None,
-            elin: None,
-            notifications: Vec::new(),
-            degraded: None,
-            bundle_revision: String::new(),
-            trace: vec!["no policy bundle configured: forwarded unchanged".to_owned()],
-        },
-        output: e911_engine::Output::Unchanged,
-        edits: Vec::new(),
-        notifications: Vec::new(),
-        metrics: vec!["e911.messages", "e911.unconfigured"],
-    }
+    let trace = vec!["no policy bundle configured: forwarded unchanged".to_owned()];
+    let mut verdict = e911_engine::Verdict::unchanged(now, String::new(), trace);
+    verdict.metrics.push("e911.unconfigured");
+    verdict
 }
 
 /// One log line for an emergency, test or callback decision, or a degraded one.

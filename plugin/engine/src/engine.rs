@@ -17,7 +17,7 @@ use crate::emergency;
 use crate::facts::SipFacts;
 use crate::rewrite::{EditOp, Position, apply};
 use crate::time::rfc3339;
-use crate::verdict::{Kind, Output, Report, Verdict};
+use crate::verdict::{Kind, Output, Verdict};
 
 /// The transport a message arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,28 +157,7 @@ impl Engine {
 
     /// A verdict that forwards the message unchanged.
     fn pass(&self, ctx: &CallCtx<'_>, trace: Vec<String>) -> Verdict {
-        Verdict {
-            report: Report {
-                kind: Kind::None,
-                call_id: None,
-                now: ctx.now,
-                caller: None,
-                dialed: None,
-                location: None,
-                policy: None,
-                policy_reason: None,
-                route: None,
-                elin: None,
-                notifications: Vec::new(),
-                degraded: None,
-                bundle_revision: self.policy.revision().to_owned(),
-                trace,
-            },
-            output: Output::Unchanged,
-            edits: Vec::new(),
-            notifications: Vec::new(),
-            metrics: vec!["e911.messages"],
-        }
+        Verdict::unchanged(ctx.now, self.policy.revision().to_owned(), trace)
     }
 
     /// DESIGN §3 step 8: an INVITE to one of our ELINs is a PSAP calling back. Within

@@ -147,6 +147,34 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A verdict that forwards the message as received: kind `none`, no edits, the
+    /// `e911.messages` count, and `trace` saying why. Hosts use it too, for what happens
+    /// outside the engine (no bundle yet, a trapped plugin).
+    pub fn unchanged(now: u64, bundle_revision: String, trace: Vec<String>) -> Self {
+        Self {
+            report: Report {
+                kind: Kind::None,
+                call_id: None,
+                now,
+                caller: None,
+                dialed: None,
+                location: None,
+                policy: None,
+                policy_reason: None,
+                route: None,
+                elin: None,
+                notifications: Vec::new(),
+                degraded: None,
+                bundle_revision,
+                trace,
+            },
+            output: Output::Unchanged,
+            edits: Vec::new(),
+            notifications: Vec::new(),
+            metrics: vec!["e911.messages"],
+        }
+    }
+
     /// Whether the host should write [`Verdict::report`] to its audit log: every
     /// emergency, test and callback call, and every degraded decision.
     pub fn is_audited(&self) -> bool {
