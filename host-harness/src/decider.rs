@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
 use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
-use e911_policy::PublicKey;
+use e911_policy::{Policy, PublicKey};
 
 use crate::policy_source;
 
@@ -72,20 +72,8 @@ impl Decider {
                 store,
             });
         }
-        let bundle = if policy.is_dir() {
-            compiled
-                .write_bundle(None)
-                .map_err(|err| anyhow::anyhow!("{}: cannot compile: {err}", policy.display()))?
-        } else {
-            std::fs::read(policy).with_context(|| format!("{}: cannot read", policy.display()))?
-        };
-        let path = component_path(args.component.as_deref())?;
-        let mut limits = HostLimits::default();
-        if let Some(ms) = args.call_deadline_ms {
-            limits.call_deadline = Duration::from_millis(ms);
-        }
-        let runtime =
-            ComponentRuntime::load(&path, limits).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let bundle = bundle_bytes(policy, &compiled)?;
+        let runtime = args.runtime()?;
         let mut host =
             ComponentHost::new(runtime, store).map_err(|err| anyhow::anyhow!("{err}"))?;
         let keys: Vec<[u8; 32]> = keys.iter().map(PublicKey::to_bytes).collect();
@@ -108,6 +96,31 @@ impl Decider {
             Self::Native { store, .. } => Some(store),
             Self::Component(host) => host.callbacks(),
         }
+    }
+}
+
+impl EngineArgs {
+    /// Loads the component `--component` names (or the default) with the limits these
+    /// arguments set; compiled once, shared by every host made from it.
+    pub fn runtime(&self) -> Result<ComponentRuntime> {
+        let path = component_path(self.component.as_deref())?;
+        let mut limits = HostLimits::default();
+        if let Some(ms) = self.call_deadline_ms {
+            limits.call_deadline = Duration::from_millis(ms);
+        }
+        ComponentRuntime::load(&path, limits).map_err(|err| anyhow::anyhow!("{err}"))
+    }
+}
+
+/// The bundle bytes the component is configured with: a source folder compiled (already,
+/// into `compiled`) and written unsigned, or a bundle file's bytes as they are.
+pub fn bundle_bytes(policy: &Path, compiled: &Policy) -> Result<Vec<u8>> {
+    if policy.is_dir() {
+        compiled
+            .write_bundle(None)
+            .map_err(|err| anyhow::anyhow!("{}: cannot compile: {err}", policy.display()))
+    } else {
+        std::fs::read(policy).with_context(|| format!("{}: cannot read", policy.display()))
     }
 }
 

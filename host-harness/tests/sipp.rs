@@ -417,6 +417,9 @@ fn calls_through_the_proxy(t: &str, name: &str) {
         calls as usize
     );
     assert_eq!(records.len(), 2 * calls as usize, "{records:#?}");
+    // The ELIN callbacks the component stored were saved through the proxy's store.
+    let saved = std::fs::read_to_string(state.join("callbacks.json")).unwrap_or_default();
+    assert!(saved.contains("\"call_id\""), "callbacks.json: {saved}");
     // The security desk's webhook got the notifications.
     let post = posts
         .recv_timeout(Duration::from_secs(10))
@@ -538,6 +541,10 @@ fn sipp_calls_keep_flowing_through_a_hot_reload_and_a_refused_bundle() {
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success(), "{text}");
     assert!(text.contains("active revision  2026.11.2-reload"), "{text}");
+    assert!(
+        text.contains("engine           component"),
+        "the proxy decides through the component by default:\n{text}"
+    );
     assert!(
         text.contains("routes.toml:"),
         "the refusal names the file and line:\n{text}"

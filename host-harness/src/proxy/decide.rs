@@ -1,16 +1,21 @@
-//! The decision behind the proxy: one trait, [`Decide`], so the native engine today and a
-//! wasmtime component host later slot in the same place.
+//! The decision behind the proxy: one trait, [`Decide`], with two implementations: the
+//! wasmtime component host ([`Component`], `--engine component`, the default) and the
+//! engine linked into the harness ([`Native`], `--engine native`).
 //!
 //! The ELIN callback store is shared by every decider the proxy ever installs (a hot
 //! reload swaps the decider, never the store) and is saved to `--state-dir` before the
 //! message that changed it is forwarded (DESIGN §2.5: a crash right after forwarding
-//! loses nothing).
+//! loses nothing): [`Native`] saves after a call that wrote it, [`SharedStore`] on every
+//! `put` the component makes, both through [`Callbacks::save`].
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use anyhow::Result;
 use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Engine, MemoryStore, Verdict};
+use e911_harness::component_host::{ComponentHost, ComponentRuntime};
+use e911_policy::PublicKey;
 
 use super::lock;
 use crate::state;
@@ -43,6 +48,15 @@ impl Callbacks {
             None => (MemoryStore::default(), None),
         };
         (Arc::new(Mutex::new(Self { store, path })), warning)
+    }
+
+    /// Writes the store to its file (if it has one); a failure is logged, the call goes on.
+    fn save(&self) {
+        if let Some(path) = &self.path
+            && let Err(err) = state::save(path, &self.store)
+        {
+            eprintln!("e911-harness proxy: callback state not saved: {err:#}");
+        }
     }
 }
 
@@ -79,23 +93,68 @@ impl Native {
 impl Decide for Native {
     fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
         let mut callbacks = lock(&self.callbacks);
-        let Callbacks { store, path } = &mut *callbacks;
         let mut tracking = Tracking {
-            store,
+            store: &mut callbacks.store,
             dirty: false,
         };
         let verdict = self.engine.on_message(bytes, ctx, &mut tracking);
-        if tracking.dirty
-            && let Some(path) = path
-            && let Err(err) = state::save(path, store)
-        {
-            eprintln!("e911-harness proxy: callback state not saved: {err:#}");
+        if tracking.dirty {
+            callbacks.save();
         }
         verdict
     }
 
     fn revision(&self) -> &str {
         self.engine.policy().revision()
+    }
+}
+
+/// The proxy's [`SharedCallbacks`] as the component's callback store: each call locks;
+/// each `put` is saved at once, so the state is on disk before the message is forwarded.
+pub struct SharedStore(SharedCallbacks);
+
+impl CallbackStore for SharedStore {
+    fn get(&self, elin: &str) -> Option<CallbackEntry> {
+        lock(&self.0).store.get(elin)
+    }
+
+    fn put(&mut self, elin: &str, entry: CallbackEntry) {
+        let mut callbacks = lock(&self.0);
+        callbacks.store.put(elin, entry);
+        callbacks.save();
+    }
+}
+
+/// The policy component under wasmtime.
+pub struct Component {
+    host: ComponentHost<SharedStore>,
+}
+
+impl Component {
+    /// A fresh host from `runtime` (compiled once at start), configured with `bundle`
+    /// (compiled bundle bytes) checked against `keys`; a refused bundle is an error.
+    pub fn new(
+        runtime: &ComponentRuntime,
+        callbacks: SharedCallbacks,
+        bundle: &[u8],
+        keys: &[PublicKey],
+    ) -> Result<Self> {
+        let mut host = ComponentHost::new(runtime.clone(), SharedStore(callbacks))
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        let keys: Vec<[u8; 32]> = keys.iter().map(PublicKey::to_bytes).collect();
+        host.configure(bundle, &keys)
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        Ok(Self { host })
+    }
+}
+
+impl Decide for Component {
+    fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
+        self.host.on_message(bytes, ctx)
+    }
+
+    fn revision(&self) -> &str {
+        self.host.revision()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `e911-harness proxy`: a small SIP proxy over UDP and TCP for local testing with SIPp.
 //!
-//! Every message goes through a [`decide::Decide`] (the native engine; a wasmtime
-//! component host implements the same trait), its effects are performed
+//! Every message goes through a [`decide::Decide`] (the policy component under wasmtime,
+//! loaded once at start, or with `--engine native` the linked engine), its effects are performed
 //! ([`effects`], [`notify`]), the proxy's own RFC 3261 §16.6/§16.7 edits are applied
 //! ([`hop`]), and the bytes go on ([`net`]): requests to the upstream of the verdict's
 //! route, responses back where their request came from. The policy source is watched and
@@ -60,6 +60,9 @@ pub struct ProxyArgs {
     /// Public key files (hex); when given, bundles must be signed by one of them.
     #[arg(long = "trust-key")]
     pub trust_keys: Vec<PathBuf>,
+    /// The engine: `--engine component|native`, `--component PATH`.
+    #[command(flatten)]
+    pub engine: crate::decider::EngineArgs,
 }
 
 /// A listening address.
@@ -104,7 +107,8 @@ pub fn run(args: &ProxyArgs) -> Result<()> {
         println!("{line}");
     }
     println!(
-        "e911-harness proxy: ready (bundle revision {})",
+        "e911-harness proxy: ready (engine {}, bundle revision {})",
+        watcher.engine(),
         watcher.revision()
     );
     net::start(&proxy)?;

@@ -12,12 +12,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use e911_engine::Engine;
+use e911_harness::component_host::ComponentRuntime;
 use e911_policy::PublicKey;
 use serde::{Deserialize, Serialize};
 
-use super::decide::{Callbacks, Decide, Native, SharedCallbacks};
+use super::decide::{Callbacks, Component, Decide, Native, SharedCallbacks};
 use super::net::Proxy;
 use super::{ProxyArgs, lock};
+use crate::decider::{self, EngineArg};
 use crate::policy_source;
 
 /// How often the source is looked at.
@@ -33,6 +35,9 @@ pub struct Status {
     pub policy: String,
     /// Whether messages go through the plugin.
     pub plugin: bool,
+    /// Who decides: `component` or `native` (`--engine`).
+    #[serde(default)]
+    pub engine: String,
     /// The bundle revision in force.
     pub active_revision: String,
     /// When it was loaded (seconds since the Unix epoch).
@@ -54,6 +59,8 @@ pub struct Watcher {
     source: PathBuf,
     keys: Vec<PublicKey>,
     callbacks: SharedCallbacks,
+    /// The component, compiled once at start (`None`: `--engine native`).
+    runtime: Option<ComponentRuntime>,
     slot: Slot,
     status: Status,
     status_path: Option<PathBuf>,
@@ -98,25 +105,56 @@ impl Watcher {
             eprintln!("e911-harness proxy: warning: {warning}");
         }
         let revision = policy.revision().to_owned();
-        let slot: Slot = (!args.no_plugin).then(|| {
-            let native: Box<dyn Decide> =
-                Box::new(Native::new(Engine::new(policy), callbacks.clone()));
-            Arc::new(Mutex::new(native))
-        });
-        Ok(Self {
+        let component = args.engine.engine == EngineArg::Component;
+        let runtime = if component && !args.no_plugin {
+            Some(args.engine.runtime()?)
+        } else {
+            None
+        };
+        let mut watcher = Self {
             source: args.policy.clone(),
             keys,
             callbacks,
+            runtime,
             status: Status {
                 policy: args.policy.display().to_string(),
                 plugin: !args.no_plugin,
+                engine: if component { "component" } else { "native" }.to_owned(),
                 active_revision: revision,
                 last_success_at: now(),
                 ..Status::default()
             },
-            slot,
+            slot: None,
             status_path: args.state_dir.as_ref().map(|d| d.join("status.json")),
+        };
+        if !args.no_plugin {
+            let decider = watcher
+                .decider_for(policy)
+                .with_context(|| format!("{}", args.policy.display()))?;
+            watcher.slot = Some(Arc::new(Mutex::new(decider)));
+        }
+        Ok(watcher)
+    }
+
+    /// A decider for the engine chosen at start over a policy just loaded from the source.
+    fn decider_for(&self, policy: e911_policy::Policy) -> Result<Box<dyn Decide>> {
+        Ok(match &self.runtime {
+            None => Box::new(Native::new(Engine::new(policy), self.callbacks.clone())),
+            Some(runtime) => {
+                let bundle = decider::bundle_bytes(&self.source, &policy)?;
+                Box::new(Component::new(
+                    runtime,
+                    self.callbacks.clone(),
+                    &bundle,
+                    &self.keys,
+                )?)
+            }
         })
+    }
+
+    /// The engine deciding: `component` or `native`.
+    pub fn engine(&self) -> &str {
+        &self.status.engine
     }
 
     /// The decider slot for the proxy.
@@ -154,12 +192,12 @@ impl Watcher {
     fn reload(&mut self) {
         let Some(slot) = &self.slot else { return };
         self.status.reloads += 1;
-        match policy_source::load(&self.source, &self.keys) {
-            Ok(policy) => {
-                let revision = policy.revision().to_owned();
-                let native: Box<dyn Decide> =
-                    Box::new(Native::new(Engine::new(policy), self.callbacks.clone()));
-                *lock(slot) = native;
+        let built = policy_source::load(&self.source, &self.keys)
+            .and_then(|policy| self.decider_for(policy));
+        match built {
+            Ok(decider) => {
+                let revision = decider.revision().to_owned();
+                *lock(slot) = decider;
                 eprintln!(
                     "e911-harness proxy: policy reloaded: revision {} (was {})",
                     revision, self.status.active_revision
@@ -215,6 +253,9 @@ pub fn print_status(state_dir: &Path) -> Result<()> {
             "off (--no-plugin)"
         }
     );
+    if status.plugin && !status.engine.is_empty() {
+        println!("engine           {}", status.engine);
+    }
     println!(
         "active revision  {} (loaded {})",
         status.active_revision,
