@@ -89,12 +89,7 @@ fn test_bundle(dir: &Path, webhook: &str) -> PathBuf {
         let path = entry.unwrap().path();
         std::fs::copy(&path, bundle.join(path.file_name().unwrap())).unwrap();
     }
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = bundle.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} has no {from}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    };
+    let edit = |file: &str, from: &str, to: &str| edit(&bundle, file, from, to);
     let mut subnets = std::fs::read_to_string(bundle.join("subnets.csv")).unwrap();
     subnets.push_str(concat!(
         "\"127.1.0.0\",\"Redmond B40 wired, floor 1\",\"Building 40, Floor 1\",\"Contoso\",",
@@ -122,6 +117,14 @@ fn test_bundle(dir: &Path, webhook: &str) -> PathBuf {
     )
     .unwrap();
     bundle
+}
+
+/// Replaces the first `from` in the bundle's `file` with `to`; `from` must be there.
+fn edit(bundle: &Path, file: &str, from: &str, to: &str) {
+    let path = bundle.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
 /// Starts the proxy and waits for its "ready" line.
@@ -480,12 +483,7 @@ fn sipp_calls_keep_flowing_through_a_hot_reload_and_a_refused_bundle() {
     let mut caller = uac(&dir, "wichita", &proxy, "127.2.0.10", "911", "u1", &extra);
 
     std::thread::sleep(Duration::from_secs(2));
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = bundle.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} has no {from}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    };
+    let edit = |file: &str, from: &str, to: &str| edit(&bundle, file, from, to);
     edit("sites.toml", ", \"127.2.0.0/16\"]", "]");
     edit(
         "bundle.toml",
@@ -550,4 +548,93 @@ fn sipp_calls_keep_flowing_through_a_hot_reload_and_a_refused_bundle() {
         "the refusal names the file and line:\n{text}"
     );
     assert!(text.contains("no-such-trunk"), "{text}");
+}
+
+/// A PSAP callback survives a crash: Wichita dials 911 and gets an ELIN, the proxy is
+/// killed (SIGKILL, no clean shutdown) and started again on the same state folder, and a
+/// carrier's INVITE to that ELIN still reaches the caller, re-targeted and marked
+/// `Priority: psap-callback`. Only the caller subnets are trusted here, so the carrier
+/// (127.9.0.1) is outside: a trusted INVITE to an ELIN is an ordinary call.
+#[test]
+fn sipp_psap_callback_reaches_the_caller_after_the_proxy_is_killed() {
+    use std::os::unix::process::ExitStatusExt;
+    require_sipp();
+    let dir = scratch("callback");
+    let (hook, _posts) = webhook();
+    let bundle = test_bundle(&dir, &hook);
+    edit(
+        &bundle,
+        "bundle.toml",
+        "\"127.0.0.0/8\"]",
+        "\"127.1.0.0/16\", \"127.2.0.0/16\"]",
+    );
+    let state = dir.join("state");
+    let proxy_port = free_port("127.0.0.1");
+    let (elin_port, caller_port) = (free_port("127.0.0.6"), free_port("127.0.0.7"));
+    let mut elin = uas(
+        &dir,
+        "elin",
+        "uas-elin.xml",
+        "127.0.0.6",
+        elin_port,
+        "u1",
+        1,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let args: Vec<String> = vec![
+        format!("--listen=udp:127.0.0.1:{proxy_port}"),
+        format!("--policy={}", bundle.display()),
+        format!("--upstream=127.0.0.7:{caller_port}"),
+        format!("--elin-upstream=127.0.0.6:{elin_port}"),
+        format!("--state-dir={}", state.display()),
+    ];
+    let mut proxy = start_proxy(&args, &dir);
+    let via = format!("127.0.0.1:{proxy_port}");
+    let mut wichita = uac(
+        &dir,
+        "wichita-911",
+        &via,
+        "127.2.0.10",
+        "911",
+        "u1",
+        &["-m", "1"],
+    );
+    assert_calls(&dir, &mut wichita, 1);
+    assert_calls(&dir, &mut elin, 1);
+
+    proxy.0.kill().unwrap();
+    let status = proxy.0.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "the proxy was killed: {status}");
+    let saved = std::fs::read_to_string(state.join("callbacks.json")).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    let entries = saved.as_object().unwrap();
+    assert_eq!(entries.len(), 1, "one ELIN handed out: {saved:#}");
+    let (number, entry) = entries.iter().next().unwrap();
+    assert_eq!(number, "+13165550100", "{saved:#}");
+    assert_eq!(entry["caller"], "sip:+14255550101@contoso.com", "{saved:#}");
+
+    // The same state folder after the crash; the caller's phone answers at --upstream.
+    let mut caller = uas(
+        &dir,
+        "caller",
+        "uas-callback.xml",
+        "127.0.0.7",
+        caller_port,
+        "u1",
+        1,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let _proxy = start_proxy(&args, &dir);
+    let mut psap = uac(&dir, "psap", &via, "127.9.0.1", number, "u1", &["-m", "1"]);
+    assert_calls(&dir, &mut psap, 1);
+    assert_calls(&dir, &mut caller, 1);
+    let callbacks = audit(&state)
+        .into_iter()
+        .filter(|r| r["kind"] == "callback")
+        .count();
+    assert!(
+        callbacks >= 1,
+        "the callback is audited: {:#?}",
+        audit(&state)
+    );
 }
