@@ -397,16 +397,13 @@ fn first_field(msg: &Message<'_>, kind: HeaderKind) -> Option<u32> {
 }
 
 fn strip_uri_params(uri: &str) -> &str {
-    // `sip:+1425…@contoso.com;user=phone` → the address without URI parameters.
-    match uri.find('@') {
-        Some(at) => uri
-            .get(
-                ..at + uri
-                    .get(at..)
-                    .and_then(|h| h.find(';'))
-                    .unwrap_or(uri.len() - at),
-            )
-            .unwrap_or(uri),
+    // `sip:+1425…@contoso.com;user=phone` → `sip:+1425…@contoso.com`: parameters start at
+    // the first `;` after the `@` (one before it belongs to the user part).
+    let Some(host) = uri.find('@') else {
+        return uri;
+    };
+    match uri.get(host..).and_then(|rest| rest.find(';')) {
+        Some(semi) => uri.get(..host + semi).unwrap_or(uri),
         None => uri,
     }
 }
@@ -423,4 +420,29 @@ fn token(call_id: &str) -> String {
 /// Whether this decision is a test call (notifications and metrics say so).
 pub(crate) fn is_test(decision: &Decision<'_>) -> bool {
     decision.kind == CallKind::Test
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_uri_params;
+
+    #[test]
+    fn strips_uri_parameters_but_not_user_parameters() {
+        assert_eq!(
+            strip_uri_params("sip:+14255550101@contoso.com;user=phone"),
+            "sip:+14255550101@contoso.com"
+        );
+        assert_eq!(
+            strip_uri_params("sip:911;phone-context=x@contoso.com;user=phone"),
+            "sip:911;phone-context=x@contoso.com"
+        );
+        assert_eq!(
+            strip_uri_params("sip:alice@contoso.com"),
+            "sip:alice@contoso.com"
+        );
+        assert_eq!(
+            strip_uri_params("tel:+14255550142;ext=1"),
+            "tel:+14255550142;ext=1"
+        );
+    }
 }
