@@ -19,22 +19,17 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, criterion_group, criterion_main};
 use e911_engine::{CallCtx, Engine, MemoryStore, Transport};
 use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
-use e911_policy::Sources;
+use e911_harness::policy_source::read_sources;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn contoso() -> e911_policy::Policy {
-    let mut sources = Sources::new();
-    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
-        let path = entry.unwrap().path();
-        sources.add(
-            path.file_name().unwrap().to_string_lossy(),
-            &std::fs::read(&path).unwrap(),
-        );
-    }
-    sources.compile().unwrap()
+    read_sources(&root().join("policies/contoso"))
+        .unwrap()
+        .compile()
+        .unwrap()
 }
 
 fn corpus(name: &str) -> Vec<u8> {

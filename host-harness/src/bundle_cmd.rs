@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use e911_policy::{Bundle, SecretKey};
 
-use crate::policy_source::{self, problem_lines, read_sources};
+use e911_harness::policy_source::{self, problem_lines, read_sources};
 
 /// Validates a source folder (every problem at once) or a bundle file (digest, and
 /// signature against `keys`). Returns the problems, or an empty list.

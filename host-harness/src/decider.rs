@@ -14,7 +14,7 @@ use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
 use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_policy::{Policy, PublicKey};
 
-use crate::policy_source;
+use e911_harness::policy_source;
 
 /// Where `cargo xtask build-component` writes the component.
 pub const DEFAULT_COMPONENT: &str = "target/wasm/e911_policy.component.wasm";

@@ -12,7 +12,8 @@ use anyhow::{Context, Result, bail};
 use e911_engine::{CallCtx, MemoryStore, Transport, Verdict};
 
 use crate::decider::{Decider, EngineArg, EngineArgs};
-use crate::{policy_source, run::parse_peer};
+use crate::run::parse_peer;
+use e911_harness::policy_source;
 
 /// One row of the manifest.
 pub struct Call {

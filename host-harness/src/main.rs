@@ -13,7 +13,6 @@ mod bundle_cmd;
 mod decider;
 mod demo;
 mod inspect;
-mod policy_source;
 mod proxy;
 mod run;
 mod state;

@@ -15,7 +15,8 @@ use e911_engine::{CallCtx, MemoryStore, Report, Transport, Verdict};
 use serde::Serialize;
 
 use crate::decider::{Decider, EngineArgs};
-use crate::{policy_source, state};
+use crate::state;
+use e911_harness::policy_source;
 
 /// What `run` and `explain` take.
 #[derive(clap::Args, Debug)]

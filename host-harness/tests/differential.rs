@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 
 use e911_engine::{CallCtx, Engine, Kind, MemoryStore, Output as Forward, Transport};
 use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
-use e911_policy::Sources;
+use e911_harness::policy_source::read_sources;
 
 mod common;
 use common::case::{case_dirs, read_case, run_case};
@@ -213,15 +213,7 @@ fn a_component_over_its_time_limit_still_forwards_the_call_degraded() {
 }
 
 fn contoso_bundle() -> Vec<u8> {
-    let dir = repo_root().join("policies/contoso");
-    let mut sources = Sources::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        sources.add(
-            path.file_name().unwrap().to_string_lossy(),
-            &std::fs::read(&path).unwrap(),
-        );
-    }
+    let sources = read_sources(&repo_root().join("policies/contoso")).unwrap();
     sources.compile().unwrap().write_bundle(None).unwrap()
 }
 

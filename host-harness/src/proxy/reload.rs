@@ -20,7 +20,7 @@ use super::decide::{Callbacks, Component, Decide, Native, SharedCallbacks};
 use super::net::Proxy;
 use super::{ProxyArgs, lock};
 use crate::decider::{self, EngineArg};
-use crate::policy_source;
+use e911_harness::policy_source;
 
 /// How often the source is looked at.
 const POLL: Duration = Duration::from_millis(250);
