@@ -3,10 +3,10 @@
 //! <https://www.rfc-editor.org/rfc/rfc7315#section-5.4>
 
 use crate::error::HeaderErrorKind;
-use crate::lex::{eq_ic, find_unquoted, is_token_str, sub, trim};
+use crate::lex::{eq_ic, is_token_str, trim};
 use crate::params::Params;
 
-use super::list::Fail;
+use super::list::{Fail, split_params};
 
 /// One `access-net-spec`: `(access-type / access-class) *(SEMI access-info)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,16 +39,11 @@ impl<'a> AccessNetworkInfo<'a> {
 
     /// Parses one trimmed, non-empty `access-net-spec`.
     pub(crate) fn parse(s: &'a [u8]) -> Result<Self, Fail> {
-        let semi = find_unquoted(s, b';').map_err(|at| (HeaderErrorKind::Quote, at))?;
-        let access_type = trim(sub(s, 0, semi.unwrap_or(s.len())));
+        let (head, params) = split_params(s)?;
+        let access_type = trim(head);
         if !is_token_str(access_type) {
             return Err((HeaderErrorKind::Syntax, 0));
         }
-        let params = match semi {
-            Some(i) => Params::parse(sub(s, i + 1, s.len()))
-                .map_err(|e| (HeaderErrorKind::Syntax, i + 1 + e))?,
-            None => Params::default(),
-        };
         Ok(Self {
             access_type,
             params,

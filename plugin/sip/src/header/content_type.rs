@@ -2,10 +2,10 @@
 
 use crate::error::{HeaderError, HeaderErrorKind};
 use crate::header::HeaderKind;
-use crate::lex::{eq_ic, find_unquoted, is_token_str, sub, trim};
+use crate::lex::{eq_ic, is_token_str, sub, trim};
 use crate::params::Params;
 
-use super::list::Fail;
+use super::list::{Fail, split_params};
 
 /// A media type: `type/subtype;param=value`. Type, subtype and parameter names compare
 /// case-insensitively (RFC 2045 §5.1).
@@ -27,8 +27,7 @@ impl<'a> ContentType<'a> {
 
     /// Parses a trimmed, non-empty value.
     pub(crate) fn parse_raw(s: &'a [u8]) -> Result<Self, Fail> {
-        let semi = find_unquoted(s, b';').map_err(|at| (HeaderErrorKind::Quote, at))?;
-        let head = sub(s, 0, semi.unwrap_or(s.len()));
+        let (head, params) = split_params(s)?;
         // m-type SLASH m-subtype, SLASH = SWS "/" SWS.
         let slash = memchr::memchr(b'/', head).ok_or((HeaderErrorKind::Syntax, 0))?;
         let main_type = trim(sub(head, 0, slash));
@@ -36,11 +35,6 @@ impl<'a> ContentType<'a> {
         if !is_token_str(main_type) || !is_token_str(subtype) {
             return Err((HeaderErrorKind::Syntax, 0));
         }
-        let params = match semi {
-            Some(i) => Params::parse(sub(s, i + 1, s.len()))
-                .map_err(|e| (HeaderErrorKind::Syntax, i + 1 + e))?,
-            None => Params::default(),
-        };
         Ok(Self {
             main_type,
             subtype,

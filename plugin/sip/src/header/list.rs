@@ -5,10 +5,24 @@ use memchr::{memchr2, memchr3};
 
 use crate::error::{HeaderError, HeaderErrorKind};
 use crate::header::HeaderKind;
-use crate::lex::{quoted_end, sub, trim_bounds};
+use crate::lex::{find_unquoted, quoted_end, sub, trim_bounds};
+use crate::params::Params;
 
 /// A decoding failure inside one value: what and where (offset into that value).
 pub(crate) type Fail = (HeaderErrorKind, usize);
+
+/// Splits one value of the form `head *( SEMI generic-param )` (Via, Content-Type,
+/// P-Access-Network-Info; RFC 3261 §25.1) at its first `;` outside quotes: the head as
+/// written (untrimmed) and the parsed parameters. Error offsets are into `s`.
+pub(crate) fn split_params(s: &[u8]) -> Result<(&[u8], Params<'_>), Fail> {
+    let semi = find_unquoted(s, b';').map_err(|at| (HeaderErrorKind::Quote, at))?;
+    let params = match semi {
+        Some(i) => Params::parse(sub(s, i + 1, s.len()))
+            .map_err(|e| (HeaderErrorKind::Syntax, i + 1 + e))?,
+        None => Params::default(),
+    };
+    Ok((sub(s, 0, semi.unwrap_or(s.len())), params))
+}
 
 /// Splits a value into its elements at commas outside quoted strings and `<...>`
 /// (a URI in angle brackets may hold commas). Each element is trimmed and comes with

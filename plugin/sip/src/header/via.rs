@@ -3,13 +3,11 @@
 //! <https://www.rfc-editor.org/rfc/rfc3261#section-20.42>
 
 use crate::error::HeaderErrorKind;
-use crate::lex::{
-    eq_ic, find_unquoted, is_lws, is_token, is_token_str, skip_lws, sub, trim, trim_bounds,
-};
+use crate::lex::{eq_ic, is_lws, is_token, is_token_str, skip_lws, sub, trim, trim_bounds};
 use crate::params::Params;
 use crate::uri::{Host, parse_port};
 
-use super::list::Fail;
+use super::list::{Fail, split_params};
 
 /// The transport of a Via (`sent-protocol`'s last part). Case-insensitive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,8 +106,7 @@ impl<'a> Via<'a> {
     /// colon (RFC 3261 §25.1 `SLASH`, `COLON`; RFC 4475 §3.1.1.1 `wsinv.dat`).
     pub(crate) fn parse(s: &'a [u8]) -> Result<Self, Fail> {
         let syntax = |at| (HeaderErrorKind::Syntax, at);
-        let semi = find_unquoted(s, b';').map_err(|at| (HeaderErrorKind::Quote, at))?;
-        let head = sub(s, 0, semi.unwrap_or(s.len()));
+        let (head, params) = split_params(s)?;
         let s1 = memchr::memchr(b'/', head).ok_or(syntax(0))?;
         let s2 = memchr::memchr(b'/', sub(head, s1 + 1, head.len())).ok_or(syntax(s1))? + s1 + 1;
         let protocol_name = trim(sub(head, 0, s1));
@@ -128,10 +125,6 @@ impl<'a> Via<'a> {
         }
         let transport = Transport::from_token(sub(head, t_start, by_start));
         let (host, port) = sent_by(head, by_start)?;
-        let params = match semi {
-            Some(i) => Params::parse(sub(s, i + 1, s.len())).map_err(|e| syntax(i + 1 + e))?,
-            None => Params::default(),
-        };
         let via = Self {
             protocol_name,
             protocol_version,
@@ -140,7 +133,8 @@ impl<'a> Via<'a> {
             port,
             params,
         };
-        via.check_params(semi.unwrap_or(0))?;
+        // Parameters start right after the head (at its `;`), where a bad one is reported.
+        via.check_params(head.len())?;
         Ok(via)
     }
 
