@@ -3,6 +3,7 @@
 //! - `cargo xtask demo` builds the component and the harness and runs the sample calls
 //!   through the component under wasmtime.
 //! - `cargo xtask test` installs what the tests need, then runs every check and test.
+//! - `cargo xtask setup` installs what the tests run against (the first step of `test`).
 //! - `cargo xtask build-component` builds the WebAssembly component
 //!   (`target/wasm/e911_policy.component.wasm`); `test` does it before the tests.
 //!
@@ -18,6 +19,7 @@ use anyhow::{Context, Result, bail};
 
 mod architecture;
 mod component;
+mod tools;
 
 /// Crates that are compiled into the plugin: they must build, clippy-clean, for both wasm
 /// targets. Later adapters (Envoy) join this list.
@@ -35,20 +37,33 @@ const PLUGIN_CRATES: &[&str] = &[
 /// to a toolchain that is already installed, so we ask explicitly.
 const WASM_TARGETS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2", "wasm32-unknown-unknown"];
 
-/// Debian packages the tests run against, with the command each provides.
-const TEST_PACKAGES: &[(&str, &str)] = &[("libxml2-utils", "xmllint"), ("sip-tester", "sipp")];
+/// Debian packages the tests run against: xmllint (PIDF-LO schemas), SIPp, Kamailio with
+/// its Python module (the Kamailio host), the CNCF distribution registry (OCI tests) and
+/// Chromium (the playground's browser tests).
+const TEST_PACKAGES: &[&str] = &[
+    "libxml2-utils",
+    "sip-tester",
+    "kamailio",
+    "kamailio-python3-modules",
+    "kamailio-extra-modules",
+    "docker-registry",
+    "chromium",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("setup") => setup().map(|_| ()),
         Some("build-component") => install_wasm_targets()
             .and_then(|()| workspace_root())
             .and_then(|root| component::build(&root))
             .map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask demo | cargo xtask test | cargo xtask build-component");
+            eprintln!(
+                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask build-component"
+            );
             return ExitCode::from(2);
         }
     };
@@ -89,10 +104,18 @@ fn demo() -> Result<()> {
     run(&mut cmd)
 }
 
-/// Every check CI runs, in the order that fails fastest.
-fn test() -> Result<()> {
+/// What the tests run against, installed where missing (the first step of `test`; on its
+/// own for running single tests by hand): wasm targets, Debian packages, `target/tools/`.
+/// Returns the tools folder, which tests find through `E911_TOOLS`.
+fn setup() -> Result<PathBuf> {
     install_wasm_targets()?;
     install_debian_packages(TEST_PACKAGES)?;
+    tools::install(&workspace_root()?)
+}
+
+/// Every check CI runs, in the order that fails fastest.
+fn test() -> Result<()> {
+    let tools = setup()?;
     let root = workspace_root()?;
 
     step("architecture: paths named in ARCHITECTURE.md exist");
@@ -129,7 +152,9 @@ fn test() -> Result<()> {
     component::build(&root)?;
 
     step("test");
-    run(cargo().args(["test", "--workspace"]))?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("E911_TOOLS", &tools))?;
     Ok(())
 }
 
@@ -164,13 +189,13 @@ fn install_wasm_targets() -> Result<()> {
         .args(WASM_TARGETS))
 }
 
-/// Installs the Debian packages whose commands are missing. Needs root, which this
+/// Installs the Debian packages that are not installed yet. Needs root, which this
 /// project's machines (and CI) give; elsewhere it says what to install.
-fn install_debian_packages(packages: &[(&str, &str)]) -> Result<()> {
+fn install_debian_packages(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages
         .iter()
-        .filter(|(_, command)| !on_path(command))
-        .map(|(package, _)| *package)
+        .copied()
+        .filter(|package| !dpkg_installed(package))
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -187,7 +212,11 @@ fn install_debian_packages(packages: &[(&str, &str)]) -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-fn on_path(command: &str) -> bool {
-    env::var_os("PATH")
-        .is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(command).is_file()))
+/// Whether dpkg has `package` installed (some packages, like Kamailio's modules, install
+/// no command to look for).
+fn dpkg_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stdout.ends_with(b"install ok installed"))
 }
