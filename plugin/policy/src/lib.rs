@@ -50,4 +50,4 @@ pub use model::{
 };
 pub use policy::{ElinOwner, Policy};
 pub use problem::Problem;
-pub use sources::{Sources, TOML_FILES};
+pub use sources::{ElementRow, Sources, TOML_FILES};

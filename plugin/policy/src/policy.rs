@@ -124,6 +124,12 @@ impl Policy {
         &self.sites
     }
 
+    /// Every caller-specific assignment (a static ERL for an analog DID, a caller's
+    /// policy).
+    pub fn callers(&self) -> &[Caller] {
+        &self.callers
+    }
+
     /// The LIS network map (BSSID → port → chassis → subnet).
     pub fn network(&self) -> &NetworkMap {
         &self.network

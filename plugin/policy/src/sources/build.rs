@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use super::assign::{self, SiteSet};
 use super::elements::{self, Elements, Role};
 use super::erls::ErlSet;
+use super::listing::{ElementRow, Listing};
 use super::resolve::{self, Doc, PolicyRefs};
 use super::toml_files::{
     BundleFile, CallersFile, NotificationsFile, PoliciesFile, RoutesFile, SitesFile,
@@ -31,7 +32,11 @@ struct Config<'s> {
     broken: HashSet<String>,
 }
 
-pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
+/// The compiled policy and, when `listing` is [`Listing::Keep`], every element's row.
+pub(crate) fn compile(
+    files: &[SourceFile],
+    listing: Listing,
+) -> Result<(Policy, Vec<ElementRow>), Vec<Problem>> {
     let mut problems = Problems::default();
     let texts = decoded(files, &mut problems);
     let config = read_toml(&texts, &mut problems);
@@ -45,7 +50,7 @@ pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
     for (name, _, table, _) in tables.iter().filter(|t| t.3 == Role::Erls) {
         erls.import_table(name, table, &mut problems);
     }
-    let mut elements = Elements::default();
+    let mut elements = Elements::new(listing);
     for (name, index, table, role) in tables.iter().filter(|t| t.3 != Role::Erls) {
         elements.import_table((name, *index), table, *role, &mut erls, &mut problems);
     }
@@ -88,7 +93,8 @@ pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
         callers: saturate(callers.len()),
         ..elements.counts
     };
-    Ok(Policy::assemble(Parts {
+    let rows = elements.rows.take().unwrap_or_default();
+    let policy = Policy::assemble(Parts {
         settings,
         erls: erls.into_erls(),
         network: elements.builder.build(),
@@ -99,7 +105,8 @@ pub(crate) fn compile(files: &[SourceFile]) -> Result<Policy, Vec<Problem>> {
         trusted,
         callers: callers.into_iter().map(|(c, _)| c).collect(),
         counts,
-    }))
+    });
+    Ok((policy, rows))
 }
 
 /// Each file's name and text; files that are not text are reported and skipped.

@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 
-use e911_location::lis::{MacPrefix, NetworkMapBuilder, canonical_chassis};
+use e911_location::lis::{ElementKind, MacPrefix, NetworkMapBuilder, canonical_chassis};
 
 use super::erls::{AddressColumns, ErlSet};
+use super::listing::{ElementRow, Listing};
 use super::subnet::{self, Subnet};
 use crate::csv::{Record, Table};
 use crate::model::Counts;
@@ -75,6 +76,8 @@ pub(crate) struct Elements {
     /// ERL index and first file/line of every non-subnet element, for the ELIN check.
     pub others: Vec<(u32, u32, u32)>,
     pub counts: Counts,
+    /// Every element as written, when the compile was asked to keep them.
+    pub rows: Option<Vec<ElementRow>>,
     seen_subnets: Seen<Subnet>,
     seen_bssids: Seen<(u64, u64)>,
     seen_chassis: Seen<String>,
@@ -90,6 +93,27 @@ struct FileCtx<'f> {
 }
 
 impl Elements {
+    /// No elements yet; `listing` says whether to keep an [`ElementRow`] per element.
+    pub(crate) fn new(listing: Listing) -> Self {
+        Self {
+            rows: (listing == Listing::Keep).then(Vec::new),
+            ..Self::default()
+        }
+    }
+
+    /// Keeps the row of an element just added, if rows are kept.
+    fn list(&mut self, kind: ElementKind, element: String, erl: u32, ctx: &FileCtx<'_>, line: u32) {
+        if let Some(rows) = &mut self.rows {
+            rows.push(ElementRow {
+                kind,
+                element,
+                erl,
+                file: ctx.name.to_owned(),
+                line,
+            });
+        }
+    }
+
     /// Reads one element file of the given role.
     pub(crate) fn import_table(
         &mut self,
@@ -182,6 +206,13 @@ impl Elements {
             file: ctx.index,
             line: record.line,
         });
+        self.list(
+            ElementKind::Subnet,
+            parsed.to_string(),
+            erl,
+            ctx,
+            record.line,
+        );
         self.counts.subnets += 1;
         Ok(())
     }
@@ -207,6 +238,7 @@ impl Elements {
             .add_bssid(text, erl)
             .map_err(|e| format!("bad BSSID `{text}`: {e}"))?;
         self.others.push((erl, ctx.index, record.line));
+        self.list(ElementKind::Bssid, text.to_owned(), erl, ctx, record.line);
         self.counts.bssids += 1;
         Ok(())
     }
@@ -231,6 +263,7 @@ impl Elements {
             .add_chassis(text, erl)
             .map_err(|e| format!("bad chassis ID `{text}`: {e}"))?;
         self.others.push((erl, ctx.index, record.line));
+        self.list(ElementKind::Chassis, text.to_owned(), erl, ctx, record.line);
         self.counts.chassis += 1;
         Ok(())
     }
@@ -256,6 +289,8 @@ impl Elements {
             .add_port(chassis, port, erl)
             .map_err(|e| format!("bad port `{chassis}` `{port}`: {e}"))?;
         self.others.push((erl, ctx.index, record.line));
+        let shown = format!("{chassis} {port}");
+        self.list(ElementKind::Port, shown, erl, ctx, record.line);
         self.counts.ports += 1;
         Ok(())
     }

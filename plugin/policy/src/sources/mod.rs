@@ -11,12 +11,15 @@ mod assign;
 mod build;
 mod elements;
 pub(crate) mod erls;
+mod listing;
 mod resolve;
 mod subnet;
 mod toml_files;
 
 use crate::Policy;
 use crate::problem::Problem;
+pub use listing::ElementRow;
+use listing::Listing;
 
 /// The TOML files a bundle may contain; `bundle.toml` is required.
 pub const TOML_FILES: [&str; 6] = [
@@ -101,7 +104,13 @@ impl Sources {
 
     /// Validates and compiles. On failure, every problem found, sorted by file and line.
     pub fn compile(&self) -> Result<Policy, Vec<Problem>> {
-        build::compile(&self.files)
+        build::compile(&self.files, Listing::Skip).map(|(policy, _)| policy)
+    }
+
+    /// Like [`Sources::compile`], and also every network element as its source row wrote
+    /// it, with file and line: what a coverage view lists under each ERL.
+    pub fn compile_with_elements(&self) -> Result<(Policy, Vec<ElementRow>), Vec<Problem>> {
+        build::compile(&self.files, Listing::Keep)
     }
 }
 
