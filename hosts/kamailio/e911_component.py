@@ -1,0 +1,227 @@
+"""The policy component (wit/policy.wit, world `policy-plugin`) under wasmtime-py.
+
+One `Plugin` per Kamailio process, created after the fork: a wasmtime engine or store
+created in the parent and used in the forked workers deadlocks them. The compiled
+component is cached on disk (`cache_dir`), so only the first process after a change of
+component or wasmtime version compiles it (about 1.5 s); the others load it in
+milliseconds.
+
+Each call gets a fuel budget (wasmtime's deterministic stand-in for the harness's epoch
+deadline, which needs a ticker thread) and the store a memory limit. A trap (a bug, the
+fuel or the memory limit) raises `PluginTrap`; the instance is dropped and the next call
+instantiates a fresh one, configured again with the last bundle that loaded.
+
+The imports are the `Host`'s: this module knows nothing of Kamailio, so the benchmark
+runs it outside Kamailio too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import ipaddress
+import os
+import tempfile
+from typing import Any, Optional, Protocol
+
+import wasmtime
+from wasmtime import component as wc
+
+PACKAGE = "e911:policy"
+VERSION = "0.1.0"
+
+
+class Host(Protocol):
+    """What the component imports, done with the host's own facilities."""
+
+    def store_get(self, elin: str) -> Optional[dict[str, Any]]: ...
+
+    def store_put(self, elin: str, entry: dict[str, Any]) -> None: ...
+
+    def notify(self, notification: dict[str, Any]) -> None: ...
+
+    def log(self, level: str, message: str) -> None: ...
+
+
+class PluginTrap(Exception):
+    """The component trapped; the instance is gone, the message must pass unchanged."""
+
+
+class BundleRefused(Exception):
+    """`configure` refused a bundle; the previous one stays active."""
+
+
+ENTRY_FIELDS = ("caller", "call-id", "assigned-at", "expires-at", "uses", "policy")
+
+
+def _entry_to_dict(entry: Any) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in ENTRY_FIELDS}
+
+
+def _entry_from_dict(entry: dict[str, Any]) -> wc.Record:
+    record = wc.Record()
+    for name in ENTRY_FIELDS:
+        setattr(record, name, entry.get(name))
+    return record
+
+
+def _record_to_dict(record: Any) -> dict[str, Any]:
+    return dict(vars(record))
+
+
+def _bundle_error(err: Any) -> str:
+    """A `bundle-error` variant in words."""
+    if isinstance(err, wc.Variant):
+        return err.tag if err.payload is None else f"{err.tag}: {err.payload}"
+    return str(err)
+
+
+def _wasmtime_version() -> str:
+    try:
+        return importlib.metadata.version("wasmtime")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _compile(engine: wasmtime.Engine, path: str, cache_dir: str) -> wc.Component:
+    """The component, from the cache when the same bytes were compiled by this wasmtime."""
+    with open(path, "rb") as file:
+        wasm = file.read()
+    key = hashlib.sha256(wasm + f"|wasmtime-py {_wasmtime_version()}|fuel".encode())
+    cached = os.path.join(cache_dir, f"e911-policy-{key.hexdigest()[:32]}.cwasm")
+    if os.path.exists(cached):
+        try:
+            return wc.Component.deserialize_file(engine, cached)
+        except wasmtime.WasmtimeError:
+            pass  # stale or damaged: compile again below and overwrite it
+    component = wc.Component(engine, wasm)
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        # Written aside and renamed: another worker may be reading the cache right now.
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(component.serialize())
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # no cache: every process compiles, slower but correct
+    return component
+
+
+class Plugin:
+    """One live instance of the component, with its last good bundle."""
+
+    def __init__(
+        self,
+        host: Host,
+        component_path: str,
+        cache_dir: str,
+        call_fuel: int,
+        configure_fuel: int,
+        memory_limit: int,
+    ) -> None:
+        config = wasmtime.Config()
+        # Always on, so the cached artefact matches whatever budget the settings give.
+        config.consume_fuel = True
+        self._engine = wasmtime.Engine(config)
+        self._component = _compile(self._engine, component_path, cache_dir)
+        self._host = host
+        self._call_fuel = call_fuel
+        self._configure_fuel = configure_fuel
+        self._memory_limit = memory_limit
+        self._linker = self._link()
+        self._bundle: Optional[tuple[bytes, list[bytes]]] = None
+        self.revision = ""
+        self._instance: Optional[tuple[wasmtime.Store, Any, Any]] = None
+
+    def _link(self) -> wc.Linker:
+        host = self._host
+        linker = wc.Linker(self._engine)
+        with linker.root() as root:
+            with root.add_instance(f"{PACKAGE}/callback-store@{VERSION}") as store:
+
+                def get(_: Any, elin: str) -> Optional[wc.Record]:
+                    entry = host.store_get(elin)
+                    return None if entry is None else _entry_from_dict(entry)
+
+                def put(_: Any, elin: str, entry: Any) -> None:
+                    host.store_put(elin, _entry_to_dict(entry))
+
+                store.add_func("get", get)
+                store.add_func("put", put)
+            with root.add_instance(f"{PACKAGE}/notifier@{VERSION}") as notifier:
+                notifier.add_func("notify", lambda _, n: host.notify(_record_to_dict(n)))
+            with root.add_instance(f"{PACKAGE}/log@{VERSION}") as log:
+                log.add_func("log", lambda _, level, message: host.log(level, message))
+        return linker
+
+    def _live(self) -> tuple[wasmtime.Store, Any, Any]:
+        """The instance, instantiated (and configured with the last bundle) if needed."""
+        if self._instance is None:
+            store = wasmtime.Store(self._engine)
+            store.set_limits(memory_size=self._memory_limit)
+            store.set_fuel(self._configure_fuel or 2**62)
+            instance = self._linker.instantiate(store, self._component)
+            configure = instance.get_func(store, "configure")
+            on_message = instance.get_func(store, "on-message")
+            if configure is None or on_message is None:
+                raise PluginTrap(f"{PACKAGE}: the component lacks configure or on-message")
+            self._instance = (store, configure, on_message)
+            if self._bundle is not None:
+                self._configure(*self._bundle)
+        return self._instance
+
+    def _configure(self, bundle: bytes, keys: list[bytes]) -> Any:
+        store, configure, _ = self._instance or self._live()
+        store.set_fuel(self._configure_fuel or 2**62)
+        try:
+            result = configure(store, bundle, keys)
+            configure.post_return(store)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as err:
+            self._instance = None
+            raise PluginTrap(f"configure trapped: {str(err).splitlines()[0]}") from None
+        return result
+
+    def configure(self, bundle: bytes, keys: list[bytes]) -> dict[str, Any]:
+        """Loads a bundle; on refusal raises `BundleRefused` and the previous one stays."""
+        self._live()
+        result = self._configure(bundle, keys)
+        if isinstance(result, wc.Variant):  # result<bundle-info, bundle-error>: the error
+            raise BundleRefused(_bundle_error(result))
+        info = _record_to_dict(result)
+        info["counts"] = _record_to_dict(info["counts"])
+        self._bundle = (bundle, keys)
+        self.revision = info["revision"]
+        return info
+
+    def on_message(
+        self, message: bytes, peer: Optional[str], transport: str, now: int, node: str
+    ) -> Any:
+        """The verdict record for one SIP message (fields as in wit/policy.wit)."""
+        store, _, on_message = self._live()
+        ctx = wc.Record()
+        ctx.peer = _ip(peer)
+        ctx.transport = transport if transport in ("udp", "tcp", "tls") else "udp"
+        ctx.now = now
+        ctx.node = node
+        store.set_fuel(self._call_fuel or 2**62)
+        try:
+            verdict = on_message(store, message, ctx)
+            on_message.post_return(store)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as err:
+            self._instance = None
+            raise PluginTrap(str(err).splitlines()[0]) from None
+        return verdict
+
+
+def _ip(text: Optional[str]) -> Optional[wc.Variant]:
+    """Kamailio's `$si` as the WIT `ip-address`."""
+    if not text:
+        return None
+    try:
+        addr = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+    if addr.version == 4:
+        return wc.Variant("ipv4", tuple(addr.packed))
+    words = addr.packed
+    return wc.Variant("ipv6", tuple(int.from_bytes(words[i : i + 2], "big") for i in range(0, 16, 2)))

@@ -1,0 +1,287 @@
+"""The E9-1-1 policy component inside Kamailio 5.6: KEMI `app_python3` glue.
+
+kamailio.cfg loads this file (`modparam("app_python3", "load", ...)`) and calls
+`python_exec("e911_invite", "<settings file>")` for initial INVITEs only (emergency calls
+and PSAP callbacks to ELINs are initial INVITEs); the script passes everything else
+without entering Python, because handing a message to the component through Python costs
+about a millisecond (BENCHMARKS.md, "Kamailio").
+
+Per call: the message buffer (`$mb`), peer (`$si`) and transport (`$pr`) go to the
+component's `on-message`; the verdict's edit list is applied with Kamailio's functions
+(e911_edits.py); the route's trunk picks the destination (`$du`) from `[upstreams]`; an
+audit line goes to the log. The imports are Kamailio's: the callback store is the shared
+memory htable `e911cb` (every worker sees it; entries expire), notifications go through
+the mqueue `e911notify` to a timer process that POSTs them (`e911_notify`), logs through
+`KSR.info` and friends.
+
+Returns 1 when the call was decided (changed or not), -1 when the plugin path failed: the
+script then relays the INVITE unchanged, on the emergency route when it dials an
+emergency number (route E911_FAILSAFE). Nothing here answers or drops a call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from typing import Any, Optional
+
+import KSR  # provided by app_python3
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import e911_edits  # noqa: E402
+import e911_settings  # noqa: E402
+
+# The callback store's selection lock: ELIN choice reads and writes the store, and two
+# workers deciding two calls from one site at once must not hand out the same ELIN.
+LOCK_KEY = "elins"
+
+
+class KamailioHost:
+    """The component's imports done with Kamailio facilities."""
+
+    def __init__(self, settings: e911_settings.Settings) -> None:
+        self.settings = settings
+        self.locked = False
+
+    def _lock(self) -> None:
+        if not self.locked:
+            KSR.htable.sht_lock(self.settings.lock_table, LOCK_KEY)
+            self.locked = True
+
+    def unlock(self) -> None:
+        if self.locked:
+            KSR.htable.sht_unlock(self.settings.lock_table, LOCK_KEY)
+            self.locked = False
+
+    def store_get(self, elin: str) -> Optional[dict[str, Any]]:
+        self._lock()
+        raw = KSR.htable.sht_get(self.settings.callback_table, elin)
+        if not isinstance(raw, str) or not raw:
+            return None
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            KSR.warn(f"e911: callback entry for {elin} is not JSON; ignored\n")
+            return None
+        return entry if isinstance(entry, dict) else None
+
+    def store_put(self, elin: str, entry: dict[str, Any]) -> None:
+        self._lock()
+        left = max(int(entry.get("expires-at") or 0) - int(time.time()), 0)
+        KSR.htable.sht_setxs(
+            self.settings.callback_table,
+            elin,
+            json.dumps(entry, separators=(",", ":")),
+            left + self.settings.callback_grace,
+        )
+
+    def notify(self, notification: dict[str, Any]) -> None:
+        # Queued for the timer process: the call never waits for a webhook.
+        if not notification.get("webhook"):
+            return
+        payload = json.dumps({"webhook": notification["webhook"], "json": notification["json"]})
+        if KSR.mqueue.mq_add(self.settings.notify_queue, notification["target"], payload) < 0:
+            KSR.warn(f"e911: notification for {notification['target']} dropped: queue full\n")
+
+    def log(self, level: str, message: str) -> None:
+        line = f"e911: {message}\n"
+        {"debug": KSR.dbg, "info": KSR.info, "warn": KSR.warn}.get(level, KSR.err)(line)
+
+
+class Worker:
+    """One Kamailio process's component, bundle and settings (created after the fork)."""
+
+    def __init__(self, settings_path: str) -> None:
+        self.settings = e911_settings.load(settings_path)
+        for path in reversed(self.settings.python_path):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        import e911_component  # wasmtime-py: imported in the worker, after the fork
+
+        self.component = e911_component
+        self.host = KamailioHost(self.settings)
+        self.plugin = e911_component.Plugin(
+            self.host,
+            self.settings.component,
+            self.settings.cache_dir,
+            self.settings.call_fuel,
+            self.settings.configure_fuel,
+            self.settings.memory_limit,
+        )
+        self.seen: Optional[tuple[int, int, int]] = None
+        self.digest = ""
+        self.last_good = os.path.join(self.settings.state_dir, "last-good.bundle")
+        self.reload()
+
+    def reload(self) -> None:
+        """Loads the bundle file if it changed since the last look (a file watch checked
+        before each decision: a reload takes effect on every worker's next call)."""
+        path = self.settings.bundle
+        try:
+            st = os.stat(path)
+            seen = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            seen = (0, 0, 0)
+        if seen == self.seen:
+            return
+        self.seen = seen
+        try:
+            with open(path, "rb") as file:
+                bundle = file.read()
+        except OSError as err:
+            self._refused(f"{path}: cannot read ({err.strerror})")
+            return
+        try:
+            info = self.plugin.configure(bundle, self.settings.trusted_keys)
+        except (self.component.BundleRefused, self.component.PluginTrap) as err:
+            self._refused(f"{path}: bundle refused ({err})")
+            return
+        self._active(info, bundle)
+
+    def _active(self, info: dict[str, Any], bundle: bytes) -> None:
+        """Publishes a bundle this worker loaded: its revision and digest in the state
+        htable, its bytes as the last good copy for workers that missed it."""
+        self.digest = info["digest"]
+        state = self.settings.state_table
+        if KSR.htable.sht_get(state, "digest") != self.digest:
+            try:
+                os.makedirs(self.settings.state_dir, exist_ok=True)
+                tmp = f"{self.last_good}.{os.getpid()}"
+                with open(tmp, "wb") as out:
+                    out.write(bundle)
+                os.replace(tmp, self.last_good)
+            except OSError as err:
+                KSR.warn(f"e911: {self.last_good}: last good bundle not kept ({err.strerror})\n")
+            KSR.htable.sht_sets(state, "revision", info["revision"])
+            KSR.htable.sht_sets(state, "digest", self.digest)
+        KSR.info(f"e911: {self.settings.bundle}: bundle {info['revision']} active (pid {os.getpid()})\n")
+
+    def _refused(self, why: str) -> None:
+        """Keeps the last good bundle: this worker's own, or, when another worker loaded
+        a newer good one this worker never saw, that one (kept in `last_good`)."""
+        shared = KSR.htable.sht_get(self.settings.state_table, "digest")
+        if isinstance(shared, str) and shared and shared != self.digest:
+            try:
+                with open(self.last_good, "rb") as file:
+                    bundle = file.read()
+                info = self.plugin.configure(bundle, self.settings.trusted_keys)
+                if info["digest"] == shared:
+                    self.digest = shared
+            except (OSError, self.component.BundleRefused, self.component.PluginTrap) as err:
+                KSR.err(f"e911: {self.last_good}: last good bundle not loaded ({err})\n")
+        active = self.plugin.revision or "none"
+        line = f"{why}; active revision {active} stays"
+        KSR.htable.sht_sets(self.settings.state_table, "refused", line)
+        KSR.err(f"e911: {line}\n")
+
+    def decide(self) -> int:
+        """Decides the current message and applies the verdict."""
+        self.reload()
+        if not self.plugin.revision:
+            raise RuntimeError("no policy bundle is active")
+        message = KSR.pv.get("$mb")
+        if not isinstance(message, str):
+            raise RuntimeError("the message buffer is unreadable")
+        try:
+            verdict = self.plugin.on_message(
+                message.encode("utf-8"),
+                KSR.pv.get("$si"),
+                str(KSR.pv.get("$pr") or "udp").lower(),
+                int(time.time()),
+                self.settings.node,
+            )
+        finally:
+            self.host.unlock()
+        KSR.pv.sets("$avp(e911_kind)", verdict.kind)
+        for metric in verdict.metrics:
+            KSR.htable.sht_inc(self.settings.state_table, metric)
+        if verdict.output is None:  # `unchanged`
+            return 1
+        problems = e911_edits.apply(KSR, verdict.edits)
+        upstream = self._upstream(verdict.route)
+        if upstream:
+            KSR.setdsturi(upstream)
+        if problems:
+            KSR.err(f"e911: {verdict.__dict__['call-id']}: edits not applied: {'; '.join(problems)}\n")
+        if verdict.audit:
+            KSR.info(f"e911 audit {json.dumps(audit_record(verdict, problems))}\n")
+        return 1
+
+    def _upstream(self, route: Any) -> Optional[str]:
+        upstreams = self.settings.upstreams
+        if route is not None and route.trunk in upstreams:
+            return upstreams[route.trunk]
+        if route is not None and route.kind == "elin-gateway" and "elin" in upstreams:
+            return upstreams["elin"]
+        return upstreams.get("default")
+
+
+def audit_record(verdict: Any, problems: list[str]) -> dict[str, Any]:
+    """The audit line: the decision as the harness proxy's audit.jsonl records it."""
+    fields = verdict.__dict__
+    route = None if verdict.route is None else dict(vars(verdict.route))
+    location = None if verdict.location is None else dict(vars(verdict.location))
+    degraded = fields["degraded"]
+    if problems:
+        degraded = "; ".join(filter(None, [degraded, *problems]))
+    return {
+        "time": int(time.time()),
+        "kind": verdict.kind,
+        "call_id": fields["call-id"],
+        "caller": verdict.caller,
+        "dialed": verdict.dialed,
+        "bundle_revision": fields["bundle-revision"],
+        "policy": verdict.policy,
+        "route": route,
+        "location": location,
+        "elin": verdict.elin,
+        "degraded": degraded,
+        "trace": verdict.trace,
+        "pid": os.getpid(),
+    }
+
+
+_worker: Optional[Worker] = None
+
+
+class Handler:
+    """The object app_python3 calls: `python_exec(NAME, PARAM)` → `NAME(msg, PARAM)`."""
+
+    def child_init(self, rank: int) -> int:
+        return 0
+
+    def e911_invite(self, msg: Any, settings_path: str) -> int:
+        global _worker
+        try:
+            if _worker is None:
+                _worker = Worker(settings_path)
+            return _worker.decide()
+        except Exception as err:  # the call goes on unchanged: see E911_FAILSAFE
+            call_id = KSR.pv.get("$ci")
+            KSR.err(f"e911: {call_id}: plugin path failed, relaying unchanged: {type(err).__name__}: {err}\n")
+            return -1
+
+    def e911_notify(self, msg: Any, payload: str) -> int:
+        """Sends one queued notification (runs in the rtimer process, off the call path)."""
+        try:
+            item = json.loads(payload)
+            request = urllib.request.Request(
+                item["webhook"],
+                data=item["json"].encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=3) as response:
+                response.read()
+        except Exception as err:
+            KSR.warn(f"e911: notification not delivered: {type(err).__name__}: {err}\n")
+        return 1
+
+
+def mod_init() -> Handler:
+    """Called once in Kamailio's main process, before the fork: nothing wasmtime here."""
+    return Handler()

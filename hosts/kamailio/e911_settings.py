@@ -1,0 +1,128 @@
+"""The Kamailio host's settings: one INI file, named by the `python_exec` call in
+kamailio.cfg (see e911.ini.example for every key).
+
+Read once per Kamailio process, on its first call; a setting that is wrong is an error
+naming the file and the key, which the glue logs before relaying the call unchanged.
+"""
+
+from __future__ import annotations
+
+import configparser
+import glob
+import os
+from dataclasses import dataclass, field
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be used: the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What `e911.ini` says."""
+
+    path: str
+    component: str
+    bundle: str
+    trusted_keys: list[bytes]
+    node: str
+    cache_dir: str
+    # Where the last bundle that loaded is copied, for workers that missed it.
+    state_dir: str
+    python_path: list[str]
+    # Per-call budget in wasmtime fuel (about one unit per wasm instruction); a call that
+    # runs out traps and the message is relayed unchanged. 0: no limit.
+    call_fuel: int
+    configure_fuel: int
+    memory_limit: int
+    callback_table: str
+    lock_table: str
+    state_table: str
+    notify_queue: str
+    # How long a callback entry stays in the htable after its window closes: ELIN
+    # selection reads `uses` and `assigned-at` of past entries (wit/policy.wit).
+    callback_grace: int
+    # Destination URIs ($du) by trunk id, plus "default" and "elin" (as the harness
+    # proxy's --route-upstream, --upstream, --elin-upstream).
+    upstreams: dict[str, str] = field(default_factory=dict)
+
+
+def _key(path: str, text: str) -> bytes:
+    """A trusted key file as written by `e911-harness bundle keygen` (64 hex digits)."""
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise SettingsError(f"{path}: not an Ed25519 public key (64 hex digits)")
+    return key
+
+
+def _int(path: str, section: configparser.SectionProxy, name: str, default: int) -> int:
+    raw = section.get(name, str(default)).replace("_", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{path}: [e911] {name} = {raw!r} is not a number") from None
+    if value < 0:
+        raise SettingsError(f"{path}: [e911] {name} must not be negative")
+    return value
+
+
+def venv_site_packages(venv: str) -> list[str]:
+    """The site-packages folders of a virtualenv (whatever its Python minor version)."""
+    return sorted(glob.glob(os.path.join(venv, "lib", "python3*", "site-packages")))
+
+
+def load(path: str) -> Settings:
+    """Reads and checks the settings file."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as file:
+            parser.read_file(file)
+    except OSError as err:
+        raise SettingsError(f"{path}: cannot read ({err.strerror})") from None
+    except configparser.Error as err:
+        raise SettingsError(f"{path}: {err.message.splitlines()[0]}") from None
+    if not parser.has_section("e911"):
+        raise SettingsError(f"{path}: no [e911] section")
+    e911 = parser["e911"]
+    base = os.path.dirname(os.path.abspath(path))
+
+    def file_setting(name: str) -> str:
+        value = e911.get(name)
+        if not value:
+            raise SettingsError(f"{path}: [e911] {name} is missing")
+        return os.path.join(base, value)
+
+    keys = []
+    for key_path in e911.get("trusted_keys", "").split():
+        key_path = os.path.join(base, key_path)
+        try:
+            with open(key_path, encoding="ascii") as file:
+                keys.append(_key(key_path, file.read()))
+        except (OSError, UnicodeDecodeError) as err:
+            raise SettingsError(f"{key_path}: cannot read the trusted key ({err})") from None
+    python_path = [os.path.join(base, p) for p in e911.get("python_path", "").split()]
+    for venv in e911.get("venv", "").split():
+        python_path.extend(venv_site_packages(os.path.join(base, venv)))
+    upstreams = dict(parser["upstreams"]) if parser.has_section("upstreams") else {}
+    return Settings(
+        path=path,
+        component=file_setting("component"),
+        bundle=file_setting("bundle"),
+        trusted_keys=keys,
+        node=e911.get("node", "kamailio"),
+        cache_dir=os.path.join(base, e911.get("cache_dir", "e911-cache")),
+        state_dir=os.path.join(base, e911.get("state_dir", "e911-state")),
+        python_path=python_path,
+        call_fuel=_int(path, e911, "call_fuel", 50_000_000),
+        configure_fuel=_int(path, e911, "configure_fuel", 0),
+        memory_limit=_int(path, e911, "memory_limit_mib", 64) << 20,
+        callback_table=e911.get("callback_table", "e911cb"),
+        lock_table=e911.get("lock_table", "e911lock"),
+        state_table=e911.get("state_table", "e911state"),
+        notify_queue=e911.get("notify_queue", "e911notify"),
+        callback_grace=_int(path, e911, "callback_grace_seconds", 7 * 24 * 3600),
+        upstreams=upstreams,
+    )
