@@ -1,0 +1,787 @@
+//! End-to-end through a real Kamailio 5.6: SIPp caller → Kamailio (hosts/kamailio/
+//! kamailio.cfg, unchanged, with the component called from `app_python3` through
+//! wasmtime-py) → SIPp callees, over UDP on loopback. The callee scenarios check what
+//! arrives (`tests/sipp/uas-*.xml`: PIDF-LO and Geolocation on the sip-trunk route, an
+//! ELIN as caller on the ELIN route, the caller reached on a PSAP callback); the tests
+//! assert every SIPp's exit status and call counts, Kamailio's audit lines and its
+//! htables (through `kamcmd`). Callers bind 127.1.0.x (HQ) and 127.2.0.x (Wichita), which
+//! the test bundle maps (as in `sipp.rs`).
+//!
+//! Needs Debian's `kamailio`, `kamailio-python3-modules`, `sip-tester`, the venv
+//! `target/tools/venv` with wasmtime-py and the component in `target/wasm/`: `cargo xtask
+//! test` provides all of them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tools() -> PathBuf {
+    std::env::var_os("E911_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/tools"))
+}
+
+/// Fails (never skips) when something the tests drive is missing.
+fn require_tools() {
+    for (program, arg, package) in [
+        ("sipp", "-v", "sip-tester"),
+        ("kamailio", "-v", "kamailio"),
+        ("kamcmd", "-V", "kamailio"),
+    ] {
+        let ok = Command::new(program)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+        assert!(
+            ok,
+            "{program} is missing: install {package} (apt-get install {package}), or run `cargo xtask test`"
+        );
+    }
+    assert!(
+        Path::new("/usr/lib/x86_64-linux-gnu/kamailio/modules/app_python3.so").exists()
+            || Path::new("/usr/lib/kamailio/modules/app_python3.so").exists(),
+        "Kamailio's app_python3 is missing: install kamailio-python3-modules, or run `cargo xtask test`"
+    );
+    assert!(
+        wasmtime_py().is_some(),
+        "wasmtime-py is missing from {}: run `cargo xtask test`",
+        tools().join("venv").display()
+    );
+    assert!(
+        component().exists(),
+        "{} is missing: run `cargo xtask test` (or `cargo xtask build-component`)",
+        component().display()
+    );
+}
+
+/// The venv's site-packages folder that holds wasmtime-py.
+fn wasmtime_py() -> Option<PathBuf> {
+    let lib = tools().join("venv/lib");
+    std::fs::read_dir(lib).ok()?.find_map(|entry| {
+        let site = entry.ok()?.path().join("site-packages");
+        site.join("wasmtime").exists().then_some(site)
+    })
+}
+
+fn component() -> PathBuf {
+    root().join("target/wasm/e911_policy.component.wasm")
+}
+
+/// Kills the process when the test ends, passing or failing.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Guard {
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "process still running after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A port free for UDP and TCP on `ip`.
+fn free_port(ip: &str) -> u16 {
+    loop {
+        let tcp = TcpListener::bind((ip, 0)).unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("e911-kamailio-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Replaces the first `from` in `file` with `to`; `from` must be there.
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(from), "{} has no {from}", file.display());
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+/// policies/contoso plus loopback subnets (127.1.0.0/16 → HQ floor 1, 127.2.0.0/16 →
+/// Wichita, also a Wichita site subnet), `trusted` as the trusted networks, notifications
+/// to `webhook` only. Returns the source folder.
+fn bundle_sources(dir: &Path, webhook: &str, trusted: &str) -> PathBuf {
+    let src = dir.join("bundle-src");
+    std::fs::create_dir_all(&src).unwrap();
+    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, src.join(path.file_name().unwrap())).unwrap();
+    }
+    let mut subnets = std::fs::read_to_string(src.join("subnets.csv")).unwrap();
+    subnets.push_str(concat!(
+        "\"127.1.0.0\",\"Redmond B40 wired, floor 1\",\"Building 40, Floor 1\",\"Contoso\",",
+        "\"1\",\"\",\"\",\"Microsoft\",\"Way\",\"\",\"Redmond\",\"WA\",\"98052\",\"US\"\r\n",
+        "\"127.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
+        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
+    ));
+    std::fs::write(src.join("subnets.csv"), subnets).unwrap();
+    edit(
+        &src.join("sites.toml"),
+        "[\"10.2.0.0/16\"]",
+        "[\"10.2.0.0/16\", \"127.2.0.0/16\"]",
+    );
+    edit(
+        &src.join("bundle.toml"),
+        "\"2001:db8::/32\"]",
+        &format!("\"2001:db8::/32\", {trusted}]"),
+    );
+    std::fs::write(
+        src.join("notifications.toml"),
+        format!(
+            "[targets.redmond-security]\nwebhook = \"{webhook}\"\n\n\
+             [targets.wichita-security]\nwebhook = \"{webhook}\"\n"
+        ),
+    )
+    .unwrap();
+    src
+}
+
+/// Compiles bundle sources into `out` with the harness (written aside, then renamed, as
+/// a deployment would, so Kamailio never reads half a file).
+fn build_bundle(src: &Path, out: &Path) {
+    let tmp = out.with_extension("tmp");
+    let status = Command::new(HARNESS)
+        .args(["bundle", "build"])
+        .arg(src)
+        .arg("-o")
+        .arg(&tmp)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "bundle build {}", src.display());
+    std::fs::rename(&tmp, out).unwrap();
+}
+
+/// One Kamailio with its scratch folder, control socket and log.
+struct Kamailio {
+    dir: PathBuf,
+    port: u16,
+    ctl: String,
+    _guard: Guard,
+}
+
+/// The settings file for the glue: `upstreams` as `[upstreams]` lines, `extra` as more
+/// `[e911]` lines.
+fn settings(dir: &Path, upstreams: &[(&str, String)], extra: &str) -> PathBuf {
+    let mut text = format!(
+        "[e911]\ncomponent = {}\nbundle = {}\npython_path = {}\nnode = kamailio-test\n\
+         cache_dir = {}\nstate_dir = {}\n{extra}\n[upstreams]\n",
+        component().display(),
+        dir.join("policy.bundle").display(),
+        wasmtime_py().unwrap().display(),
+        // Shared by every test: compiled once per component and wasmtime-py version.
+        std::env::temp_dir().join("e911-kamailio-cwasm").display(),
+        dir.join("state").display(),
+    );
+    for (name, uri) in upstreams {
+        text.push_str(&format!("{name} = {uri}\n"));
+    }
+    let path = dir.join("e911.ini");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts Kamailio on 127.0.0.1 (an ephemeral UDP port) with the shipped configuration
+/// and waits until its control socket answers.
+fn start_kamailio(dir: &Path, settings: &Path, upstream: &str, failsafe: &str) -> Kamailio {
+    let port = free_port("127.0.0.1");
+    let ctl = format!("unix:{}", dir.join("kamailio.ctl").display());
+    let define = |name: &str, value: &str| format!("{name}=\"{value}\"");
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(root().join("hosts/kamailio/kamailio.cfg"))
+        .args(["-DD", "-E", "-m", "64", "-M", "16"])
+        .arg("-Y")
+        .arg(dir)
+        .args(["-l", &format!("udp:127.0.0.1:{port}")])
+        .arg("-A")
+        .arg(define(
+            "E911_GLUE",
+            &root()
+                .join("hosts/kamailio/e911_kamailio.py")
+                .display()
+                .to_string(),
+        ))
+        .arg("-A")
+        .arg(define("E911_SETTINGS", &settings.display().to_string()))
+        .arg("-A")
+        .arg(define("UPSTREAM", upstream))
+        .arg("-A")
+        .arg(define("E911_FAILSAFE_UPSTREAM", failsafe))
+        .arg("-A")
+        .arg(define("CTL_SOCKET", &ctl))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let start = Instant::now();
+    loop {
+        if kamcmd_output(&ctl, &["core.uptime"]).is_some() {
+            break;
+        }
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            panic!("kamailio exited with {status}:\n{}", log(dir));
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "kamailio did not start:\n{}",
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Kamailio {
+        dir: dir.to_owned(),
+        port,
+        ctl,
+        _guard: guard,
+    }
+}
+
+fn kamcmd_output(ctl: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new("kamcmd")
+        .args(["-s", ctl])
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default()
+}
+
+impl Kamailio {
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn kamcmd(&self, args: &[&str]) -> String {
+        kamcmd_output(&self.ctl, args)
+            .unwrap_or_else(|| panic!("kamcmd {args:?} failed:\n{}", log(&self.dir)))
+    }
+
+    /// The audit lines the glue logged, first per Call-ID (a UDP retransmission is
+    /// absorbed by the transaction layer, but judge by the first anyway).
+    fn audit(&self) -> Vec<serde_json::Value> {
+        let mut seen = std::collections::HashSet::new();
+        log(&self.dir)
+            .lines()
+            .filter_map(|line| line.split_once("e911 audit ").map(|(_, json)| json))
+            .map(|json| serde_json::from_str::<serde_json::Value>(json).unwrap())
+            .filter(|r| seen.insert(r["call_id"].as_str().unwrap_or_default().to_owned()))
+            .collect()
+    }
+}
+
+/// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
+struct Sipp {
+    name: String,
+    guard: Guard,
+}
+
+fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
+    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+    let child = Command::new("sipp")
+        .args(args)
+        .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
+        .args(["-trace_msg", "-message_file", &file("msg")])
+        .args(["-trace_err", "-error_file", &file("err")])
+        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
+        .stdout(std::fs::File::create(file("out")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Sipp {
+        name: name.to_owned(),
+        guard: Guard(child),
+    }
+}
+
+fn scenario(name: &str) -> String {
+    root().join("tests/sipp").join(name).display().to_string()
+}
+
+/// A callee on `ip` (a fresh port) for `calls` calls; returns it and its SIP URI.
+fn uas(dir: &Path, name: &str, xml: &str, ip: &str, calls: u32) -> (Sipp, String) {
+    let port = free_port(ip);
+    let args = [
+        "-sf",
+        &scenario(xml),
+        "-i",
+        ip,
+        "-p",
+        &port.to_string(),
+        "-m",
+        &calls.to_string(),
+    ];
+    (
+        sipp(dir, name, &args.map(String::from)),
+        format!("sip:{ip}:{port}"),
+    )
+}
+
+fn uac(
+    dir: &Path,
+    name: &str,
+    kamailio: &Kamailio,
+    from_ip: &str,
+    dial: &str,
+    extra: &[&str],
+) -> Sipp {
+    let port = free_port(from_ip).to_string();
+    let mut args: Vec<String> = [
+        kamailio.addr().as_str(),
+        "-sf",
+        &scenario("uac.xml"),
+        "-s",
+        dial,
+        "-i",
+        from_ip,
+        "-p",
+        &port,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    sipp(dir, name, &args)
+}
+
+/// Waits for a SIPp to exit and asserts it succeeded with exactly `calls` successful
+/// calls and no failed one.
+fn assert_calls(dir: &Path, sipp: &mut Sipp, calls: u64) {
+    let status = sipp.guard.wait(Duration::from_secs(90));
+    let errors =
+        std::fs::read_to_string(dir.join(format!("{}.err", sipp.name))).unwrap_or_default();
+    assert!(
+        status.success(),
+        "sipp {} exited with {status}\nerrors:\n{errors}\nkamailio log:\n{}",
+        sipp.name,
+        log(dir)
+    );
+    let csv = std::fs::read_to_string(dir.join(format!("{}.csv", sipp.name))).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+    let last: Vec<&str> = lines.last().unwrap().split(';').collect();
+    let column = |name: &str| -> u64 {
+        let i = header.iter().position(|h| *h == name).unwrap();
+        last[i].parse().unwrap()
+    };
+    assert_eq!(
+        column("SuccessfulCall(C)"),
+        calls,
+        "sipp {}: successful calls",
+        sipp.name
+    );
+    assert_eq!(
+        column("FailedCall(C)"),
+        0,
+        "sipp {}: failed calls",
+        sipp.name
+    );
+}
+
+/// The messages in a SIPp `-trace_msg` file whose trace line contains `what`.
+fn traced(dir: &Path, name: &str, what: &str) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
+    log.split("----------------------------------------------- ")
+        .filter_map(|block| {
+            let mut parts = block.splitn(3, '\n');
+            let _time = parts.next()?;
+            let kind = parts.next()?;
+            let text = parts.next()?.strip_prefix('\n')?;
+            kind.contains(what)
+                .then(|| text.trim_end_matches('\n').to_owned())
+        })
+        .collect()
+}
+
+/// A webhook receiver: every POST's request text.
+fn webhook() -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/e911", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            // Python's urllib sends the head and the body in separate writes: read on
+            // until Content-Length is satisfied.
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let text = String::from_utf8_lossy(&got).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
+        }
+    });
+    (url, rx)
+}
+
+/// The first INVITE `name` sent or received.
+fn invite(dir: &Path, name: &str, what: &str) -> String {
+    traced(dir, name, what)
+        .into_iter()
+        .find(|m| m.starts_with("INVITE "))
+        .unwrap_or_else(|| panic!("{name} {what} no INVITE"))
+}
+
+/// HQ dials 911 (sip-trunk: PIDF-LO and Geolocation), Wichita dials 911 (ELIN gateway:
+/// an ELIN as caller), HQ dials an ordinary number (unchanged but for Kamailio's Via and
+/// Max-Forwards); audit lines and webhook POSTs for the emergency calls.
+#[test]
+fn kamailio_calls_get_location_elin_or_pass_unchanged() {
+    require_tools();
+    let dir = scratch("calls");
+    let (hook, posts) = webhook();
+    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let calls = 3;
+    let (mut trunk, trunk_uri) = uas(&dir, "trunk", "uas-sip-trunk.xml", "127.0.0.2", calls);
+    let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.3", calls);
+    let (mut plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.4", calls);
+    let ini = settings(
+        &dir,
+        &[("esp-primary", trunk_uri.clone()), ("elin", elin_uri)],
+        "",
+    );
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &trunk_uri);
+    let m = calls.to_string();
+    let extra = ["-m", m.as_str(), "-r", "5"];
+    let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &extra);
+    assert_calls(&dir, &mut hq, calls.into());
+    let mut wichita = uac(&dir, "wichita-911", &kamailio, "127.2.0.10", "911", &extra);
+    assert_calls(&dir, &mut wichita, calls.into());
+    let mut other = uac(
+        &dir,
+        "hq-other",
+        &kamailio,
+        "127.1.0.11",
+        "4255550199",
+        &extra,
+    );
+    assert_calls(&dir, &mut other, calls.into());
+    for callee in [&mut trunk, &mut elin, &mut plain] {
+        assert_calls(&dir, callee, calls.into());
+    }
+
+    // The ordinary INVITE arrives as sent, but for Kamailio's Via and Max-Forwards.
+    let sent = invite(&dir, "hq-other", "sent");
+    let received = invite(&dir, "plain", "received");
+    let mut expected: Vec<&str> = sent.split('\n').collect();
+    let mut got: Vec<&str> = received.split('\n').collect();
+    let ours = format!(
+        "Via: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK",
+        kamailio.port
+    );
+    assert!(
+        got[1].starts_with(&ours),
+        "Kamailio's Via on top: {received}"
+    );
+    got.remove(1);
+    let mf = |lines: &mut Vec<&str>, value: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with("Max-Forwards:"))
+            .unwrap();
+        assert_eq!(lines[i].trim_end(), format!("Max-Forwards: {value}"));
+        lines.remove(i);
+    };
+    mf(&mut expected, "70");
+    mf(&mut got, "69");
+    assert_eq!(
+        got, expected,
+        "non-emergency INVITE changed beyond Via and Max-Forwards"
+    );
+
+    // The sip-trunk INVITE: its body grew, and Content-Length says by how much.
+    let pidf = invite(&dir, "trunk", "received");
+    let (head, body) = pidf.split_once("\r\n\r\n").unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        length,
+        body.len() + 1,
+        "Content-Length of the rewritten INVITE"
+    );
+    assert!(body.contains("<ca:A3>Redmond</ca:A3>"), "{pidf}");
+
+    // One audit line per emergency call, on the route its callee checked.
+    let records = kamailio.audit();
+    let routes: Vec<&str> = records
+        .iter()
+        .map(|r| r["route"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routes.iter().filter(|k| **k == "sip-trunk").count(),
+        calls as usize,
+        "{records:#?}"
+    );
+    assert_eq!(
+        routes.iter().filter(|k| **k == "elin-gateway").count(),
+        calls as usize,
+        "{records:#?}"
+    );
+    assert_eq!(records.len(), 2 * calls as usize, "{records:#?}");
+    assert!(
+        records.iter().all(|r| r["degraded"].is_null()),
+        "{records:#?}"
+    );
+
+    // The ELINs handed out are in Kamailio's shared htable, with their caller.
+    let stored = kamailio.kamcmd(&["htable.dump", "e911cb"]);
+    assert!(stored.contains("+13165550100"), "{stored}");
+    assert!(stored.contains("sip:+14255550101@contoso.com"), "{stored}");
+    let state = kamailio.kamcmd(&["htable.dump", "e911state"]);
+    assert!(state.contains("2026.11.1"), "{state}");
+
+    // The security desk's webhook got the notifications, from the timer process.
+    let post = posts
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a webhook POST");
+    assert!(post.starts_with("POST /hooks/e911 HTTP/1.1\r\n"), "{post}");
+    assert!(post.contains("\"kind\":\"emergency\""), "{post}");
+}
+
+/// Wichita dials 911 and gets an ELIN; a carrier (127.9.0.1, outside the trusted
+/// networks) then calls that ELIN, and the INVITE reaches the caller, re-targeted and
+/// marked `Priority: psap-callback`, through the htable the first call wrote.
+#[test]
+fn kamailio_psap_callback_reaches_the_caller() {
+    require_tools();
+    let dir = scratch("callback");
+    let (hook, _posts) = webhook();
+    let src = bundle_sources(&dir, &hook, "\"127.1.0.0/16\", \"127.2.0.0/16\"");
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.6", 1);
+    let (mut caller, caller_uri) = uas(&dir, "caller", "uas-callback.xml", "127.0.0.7", 1);
+    let ini = settings(&dir, &[("elin", elin_uri.clone())], "");
+    let kamailio = start_kamailio(&dir, &ini, &caller_uri, &elin_uri);
+    let mut wichita = uac(
+        &dir,
+        "wichita-911",
+        &kamailio,
+        "127.2.0.10",
+        "911",
+        &["-m", "1"],
+    );
+    assert_calls(&dir, &mut wichita, 1);
+    assert_calls(&dir, &mut elin, 1);
+    let records = kamailio.audit();
+    let number = records[0]["elin"].as_str().unwrap().to_owned();
+    assert_eq!(number, "+13165550100", "{records:#?}");
+
+    let mut psap = uac(&dir, "psap", &kamailio, "127.9.0.1", &number, &["-m", "1"]);
+    assert_calls(&dir, &mut psap, 1);
+    assert_calls(&dir, &mut caller, 1);
+    let records = kamailio.audit();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "callback" && r["elin"] == number.as_str()),
+        "the callback is audited: {records:#?}"
+    );
+}
+
+/// While Wichita places calls at a steady rate, the bundle is replaced (new revision;
+/// Wichita's subnet leaves the ELIN site, so its calls take the sip-trunk route), then a
+/// broken bundle is written. No call fails, calls after the swap follow the new bundle,
+/// and the broken one is refused with the last good one kept.
+#[test]
+fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
+    require_tools();
+    let dir = scratch("reload");
+    let (hook, _posts) = webhook();
+    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    let bundle = dir.join("policy.bundle");
+    build_bundle(&src, &bundle);
+    let calls = 60;
+    let (mut callee, callee_uri) = uas(&dir, "callee", "uas.xml", "127.0.0.5", calls);
+    let ini = settings(
+        &dir,
+        &[
+            ("default", callee_uri.clone()),
+            ("elin", callee_uri.clone()),
+        ],
+        "",
+    );
+    let kamailio = start_kamailio(&dir, &ini, &callee_uri, &callee_uri);
+    let m = calls.to_string();
+    let extra = ["-m", m.as_str(), "-r", "10", "-l", "20"];
+    let mut caller = uac(&dir, "wichita", &kamailio, "127.2.0.10", "911", &extra);
+
+    std::thread::sleep(Duration::from_secs(2));
+    edit(&src.join("sites.toml"), ", \"127.2.0.0/16\"]", "]");
+    edit(
+        &src.join("bundle.toml"),
+        "revision = \"2026.11.1\"",
+        "revision = \"2026.11.2-reload\"",
+    );
+    build_bundle(&src, &bundle);
+    std::thread::sleep(Duration::from_secs(2));
+    // Broken: the payload no longer matches the digest in the header.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    let tmp = dir.join("broken.tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, &bundle).unwrap();
+
+    assert_calls(&dir, &mut caller, calls.into());
+    assert_calls(&dir, &mut callee, calls.into());
+
+    let records = kamailio.audit();
+    assert_eq!(
+        records.len(),
+        calls as usize,
+        "an audit line for every call"
+    );
+    let first_new = records
+        .iter()
+        .position(|r| r["bundle_revision"] == "2026.11.2-reload")
+        .expect("calls after the reload");
+    assert!(first_new > 0, "calls before the reload");
+    for (i, record) in records.iter().enumerate() {
+        // Each worker notices the new file on its next call, so the switch is per worker:
+        // after the first new-revision call, a call on the old one is from a worker
+        // that had not yet taken a call since.
+        let route = if record["bundle_revision"] == "2026.11.1" {
+            "elin-gateway"
+        } else {
+            assert_eq!(record["bundle_revision"], "2026.11.2-reload", "record {i}");
+            "sip-trunk"
+        };
+        assert_eq!(record["route"]["kind"], route, "record {i}");
+    }
+    assert_eq!(
+        records.last().unwrap()["bundle_revision"],
+        "2026.11.2-reload",
+        "the broken bundle did not replace the good one"
+    );
+    assert!(
+        records.len() - first_new >= 10,
+        "calls after the broken bundle too"
+    );
+
+    let state = kamailio.kamcmd(&["htable.dump", "e911state"]);
+    assert!(state.contains("2026.11.2-reload"), "{state}");
+    assert!(
+        state.contains(&format!(
+            "{}: bundle refused (digest-mismatch)",
+            bundle.display()
+        )),
+        "the refusal names the file and why:\n{state}"
+    );
+    assert!(
+        log(&dir)
+            .contains("bundle refused (digest-mismatch); active revision 2026.11.2-reload stays")
+    );
+}
+
+/// Fail-safe: with a per-call fuel budget far too small, the component traps on every
+/// INVITE. The emergency call still completes, relayed unchanged to the emergency
+/// route's upstream, and the log says why; an ordinary call goes its usual way.
+#[test]
+fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
+    require_tools();
+    let dir = scratch("trap");
+    let (hook, _posts) = webhook();
+    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let (mut esp, esp_uri) = uas(&dir, "esp", "uas.xml", "127.0.0.8", 1);
+    let (mut plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
+    let ini = settings(
+        &dir,
+        &[("esp-primary", esp_uri.clone())],
+        "call_fuel = 1000",
+    );
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &esp_uri);
+    let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &["-m", "1"]);
+    assert_calls(&dir, &mut hq, 1);
+    assert_calls(&dir, &mut esp, 1);
+    let mut other = uac(
+        &dir,
+        "hq-other",
+        &kamailio,
+        "127.1.0.11",
+        "4255550199",
+        &["-m", "1"],
+    );
+    assert_calls(&dir, &mut other, 1);
+    assert_calls(&dir, &mut plain, 1);
+
+    let received = invite(&dir, "esp", "received");
+    assert!(
+        received.starts_with("INVITE sip:911@contoso.com;user=phone SIP/2.0"),
+        "{received}"
+    );
+    assert!(!received.contains("Geolocation"), "{received}");
+    let text = log(&dir);
+    assert!(
+        text.contains("plugin path failed, relaying unchanged: PluginTrap"),
+        "{text}"
+    );
+    assert!(
+        text.contains("emergency call 911 relayed unchanged to"),
+        "{text}"
+    );
+    assert!(kamailio.audit().is_empty(), "no decision was made");
+}
