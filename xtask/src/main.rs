@@ -6,6 +6,8 @@
 //! - `cargo xtask setup` installs what the tests run against (the first step of `test`).
 //! - `cargo xtask build-component` builds the WebAssembly component
 //!   (`target/wasm/e911_policy.component.wasm`); `test` does it before the tests.
+//! - `cargo xtask build-envoy` builds the Envoy filter (`target/wasm/e911_envoy.wasm`) and
+//!   checks its imports and panic paths (`envoy.rs`); `test` does it before the tests.
 //!
 //! Each command does its own set-up on a fresh machine of this project's kind (Debian with
 //! rustup), so a new clone needs nothing but these two lines. Set-up steps are idempotent:
@@ -19,16 +21,18 @@ use anyhow::{Context, Result, bail};
 
 mod architecture;
 mod component;
+mod envoy;
 mod tools;
 
 /// Crates that are compiled into the plugin: they must build, clippy-clean, for both wasm
-/// targets. Later adapters (Envoy) join this list.
+/// targets (the Envoy filter, `e911-envoy`, builds for all three too).
 const PLUGIN_CRATES: &[&str] = &[
     "e911-sip",
     "e911-location",
     "e911-policy",
     "e911-engine",
     "e911-plugin-component",
+    "e911-envoy",
 ];
 
 /// The wasm targets the plugin ships for: `wasm32-wasip1` (proxy-wasm in Envoy),
@@ -60,9 +64,13 @@ fn main() -> ExitCode {
             .and_then(|()| workspace_root())
             .and_then(|root| component::build(&root))
             .map(|_| ()),
+        Some("build-envoy") => install_wasm_targets()
+            .and_then(|()| workspace_root())
+            .and_then(|root| envoy::build(&root))
+            .map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask build-component"
+                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask build-component | cargo xtask build-envoy"
             );
             return ExitCode::from(2);
         }
@@ -150,6 +158,7 @@ fn test() -> Result<()> {
         .env("RUSTDOCFLAGS", "-D warnings"))?;
 
     component::build(&root)?;
+    envoy::build(&root)?;
 
     step("test");
     run(cargo()

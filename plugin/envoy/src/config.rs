@@ -1,0 +1,223 @@
+//! The filter's configuration: the JSON in Envoy's `configuration` of the plugin.
+//!
+//! ```json
+//! {"node": "edge-1.example", "max_message_bytes": 65536,
+//!  "bundle": {"inline": "<base64 of a compiled bundle>"},
+//!  "trusted_keys": ["<base64 ed25519 public key>"],
+//!  "notifications": {"cluster": "security-desk", "timeout_ms": 2000}}
+//! ```
+//!
+//! or `"bundle": {"http": {"cluster": "bundles", "authority": "bundles.example",
+//! "path": "/contoso.bundle", "poll_seconds": 5}}`. Unknown fields are refused, so a typo
+//! fails `on_configure` instead of being ignored.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use e911_policy::PublicKey;
+use serde::Deserialize;
+
+/// Envoy stops reading a connection at about 1 MiB buffered (its default per-connection
+/// buffer limit), so a message limit must stay well below that or a large message could
+/// stall instead of being passed through raw.
+pub const MAX_MESSAGE_LIMIT: u32 = 512 * 1024;
+
+/// The smallest message limit that still holds an ordinary INVITE with SDP.
+pub const MIN_MESSAGE_LIMIT: u32 = 1024;
+
+/// Where the policy bundle comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleSource {
+    /// Compiled bundle bytes carried in the configuration (static, or ECDS for reloads).
+    Inline(Vec<u8>),
+    /// Polled over HTTP through an Envoy cluster.
+    Http(HttpSource),
+}
+
+/// An HTTP endpoint serving the compiled bundle, with `ETag`s.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSource {
+    /// The Envoy cluster to call.
+    pub cluster: String,
+    /// The `:authority` of the request.
+    pub authority: String,
+    /// The request path.
+    pub path: String,
+    /// Seconds between polls.
+    #[serde(default = "default_poll_seconds")]
+    pub poll_seconds: u32,
+}
+
+fn default_poll_seconds() -> u32 {
+    5
+}
+
+/// Where notifications (security-desk webhooks) go: Envoy can only call clusters, so the
+/// webhook URL's path and host are sent through this one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// The Envoy cluster to POST to.
+    pub cluster: String,
+    /// How long Envoy waits for the answer (the call itself never waits).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+}
+
+fn default_timeout_ms() -> u32 {
+    2000
+}
+
+/// The parsed configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This proxy's host name, used in Content-IDs the engine writes.
+    pub node: String,
+    /// The largest SIP message framed; over it the direction passes through raw.
+    pub max_message_bytes: u32,
+    /// The bundle.
+    pub bundle: BundleSource,
+    /// Keys a bundle must be signed with (none: unsigned bundles are accepted).
+    pub trusted_keys: Vec<PublicKey>,
+    /// The notification cluster, if any.
+    pub notifications: Option<Notifications>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    node: Option<String>,
+    max_message_bytes: Option<u32>,
+    bundle: RawBundle,
+    #[serde(default)]
+    trusted_keys: Vec<String>,
+    notifications: Option<Notifications>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+enum RawBundle {
+    Inline(String),
+    Http(HttpSource),
+}
+
+impl Config {
+    /// Parses the plugin configuration; the error is one line saying what is wrong.
+    pub fn parse(json: &[u8]) -> Result<Self, String> {
+        let raw: RawConfig = serde_json::from_slice(json)
+            .map_err(|err| format!("plugin configuration is not valid: {err}"))?;
+        let max_message_bytes = raw.max_message_bytes.unwrap_or(e911_sip::MAX_MESSAGE_BYTES);
+        if !(MIN_MESSAGE_LIMIT..=MAX_MESSAGE_LIMIT).contains(&max_message_bytes) {
+            return Err(format!(
+                "max_message_bytes {max_message_bytes} is outside {MIN_MESSAGE_LIMIT}..={MAX_MESSAGE_LIMIT}"
+            ));
+        }
+        let bundle = match raw.bundle {
+            RawBundle::Inline(text) => BundleSource::Inline(
+                STANDARD
+                    .decode(text.trim())
+                    .map_err(|err| format!("bundle.inline is not base64: {err}"))?,
+            ),
+            RawBundle::Http(http) => {
+                if http.cluster.is_empty() || !http.path.starts_with('/') {
+                    return Err(
+                        "bundle.http needs a cluster and a path starting with '/'".to_owned()
+                    );
+                }
+                if http.poll_seconds == 0 {
+                    return Err("bundle.http.poll_seconds must be at least 1".to_owned());
+                }
+                BundleSource::Http(http)
+            }
+        };
+        let trusted_keys = raw
+            .trusted_keys
+            .iter()
+            .enumerate()
+            .map(|(i, text)| parse_key(text).map_err(|why| format!("trusted_keys[{i}]: {why}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            node: raw.node.unwrap_or_else(|| "envoy".to_owned()),
+            max_message_bytes,
+            bundle,
+            trusted_keys,
+            notifications: raw.notifications,
+        })
+    }
+
+    /// The SIP limits for framing and parsing: the engine's, with this message limit.
+    pub fn limits(&self) -> e911_sip::Limits {
+        let mut limits = e911_engine::ENGINE_LIMITS.with_max_message_bytes(self.max_message_bytes);
+        limits.max_header_bytes = limits.max_header_bytes.min(self.max_message_bytes);
+        limits
+    }
+}
+
+fn parse_key(text: &str) -> Result<PublicKey, String> {
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|err| format!("not base64: {err}"))?;
+    let bytes = <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("{} bytes, an ed25519 public key has 32", bytes.len()))?;
+    PublicKey::from_bytes(bytes).map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_inline_bundle_with_defaults() {
+        let c = Config::parse(br#"{"bundle": {"inline": "aGVsbG8="}}"#).unwrap();
+        assert_eq!(c.bundle, BundleSource::Inline(b"hello".to_vec()));
+        assert_eq!(c.node, "envoy");
+        assert_eq!(c.max_message_bytes, 65536);
+        assert!(c.trusted_keys.is_empty());
+    }
+
+    #[test]
+    fn reads_an_http_source() {
+        let c = Config::parse(
+            br#"{"node": "edge-1", "max_message_bytes": 4096, "bundle": {"http":
+                {"cluster": "bundles", "authority": "b.example", "path": "/c.bundle"}},
+                "notifications": {"cluster": "desk"}}"#,
+        )
+        .unwrap();
+        let BundleSource::Http(http) = &c.bundle else {
+            panic!("http expected")
+        };
+        assert_eq!(http.poll_seconds, 5);
+        assert_eq!(c.limits().max_message_bytes, 4096);
+        assert_eq!(c.limits().max_header_bytes, 4096);
+        assert_eq!(c.notifications.unwrap().timeout_ms, 2000);
+    }
+
+    #[test]
+    fn refuses_bad_configurations_in_one_line() {
+        for (json, says) in [
+            (&br#"{"bundle": {"inline": "***"}}"#[..], "not base64"),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "nodes": "x"}"#,
+                "unknown field",
+            ),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "max_message_bytes": 10}"#,
+                "outside",
+            ),
+            (br#"{"bundle": {"ftp": "x"}}"#, "unknown variant"),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "trusted_keys": ["aA=="]}"#,
+                "trusted_keys[0]",
+            ),
+            (
+                br#"{"bundle": {"http": {"cluster": "c", "authority": "a", "path": "x"}}}"#,
+                "path",
+            ),
+            (b"not json", "not valid"),
+        ] {
+            let err = Config::parse(json).unwrap_err();
+            assert!(err.contains(says), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Proxy-wasm metrics, defined on first use (Envoy shows them in `/stats`, prefixed
+//! `wasmcustom.`). Names are the engine's (`e911.emergency`, `e911.route.sip-trunk`…) plus
+//! the adapter's own, listed here.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use proxy_wasm::types::MetricType;
+
+use crate::host;
+
+/// A direction went raw: a message over `max_message_bytes`.
+pub const OVERSIZE: &str = "e911.oversize";
+/// A direction went raw: bytes that are not SIP.
+pub const UNFRAMED: &str = "e911.unframed";
+/// A bundle (configured, polled or published by another worker) was refused.
+pub const RELOAD_FAILURES: &str = "e911.reload_failures";
+/// A bundle became active on this worker.
+pub const ACTIVATIONS: &str = "e911.bundle.activations";
+/// Gauge: the first six bytes of the active bundle's digest, as a number.
+pub const BUNDLE_DIGEST: &str = "e911.bundle.digest";
+/// Notifications handed to the notification cluster.
+pub const NOTIFICATIONS_SENT: &str = "e911.notifications.sent";
+/// Notifications the cluster did not accept, or that could not be sent.
+pub const NOTIFICATIONS_FAILED: &str = "e911.notifications.failed";
+/// An ELIN written while another worker wrote it too (see `shared::SharedCallbacks`).
+pub const ELIN_CONFLICTS: &str = "e911.elin.conflicts";
+/// A host call on the data path failed (the data was forwarded as received).
+pub const HOST_ERRORS: &str = "e911.host_errors";
+
+/// Counters worth seeing at zero in `/stats` from the start.
+pub const PREDEFINED: &[&str] = &[
+    "e911.messages",
+    "e911.emergency",
+    "e911.test",
+    "e911.degraded",
+    "e911.callback.matched",
+    "e911.route.sip-trunk",
+    "e911.route.elin-gateway",
+    "e911.route.local-gateway",
+    "e911.route.ecrc",
+    "e911.location.network",
+    "e911.location.client",
+    "e911.location.none",
+    OVERSIZE,
+    UNFRAMED,
+    RELOAD_FAILURES,
+    ACTIVATIONS,
+    NOTIFICATIONS_SENT,
+    NOTIFICATIONS_FAILED,
+];
+
+thread_local! {
+    static IDS: RefCell<BTreeMap<&'static str, u32>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn id(kind: MetricType, name: &'static str) -> Option<u32> {
+    // `try_` forms: a metric is never worth a panic (see `crate::host`).
+    IDS.try_with(|ids| {
+        let mut ids = ids.try_borrow_mut().ok()?;
+        if let Some(id) = ids.get(name) {
+            return Some(*id);
+        }
+        let id = host::define_metric(kind, name)?;
+        ids.insert(name, id);
+        Some(id)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Adds one to a counter.
+pub fn count(name: &'static str) {
+    if let Some(id) = id(MetricType::Counter, name) {
+        host::increment(id, 1);
+    }
+}
+
+/// Sets a gauge.
+pub fn gauge(name: &'static str, value: u64) {
+    if let Some(id) = id(MetricType::Gauge, name) {
+        host::record(id, value);
+    }
+}
+
+/// Defines the counters of [`PREDEFINED`].
+pub fn predefine() {
+    for name in PREDEFINED {
+        let _ = id(MetricType::Counter, name);
+    }
+}
