@@ -13,6 +13,7 @@ mod bundle_cmd;
 mod decider;
 mod demo;
 mod inspect;
+mod oci;
 mod proxy;
 mod run;
 mod state;
@@ -66,6 +67,9 @@ enum Command {
         #[arg(long)]
         state_dir: PathBuf,
     },
+    /// OCI registries: push, pull and inspect modules, components and policy bundles.
+    #[command(subcommand)]
+    Oci(oci::OciCommand),
 }
 
 #[derive(Subcommand)]
@@ -102,6 +106,8 @@ enum BundleCommand {
         /// Where to write the secret key.
         file: PathBuf,
     },
+    /// Follow a registry tag and serve the current bundle over HTTP with an ETag.
+    Serve(oci::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -134,6 +140,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Status { state_dir } => {
             proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
         }
+        Command::Oci(command) => {
+            println!("{}", oci::run(&command)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -164,5 +174,6 @@ fn bundle(command: BundleCommand) -> Result<ExitCode> {
             println!("{}", bundle_cmd::keygen(&file)?);
             Ok(ExitCode::SUCCESS)
         }
+        BundleCommand::Serve(args) => oci::serve::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -15,6 +15,7 @@ mod effects;
 mod hop;
 mod net;
 mod notify;
+mod policy_origin;
 mod reload;
 mod route;
 
@@ -32,7 +33,8 @@ pub struct ProxyArgs {
     /// Where to listen: `udp:HOST:PORT` or `tcp:HOST:PORT` (repeat for both).
     #[arg(long = "listen", required = true)]
     pub listen: Vec<String>,
-    /// Policy: a source folder or a compiled bundle; watched and hot-reloaded.
+    /// Policy: a source folder, a compiled bundle, or a registry tag
+    /// `oci://REGISTRY/REPO:TAG`; watched and hot-reloaded.
     #[arg(long)]
     pub policy: PathBuf,
     /// Default next hop, `[udp:|tcp:]HOST:PORT` (no prefix: the transport the message
@@ -63,6 +65,12 @@ pub struct ProxyArgs {
     /// The engine: `--engine component|native`, `--component PATH`.
     #[command(flatten)]
     pub engine: crate::decider::EngineArgs,
+    /// For an `oci://` policy: how to reach the registry (`--insecure`).
+    #[command(flatten)]
+    pub registry: crate::oci::RegistryArgs,
+    /// For an `oci://` policy: how often its tag is looked at (`--poll-seconds`).
+    #[command(flatten)]
+    pub follow: crate::oci::FollowArgs,
 }
 
 /// A listening address.

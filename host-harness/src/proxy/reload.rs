@@ -1,8 +1,8 @@
-//! Hot reload: the policy source (a bundle file, or every file of a source folder) is
-//! polled; when it has changed and then stayed unchanged for one poll (so a folder caught
-//! half-written is not loaded), it is rebuilt and validated, and the new decider replaces
-//! the old one between two messages. A broken source is refused with every problem
-//! (file:line) logged, and the previous policy stays active. The state is written to
+//! Hot reload: the policy origin (a bundle file, every file of a source folder, or a
+//! registry tag: [`policy_origin`](super::policy_origin)) is polled; a change is rebuilt
+//! and validated, and the new decider replaces the old one between two messages. A broken
+//! source is refused with every problem (file:line) logged, and the previous policy stays
+//! active; so does a registry that cannot be reached. The state is written to
 //! `--state-dir/status.json` after every poll; `e911-harness status` prints it.
 
 use std::collections::BTreeMap;
@@ -18,11 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use super::decide::{Callbacks, Component, Decide, Native, SharedCallbacks};
 use super::net::Proxy;
+use super::policy_origin::{Change, Loaded, Origin};
 use super::{ProxyArgs, lock};
 use crate::decider::{self, EngineArg};
-use e911_harness::policy_source;
 
-/// How often the source is looked at.
+/// How often the source is looked at (a registry origin: how often it is asked whether
+/// its own poll interval has passed).
 const POLL: Duration = Duration::from_millis(250);
 
 /// The decider the proxy uses (`None`: `--no-plugin`), swapped whole on reload.
@@ -56,7 +57,7 @@ pub struct Status {
 
 /// Watches the policy source and owns the decider slot.
 pub struct Watcher {
-    source: PathBuf,
+    origin: Origin,
     keys: Vec<PublicKey>,
     callbacks: SharedCallbacks,
     /// The component, compiled once at start (`None`: `--engine native`).
@@ -64,29 +65,6 @@ pub struct Watcher {
     slot: Slot,
     status: Status,
     status_path: Option<PathBuf>,
-}
-
-type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
-
-fn fingerprint(source: &Path) -> Fingerprint {
-    let files: Vec<PathBuf> = if source.is_dir() {
-        std::fs::read_dir(source)
-            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default()
-    } else {
-        vec![source.to_owned()]
-    };
-    let mut print: Fingerprint = files
-        .into_iter()
-        .map(|path| {
-            let meta = std::fs::metadata(&path).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok());
-            let len = meta.map_or(0, |m| m.len());
-            (path, modified, len)
-        })
-        .collect();
-    print.sort();
-    print
 }
 
 fn now() -> u64 {
@@ -98,13 +76,13 @@ fn now() -> u64 {
 impl Watcher {
     /// Loads the policy (a broken one at start is an error), opens the callback store.
     pub fn start(args: &ProxyArgs, keys: Vec<PublicKey>) -> Result<Self> {
-        let policy = policy_source::load(&args.policy, &keys)?;
+        let (origin, loaded) = Origin::open(args, &keys)?;
         let (callbacks, warning) =
             Callbacks::open(args.state_dir.as_ref().map(|d| d.join("callbacks.json")));
         if let Some(warning) = warning {
             eprintln!("e911-harness proxy: warning: {warning}");
         }
-        let revision = policy.revision().to_owned();
+        let revision = loaded.policy.revision().to_owned();
         let component = args.engine.engine == EngineArg::Component;
         let runtime = if component && !args.no_plugin {
             Some(args.engine.runtime()?)
@@ -112,7 +90,7 @@ impl Watcher {
             None
         };
         let mut watcher = Self {
-            source: args.policy.clone(),
+            origin,
             keys,
             callbacks,
             runtime,
@@ -129,7 +107,7 @@ impl Watcher {
         };
         if !args.no_plugin {
             let decider = watcher
-                .decider_for(policy)
+                .decider_for(loaded)
                 .with_context(|| format!("{}", args.policy.display()))?;
             watcher.slot = Some(Arc::new(Mutex::new(decider)));
         }
@@ -137,11 +115,16 @@ impl Watcher {
     }
 
     /// A decider for the engine chosen at start over a policy just loaded from the source.
-    fn decider_for(&self, policy: e911_policy::Policy) -> Result<Box<dyn Decide>> {
+    fn decider_for(&self, loaded: Loaded) -> Result<Box<dyn Decide>> {
+        let Loaded { policy, bundle } = loaded;
         Ok(match &self.runtime {
             None => Box::new(Native::new(Engine::new(policy), self.callbacks.clone())),
             Some(runtime) => {
-                let bundle = decider::bundle_bytes(&self.source, &policy)?;
+                let bundle = match (bundle, self.origin.path()) {
+                    (Some(bytes), _) => bytes,
+                    (None, Some(path)) => decider::bundle_bytes(path, &policy)?,
+                    (None, None) => anyhow::bail!("the registry origin gave no bundle bytes"),
+                };
                 Box::new(Component::new(
                     runtime,
                     self.callbacks.clone(),
@@ -169,19 +152,20 @@ impl Watcher {
 
     /// Polls forever.
     pub fn run(mut self, proxy: &Proxy) -> Result<()> {
-        let mut seen = fingerprint(&self.source);
-        let mut pending: Option<Fingerprint> = None;
         loop {
             std::thread::sleep(POLL);
-            let current = fingerprint(&self.source);
-            if pending.as_ref() == Some(&current) {
-                pending = None;
-                seen = current;
-                self.reload();
-            } else if current != seen {
-                pending = Some(current);
-            } else {
-                pending = None;
+            match self.origin.poll(&self.keys) {
+                Change::None => {}
+                Change::Load(loaded) => self.reload(loaded),
+                Change::Unreachable(why) => {
+                    // Not a refused reload: nothing new arrived; the policy in force stays.
+                    eprintln!(
+                        "e911-harness proxy: {why}; revision {} stays active",
+                        self.status.active_revision
+                    );
+                    self.status.last_error = Some(why);
+                    self.status.last_error_at = Some(now());
+                }
             }
             proxy.prune();
             self.status.metrics = proxy.metrics();
@@ -189,11 +173,10 @@ impl Watcher {
         }
     }
 
-    fn reload(&mut self) {
+    fn reload(&mut self, loaded: Result<Box<Loaded>>) {
         let Some(slot) = &self.slot else { return };
         self.status.reloads += 1;
-        let built = policy_source::load(&self.source, &self.keys)
-            .and_then(|policy| self.decider_for(policy));
+        let built = loaded.and_then(|loaded| self.decider_for(*loaded));
         match built {
             Ok(decider) => {
                 let revision = decider.revision().to_owned();
