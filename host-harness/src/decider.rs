@@ -1,10 +1,12 @@
-//! `--engine component|native`: who decides, behind one call that returns the engine's
-//! `Verdict` either way.
+//! `--engine component|native|proxy-wasm`: who decides, behind one call that returns the
+//! engine's `Verdict` whichever it is.
 //!
 //! Both load the policy through [`policy_source::load`] first, so a bad folder or bundle
 //! gives the same one-line error whichever engine runs. The component then gets the
 //! compiled bundle bytes: the file as given, or a source folder compiled here
-//! (`Policy::write_bundle(None)`).
+//! (`Policy::write_bundle(None)`); so does the Envoy build under the harness's proxy-wasm
+//! host, inline in its plugin configuration (what it recovers of a verdict:
+//! [`e911_harness::proxy_wasm_host::decide`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,12 +14,16 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
 use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
+use e911_harness::proxy_wasm_host::{ProxyWasmDecider, ProxyWasmRuntime};
 use e911_policy::{Policy, PublicKey};
 
 use e911_harness::policy_source;
 
 /// Where `cargo xtask build-component` writes the component.
 pub const DEFAULT_COMPONENT: &str = "target/wasm/e911_policy.component.wasm";
+
+/// Where `cargo xtask build-envoy` writes the Envoy build (a proxy-wasm module).
+pub const DEFAULT_PROXY_WASM: &str = "target/wasm/e911_envoy.wasm";
 
 /// `--engine`, `--component` and the hidden test knob for the call deadline.
 #[derive(clap::Args, Debug, Clone)]
@@ -30,6 +36,10 @@ pub struct EngineArgs {
     /// current folder, else under the repository the harness was built from).
     #[arg(long)]
     pub component: Option<PathBuf>,
+    /// The proxy-wasm module for `--engine proxy-wasm` (default:
+    /// target/wasm/e911_envoy.wasm, found as the component is).
+    #[arg(long)]
+    pub proxy_wasm: Option<PathBuf>,
     /// Time limit of one component call, in milliseconds (for tests: 0 traps at once).
     #[arg(long, hide = true)]
     pub call_deadline_ms: Option<u64>,
@@ -42,6 +52,9 @@ pub enum EngineArg {
     Component,
     /// The engine compiled into the harness.
     Native,
+    /// The Envoy build (`target/wasm/e911_envoy.wasm`) under the harness's own
+    /// proxy-wasm host, with Envoy's buffer rules.
+    ProxyWasm,
 }
 
 /// The engine chosen, with the callback store it decides against.
@@ -55,6 +68,8 @@ pub enum Decider {
     },
     /// `--engine component`: the store lives in the host.
     Component(Box<ComponentHost<MemoryStore>>),
+    /// `--engine proxy-wasm`: the store lives in the module's shared data.
+    ProxyWasm(Box<ProxyWasmDecider>),
 }
 
 impl Decider {
@@ -73,6 +88,21 @@ impl Decider {
             });
         }
         let bundle = bundle_bytes(policy, &compiled)?;
+        if args.engine == EngineArg::ProxyWasm {
+            // The module checks signatures against keys in its configuration, which the
+            // harness does not pass: the bundle was checked against `keys` above.
+            let path = artifact_path(
+                args.proxy_wasm.as_deref(),
+                DEFAULT_PROXY_WASM,
+                "build-envoy",
+            )?;
+            let runtime = ProxyWasmRuntime::load(&path, args.limits())
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            let revision = compiled.revision().to_owned();
+            return Ok(Self::ProxyWasm(Box::new(ProxyWasmDecider::new(
+                runtime, bundle, revision, store,
+            ))));
+        }
         let runtime = args.runtime()?;
         let mut host =
             ComponentHost::new(runtime, store).map_err(|err| anyhow::anyhow!("{err}"))?;
@@ -87,6 +117,7 @@ impl Decider {
         match self {
             Self::Native { engine, store } => engine.on_message(bytes, ctx, store),
             Self::Component(host) => host.on_message(bytes, ctx),
+            Self::ProxyWasm(decider) => decider.on_message(bytes, ctx),
         }
     }
 
@@ -95,6 +126,7 @@ impl Decider {
         match self {
             Self::Native { store, .. } => Some(store),
             Self::Component(host) => host.callbacks(),
+            Self::ProxyWasm(decider) => Some(decider.callbacks()),
         }
     }
 }
@@ -103,12 +135,21 @@ impl EngineArgs {
     /// Loads the component `--component` names (or the default) with the limits these
     /// arguments set; compiled once, shared by every host made from it.
     pub fn runtime(&self) -> Result<ComponentRuntime> {
-        let path = component_path(self.component.as_deref())?;
+        let path = artifact_path(
+            self.component.as_deref(),
+            DEFAULT_COMPONENT,
+            "build-component",
+        )?;
+        ComponentRuntime::load(&path, self.limits()).map_err(|err| anyhow::anyhow!("{err}"))
+    }
+
+    /// The per-call limits these arguments set.
+    fn limits(&self) -> HostLimits {
         let mut limits = HostLimits::default();
         if let Some(ms) = self.call_deadline_ms {
             limits.call_deadline = Duration::from_millis(ms);
         }
-        ComponentRuntime::load(&path, limits).map_err(|err| anyhow::anyhow!("{err}"))
+        limits
     }
 }
 
@@ -124,25 +165,25 @@ pub fn bundle_bytes(policy: &Path, compiled: &Policy) -> Result<Vec<u8>> {
     }
 }
 
-/// `--component`, or the default: under the current folder, else under the repository
-/// this harness was built in. Missing: one line saying how to build it.
-fn component_path(given: Option<&Path>) -> Result<PathBuf> {
+/// `--component` / `--proxy-wasm`, or the default: under the current folder, else under
+/// the repository this harness was built in. Missing: one line saying how to build it.
+fn artifact_path(given: Option<&Path>, default: &str, xtask: &str) -> Result<PathBuf> {
     let candidates: Vec<PathBuf> = match given {
         Some(path) => vec![path.to_owned()],
         None => vec![
-            PathBuf::from(DEFAULT_COMPONENT),
+            PathBuf::from(default),
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("..")
-                .join(DEFAULT_COMPONENT),
+                .join(default),
         ],
     };
     match candidates.iter().find(|p| p.is_file()) {
         Some(path) => Ok(path.clone()),
         None => bail!(
-            "{}: no component; build it with `cargo xtask build-component` (or use --engine native)",
+            "{}: not built; build it with `cargo xtask {xtask}` (or use --engine native)",
             candidates
                 .first()
-                .map_or(DEFAULT_COMPONENT.into(), |p| p.display().to_string())
+                .map_or(default.into(), |p| p.display().to_string())
         ),
     }
 }

@@ -67,6 +67,7 @@ pub fn run(policy: &Path, manifest: &Path, out: &Path, engine: &EngineArgs) -> R
         match engine.engine {
             EngineArg::Component => "component (wasmtime)",
             EngineArg::Native => "native engine",
+            EngineArg::ProxyWasm => "Envoy build (proxy-wasm under wasmtime)",
         },
         out.display()
     );

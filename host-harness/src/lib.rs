@@ -4,3 +4,4 @@
 
 pub mod component_host;
 pub mod policy_source;
+pub mod proxy_wasm_host;

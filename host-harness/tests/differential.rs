@@ -8,6 +8,13 @@
 //!
 //! The component is `target/wasm/e911_policy.component.wasm`; `cargo xtask test` builds it
 //! first (`cargo xtask build-component` does it alone).
+//!
+//! The Envoy build (`target/wasm/e911_envoy.wasm`, `cargo xtask build-envoy`) under the
+//! harness's proxy-wasm host is held to the native engine too: every golden case forwards
+//! the same bytes and leaves the same callback state (the host seeds the module's shared
+//! data from the case's state file and reads it back), and every audited decision's
+//! report reads back equal from the audit line; a message split at every byte boundary,
+//! with a second one behind it, leaves the filter exactly as native forwards the two.
 
 // clippy.toml allows these in #[test] functions; the helpers here are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -18,6 +25,9 @@ use std::process::{Command, Output};
 use e911_engine::{CallCtx, Engine, Kind, MemoryStore, Output as Forward, Transport};
 use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_harness::policy_source::read_sources;
+use e911_harness::proxy_wasm_host::{
+    Direction, ProxyWasmDecider, ProxyWasmRuntime, ProxyWasmVm, VmSettings,
+};
 
 mod common;
 use common::case::{case_dirs, read_case, run_case};
@@ -266,4 +276,251 @@ fn a_message_over_the_memory_limit_traps_and_the_next_call_gets_a_fresh_instance
     assert_eq!(verdict.report.kind, Kind::Emergency);
     assert_eq!(verdict, native);
     assert_eq!(host.traps(), 1);
+}
+
+const PROXY_WASM: &str = "target/wasm/e911_envoy.wasm";
+
+fn proxy_wasm_module() -> PathBuf {
+    let path = repo_root().join(PROXY_WASM);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask test` (or `cargo xtask build-envoy`)",
+        path.display()
+    );
+    path
+}
+
+/// The `--json` object without `edits`: the Envoy build renders its edits inside and the
+/// harness cannot count them.
+fn json_without_edits(stdout: &[u8]) -> serde_json::Value {
+    let mut value: serde_json::Value = serde_json::from_slice(stdout).unwrap();
+    value.as_object_mut().unwrap().remove("edits");
+    value
+}
+
+/// What the proxy-wasm run must share with the native one in `--json`: everything but
+/// `edits` when native audits the decision (the module logs the same report); only the
+/// forwarded bytes, kind, revision and `degraded` otherwise (the module logs nothing
+/// for a plain message). A case sent over UDP is compared on the bytes alone: Envoy's
+/// filter sees TCP only, where a message shorter than its Content-Length is incomplete
+/// and forwarded undecided when the client closes.
+fn compare_json(label: &str, udp: bool, native: &[u8], envoy: &[u8], problems: &mut Vec<String>) {
+    let (native, envoy) = (json_without_edits(native), json_without_edits(envoy));
+    let audited = native["kind"] != "none" || !native["degraded"].is_null();
+    let keys: &[&str] = match (udp, audited) {
+        (true, _) => &["message_base64"],
+        (false, false) => &["message_base64", "kind", "bundle_revision", "degraded"],
+        (false, true) => &[],
+    };
+    let differs = if keys.is_empty() {
+        native != envoy
+    } else {
+        keys.iter().any(|k| native[k] != envoy[k])
+    };
+    if differs {
+        problems.push(format!(
+            "{label}: --json differs:\n  native:     {native}\n  proxy-wasm: {envoy}"
+        ));
+    }
+}
+
+#[test]
+fn every_golden_case_forwards_the_same_bytes_and_state_through_the_envoy_build() {
+    proxy_wasm_module();
+    let mut problems = Vec::new();
+    let dirs = case_dirs();
+    assert!(!dirs.is_empty());
+    for dir in &dirs {
+        let case = read_case(dir).unwrap();
+        let native_tmp = TempDir::new(&format!("diff-native-{}", case.name));
+        let envoy_tmp = TempDir::new(&format!("diff-envoy-{}", case.name));
+        for json in [false, true] {
+            let label = format!("{}{}", case.name, if json { " --json" } else { "" });
+            let native = run_case(&case, json, &native_tmp, &engine("native"));
+            let envoy = run_case(&case, json, &envoy_tmp, &engine("proxy-wasm"));
+            let (n, e) = (&native.output, &envoy.output);
+            if n.status.code() != e.status.code() || n.stderr != e.stderr {
+                problems.push(format!(
+                    "{label}: native exited {:?} ({}), proxy-wasm {:?} ({})",
+                    n.status.code(),
+                    String::from_utf8_lossy(&n.stderr).trim(),
+                    e.status.code(),
+                    String::from_utf8_lossy(&e.stderr).trim()
+                ));
+                continue;
+            }
+            if !n.status.success() {
+                continue;
+            }
+            if json {
+                let udp = case.transport.as_deref() == Some("udp");
+                compare_json(&label, udp, &n.stdout, &e.stdout, &mut problems);
+            } else if n.stdout != e.stdout {
+                problems.push(format!(
+                    "{label}: forwarded bytes differ at {}",
+                    first_difference(&n.stdout, &e.stdout)
+                ));
+            }
+            if native.state_after != envoy.state_after {
+                problems.push(format!("{label}: the callback state files differ"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} difference(s) over {} cases:\n{}",
+        problems.len(),
+        dirs.len(),
+        problems.join("\n")
+    );
+}
+
+fn envoy_vm() -> ProxyWasmVm {
+    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let settings = VmSettings {
+        plugin_configuration: ProxyWasmDecider::configuration(
+            "edge-1.contoso.com",
+            &contoso_bundle(),
+        ),
+        vm_configuration: Vec::new(),
+        shared: Default::default(),
+        clock: e911_harness::proxy_wasm_host::state::Clock::Fixed(1_793_000_000 * 1_000_000_000),
+        echo: None,
+    };
+    ProxyWasmVm::start(&runtime, settings).unwrap()
+}
+
+#[test]
+fn a_stream_split_at_every_byte_leaves_the_envoy_build_as_native_forwards_it() {
+    let corpus =
+        |name: &str| std::fs::read(repo_root().join("tests/corpus/emergency").join(name)).unwrap();
+    // An emergency INVITE (rewritten, longer) behind an OPTIONS (passed as it is).
+    let first = corpus("options-ping.sip");
+    let second = corpus("hq-wired-911.sip");
+    let ctx = CallCtx {
+        now: 1_793_000_000,
+        peer: Some("10.1.0.25".parse().unwrap()),
+        transport: Transport::Tcp,
+        node: "edge-1.contoso.com",
+    };
+    let native = Engine::new(
+        read_sources(&repo_root().join("policies/contoso"))
+            .unwrap()
+            .compile()
+            .unwrap(),
+    );
+    let mut store = MemoryStore::default();
+    let mut expected = native
+        .on_message(&first, &ctx, &mut store)
+        .forwarded(&first)
+        .to_vec();
+    let verdict = native.on_message(&second, &ctx, &mut store);
+    assert_eq!(verdict.report.kind, Kind::Emergency);
+    expected.extend_from_slice(verdict.forwarded(&second));
+    assert_ne!(
+        expected.len(),
+        first.len() + second.len(),
+        "the INVITE is rewritten"
+    );
+
+    let stream = [first.as_slice(), second.as_slice()].concat();
+    let mut vm = envoy_vm();
+    let peer = "10.1.0.25:5060".parse().unwrap();
+    for split in 0..=stream.len() {
+        let id = vm.connect(peer).unwrap();
+        let (head, tail) = stream.split_at(split);
+        let mut forwarded = vm
+            .deliver(id, Direction::Downstream, head, false)
+            .unwrap()
+            .forwarded;
+        forwarded.extend(
+            vm.deliver(id, Direction::Downstream, tail, false)
+                .unwrap()
+                .forwarded,
+        );
+        vm.close(id).unwrap();
+        assert!(
+            forwarded == expected,
+            "split at byte {split}: {}",
+            first_difference(&expected, &forwarded)
+        );
+    }
+    assert_eq!(vm.trapped(), None);
+    let (log, dropped) = vm.take_log();
+    let audits = log
+        .iter()
+        .filter(|l| l.message.starts_with("e911.audit "))
+        .count();
+    assert_eq!(
+        (audits, dropped),
+        (stream.len() + 1, 0),
+        "one audit line per INVITE"
+    );
+}
+
+#[test]
+fn the_envoy_build_reports_each_corpus_call_as_the_native_engine_does() {
+    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let bundle = contoso_bundle();
+    let mut decider = ProxyWasmDecider::new(
+        runtime,
+        bundle.clone(),
+        "2026.11.1".to_owned(),
+        MemoryStore::default(),
+    );
+    let native = Engine::new(
+        e911_policy::Bundle::load(&bundle, &[])
+            .unwrap()
+            .into_policy(),
+    );
+    let mut store = MemoryStore::default();
+    let peers = corpus_peers();
+    assert!(peers.len() >= 10);
+    for (file, peer) in &peers {
+        let message = std::fs::read(repo_root().join("tests/corpus/emergency").join(file)).unwrap();
+        let ctx = CallCtx {
+            now: 1_793_000_000,
+            peer: Some(peer.parse().unwrap()),
+            transport: Transport::Tcp,
+            node: "edge-1.contoso.com",
+        };
+        let want = native.on_message(&message, &ctx, &mut store);
+        let got = decider.on_message(&message, &ctx);
+        assert!(
+            got.forwarded(&message) == want.forwarded(&message),
+            "{file}: forwarded bytes differ at {}",
+            first_difference(want.forwarded(&message), got.forwarded(&message))
+        );
+        if want.is_audited() {
+            assert_eq!(got.report, want.report, "{file}: report");
+        }
+        assert_eq!(decider.callbacks(), &store, "{file}: callback state");
+    }
+    assert_eq!(decider.traps(), 0);
+}
+
+#[test]
+fn an_envoy_build_over_its_time_limit_still_forwards_the_call_degraded() {
+    proxy_wasm_module();
+    let input = repo_root().join("tests/corpus/emergency/hq-wired-911.sip");
+    let output = Command::new(harness())
+        .current_dir(repo_root())
+        .args(["run", "--policy", "policies/contoso", "--peer", "10.1.0.25"])
+        .args(["--now", NOW, "--call-deadline-ms", "0", "--json"])
+        .args(engine("proxy-wasm"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let degraded = value["degraded"].as_str().unwrap_or_default();
+    assert!(degraded.starts_with("plugin trapped: "), "{value}");
+    let forwarded = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        value["message_base64"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(forwarded, std::fs::read(&input).unwrap());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("proxy-wasm module failed"), "{stderr}");
 }

@@ -1,0 +1,141 @@
+//! The plugin's audit line, `e911.audit <JSON>` at info level, read back into the
+//! engine's [`Report`]: the JSON is `e911_engine::Report` serialized, so every field maps
+//! one to one (the words the engine keeps as `&'static str` through
+//! [`crate::component_host::convert::known`], as for the component).
+
+use e911_engine::time::parse_rfc3339;
+use e911_engine::{Kind, LocationReport, Report, RouteReport};
+use serde_json::Value;
+
+use crate::component_host::convert::known;
+
+/// What starts an audit line.
+pub const AUDIT_PREFIX: &str = "e911.audit ";
+
+/// The report in one audit line, if it is one; `Err` says what is wrong with it.
+pub fn parse_line(line: &str) -> Option<Result<Report, String>> {
+    let json = line.strip_prefix(AUDIT_PREFIX)?;
+    Some(
+        serde_json::from_str::<Value>(json)
+            .map_err(|err| format!("not JSON: {err}"))
+            .and_then(|v| report(&v)),
+    )
+}
+
+fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("`{key}` is not a string: {other}")),
+    }
+}
+
+fn required(v: &Value, key: &str) -> Result<String, String> {
+    text(v, key)?.ok_or_else(|| format!("`{key}` is missing"))
+}
+
+fn strings(v: &Value, key: &str) -> Result<Vec<String>, String> {
+    match v.get(key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("`{key}` holds a non-string: {i}"))
+            })
+            .collect(),
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(other) => Err(format!("`{key}` is not a list: {other}")),
+    }
+}
+
+/// The report an audit JSON object describes.
+pub fn report(v: &Value) -> Result<Report, String> {
+    let kind = match required(v, "kind")?.as_str() {
+        "emergency" => Kind::Emergency,
+        "test" => Kind::Test,
+        "callback" => Kind::Callback,
+        "none" => Kind::None,
+        other => return Err(format!("unknown kind `{other}`")),
+    };
+    let time = required(v, "time")?;
+    let now = parse_rfc3339(&time).ok_or_else(|| format!("`time` {time} is not RFC 3339"))?;
+    let location = match v.get("location") {
+        None | Some(Value::Null) => None,
+        Some(l) => Some(LocationReport {
+            source: known(&required(l, "source")?),
+            erl: text(l, "erl")?,
+            element: text(l, "element")?.as_deref().map(known),
+            method: text(l, "method")?,
+            validated: l.get("validated").and_then(Value::as_bool).unwrap_or(false),
+            mismatch: known(&required(l, "mismatch")?),
+            address: required(l, "address")?,
+        }),
+    };
+    let route = match v.get("route") {
+        None | Some(Value::Null) => None,
+        Some(r) => Some(RouteReport {
+            id: required(r, "id")?,
+            kind: known(&required(r, "kind")?),
+            trunk: required(r, "trunk")?,
+            target: required(r, "target")?,
+            reason: known(&required(r, "reason")?),
+        }),
+    };
+    Ok(Report {
+        kind,
+        call_id: text(v, "call_id")?,
+        now,
+        caller: text(v, "caller")?,
+        dialed: text(v, "dialed")?,
+        location,
+        policy: text(v, "policy")?,
+        policy_reason: text(v, "policy_reason")?,
+        route,
+        elin: text(v, "elin")?,
+        notifications: strings(v, "notifications")?,
+        degraded: text(v, "degraded")?,
+        bundle_revision: required(v, "bundle_revision")?,
+        trace: strings(v, "trace")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use e911_engine::Verdict;
+
+    use super::*;
+
+    #[test]
+    fn a_serialized_report_reads_back_equal() {
+        let mut verdict = Verdict::unchanged(
+            1_793_000_000,
+            "2026.11.1".to_owned(),
+            vec!["one".to_owned()],
+        );
+        verdict.report.kind = Kind::Emergency;
+        verdict.report.route = Some(RouteReport {
+            id: "esp".to_owned(),
+            kind: "sip-trunk",
+            trunk: "esp-primary".to_owned(),
+            target: "sip:911@esp.example".to_owned(),
+            reason: "the policy's route",
+        });
+        verdict.report.location = Some(LocationReport {
+            source: "network",
+            erl: Some("hq-f1".to_owned()),
+            element: Some("subnet"),
+            method: Some("Wiremap".to_owned()),
+            validated: true,
+            mismatch: "not-compared",
+            address: "1 Microsoft Way".to_owned(),
+        });
+        let line = format!(
+            "{AUDIT_PREFIX}{}",
+            serde_json::to_string(&verdict.report).unwrap()
+        );
+        assert_eq!(parse_line(&line), Some(Ok(verdict.report)));
+        assert_eq!(parse_line("e911.other {}"), None);
+        assert!(parse_line("e911.audit {").unwrap().is_err());
+    }
+}
