@@ -76,6 +76,13 @@ fn now() -> u64 {
 impl Watcher {
     /// Loads the policy (a broken one at start is an error), opens the callback store.
     pub fn start(args: &ProxyArgs, keys: Vec<PublicKey>) -> Result<Self> {
+        if args.engine.engine == EngineArg::ProxyWasm {
+            // The Envoy build runs inside Envoy (tests/envoy), or one message at a time
+            // under `run --engine proxy-wasm`; this proxy frames and decides itself.
+            anyhow::bail!(
+                "--engine proxy-wasm is for run, explain and demo; the proxy takes --engine component or native"
+            );
+        }
         let (origin, loaded) = Origin::open(args, &keys)?;
         let (callbacks, warning) =
             Callbacks::open(args.state_dir.as_ref().map(|d| d.join("callbacks.json")));
