@@ -94,7 +94,8 @@ pub fn run(policy: &Path, manifest: &Path, out: &Path, engine: &EngineArgs) -> R
             .unwrap_or_default();
         std::fs::write(out.join(&name), verdict.forwarded(&bytes))
             .with_context(|| format!("{}: cannot write", out.display()))?;
-        table.push_str(&row(&name, &verdict));
+        let unchanged = verdict.forwarded(&bytes) == bytes.as_slice();
+        table.push_str(&row(&name, &verdict, unchanged));
         if verdict.report.kind.as_str() != call.expected {
             mismatches.push(format!(
                 "{name}: expected {}, got {}",
@@ -112,7 +113,7 @@ pub fn run(policy: &Path, manifest: &Path, out: &Path, engine: &EngineArgs) -> R
     Ok(table)
 }
 
-fn row(name: &str, verdict: &Verdict) -> String {
+fn row(name: &str, verdict: &Verdict, unchanged: bool) -> String {
     let r = &verdict.report;
     let location = r.location.as_ref().map_or_else(
         || "-".to_owned(),
@@ -132,7 +133,8 @@ fn row(name: &str, verdict: &Verdict) -> String {
         notes.extend(verdict.report.trace.last().cloned());
     }
     notes.extend(r.degraded.as_ref().map(|d| format!("degraded: {d}")));
-    if verdict.edits.is_empty() {
+    // Judged on the bytes: the Envoy build's verdict carries no edit list.
+    if unchanged {
         notes.push("unchanged".to_owned());
     }
     format!(

@@ -183,18 +183,50 @@ fn the_demo_sequence_gives_the_same_table_and_messages_in_both_engines() {
     let rows = |t: &str| t.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(rows(&native_table), rows(&component_table));
     assert!(component_table.contains("through the component (wasmtime)"));
-    for entry in std::fs::read_dir(&native_out).unwrap() {
+    same_files(&native_out, &component_out);
+}
+
+#[test]
+fn the_demo_sequence_gives_the_same_table_and_messages_through_the_envoy_build() {
+    proxy_wasm_module();
+    let tmp = TempDir::new("diff-demo-envoy");
+    let demo = |which: &str| {
+        let out = tmp.path().join(which);
+        let output = Command::new(harness())
+            .current_dir(repo_root())
+            .args(["demo", "--out"])
+            .arg(&out)
+            .args(engine(which))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "demo --engine {which} failed");
+        (String::from_utf8(output.stdout).unwrap(), out)
+    };
+    let (native_table, native_out) = demo("native");
+    let (envoy_table, envoy_out) = demo("proxy-wasm");
+    let rows = |t: &str| t.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(rows(&native_table), rows(&envoy_table));
+    assert!(envoy_table.contains("through the Envoy build"));
+    same_files(&native_out, &envoy_out);
+}
+
+/// Every file of `a` has a byte-identical twin in `b`.
+fn same_files(a: &std::path::Path, b: &std::path::Path) {
+    let mut count = 0;
+    for entry in std::fs::read_dir(a).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap();
-        let a = std::fs::read(&path).unwrap();
-        let b = std::fs::read(component_out.join(name)).unwrap();
+        let x = std::fs::read(&path).unwrap();
+        let y = std::fs::read(b.join(name)).unwrap();
         assert!(
-            a == b,
+            x == y,
             "{}: {}",
             name.to_string_lossy(),
-            first_difference(&a, &b)
+            first_difference(&x, &y)
         );
+        count += 1;
     }
+    assert!(count >= 10, "{count} messages written");
 }
 
 #[test]
