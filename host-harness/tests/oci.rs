@@ -7,347 +7,14 @@
 //! our own reader. `cargo xtask test` installs `docker-registry` and SIPp.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex};
+mod oci_support;
+
+use std::io::Read;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
-/// Where Debian's `docker-registry` package puts the registry.
-const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn require_registry() {
-    assert!(
-        Path::new(REGISTRY_BIN).is_file(),
-        "{REGISTRY_BIN} is missing: install docker-registry (apt-get install docker-registry), or run `cargo xtask test`"
-    );
-}
-
-fn require_sipp() {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
-    );
-}
-
-/// A built artifact under `target/wasm/`, or a one-line failure saying how to build it.
-fn wasm_artifact(name: &str, build: &str) -> Vec<u8> {
-    let path = root().join("target/wasm").join(name);
-    std::fs::read(&path).unwrap_or_else(|_| {
-        panic!(
-            "{}: missing; run `cargo xtask test` (or `cargo xtask {build}`)",
-            path.display()
-        )
-    })
-}
-
-/// A fresh scratch folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("e911-oci-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn free_port(ip: &str) -> u16 {
-    loop {
-        let tcp = TcpListener::bind((ip, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((ip, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Kills the process when dropped, passing or failing.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Guard {
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(start.elapsed() < limit, "still running after {limit:?}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// One `docker-registry` on loopback, restartable on the same port and storage.
-struct Registry {
-    dir: PathBuf,
-    port: u16,
-    process: Option<Guard>,
-}
-
-impl Registry {
-    /// Starts a registry; with `user`, only that user (password `password`) gets in.
-    fn start(dir: &Path, user: Option<(&str, &str)>) -> Self {
-        require_registry();
-        let dir = dir.join("registry");
-        std::fs::create_dir_all(dir.join("storage")).unwrap();
-        let port = free_port("127.0.0.1");
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("storage").display()
-        );
-        if let Some((user, password)) = user {
-            // distribution's htpasswd accepts bcrypt entries only.
-            let hash = bcrypt::hash(password, 4).unwrap();
-            std::fs::write(dir.join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: e911-test\n    path: {}\n",
-                dir.join("htpasswd").display()
-            ));
-        }
-        std::fs::write(dir.join("config.yml"), config).unwrap();
-        let mut registry = Self {
-            dir,
-            port,
-            process: None,
-        };
-        registry.resume();
-        registry
-    }
-
-    /// Starts the process (again) and waits until `/v2/` answers.
-    fn resume(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("registry.log"))
-            .unwrap();
-        let child = Command::new(REGISTRY_BIN)
-            .arg("serve")
-            .arg(self.dir.join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.process = Some(Guard(child));
-        let start = Instant::now();
-        loop {
-            if let Ok((status, _, _)) = http_get(self.port, "/v2/", &[]) {
-                assert!(status == 200 || status == 401, "/v2/ answered {status}");
-                return;
-            }
-            let log = std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default();
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "the registry did not start:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Kills the process (an outage); the storage stays.
-    fn stop(&mut self) {
-        self.process = None;
-        let start = Instant::now();
-        while http_get(self.port, "/v2/", &[]).is_ok() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "registry still up"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn reference(&self, repo_tag: &str) -> String {
-        format!("oci://127.0.0.1:{}/{repo_tag}", self.port)
-    }
-
-    /// A blob's file in the registry's storage (distribution's filesystem layout).
-    fn blob_file(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir
-            .join("storage/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
-    }
-
-    /// The manifest stored under `repo:tag`, as the registry serves it.
-    fn manifest(&self, repo: &str, tag: &str) -> serde_json::Value {
-        let (status, _, body) = http_get(
-            self.port,
-            &format!("/v2/{repo}/manifests/{tag}"),
-            &[("Accept", "application/vnd.oci.image.manifest.v1+json")],
-        )
-        .unwrap();
-        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    /// A blob, as the registry serves it.
-    fn blob(&self, repo: &str, digest: &str) -> Vec<u8> {
-        let (status, _, body) =
-            http_get(self.port, &format!("/v2/{repo}/blobs/{digest}"), &[]).unwrap();
-        assert_eq!(status, 200, "blob {digest}");
-        assert_eq!(format!("sha256:{}", sha256_hex(&body)), digest);
-        body
-    }
-}
-
-/// An HTTP response: status, fields (names lower-cased), body.
-type Response = (u16, Vec<(String, String)>, Vec<u8>);
-
-/// One HTTP/1.1 GET to 127.0.0.1:`port` on a fresh connection.
-fn http_get(port: u16, path: &str, fields: &[(&str, &str)]) -> std::io::Result<Response> {
-    let mut conn = TcpStream::connect(("127.0.0.1", port))?;
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    for (name, value) in fields {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    conn.write_all(request.as_bytes())?;
-    let mut response = Vec::new();
-    conn.read_to_end(&mut response)?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no response head"))?;
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))?;
-    let fields = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Ok((status, fields, response[split + 4..].to_vec()))
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn harness(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(HARNESS);
-    cmd.args(args)
-        .env_remove("E911_REGISTRY_USERNAME")
-        .env_remove("E911_REGISTRY_PASSWORD")
-        .env("DOCKER_CONFIG", "/nonexistent-docker-config");
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    cmd.output().unwrap()
-}
-
-/// Runs the harness; it must succeed. Returns stdout.
-fn ok(args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = harness(args, env);
-    assert!(
-        out.status.success(),
-        "e911-harness {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs the harness; it must fail with one line on stderr. Returns that line.
-fn fails(args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = harness(args, env);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "e911-harness {args:?} succeeded");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line:\n{stderr}");
-    stderr
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A signing key pair in `dir`: (secret, public).
-fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(name);
-    ok(&["bundle", "keygen", path(&key)], &[]);
-    (key.clone(), dir.join(format!("{name}.pub")))
-}
-
-/// A copy of a policy folder with its revision changed.
-fn policy_with_revision(from: &Path, to: &Path, revision: &str) -> PathBuf {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let p = entry.unwrap().path();
-        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
-    }
-    let manifest = to.join("bundle.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    assert!(text.contains("revision = \"2026.11.1\""), "{text}");
-    std::fs::write(
-        &manifest,
-        text.replacen(
-            "revision = \"2026.11.1\"",
-            &format!("revision = \"{revision}\""),
-            1,
-        ),
-    )
-    .unwrap();
-    to.to_owned()
-}
-
-/// A compiled bundle of `source` with `revision`, signed by `key` when given.
-fn bundle(dir: &Path, source: &Path, revision: &str, key: Option<&Path>) -> PathBuf {
-    let folder = policy_with_revision(source, &dir.join(format!("src-{revision}")), revision);
-    let out = dir.join(format!("{revision}.bundle"));
-    let mut args = vec!["bundle", "build", path(&folder), "-o", path(&out)];
-    if let Some(key) = key {
-        args.extend(["--sign-key", path(key)]);
-    }
-    ok(&args, &[]);
-    out
-}
-
-fn contoso() -> PathBuf {
-    root().join("policies/contoso")
-}
-
-/// The manifest digest `oci push` printed for a reference.
-fn pushed_digest(stdout: &str, reference: &str) -> String {
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with(&format!("{reference}:")))
-        .unwrap_or_else(|| panic!("no line for {reference} in:\n{stdout}"));
-    line.rsplit(' ').next().unwrap().to_owned()
-}
+use oci_support::envoy::Envoy;
+use oci_support::*;
 
 #[test]
 fn module_is_pushed_in_the_cncf_and_istio_layouts_and_pulled_back_identical() {
@@ -712,170 +379,6 @@ fn basic_auth_from_the_environment_or_a_docker_config() {
     assert!(std::fs::read(&pulled).unwrap() == std::fs::read(&signed).unwrap());
 }
 
-/// A process whose stderr lines are collected with the moment each arrived.
-struct Watched {
-    _guard: Guard,
-    lines: Arc<Mutex<Vec<(Instant, String)>>>,
-}
-
-impl Watched {
-    fn start(args: &[String], ready: &str) -> Self {
-        let mut child = Command::new(HARNESS)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    lines.lock().unwrap().push((Instant::now(), line));
-                }
-            });
-        }
-        let watched = Self {
-            _guard: Guard(child),
-            lines,
-        };
-        watched.wait_for(ready, Duration::from_secs(30));
-        watched
-    }
-
-    /// When the first line containing `what` arrived; waits at most `limit`.
-    fn wait_for(&self, what: &str, limit: Duration) -> Instant {
-        let start = Instant::now();
-        loop {
-            if let Some((at, _)) = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(_, l)| l.contains(what))
-            {
-                return *at;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "no line with {what:?} within {limit:?}; output:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn output(&self) -> String {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, l)| l.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-/// policies/contoso with 127.2.0.0/16 as the Wichita branch (ELIN gateway) and
-/// 127.0.0.0/8 trusted, notifications to nowhere reachable: enough for SIPp on loopback.
-fn loopback_policy(dir: &Path) -> PathBuf {
-    let folder = dir.join("loopback-policy");
-    policy_with_revision(&contoso(), &folder, "2026.11.1");
-    let edit = |file: &str, from: &str, to: &str| {
-        let p = folder.join(file);
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains(from), "{file} has no {from}");
-        std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
-    };
-    let mut subnets = std::fs::read_to_string(folder.join("subnets.csv")).unwrap();
-    subnets.push_str(concat!(
-        "\"127.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
-        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
-    ));
-    std::fs::write(folder.join("subnets.csv"), subnets).unwrap();
-    edit(
-        "sites.toml",
-        "[\"10.2.0.0/16\"]",
-        "[\"10.2.0.0/16\", \"127.2.0.0/16\"]",
-    );
-    edit(
-        "bundle.toml",
-        "\"2001:db8::/32\"]",
-        "\"2001:db8::/32\", \"127.0.0.0/8\"]",
-    );
-    let hook = webhook();
-    std::fs::write(
-        folder.join("notifications.toml"),
-        format!(
-            "[targets.redmond-security]\nwebhook = \"{hook}\"\n\n\
-             [targets.wichita-security]\nwebhook = \"{hook}\"\n"
-        ),
-    )
-    .unwrap();
-    folder
-}
-
-/// A local webhook that answers every POST with 204, so notifications stay on the machine.
-fn webhook() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks/e911", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            let mut got = vec![0u8; 16 * 1024];
-            let _ = conn.read(&mut got);
-            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
-        }
-    });
-    url
-}
-
-fn sipp(dir: &Path, name: &str, args: &[String]) -> Guard {
-    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
-    let child = Command::new("sipp")
-        .args(args)
-        .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
-        .args(["-trace_err", "-error_file", &file("err")])
-        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
-        .stdout(std::fs::File::create(file("out")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Guard(child)
-}
-
-/// Waits for a SIPp and checks it placed or took exactly `calls` calls, none failed.
-fn assert_calls(dir: &Path, name: &str, sipp: &mut Guard, calls: u64) {
-    let status = sipp.wait(Duration::from_secs(120));
-    let errors = std::fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_default();
-    assert!(
-        status.success(),
-        "sipp {name} exited with {status}\n{errors}"
-    );
-    let csv = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
-    let last: Vec<&str> = lines.last().unwrap().split(';').collect();
-    let column = |column: &str| -> u64 {
-        let i = header.iter().position(|h| *h == column).unwrap();
-        last[i].parse().unwrap()
-    };
-    assert_eq!(column("SuccessfulCall(C)"), calls, "sipp {name}");
-    assert_eq!(column("FailedCall(C)"), 0, "sipp {name}");
-}
-
-fn push_bundle(registry: &Registry, file: &Path, reference: &str) {
-    let _ = registry;
-    ok(
-        &["oci", "push", "bundle", path(file), reference, "--insecure"],
-        &[],
-    );
-}
-
 /// The whole path under load: SIPp places emergency calls through `proxy --policy
 /// oci://…` while new revisions are pushed, an unsigned bundle is pushed (refused), and
 /// the registry goes down and comes back. No call fails; each pushed revision reaches the
@@ -1083,4 +586,195 @@ fn bundle_serve_mirrors_the_tag_with_etags_through_an_outage() {
     expect_served(&third);
     drop(serve);
     assert!(latency < poll + Duration::from_secs(1), "{latency:?}");
+}
+
+/// The issue's end-to-end path: one push reaches a running harness proxy (following the
+/// tag itself) and a running Envoy (polling `bundle serve`, which follows the tag) while
+/// SIPp places calls through both; none fails. The time from the push to each applying
+/// it is printed. The proxy is one poll interval from the registry; Envoy is two in
+/// series (the mirror's, then its own).
+#[test]
+fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_load() {
+    use base64::Engine as _;
+    require_sipp();
+    let dir = scratch("envoy");
+    let registry = Registry::start(&dir, None);
+    let (key, public) = keygen(&dir, "signing.key");
+    let hex = std::fs::read_to_string(&public).unwrap();
+    let hex = hex.trim();
+    let key_bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let key_b64 = base64::engine::general_purpose::STANDARD.encode(key_bytes);
+    let source = loopback_policy(&dir);
+    let reference = registry.reference("e911/contoso:prod");
+    push_bundle(
+        &registry,
+        &bundle(&dir, &source, "2026.11.1", Some(&key)),
+        &reference,
+    );
+
+    let poll = Duration::from_secs(1);
+    let mirror_port = free_port("127.0.0.1");
+    let mirror = Watched::start(
+        &[
+            "bundle".to_owned(),
+            "serve".to_owned(),
+            reference.clone(),
+            format!("--listen=127.0.0.1:{mirror_port}"),
+            "--path=/contoso.bundle".to_owned(),
+            "--insecure".to_owned(),
+            format!("--poll-seconds={}", poll.as_secs_f64()),
+            format!("--trust-key={}", public.display()),
+        ],
+        "ready",
+    );
+    let calls: u64 = 60;
+    let (proxy_callee_port, envoy_callee_port) = (free_port("127.0.0.5"), free_port("127.0.0.6"));
+    let callee = |name: &str, ip: &str, port: u16, t: &str| {
+        let args: Vec<String> = [
+            "-sf",
+            &root().join("tests/sipp/uas.xml").display().to_string(),
+            "-i",
+            ip,
+            "-p",
+            &port.to_string(),
+            "-t",
+            t,
+            "-m",
+            &calls.to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
+        sipp(&dir, name, &args)
+    };
+    let mut proxy_callee = callee("proxy-callee", "127.0.0.5", proxy_callee_port, "u1");
+    let mut envoy_callee = callee("envoy-callee", "127.0.0.6", envoy_callee_port, "t1");
+
+    let proxy_port = free_port("127.0.0.1");
+    let state = dir.join("state");
+    let proxy = Watched::start(
+        &[
+            "proxy".to_owned(),
+            format!("--listen=udp:127.0.0.1:{proxy_port}"),
+            format!("--policy={reference}"),
+            "--insecure".to_owned(),
+            format!("--poll-seconds={}", poll.as_secs_f64()),
+            format!("--trust-key={}", public.display()),
+            format!("--upstream=127.0.0.5:{proxy_callee_port}"),
+            format!("--elin-upstream=127.0.0.5:{proxy_callee_port}"),
+            format!("--state-dir={}", state.display()),
+        ],
+        "ready",
+    );
+    let plugin_config = serde_json::json!({
+        "node": "edge-1.contoso.com",
+        "trusted_keys": [key_b64],
+        "bundle": {"http": {"cluster": "bundles", "authority": "bundles.test",
+                            "path": "/contoso.bundle", "poll_seconds": poll.as_secs()}},
+    })
+    .to_string();
+    let envoy = Envoy::start(
+        &dir,
+        &plugin_config,
+        ("127.0.0.6", envoy_callee_port),
+        mirror_port,
+    );
+    let start = Instant::now();
+    while envoy.counter("e911.bundle.activations") < 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Envoy never took the mirror's bundle:\n{}",
+            envoy.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let caller = |name: &str, to: &str, from_ip: &str, t: &str| {
+        let args: Vec<String> = [
+            to,
+            "-sf",
+            &root().join("tests/sipp/uac.xml").display().to_string(),
+            "-s",
+            "911",
+            "-i",
+            from_ip,
+            "-p",
+            &free_port(from_ip).to_string(),
+            "-t",
+            t,
+            "-m",
+            &calls.to_string(),
+            "-r",
+            "10",
+            "-l",
+            "20",
+        ]
+        .map(String::from)
+        .to_vec();
+        sipp(&dir, name, &args)
+    };
+    let proxy_addr = format!("127.0.0.1:{proxy_port}");
+    let mut proxy_caller = caller("proxy-caller", &proxy_addr, "127.2.0.10", "u1");
+    let mut envoy_caller = caller("envoy-caller", &envoy.listener, "127.2.0.11", "t1");
+
+    std::thread::sleep(Duration::from_secs(2));
+    push_bundle(
+        &registry,
+        &bundle(&dir, &source, "2026.11.2-oci", Some(&key)),
+        &reference,
+    );
+    let pushed = Instant::now();
+    let to_proxy = proxy
+        .wait_for(
+            "policy reloaded: revision 2026.11.2-oci",
+            Duration::from_secs(15),
+        )
+        .saturating_duration_since(pushed);
+    let to_mirror = mirror
+        .wait_for("serving revision 2026.11.2-oci", Duration::from_secs(15))
+        .saturating_duration_since(pushed);
+    while envoy.counter("e911.bundle.activations") < 2 {
+        assert!(
+            pushed.elapsed() < Duration::from_secs(15),
+            "Envoy never applied the push:\n{}",
+            envoy.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let to_envoy = pushed.elapsed();
+    println!(
+        "push -> harness proxy applied: {to_proxy:?}; -> mirror serving: {to_mirror:?}; \
+         -> Envoy applied: {to_envoy:?} (poll interval {poll:?} at each hop)"
+    );
+
+    assert_calls(&dir, "proxy-caller", &mut proxy_caller, calls);
+    assert_calls(&dir, "envoy-caller", &mut envoy_caller, calls);
+    assert_calls(&dir, "proxy-callee", &mut proxy_callee, calls);
+    assert_calls(&dir, "envoy-callee", &mut envoy_callee, calls);
+
+    let mut seen = std::collections::HashSet::new();
+    let proxy_revisions: Vec<String> = std::fs::read_to_string(state.join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| seen.insert(r["call_id"].as_str().unwrap().to_owned()))
+        .map(|r| r["bundle_revision"].as_str().unwrap().to_owned())
+        .collect();
+    let envoy_revisions: Vec<String> = envoy
+        .audits()
+        .iter()
+        .map(|r| r["bundle_revision"].as_str().unwrap().to_owned())
+        .collect();
+    for (host, revisions) in [("proxy", proxy_revisions), ("Envoy", envoy_revisions)] {
+        let mut order: Vec<&str> = revisions.iter().map(String::as_str).collect();
+        order.dedup();
+        assert_eq!(order, ["2026.11.1", "2026.11.2-oci"], "{host}");
+    }
+    // One poll interval to the proxy; two in series to Envoy; plus time to pull, check
+    // and swap on a busy two-core machine.
+    let slack = Duration::from_secs(1);
+    assert!(to_proxy < poll + slack, "proxy: {to_proxy:?}");
+    assert!(to_envoy < 2 * poll + slack, "Envoy: {to_envoy:?}");
 }
