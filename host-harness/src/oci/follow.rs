@@ -33,6 +33,8 @@ pub enum Update {
     New(Box<Followed>),
     /// The registry could not be reached or read (first report of this reason).
     Unreachable(String),
+    /// The registry answers again after an outage; the tag has not moved.
+    Reachable,
     /// What the tag names now did not verify (reported once per digest).
     Refused(String),
 }
@@ -103,8 +105,10 @@ impl Follower {
             Err(err) => return self.unreachable(format!("{err:#}")),
         };
         if Some(&digest) == self.current.as_ref() || Some(&digest) == self.refused.as_ref() {
-            self.failure = None;
-            return Update::Unchanged;
+            return match self.failure.take() {
+                Some(_) => Update::Reachable,
+                None => Update::Unchanged,
+            };
         }
         match self.pull() {
             Ok(followed) if followed.digest == digest => {

@@ -87,6 +87,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         std::thread::sleep(TICK);
         match follower.poll() {
             Update::Unchanged => {}
+            Update::Reachable => eprintln!(
+                "e911-harness bundle serve: {} reachable again",
+                follower.spec()
+            ),
             Update::New(followed) => install(&current, &followed.bytes, followed.bundle.info()),
             Update::Unreachable(why) | Update::Refused(why) => {
                 let revision = read(&current).map_or("none".to_owned(), |s| s.revision.clone());

@@ -39,6 +39,8 @@ pub enum Change {
     Load(Result<Box<Loaded>>),
     /// The registry could not be reached; the policy in force stays.
     Unreachable(String),
+    /// The registry answers again (what it names is what is in force).
+    Reachable(String),
 }
 
 type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
@@ -179,6 +181,7 @@ impl Origin {
                 }
                 Update::Refused(why) => Change::Load(Err(anyhow::anyhow!(why))),
                 Update::Unreachable(why) => Change::Unreachable(why),
+                Update::Reachable => Change::Reachable(follower.spec().to_owned()),
             },
         }
     }

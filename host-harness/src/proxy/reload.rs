@@ -173,6 +173,9 @@ impl Watcher {
                     self.status.last_error = Some(why);
                     self.status.last_error_at = Some(now());
                 }
+                Change::Reachable(origin) => {
+                    eprintln!("e911-harness proxy: {origin} reachable again");
+                }
             }
             proxy.prune();
             self.status.metrics = proxy.metrics();
