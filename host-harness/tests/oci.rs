@@ -382,7 +382,8 @@ fn basic_auth_from_the_environment_or_a_docker_config() {
 /// The whole path under load: SIPp places emergency calls through `proxy --policy
 /// oci://…` while new revisions are pushed, an unsigned bundle is pushed (refused), and
 /// the registry goes down and comes back. No call fails; each pushed revision reaches the
-/// proxy within one poll interval of the push (plus the pull and the swap), printed.
+/// proxy within one poll interval of the push (plus the pull and the swap), printed. A
+/// proxy restarted while the registry is down starts with the last good bundle.
 #[test]
 fn proxy_follows_a_registry_tag_under_sipp_load_through_an_outage() {
     require_sipp();
@@ -417,20 +418,18 @@ fn proxy_follows_a_registry_tag_under_sipp_load_through_an_outage() {
     .map(String::from)
     .to_vec();
     let mut callee = sipp(&dir, "callee", &uas_args);
-    let proxy = Watched::start(
-        &[
-            "proxy".to_owned(),
-            format!("--listen=udp:127.0.0.1:{proxy_port}"),
-            format!("--policy={reference}"),
-            "--insecure".to_owned(),
-            format!("--poll-seconds={}", poll.as_secs_f64()),
-            format!("--trust-key={}", public.display()),
-            format!("--upstream=127.0.0.5:{uas_port}"),
-            format!("--elin-upstream=127.0.0.5:{uas_port}"),
-            format!("--state-dir={}", state.display()),
-        ],
-        "ready",
-    );
+    let proxy_args = [
+        "proxy".to_owned(),
+        format!("--listen=udp:127.0.0.1:{proxy_port}"),
+        format!("--policy={reference}"),
+        "--insecure".to_owned(),
+        format!("--poll-seconds={}", poll.as_secs_f64()),
+        format!("--trust-key={}", public.display()),
+        format!("--upstream=127.0.0.5:{uas_port}"),
+        format!("--elin-upstream=127.0.0.5:{uas_port}"),
+        format!("--state-dir={}", state.display()),
+    ];
+    let proxy = Watched::start(&proxy_args, "ready");
     let uac_args: Vec<String> = [
         &format!("127.0.0.1:{proxy_port}"),
         "-sf",
@@ -490,6 +489,13 @@ fn proxy_follows_a_registry_tag_under_sipp_load_through_an_outage() {
     assert_calls(&dir, "caller", &mut caller, calls);
     assert_calls(&dir, "callee", &mut callee, calls);
     drop(proxy);
+
+    // Restarted while the registry is down, the proxy starts with the last good bundle.
+    registry.stop();
+    let restarted = Watched::start(&proxy_args, "ready");
+    restarted.wait_for("starting with the last good bundle", Duration::from_secs(5));
+    restarted.wait_for("bundle revision 2026.11.3-oci)", Duration::from_secs(5));
+    drop(restarted);
 
     // Every call has an audit record, and the revisions follow the pushes in order.
     let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
