@@ -14,6 +14,7 @@ mod decider;
 mod demo;
 mod inspect;
 mod oci;
+mod playground;
 mod proxy;
 mod run;
 mod state;
@@ -61,6 +62,8 @@ enum Command {
     Bundle(BundleCommand),
     /// A small SIP proxy over UDP and TCP with the plugin in the path (for SIPp tests).
     Proxy(proxy::ProxyArgs),
+    /// Serve the policy playground page (the engine in the browser) and a policy folder.
+    Playground(playground::PlaygroundArgs),
     /// Print a running proxy's status: active bundle revision, last reload error, counters.
     Status {
         /// The proxy's --state-dir.
@@ -137,6 +140,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Inspect { files } => inspect::run(&files),
         Command::Bundle(command) => bundle(command),
         Command::Proxy(args) => proxy::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Playground(args) => playground::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Status { state_dir } => {
             proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
         }

@@ -8,6 +8,8 @@
 //!   (`target/wasm/e911_policy.component.wasm`); `test` does it before the tests.
 //! - `cargo xtask build-envoy` builds the Envoy filter (`target/wasm/e911_envoy.wasm`) and
 //!   checks its imports and panic paths (`envoy.rs`); `test` does it before the tests.
+//! - `cargo xtask build-web` builds the policy playground (`target/wasm/web/`, see
+//!   `web.rs`); `test` does it before the tests.
 //!
 //! Each command does its own set-up on a fresh machine of this project's kind (Debian with
 //! rustup), so a new clone needs nothing but these two lines. Set-up steps are idempotent:
@@ -23,6 +25,7 @@ mod architecture;
 mod component;
 mod envoy;
 mod tools;
+mod web;
 
 /// Crates that are compiled into the plugin: they must build, clippy-clean, for both wasm
 /// targets (the Envoy filter, `e911-envoy`, builds for all three too).
@@ -68,9 +71,13 @@ fn main() -> ExitCode {
             .and_then(|()| workspace_root())
             .and_then(|root| envoy::build(&root))
             .map(|_| ()),
+        Some("build-web") => install_wasm_targets()
+            .and_then(|()| workspace_root())
+            .and_then(|root| web::build(&root))
+            .map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask build-component | cargo xtask build-envoy"
+                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask build-component | cargo xtask build-envoy | cargo xtask build-web"
             );
             return ExitCode::from(2);
         }
@@ -159,6 +166,7 @@ fn test() -> Result<()> {
 
     component::build(&root)?;
     envoy::build(&root)?;
+    web::build(&root)?;
 
     step("test");
     run(cargo()

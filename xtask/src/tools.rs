@@ -28,7 +28,7 @@ pub const NPM_PACKAGES: &[&str] = &["playwright-core@1.65.1"];
 
 /// `cargo install --locked` crates as (crate, version, binary). The version must equal the
 /// workspace's dependency on the matching library (wasm-bindgen's CLI refuses others).
-pub const CARGO_TOOLS: &[(&str, &str, &str)] = &[];
+pub const CARGO_TOOLS: &[(&str, &str, &str)] = &[("wasm-bindgen-cli", "0.2.129", "wasm-bindgen")];
 
 /// `target/tools` under the workspace root: what `E911_TOOLS` points at.
 pub fn dir(root: &Path) -> PathBuf {
