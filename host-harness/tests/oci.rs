@@ -306,6 +306,22 @@ fn signed_bundle_round_trips_and_bad_ones_are_refused() {
     let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     assert!(err.contains("not trusted"), "{err}");
 
+    // Tampered before the push: a byte of the signed bundle changed and the artifact
+    // pushed with digests that match it (as anyone with push rights could, bypassing our
+    // own push's check); the bundle's own digest and signature refuse it.
+    let mut forged = std::fs::read(&signed).unwrap();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x01;
+    let mut tampered = manifest.clone();
+    tampered["layers"][0]["digest"] = registry.put_blob("e911/contoso", &forged).into();
+    registry.put_manifest("e911/contoso", "tampered", &tampered);
+    let args = pull(&registry.reference("e911/contoso:tampered"), &[&public]);
+    let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(
+        err.contains("bundle content does not match its digest"),
+        "{err}"
+    );
+
     // Tampered at rest: one byte of the stored layer changed under the registry.
     let layer_digest = manifest["layers"][0]["digest"].as_str().unwrap();
     let blob = registry.blob_file(layer_digest);

@@ -207,6 +207,49 @@ impl Registry {
         serde_json::from_slice(&body).unwrap()
     }
 
+    /// Uploads a blob the way any client can (distribution spec: POST a session, PUT the
+    /// bytes with their digest); returns the digest.
+    pub fn put_blob(&self, repo: &str, bytes: &[u8]) -> String {
+        let digest = format!("sha256:{}", sha256_hex(bytes));
+        let (status, fields, _) = http_request(
+            self.port,
+            "POST",
+            &format!("/v2/{repo}/blobs/uploads/"),
+            &[],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(status, 202, "upload session");
+        let location = field(&fields, "location").unwrap();
+        let path = location
+            .split_once("://")
+            .map_or(location, |(_, rest)| &rest[rest.find('/').unwrap()..]);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (status, _, body) = http_request(
+            self.port,
+            "PUT",
+            &format!("{path}{sep}digest={digest}"),
+            &[("Content-Type", "application/octet-stream")],
+            bytes,
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        digest
+    }
+
+    /// Stores `manifest` under `repo:tag`.
+    pub fn put_manifest(&self, repo: &str, tag: &str, manifest: &serde_json::Value) {
+        let (status, _, body) = http_request(
+            self.port,
+            "PUT",
+            &format!("/v2/{repo}/manifests/{tag}"),
+            &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+            manifest.to_string().as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    }
+
     /// A blob, as the registry serves it.
     pub fn blob(&self, repo: &str, digest: &str) -> Vec<u8> {
         let (status, _, body) =
@@ -222,15 +265,30 @@ pub type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// One HTTP/1.1 GET to 127.0.0.1:`port` on a fresh connection.
 pub fn http_get(port: u16, path: &str, fields: &[(&str, &str)]) -> std::io::Result<Response> {
+    http_request(port, "GET", path, fields, &[])
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` on a fresh connection.
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
     let mut conn = TcpStream::connect(("127.0.0.1", port))?;
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (name, value) in fields {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
+    if method != "GET" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     request.push_str("\r\n");
     conn.write_all(request.as_bytes())?;
+    conn.write_all(body)?;
     let mut response = Vec::new();
     conn.read_to_end(&mut response)?;
     let split = response
