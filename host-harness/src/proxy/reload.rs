@@ -43,7 +43,7 @@ pub struct Status {
     pub active_revision: String,
     /// When it was loaded (seconds since the Unix epoch).
     pub last_success_at: u64,
-    /// The last refused reload, every problem on its own line.
+    /// The last refused reload (every problem on its own line) or registry failure.
     pub last_error: Option<String>,
     /// When that was.
     pub last_error_at: Option<u64>,
