@@ -196,6 +196,8 @@ fn the_page_shows_the_cli_verdict_for_every_demo_call_and_names_a_broken_row() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    // Shown when an assertion below fails: what the page showed, event by event.
+    println!("{stdout}");
     let events: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -315,6 +317,18 @@ fn the_page_shows_the_cli_verdict_for_every_demo_call_and_names_a_broken_row() {
         "the last good policy stays: {broken}"
     );
     assert_eq!(broken["after"]["shown"]["kind"], "emergency", "{broken}");
+
+    let fixed = event("fixed")
+        .next()
+        .expect("the row was not fixed in the editor");
+    assert_eq!(fixed["problems"], json!([]), "{fixed}");
+    assert!(
+        fixed["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("Compiled: revision 2026.11.1"),
+        "{fixed}"
+    );
 
     let done = event("done").next().expect("the script did not finish");
     assert_eq!(done["errors"], json!([]), "errors in the page");

@@ -91,6 +91,17 @@ try {
     status: await page.textContent('#status'),
     after: await decide(config.calls[0].file, config.calls[0].peer),
   });
+  // Fix the row in the page's editor and compile again: the new sources take over.
+  await page.click('#file-tabs button[data-file="wireless.csv"]');
+  const text = await page.inputValue('#editor');
+  await page.fill('#editor', text.replace('00-11-22,', '00-11-22-33-44-55,'));
+  await page.click('#compile');
+  await page.waitForSelector(`body[data-compiles="${compiles + 2}"]`);
+  emit({
+    event: 'fixed',
+    problems: await page.$$eval('#problems li', (items) => items.map((li) => li.textContent)),
+    result: await page.textContent('#compile-result'),
+  });
   emit({ event: 'done', errors });
 } finally {
   await context.close();
