@@ -556,3 +556,55 @@ fn an_envoy_build_over_its_time_limit_still_forwards_the_call_degraded() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("proxy-wasm module failed"), "{stderr}");
 }
+
+#[test]
+fn a_configuration_the_envoy_build_refuses_is_an_error_with_its_reason() {
+    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let settings = VmSettings {
+        plugin_configuration: br#"{"node": "edge-1", "bundle": {"inline": "bm90IGEgYnVuZGxl"}}"#
+            .to_vec(),
+        vm_configuration: Vec::new(),
+        shared: Default::default(),
+        clock: e911_harness::proxy_wasm_host::state::Clock::System,
+        echo: None,
+    };
+    let err = ProxyWasmVm::start(&runtime, settings)
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "the proxy-wasm module refused to start: proxy_on_configure answered false: "
+        ),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "one line: {text}");
+}
+
+#[test]
+fn a_missing_or_foreign_module_is_one_line_saying_what_to_do() {
+    let run = |module: &str| {
+        Command::new(harness())
+            .current_dir(repo_root())
+            .args(["run", "--policy", "policies/contoso", "--peer", "10.1.0.25"])
+            .args(["--engine", "proxy-wasm", "--proxy-wasm", module])
+            .arg("tests/corpus/emergency/hq-wired-911.sip")
+            .output()
+            .unwrap()
+    };
+    let missing = run("no/such/module.wasm");
+    assert!(!missing.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "e911-harness: no/such/module.wasm: not built; build it with `cargo xtask build-envoy` (or use --engine native)\n"
+    );
+    // The WIT component is no proxy-wasm module.
+    let foreign = run(COMPONENT);
+    assert!(!foreign.status.success());
+    let stderr = String::from_utf8_lossy(&foreign.stderr);
+    assert!(
+        stderr.starts_with("e911-harness: the proxy-wasm module cannot be loaded: ")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
