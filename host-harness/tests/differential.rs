@@ -608,3 +608,78 @@ fn a_missing_or_foreign_module_is_one_line_saying_what_to_do() {
         "{stderr}"
     );
 }
+
+#[test]
+fn upstream_data_goes_through_the_envoy_build_as_native_decides_it() {
+    // A response from the carrier side passes as it is; both directions share a VM.
+    let response =
+        std::fs::read(repo_root().join("tests/cases/sip-response-200-ok/input.sip")).unwrap();
+    let mut vm = envoy_vm();
+    let id = vm.connect("10.1.0.25:5060".parse().unwrap()).unwrap();
+    vm.set_upstream(id, "198.51.100.7:5060".parse().unwrap());
+    let (head, tail) = response.split_at(response.len() / 2);
+    let mut forwarded = vm
+        .deliver(id, Direction::Upstream, head, false)
+        .unwrap()
+        .forwarded;
+    forwarded.extend(
+        vm.deliver(id, Direction::Upstream, tail, false)
+            .unwrap()
+            .forwarded,
+    );
+    assert!(
+        forwarded == response,
+        "{}",
+        first_difference(&response, &forwarded)
+    );
+    vm.close(id).unwrap();
+    assert_eq!(vm.trapped(), None);
+}
+
+#[test]
+fn a_psap_callback_from_upstream_is_retargeted_as_native_does() {
+    let dir = repo_root().join("tests/cases/psap-callback-in-window");
+    let message = std::fs::read(dir.join("input.sip")).unwrap();
+    let state: MemoryStore =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    let now = e911_engine::time::parse_rfc3339("2026-11-21T14:10:00Z").unwrap();
+    let ctx = CallCtx {
+        now,
+        peer: Some("203.0.113.10".parse().unwrap()),
+        transport: Transport::Tcp,
+        node: "edge-1.contoso.com",
+    };
+    let native = Engine::new(
+        read_sources(&repo_root().join("policies/contoso"))
+            .unwrap()
+            .compile()
+            .unwrap(),
+    );
+    let verdict = native.on_message(&message, &ctx, &mut state.clone());
+    assert_eq!(verdict.report.kind, Kind::Callback);
+
+    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let shared = e911_harness::proxy_wasm_host::shared_data::SharedData::default();
+    e911_harness::proxy_wasm_host::decide::seed(&shared, &state);
+    let settings = VmSettings {
+        plugin_configuration: ProxyWasmDecider::configuration(
+            "edge-1.contoso.com",
+            &contoso_bundle(),
+        ),
+        vm_configuration: Vec::new(),
+        shared,
+        clock: e911_harness::proxy_wasm_host::state::Clock::Fixed(now * 1_000_000_000),
+        echo: None,
+    };
+    let mut vm = ProxyWasmVm::start(&runtime, settings).unwrap();
+    // The carrier's leg: our client side is the SBC, the PSAP arrives from upstream.
+    let id = vm.connect("10.1.0.5:5060".parse().unwrap()).unwrap();
+    vm.set_upstream(id, "203.0.113.10:5060".parse().unwrap());
+    let forwarded = vm
+        .deliver(id, Direction::Upstream, &message, false)
+        .unwrap()
+        .forwarded;
+    let want = verdict.forwarded(&message);
+    assert_ne!(want, message.as_slice(), "native re-targets it");
+    assert!(forwarded == want, "{}", first_difference(want, &forwarded));
+}

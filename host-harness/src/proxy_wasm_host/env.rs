@@ -193,9 +193,12 @@ fn add_buffers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 /// A property path: segments separated by NUL (the SDK's `serialize_property_path`).
 fn property(state: &HostState, path: &[u8]) -> Result<Vec<u8>, Status> {
     let segments: Vec<&[u8]> = path.split(|b| *b == 0).collect();
-    let peer: Option<SocketAddr> = state.connections.get(&state.context()).map(|c| c.peer);
+    let conn = state.connections.get(&state.context());
+    let peer: Option<SocketAddr> = conn.map(|c| c.peer);
+    let upstream: Option<SocketAddr> = conn.and_then(|c| c.upstream_peer);
     match segments.as_slice() {
         [b"source", b"address"] => peer.map(|p| p.to_string().into_bytes()),
+        [b"upstream", b"address"] => upstream.map(|p| p.to_string().into_bytes()),
         // Envoy returns ports as 64-bit little-endian integers.
         [b"source", b"port"] => peer.map(|p| u64::from(p.port()).to_le_bytes().to_vec()),
         [b"plugin_root_id"] | [b"plugin_name"] => Some(b"e911".to_vec()),

@@ -68,6 +68,8 @@ impl Clock {
 pub struct Connection {
     /// The client: `source.address`.
     pub peer: SocketAddr,
+    /// The upstream host, once known: `upstream.address`.
+    pub upstream_peer: Option<SocketAddr>,
     /// Data from the client not yet forwarded.
     pub downstream: StreamBuffer,
     /// Data from the upstream not yet forwarded.

@@ -277,6 +277,7 @@ impl ProxyWasmVm {
             id,
             Connection {
                 peer,
+                upstream_peer: None,
                 downstream: Default::default(),
                 upstream: Default::default(),
                 close_requested: false,
@@ -293,6 +294,13 @@ impl ProxyWasmVm {
             self.call(id, |store| new_connection.call(store, i32_id(id)))?;
         }
         Ok(id)
+    }
+
+    /// The upstream host connection `id` reached (what `tcp_proxy` connected to).
+    pub fn set_upstream(&mut self, id: u32, upstream: SocketAddr) {
+        if let Some(conn) = self.store.data_mut().connections.get_mut(&id) {
+            conn.upstream_peer = Some(upstream);
+        }
     }
 
     /// Data arriving on connection `id`: appended to what is buffered, the module called
