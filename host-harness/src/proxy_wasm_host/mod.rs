@@ -7,7 +7,7 @@
 //! - [`vm`]: one VM, started and driven as Envoy drives a network filter
 //!   ([`ProxyWasmVm`]: connect, deliver data, close, tick);
 //! - [`buffer`]: a connection's buffer under Envoy's read/replace/forward rules;
-//! - [`env`] and [`wasi`]: the imports (proxy-wasm ABI 0.2.1 host calls with Envoy's
+//! - [`env`](mod@env) and [`wasi`]: the imports (proxy-wasm ABI 0.2.1 host calls with Envoy's
 //!   statuses; the handful of WASI functions a Rust module imports);
 //! - [`shared_data`], [`metrics`], [`queues`], [`pairs`]: what those imports keep and
 //!   read;

@@ -14,7 +14,7 @@ use super::metrics::Metrics;
 use super::queues::Queues;
 use super::shared_data::SharedData;
 
-/// At most this many log lines are kept between two [`super::ProxyWasmHost::take_log`]
+/// At most this many log lines are kept between two [`super::ProxyWasmVm::take_log`]
 /// calls; a module logging in a loop costs lines, not the host's memory.
 pub const MAX_LOG_LINES: usize = 10_000;
 

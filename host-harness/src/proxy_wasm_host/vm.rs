@@ -344,25 +344,23 @@ impl ProxyWasmVm {
     /// The client closed connection `id`: close, done, delete. Whatever the module still
     /// held buffered is dropped with the connection, as in Envoy.
     pub fn close(&mut self, id: u32) -> Result<(), String> {
-        let exports = (
-            self.exports.on_downstream_close.clone(),
-            self.exports.on_done.clone(),
-            self.exports.on_delete.clone(),
-        );
-        let result = (|| {
-            if let Some(close) = exports.0 {
-                self.call(id, |store| close.call(store, (i32_id(id), PEER_REMOTE)))?;
-            }
-            if let Some(done) = exports.1 {
-                self.call(id, |store| done.call(store, i32_id(id)))?;
-            }
-            if let Some(delete) = exports.2 {
-                self.call(id, |store| delete.call(store, i32_id(id)))?;
-            }
-            Ok(())
-        })();
+        let result = self.end_context(id);
         self.store.data_mut().connections.remove(&id);
         result
+    }
+
+    fn end_context(&mut self, id: u32) -> Result<(), String> {
+        let raw = i32_id(id);
+        if let Some(close) = self.exports.on_downstream_close.clone() {
+            self.call(id, |store| close.call(store, (raw, PEER_REMOTE)))?;
+        }
+        if let Some(done) = self.exports.on_done.clone() {
+            self.call(id, |store| done.call(store, raw))?;
+        }
+        if let Some(delete) = self.exports.on_delete.clone() {
+            self.call(id, |store| delete.call(store, raw))?;
+        }
+        Ok(())
     }
 
     /// One timer tick on the root context (Envoy calls it every tick period).
