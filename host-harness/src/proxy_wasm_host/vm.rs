@@ -434,3 +434,89 @@ impl ProxyWasmVm {
 fn i32_id(id: u32) -> i32 {
     i32::from_ne_bytes(id.to_ne_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::component_host::HostLimits;
+
+    use super::*;
+
+    /// A module in the binary format, section by section: `proxy_on_downstream_data`
+    /// answers `StopIteration` (1) while fewer than 10 bytes are buffered, else
+    /// `Continue`; a context is created with nothing to do; allocation is never needed.
+    fn pause_under_ten_bytes() -> Vec<u8> {
+        fn section(id: u8, content: &[u8]) -> Vec<u8> {
+            let mut s = vec![id, u8::try_from(content.len()).unwrap()];
+            s.extend_from_slice(content);
+            s
+        }
+        fn export(name: &str, kind: u8, index: u8) -> Vec<u8> {
+            let mut e = vec![u8::try_from(name.len()).unwrap()];
+            e.extend_from_slice(name.as_bytes());
+            e.extend_from_slice(&[kind, index]);
+            e
+        }
+        let (i32t, func) = (0x7f, 0x60);
+        let types = [
+            vec![3],
+            vec![func, 2, i32t, i32t, 0],
+            vec![func, 1, i32t, 1, i32t],
+            vec![func, 3, i32t, i32t, i32t, 1, i32t],
+        ]
+        .concat();
+        let exports = [
+            vec![4],
+            export("memory", 2, 0),
+            export("proxy_on_context_create", 0, 0),
+            export("proxy_on_memory_allocate", 0, 1),
+            export("proxy_on_downstream_data", 0, 2),
+        ]
+        .concat();
+        let code = [
+            vec![3],
+            vec![2, 0, 0x0b],                          // (nothing)
+            vec![5, 0, 0x41, 0x80, 0x08, 0x0b],        // i32.const 1024
+            vec![7, 0, 0x20, 1, 0x41, 10, 0x49, 0x0b], // size < 10 (i32.lt_u)
+        ]
+        .concat();
+        [
+            b"\0asm\x01\0\0\0".to_vec(),
+            section(1, &types),
+            section(3, &[3, 0, 1, 2]),
+            section(5, &[1, 0, 1]),
+            section(7, &exports),
+            section(10, &code),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn stop_iteration_keeps_the_buffer_and_the_next_read_is_appended() {
+        let cache = std::env::temp_dir().join(format!("e911-vm-test-{}", std::process::id()));
+        let runtime =
+            ProxyWasmRuntime::from_bytes(&pause_under_ten_bytes(), &cache, HostLimits::default())
+                .unwrap();
+        let settings = VmSettings {
+            plugin_configuration: Vec::new(),
+            vm_configuration: Vec::new(),
+            shared: SharedData::default(),
+            clock: Clock::System,
+            echo: None,
+        };
+        let mut vm = ProxyWasmVm::start(&runtime, settings).unwrap();
+        let id = vm.connect("192.0.2.1:5060".parse().unwrap()).unwrap();
+        let mut deliver = |data: &[u8]| vm.deliver(id, Direction::Downstream, data, false).unwrap();
+        let paused = Delivery {
+            action: Action::Pause,
+            forwarded: Vec::new(),
+        };
+        assert_eq!(deliver(b"abcd"), paused);
+        assert_eq!(deliver(b"efgh"), paused, "8 bytes buffered");
+        let all = deliver(b"ijkl");
+        assert_eq!(all.action, Action::Continue, "12 bytes buffered");
+        assert_eq!(all.forwarded, b"abcdefghijkl");
+        assert_eq!(deliver(b"m"), paused, "the buffer was drained");
+        vm.close(id).unwrap();
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+}
