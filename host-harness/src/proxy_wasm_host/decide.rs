@@ -15,8 +15,9 @@
 //!
 //! The VM starts on the first message with the plugin configuration of the Envoy build
 //! (`{"node", "max_message_bytes", "bundle": {"inline": base64}}`), and again when the
-//! node changes or after a trap. A trap forwards the message unchanged, degraded, as the
-//! component host does; the VM is replaced.
+//! node changes or after a trap. A trap forwards the message unchanged, degraded (`plugin
+//! trapped: …`), as the component host does, and the VM is replaced; a VM that will not
+//! start (the module refuses its configuration) does the same with `plugin not started`.
 //!
 //! ELIN callback state: the module keeps it in shared data, one key per ELIN
 //! (`e911.elin.<ELIN>`, the JSON of `CallbackEntry`). The host seeds those keys from the
@@ -125,16 +126,17 @@ impl ProxyWasmDecider {
             ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             PEER_PORT,
         );
-        let result = self
-            .vm(ctx.node)
-            .map_err(|err| err.to_string())
-            .and_then(|vm| {
+        let result = match self.vm(ctx.node) {
+            Ok(vm) => {
                 vm.set_clock(clock);
-                one_connection(vm, peer, bytes)
-            });
+                one_connection(vm, peer, bytes).map_err(|trap| ("plugin trapped", trap))
+            }
+            Err(HostError::Trap(trap)) => Err(("plugin trapped", trap)),
+            Err(err) => Err(("plugin not started", err.to_string())),
+        };
         let verdict = match result {
             Ok(forwarded) => self.verdict(bytes, forwarded, ctx.now),
-            Err(why) => self.trapped(&why, ctx.now),
+            Err((what, why)) => self.failed(what, &why, ctx.now),
         };
         self.callbacks = read_back(&self.shared);
         verdict
@@ -142,7 +144,7 @@ impl ProxyWasmDecider {
 
     fn verdict(&mut self, received: &[u8], forwarded: Vec<u8>, now: u64) -> Verdict {
         let Some((_, vm)) = self.live.as_mut() else {
-            return self.trapped("no VM", now);
+            return self.failed("plugin not started", "no VM", now);
         };
         let (log, _) = vm.take_log();
         let metrics: Vec<&'static str> = vm
@@ -178,7 +180,8 @@ impl ProxyWasmDecider {
         verdict
     }
 
-    fn trapped(&mut self, why: &str, now: u64) -> Verdict {
+    /// `what` is `plugin trapped` or `plugin not started`.
+    fn failed(&mut self, what: &str, why: &str, now: u64) -> Verdict {
         self.traps += 1;
         self.live = None;
         let first = why.lines().next().unwrap_or(why);
@@ -186,11 +189,14 @@ impl ProxyWasmDecider {
             "e911-harness: proxy-wasm module failed (bundle {}): {first}; message forwarded unchanged, VM replaced",
             self.revision
         );
-        let degraded = format!("plugin trapped: {first}");
+        let degraded = format!("{what}: {first}");
         let trace = vec![format!("{degraded}; forwarded unchanged")];
         let mut verdict = Verdict::unchanged(now, self.revision.clone(), trace);
         verdict.report.degraded = Some(degraded);
-        verdict.metrics.extend(["e911.degraded", "e911.trap"]);
+        verdict.metrics.push("e911.degraded");
+        if what == "plugin trapped" {
+            verdict.metrics.push("e911.trap");
+        }
         verdict
     }
 
