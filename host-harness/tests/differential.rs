@@ -683,3 +683,48 @@ fn a_psap_callback_from_upstream_is_retargeted_as_native_does() {
     assert_ne!(want, message.as_slice(), "native re-targets it");
     assert!(forwarded == want, "{}", first_difference(want, &forwarded));
 }
+
+#[test]
+fn an_envoy_build_polling_its_bundle_asks_once_per_tick_and_forwards_calls_meanwhile() {
+    // The host records HTTP calls and never answers them: the poll stays pending, no
+    // bundle arrives, and an emergency call still leaves exactly as it came.
+    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let config = br#"{"node": "edge-1", "bundle": {"http": {"cluster": "bundles",
+        "authority": "bundles.example", "path": "/contoso.bundle", "poll_seconds": 5}}}"#;
+    let settings = VmSettings {
+        plugin_configuration: config.to_vec(),
+        vm_configuration: Vec::new(),
+        shared: Default::default(),
+        clock: e911_harness::proxy_wasm_host::state::Clock::Fixed(1_793_000_000 * 1_000_000_000),
+        echo: None,
+    };
+    let mut vm = ProxyWasmVm::start(&runtime, settings).unwrap();
+    assert_eq!(vm.tick_period_ms(), 1000);
+    vm.tick().unwrap();
+    let calls = vm.take_http_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].upstream, "bundles");
+    let header = |name: &str| {
+        calls[0]
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header(":method"), Some("GET"));
+    assert_eq!(header(":path"), Some("/contoso.bundle"));
+    assert_eq!(header(":authority"), Some("bundles.example"));
+    vm.tick().unwrap();
+    assert!(vm.take_http_calls().is_empty(), "one poll at a time");
+
+    let message =
+        std::fs::read(repo_root().join("tests/corpus/emergency/hq-wired-911.sip")).unwrap();
+    let id = vm.connect("10.1.0.25:5060".parse().unwrap()).unwrap();
+    let forwarded = vm
+        .deliver(id, Direction::Downstream, &message, false)
+        .unwrap()
+        .forwarded;
+    assert!(forwarded == message, "no bundle yet: forwarded as received");
+    vm.close(id).unwrap();
+    assert_eq!(vm.trapped(), None);
+}
