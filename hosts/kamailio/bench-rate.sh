@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SIPp call rate through Kamailio (hosts/kamailio/kamailio.cfg) with the plugin path and
+# without it (-A WITHOUT_E911), same SIPp parameters, same run; then the per-INVITE cost
+# of the component through wasmtime-py (bench_invite.py).
+#
+#   hosts/kamailio/bench-rate.sh [CALLS] [RATE]   (defaults 1000 200)
+#
+# Each mode places CALLS ordinary calls, then CALLS emergency calls (911 from the HQ
+# subnet: sip-trunk route, PIDF-LO inserted), at up to RATE calls/s over UDP on loopback.
+# The rate is completed calls divided by the wall time of each SIPp run. Needs kamailio,
+# kamailio-python3-modules, sipp and target/tools/venv with wasmtime-py (`cargo xtask
+# test` installs them). A measurement, not a test: nothing is asserted.
+set -euo pipefail
+calls=${1:-1000}
+rate=${2:-200}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tools=${E911_TOOLS:-$root/target/tools}
+cargo build --release -q -p e911-harness --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/e911-harness"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# The example policy plus loopback subnets (see host-harness/tests/kamailio.rs).
+cp -r "$root/policies/contoso" "$work/src"
+printf '"127.1.0.0","Redmond B40 wired, floor 1","Building 40, Floor 1","Contoso","1","","","Microsoft","Way","","Redmond","WA","98052","US"\r\n' >>"$work/src/subnets.csv"
+printf '"127.2.0.0","Wichita branch","Floor 1","Contoso;+13165550100;+13165550101","100","","N","Main","St","","Wichita","KS","67202","US"\r\n' >>"$work/src/subnets.csv"
+sed -i 's#\["10.2.0.0/16"\]#["10.2.0.0/16", "127.2.0.0/16"]#' "$work/src/sites.toml"
+sed -i 's#"2001:db8::/32"\]#"2001:db8::/32", "127.0.0.0/8"]#' "$work/src/bundle.toml"
+# Notifications go to a closed local port: the timer process drops them, off the call path.
+printf '[targets.redmond-security]\nwebhook = "http://127.0.0.1:9/"\n[targets.wichita-security]\nwebhook = "http://127.0.0.1:9/"\n' >"$work/src/notifications.toml"
+"$bin" bundle build "$work/src" -o "$work/policy.bundle" >/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+run_mode() { # define label
+  local label=$2 dir="$work/$2"
+  mkdir -p "$dir"
+  local kport uport
+  kport=$(free_port)
+  uport=$(free_port)
+  cat >"$dir/e911.ini" <<EOF
+[e911]
+component = $root/target/wasm/e911_policy.component.wasm
+bundle = $work/policy.bundle
+venv = $tools/venv
+cache_dir = $work/cache
+state_dir = $dir/state
+[upstreams]
+default = sip:127.0.0.2:$uport
+EOF
+  sipp -sf "$root/tests/sipp/uas.xml" -i 127.0.0.2 -p "$uport" -nostdin -timeout 300s \
+    >"$dir/uas.log" 2>&1 &
+  local uas=$!
+  pids+=("$uas")
+  kamailio -f "$root/hosts/kamailio/kamailio.cfg" -DD -E -m 64 -M 16 -Y "$dir" \
+    -l "udp:127.0.0.1:$kport" $1 \
+    -A "E911_GLUE=\"$root/hosts/kamailio/e911_kamailio.py\"" \
+    -A "E911_SETTINGS=\"$dir/e911.ini\"" -A "UPSTREAM=\"sip:127.0.0.2:$uport\"" \
+    -A "E911_FAILSAFE_UPSTREAM=\"sip:127.0.0.2:$uport\"" -A "CTL_SOCKET=\"unix:$dir/ctl\"" \
+    >/dev/null 2>"$dir/kamailio.log" &
+  local kam=$!
+  pids+=("$kam")
+  sleep 1
+  kill -0 "$kam" 2>/dev/null || { cat "$dir/kamailio.log" >&2; exit 1; }
+  # One call first, so every worker's component is loaded before the clock starts.
+  sipp "127.0.0.1:$kport" -sf "$root/tests/sipp/uac.xml" -s 911 -i 127.1.0.10 -m 4 -r 2 \
+    -nostdin -timeout 30s >/dev/null 2>&1 || true
+  for kind in other:4255550199 emergency:911; do
+    local name=${kind%%:*} dial=${kind#*:}
+    local start end
+    start=$(date +%s.%N)
+    sipp "127.0.0.1:$kport" -sf "$root/tests/sipp/uac.xml" -s "$dial" -i 127.1.0.10 \
+      -r "$rate" -l 500 -m "$calls" -nostdin -timeout 300s \
+      -trace_stat -fd 1 -stf "$dir/$name.csv" >/dev/null 2>&1 || true
+    end=$(date +%s.%N)
+    local ok
+    ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="SuccessfulCall(C)") c=i} END{print $c}' "$dir/$name.csv")
+    local cps
+    cps=$(awk -v n="$ok" -v a="$start" -v b="$end" 'BEGIN{print n / (b - a)}')
+    printf '%-10s %-10s %6s/%s calls ok  %8.1f calls/s\n' "$label" "$name" "$ok" "$calls" "$cps"
+    eval "${label//-/_}_$name=$cps"
+  done
+  kill "$kam" "$uas" 2>/dev/null || true
+  wait "$kam" "$uas" 2>/dev/null || true
+}
+
+echo "SIPp -r $rate -l 500 -m $calls -t u1, loopback; Kamailio 5.6, children=2"
+run_mode "-A WITHOUT_E911" no-plugin
+run_mode "" plugin
+for name in other emergency; do
+  with=$(eval echo "\$plugin_$name")
+  without=$(eval echo "\$no_plugin_$name")
+  printf 'ratio plugin/no-plugin %-10s %.3f\n' "$name" "$(awk -v a="$with" -v b="$without" 'BEGIN{print a / b}')"
+done
+echo
+echo "Per-INVITE cost through wasmtime-py (bench_invite.py, /usr/bin/python3, Kamailio's Python):"
+/usr/bin/python3 "$root/hosts/kamailio/bench_invite.py" "$work/policy.bundle" 2000
