@@ -463,3 +463,80 @@ fn http_poll_under_load() {
     );
     assert!(envoy.log().contains("refused, previous one stays active"));
 }
+
+/// The carrier side speaks through the same engine: after Wichita's 911 leaves with an
+/// ELIN, the PSAP's INVITE to that ELIN, arriving from the upstream on the same
+/// connection, reaches the caller re-targeted and marked `Priority: psap-callback`. Here
+/// 127.0.0.0/24 is a Wichita subnet outside the trusted networks, so the test's own
+/// sockets (127.0.0.1) place the call and the upstream (127.0.0.3) is the carrier.
+#[test]
+fn psap_callback_from_the_upstream_side() {
+    let dir = scratch("callback");
+    let bundle = test_bundle(&dir, "http://127.0.0.1:9/hooks", "1");
+    let src = dir.join("bundle-src");
+    let mut subnets = std::fs::read_to_string(src.join("subnets.csv")).unwrap();
+    subnets.push_str(concat!(
+        "\"127.0.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
+        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
+    ));
+    std::fs::write(src.join("subnets.csv"), subnets).unwrap();
+    let sites = std::fs::read_to_string(src.join("sites.toml")).unwrap();
+    std::fs::write(
+        src.join("sites.toml"),
+        sites.replacen(
+            "\"127.2.0.0/16\"]",
+            "\"127.2.0.0/16\", \"127.0.0.0/24\"]",
+            1,
+        ),
+    )
+    .unwrap();
+    build_bundle(&src, &bundle);
+    let carrier = Sink::start("127.0.0.3");
+    let envoy = Bootstrap::new(&dir)
+        .listener(
+            "sip",
+            Filter::Inline(inline_config(&bundle, None)),
+            ("127.0.0.3", carrier.port),
+        )
+        .start(1);
+    let call =
+        std::fs::read(root().join("tests/corpus/emergency/wichita-visitor-911.sip")).unwrap();
+    let mut phone = TcpStream::connect(envoy.listener("sip")).unwrap();
+    phone.write_all(&call).unwrap();
+    let sent = carrier.connection(b"INVITE sip:911@wichita-gw", 100);
+    let sent = String::from_utf8_lossy(&sent).into_owned();
+    let elin = header(&sent, "P-Asserted-Identity");
+    assert!(elin.contains("+1316555010"), "the ELIN as caller: {sent}");
+    let caller = envoy.audits()[0]["caller"].as_str().unwrap().to_owned();
+
+    let callback =
+        std::fs::read_to_string(root().join("tests/corpus/emergency/psap-callback-elin.sip"))
+            .unwrap();
+    let number = if elin.contains("+13165550101") {
+        "+13165550101"
+    } else {
+        "+13165550100"
+    };
+    let callback = callback.replace("+13165550100", number);
+    carrier.send_back(b"INVITE sip:911@wichita-gw", callback.as_bytes());
+    let got = read_until(&mut phone, |b| b.windows(4).any(|w| w == b"\r\n\r\n"));
+    let got = String::from_utf8_lossy(&got).into_owned();
+    let request_line = got.lines().next().unwrap();
+    assert!(
+        caller.contains(
+            request_line
+                .split(' ')
+                .nth(1)
+                .unwrap()
+                .trim_start_matches("sip:")
+                .split(['@', ';'])
+                .next()
+                .unwrap()
+        ),
+        "re-targeted to the caller {caller}: {got}"
+    );
+    assert!(got.contains("Priority: psap-callback"), "{got}");
+    let audits = envoy.audits();
+    assert_eq!(audits[1]["kind"], "callback", "{audits:#?}");
+    assert_eq!(envoy.stats()["wasmcustom.e911.callback.matched"], 1);
+}

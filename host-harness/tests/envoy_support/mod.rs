@@ -167,15 +167,7 @@ pub fn test_bundle(dir: &Path, webhook: &str, rev: &str) -> PathBuf {
     )
     .unwrap();
     let out = dir.join("contoso.bundle");
-    let status = Command::new(HARNESS)
-        .args(["bundle", "build"])
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "bundle build failed");
+    build_bundle(&src, &out);
     out
 }
 
@@ -683,23 +675,25 @@ fn read_request(conn: &mut TcpStream) -> Vec<u8> {
 /// The bytes one connection has received so far.
 type Received = Arc<Mutex<Vec<u8>>>;
 
-/// A TCP upstream that keeps every connection's bytes.
+/// A TCP upstream that keeps every connection's bytes (and a handle to answer on it).
 pub struct Sink {
     pub port: u16,
-    conns: Arc<Mutex<Vec<Received>>>,
+    conns: Arc<Mutex<Vec<(Received, TcpStream)>>>,
 }
 
 impl Sink {
     pub fn start(ip: &str) -> Self {
         let listener = TcpListener::bind((ip, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let conns: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let conns: Arc<Mutex<Vec<(Received, TcpStream)>>> = Arc::default();
         let all = Arc::clone(&conns);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { break };
                 let bytes: Received = Arc::default();
-                all.lock().unwrap().push(Arc::clone(&bytes));
+                all.lock()
+                    .unwrap()
+                    .push((Arc::clone(&bytes), conn.try_clone().unwrap()));
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 65536];
                     while let Ok(n) = conn.read(&mut buf) {
@@ -722,13 +716,61 @@ impl Sink {
                 .lock()
                 .unwrap()
                 .iter()
-                .map(|c| c.lock().unwrap().clone())
+                .map(|(c, _)| c.lock().unwrap().clone())
                 .find(|b| b.starts_with(prefix) && b.len() >= len)
         };
         wait_for(|| find().is_some(), "bytes at the upstream");
         std::thread::sleep(Duration::from_millis(300));
         find().unwrap()
     }
+}
+
+impl Sink {
+    /// Writes `bytes` back on the connection whose data starts with `prefix`: the
+    /// upstream side speaking first on an open connection (a carrier's request).
+    pub fn send_back(&self, prefix: &[u8], bytes: &[u8]) {
+        let conns = self.conns.lock().unwrap();
+        let (_, conn) = conns
+            .iter()
+            .find(|(c, _)| c.lock().unwrap().starts_with(prefix))
+            .expect("a connection with that prefix");
+        let mut conn = conn.try_clone().unwrap();
+        conn.write_all(bytes).unwrap();
+    }
+}
+
+/// Reads from `stream` until `done` holds for what arrived (at most 20 s).
+pub fn read_until(stream: &mut TcpStream, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while !done(&got) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out; got {}",
+            String::from_utf8_lossy(&got)
+        );
+        if let Ok(n) = stream.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    got
+}
+
+/// Compiles a bundle source folder.
+pub fn build_bundle(src: &Path, out: &Path) {
+    let status = Command::new(HARNESS)
+        .args(["bundle", "build"])
+        .arg(src)
+        .arg("-o")
+        .arg(out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "bundle build failed");
 }
 
 /// Serves a bundle at any path with an ETag, answering 304 to a matching If-None-Match.
