@@ -85,3 +85,23 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value)
         .unwrap_or_else(|err| format!("{{\"error\":\"cannot serialize the answer: {err}\"}}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_json_even_for_facts_it_cannot_read() {
+        let mut page = Playground::new();
+        let answer: serde_json::Value =
+            serde_json::from_str(&page.decide(b"OPTIONS sip:a SIP/2.0\r\n\r\n", "{")).unwrap();
+        assert!(
+            answer["error"].as_str().unwrap().starts_with("facts: "),
+            "{answer}"
+        );
+        let compiled: serde_json::Value = serde_json::from_str(&page.compile()).unwrap();
+        assert_eq!(compiled["ok"], false);
+        assert_eq!(compiled["problems"][0]["file"], "bundle.toml");
+        assert_eq!(page.coverage(), "null");
+    }
+}
