@@ -582,6 +582,10 @@ fn kamailio_calls_get_location_elin_or_pass_unchanged() {
     );
     assert_eq!(records.len(), 2 * calls as usize, "{records:#?}");
     assert!(
+        !log(&dir).contains("fast path not installed"),
+        "e911_fastbytes matches this wasmtime-py"
+    );
+    assert!(
         records.iter().all(|r| r["degraded"].is_null()),
         "{records:#?}"
     );
