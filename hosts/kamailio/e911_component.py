@@ -27,6 +27,11 @@ from typing import Any, Optional, Protocol
 import wasmtime
 from wasmtime import component as wc
 
+try:
+    import e911_speedups as _speedups
+except ImportError:  # used without the speed-ups (they are optional)
+    _speedups = None
+
 PACKAGE = "e911:policy"
 VERSION = "0.1.0"
 
@@ -165,6 +170,9 @@ class Plugin:
             on_message = instance.get_func(store, "on-message")
             if configure is None or on_message is None:
                 raise PluginTrap(f"{PACKAGE}: the component lacks configure or on-message")
+            if _speedups is not None:
+                _speedups.pin_func_type(configure, store)
+                _speedups.pin_func_type(on_message, store)
             self._instance = (store, configure, on_message)
             if self._bundle is not None:
                 self._configure(*self._bundle)

@@ -101,9 +101,9 @@ class Worker:
             if path not in sys.path:
                 sys.path.insert(0, path)
         import e911_component  # wasmtime-py: imported in the worker, after the fork
-        import e911_fastbytes
+        import e911_speedups
 
-        if not e911_fastbytes.install():
+        if not e911_speedups.install():
             KSR.warn("e911: list<u8> fast path not installed: wasmtime-py's own conversion is used\n")
         self.component = e911_component
         self.host = KamailioHost(self.settings)

@@ -1,4 +1,6 @@
-"""A fast path for `list<u8>` in wasmtime-py's component values.
+"""Two speed-ups for wasmtime-py's component values, both checked or contained here.
+
+1. A fast path for `list<u8>`.
 
 wasmtime-py (50) converts a `list<u8>` one byte at a time: each byte becomes a C
 `wasmtime_component_val_t` (a kind tag and a union, 32 bytes) through several Python calls.
@@ -11,6 +13,12 @@ So the whole array is built (and read) with two strided slice operations over on
 and one memmove, in C. The offsets come from wasmtime-py's own ctypes declarations, and
 `install` checks a round trip against the library's own conversion before switching: if
 anything differs (another layout, another version), the library's path stays.
+
+2. Types described once. wasmtime-py asks the C API for a function's type on every call
+and rebuilds every nested type (record fields, variant cases, option payloads) each time
+a value is converted: about 165 type objects per `on-message`. Types never change, so
+`cache_types` memoises those properties per type object, and `pin_func_type` keeps one
+function's type for the life of the instance.
 """
 
 from __future__ import annotations
@@ -56,9 +64,71 @@ def lift_bytes(c: Any) -> bytes:
         ffi.wasmtime_component_vallist_delete(ctypes.byref(raw))
 
 
+_MEMOISED = {
+    types.FuncType: ("params", "result"),
+    types.ListType: ("element",),
+    types.RecordType: ("fields",),
+    types.TupleType: ("elements",),
+    types.VariantType: ("cases",),
+    types.OptionType: ("payload",),
+    types.ResultType: ("ok", "err"),
+}
+
+
+def _memoised(name: str, getter: Any) -> property:
+    key = f"_e911_{name}"
+
+    def get(self: Any) -> Any:
+        try:
+            return self.__dict__[key]
+        except KeyError:
+            value = self.__dict__[key] = getter(self)
+            return value
+
+    return property(get)
+
+
+def cache_types() -> None:
+    """Memoises the type properties conversions read on every call."""
+    for cls, names in _MEMOISED.items():
+        for name in names:
+            getter = getattr(cls, name)
+            if isinstance(getter, property) and not getattr(getter.fget, "_e911", False):
+                memo = _memoised(name, getter.fget)
+                memo.fget._e911 = True  # type: ignore[union-attr]
+                setattr(cls, name, memo)
+    tagged = types.VariantLikeType._tagged
+    if not getattr(tagged, "_e911", False):
+
+        def _tagged(self: Any) -> bool:
+            try:
+                return self.__dict__["_e911_tagged"]
+            except KeyError:
+                value = self.__dict__["_e911_tagged"] = tagged(self)
+                return value
+
+        _tagged._e911 = True  # type: ignore[attr-defined]
+        types.VariantLikeType._tagged = _tagged  # type: ignore[method-assign]
+
+
+INSTALLED = False
+
+
+def pin_func_type(func: Any, store: Any) -> None:
+    """Makes `func` reuse one type object (the instance attribute shadows the method),
+    once `install` has run."""
+    if not INSTALLED:
+        return
+    fty = func.type(store)
+    func.type = lambda _store: fty
+
+
 def install() -> bool:
-    """Switches `list<u8>` conversion to the fast path if it agrees with the library's on
+    """Memoises types (`cache_types`) and switches `list<u8>` conversion to the fast path if it agrees with the library's on
     a sample; returns whether it did."""
+    global INSTALLED
+    cache_types()
+    INSTALLED = True
     list_type = types.ListType
     if getattr(list_type, "_e911_fast", False):
         return True
