@@ -1,7 +1,8 @@
 //! The policy playground in a real browser: `e911-harness playground` serves the page
 //! built by `cargo xtask build-web`, and Debian's Chromium, driven by playwright-core
 //! (`tests/playground/playground.mjs`), loads the contoso policy, runs every demo call,
-//! loads a folder with a broken CSV row and takes a screenshot. This test compares what
+//! takes a screenshot, loads a folder with a broken CSV row, fixes it in the page's
+//! editor and drops the policy's files on the page. This test compares what
 //! the page shows with `e911-harness run --json --engine native` on the same calls, at
 //! the same time, with one callback state carried through in the same order.
 
@@ -328,6 +329,18 @@ fn the_page_shows_the_cli_verdict_for_every_demo_call_and_names_a_broken_row() {
             .unwrap()
             .starts_with("Compiled: revision 2026.11.1"),
         "{fixed}"
+    );
+
+    let dropped = event("dropped")
+        .next()
+        .expect("the dropped files were not read");
+    assert!(
+        dropped["files"].to_string().contains("wireless.csv")
+            && dropped["result"]
+                .as_str()
+                .unwrap()
+                .starts_with("Compiled: revision 2026.11.1"),
+        "{dropped}"
     );
 
     let done = event("done").next().expect("the script did not finish");

@@ -102,6 +102,23 @@ try {
     problems: await page.$$eval('#problems li', (items) => items.map((li) => li.textContent)),
     result: await page.textContent('#compile-result'),
   });
+  // Drop the served policy's files on the page, as from a file manager.
+  const drop = await page.evaluateHandle(async () => {
+    const index = await (await fetch('policy/index.json')).json();
+    const transfer = new DataTransfer();
+    for (const name of index.files) {
+      const bytes = await (await fetch(`policy/${name}`)).arrayBuffer();
+      transfer.items.add(new File([bytes], name));
+    }
+    return transfer;
+  });
+  await page.dispatchEvent('#drop', 'drop', { dataTransfer: drop });
+  await page.waitForSelector(`body[data-compiles="${compiles + 3}"]`);
+  emit({
+    event: 'dropped',
+    files: await page.$$eval('#file-tabs button', (tabs) => tabs.map((t) => t.dataset.file)),
+    result: await page.textContent('#compile-result'),
+  });
   emit({ event: 'done', errors });
 } finally {
   await context.close();
