@@ -269,6 +269,7 @@ fn split_pipelined_oversize_and_garbage() {
     assert_eq!(got_junk, garbage, "garbage passes as received");
 
     // The split INVITE and the pipelined messages: the native engine's bytes, in order.
+    wait_for(|| envoy.audits().len() >= 2, "both INVITEs decided");
     let audits = envoy.audits();
     let times: Vec<&str> = audits.iter().map(|a| a["time"].as_str().unwrap()).collect();
     assert_eq!(times.len(), 2, "two emergency INVITEs audited: {audits:#?}");
@@ -423,9 +424,9 @@ fn http_poll_under_load() {
         &["-m", &m, "-r", "10"],
     );
     wait_for(|| envoy.audits().len() >= 8, "calls on revision 1");
-    assert!(
-        server.not_modified() >= 1,
-        "a poll with the current ETag answers 304"
+    wait_for(
+        || server.not_modified() >= 1,
+        "a poll with the current ETag answered 304",
     );
     server.serve(v2);
     wait_for(

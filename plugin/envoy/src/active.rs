@@ -71,6 +71,13 @@ pub fn load(bytes: &[u8], keys: &[PublicKey]) -> Result<Loaded, String> {
 pub fn activate(bytes: &[u8], loaded: Loaded, origin: &str) {
     let status = match publish(&HostShared, bytes, &loaded.digest) {
         Ok(Published::New) => "published",
+        // An unchanged bundle (a poll without ETag support, a repeated configuration)
+        // this worker already runs: nothing to do, nothing to log.
+        Ok(Published::AlreadyActive)
+            if mine().is_some_and(|(version, _)| version == loaded.digest.as_bytes()) =>
+        {
+            return;
+        }
         Ok(Published::AlreadyActive) => "already published",
         Err(_) => {
             metrics::count(metrics::HOST_ERRORS);
