@@ -296,10 +296,11 @@ fn split_pipelined_oversize_and_garbage() {
     }
 }
 
-/// Hot reload from an ECDS file under SIPp load on one long-lived TCP connection: the
-/// new bundle's revision shows in the audit records of that same connection, a broken
-/// bundle is refused (the update is rejected, the counter and log say why) and the
-/// previous one stays; no call fails.
+/// Hot reload from an ECDS file under SIPp load, on one long-lived TCP connection and on
+/// per-call connections spread over two workers: the new bundle's revision shows in the
+/// audit records of that same connection and of both workers, a broken bundle is refused
+/// (the update is rejected, the counter and log say why) and the previous one stays; no
+/// call fails.
 #[test]
 fn ecds_file_swap_under_load() {
     require_sipp();
@@ -308,7 +309,7 @@ fn ecds_file_swap_under_load() {
     let hook = format!("http://127.0.0.1:{hook_port}/hooks/e911");
     let v1 = test_bundle(&dir.join("v1"), &hook, "1");
     let v2 = test_bundle(&dir.join("v2"), &hook, "2");
-    let trunk_port = free_port("127.0.0.2");
+    let (trunk_port, spread_port) = (free_port("127.0.0.2"), free_port("127.0.0.5"));
     let calls = 40;
     let mut trunk = uas(
         &dir,
@@ -316,6 +317,15 @@ fn ecds_file_swap_under_load() {
         "uas-sip-trunk.xml",
         "127.0.0.2",
         trunk_port,
+        calls,
+    );
+    // A second caller opens one connection per call, so both workers run the filter.
+    let mut spread_trunk = uas_per_call(
+        &dir,
+        "spread-trunk",
+        "uas-sip-trunk.xml",
+        "127.0.0.5",
+        spread_port,
         calls,
     );
     let ecds = dir.join("ecds");
@@ -327,26 +337,41 @@ fn ecds_file_swap_under_load() {
             Filter::Ecds(ecds.clone()),
             ("127.0.0.2", trunk_port),
         )
+        .listener(
+            "spread",
+            Filter::Ecds(ecds.clone()),
+            ("127.0.0.5", spread_port),
+        )
         .start(2);
     let m = calls.to_string();
+    let extra = ["-m", m.as_str(), "-r", "10"];
     let mut hq = uac(
         &dir,
         "hq-911",
         envoy.listener("trunk"),
         "127.1.0.10",
         "911",
-        &["-m", &m, "-r", "10"],
+        &extra,
     );
-    wait_for(|| envoy.audits().len() >= 8, "calls on revision 1");
+    let mut spread = uac_per_call(
+        &dir,
+        "spread-911",
+        envoy.listener("spread"),
+        "127.1.0.12",
+        &extra,
+    );
+    wait_for(|| envoy.audits().len() >= 16, "calls on revision 1");
     write_ecds(&ecds, &inline_config(&v2, None));
     wait_for(
         || {
             envoy
                 .audits()
                 .iter()
-                .any(|a| a["bundle_revision"] == "envoy-test-2")
+                .filter(|a| a["bundle_revision"] == "envoy-test-2")
+                .count()
+                >= 10
         },
-        "revision 2 applied on the open connection",
+        "revision 2 applied",
     );
     write_ecds(&ecds, r#"{"bundle": {"inline": "AAAA"}}"#);
     wait_for(
@@ -359,18 +384,37 @@ fn ecds_file_swap_under_load() {
         },
         "the broken bundle refused",
     );
-    hq.assert_calls(calls, &envoy);
-    trunk.assert_calls(calls, &envoy);
-    let audits = envoy.audits();
-    let revisions: Vec<&str> = audits
-        .iter()
-        .map(|a| a["bundle_revision"].as_str().unwrap())
+    for sipp in [&mut hq, &mut trunk, &mut spread, &mut spread_trunk] {
+        sipp.assert_calls(calls, &envoy);
+    }
+    // Every worker switched: revision 2 decisions came from both Envoy workers.
+    let mut workers: Vec<String> = envoy
+        .audits_by_thread()
+        .into_iter()
+        .filter(|(_, a)| a["bundle_revision"] == "envoy-test-2")
+        .map(|(thread, _)| thread)
         .collect();
-    let switched = revisions.iter().position(|r| *r == "envoy-test-2").unwrap();
+    workers.sort();
+    workers.dedup();
+    assert_eq!(workers.len(), 2, "revision 2 on both workers: {workers:?}");
+    // The long-lived connection (SIPp's Call-IDs end in its address) switched too, and
+    // for good: the broken bundle changed nothing.
+    let revisions: Vec<String> = envoy
+        .audits()
+        .iter()
+        .filter(|a| {
+            a["call_id"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("@127.1.0.10"))
+        })
+        .map(|a| a["bundle_revision"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(revisions.len(), calls as usize);
+    let switched = revisions.iter().position(|r| r == "envoy-test-2").unwrap();
     assert!(switched > 0, "{revisions:?}");
     assert!(
-        revisions[switched..].iter().all(|r| *r == "envoy-test-2"),
-        "after the switch every call is on revision 2, the broken bundle changed nothing: {revisions:?}"
+        revisions[switched..].iter().all(|r| r == "envoy-test-2"),
+        "after the switch every call is on revision 2: {revisions:?}"
     );
     assert!(envoy.log().contains("refused, previous one stays active"));
 }

@@ -411,6 +411,19 @@ impl Envoy {
             .collect()
     }
 
+    /// The audit records with the id of the Envoy thread (worker) that wrote each.
+    pub fn audits_by_thread(&self) -> Vec<(String, Value)> {
+        self.log()
+            .lines()
+            .filter_map(|l| {
+                let (head, json) = l.split_once("e911.audit ")?;
+                // "[time][thread][level][logger] …"
+                let thread = head.split(['[', ']']).nth(3)?.to_owned();
+                Some((thread, serde_json::from_str(json).ok()?))
+            })
+            .collect()
+    }
+
     /// The filter's metrics (`wasmcustom.*`).
     pub fn stats(&self) -> Stats {
         let (_, body) = http_get(&self.admin, "/stats?filter=wasmcustom").unwrap();
@@ -505,6 +518,44 @@ pub fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, calls: u32) -
         &calls.to_string(),
     ];
     sipp(dir, name, &args.map(String::from))
+}
+
+/// A callee on `ip:port` taking one TCP connection per call.
+pub fn uas_per_call(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, calls: u32) -> Sipp {
+    let args = [
+        "-sf",
+        &scenario(xml),
+        "-i",
+        ip,
+        "-p",
+        &port.to_string(),
+        "-t",
+        "tn",
+        "-max_socket",
+        "200",
+        "-m",
+        &calls.to_string(),
+    ];
+    sipp(dir, name, &args.map(String::from))
+}
+
+/// A caller from `from_ip` opening one TCP connection per call, so Envoy spreads the calls
+/// over its workers.
+pub fn uac_per_call(dir: &Path, name: &str, proxy: &str, from_ip: &str, extra: &[&str]) -> Sipp {
+    let mut args: Vec<String> = [
+        proxy,
+        "-sf",
+        &scenario("uac.xml"),
+        "-s",
+        "911",
+        "-i",
+        from_ip,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(["-t", "tn", "-max_socket", "200"].map(String::from));
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    sipp(dir, name, &args)
 }
 
 /// A caller from `from_ip` through `proxy` over one TCP connection.
