@@ -2,7 +2,7 @@
 //! [`Stream`] (one TCP connection, both directions). Translation only: framing is
 //! [`crate::framer`], decisions are [`e911_engine::Engine::on_message`].
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use proxy_wasm::traits::{Context, RootContext, StreamContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, PeerType};
 
 use crate::active::{self, HostShared};
+use crate::addresses::{parse_peer, split_webhook_url};
 use crate::config::{BundleSource, Config};
 use crate::framer::{Direction, RawReason};
 use crate::shared::{SharedCallbacks, claim_poller};
@@ -212,14 +213,6 @@ impl Side {
     }
 }
 
-/// `ip:port` (`[v6]:port`) or a bare address, as Envoy's `address` attributes give it.
-fn parse_peer(text: &str) -> Option<IpAddr> {
-    text.parse::<SocketAddr>()
-        .map(|s| s.ip())
-        .or_else(|_| text.parse::<IpAddr>())
-        .ok()
-}
-
 /// One TCP connection through the filter.
 pub struct Stream {
     config: Rc<Config>,
@@ -381,7 +374,7 @@ fn notify(config: &Config, n: &e911_engine::Notification) {
         );
         return;
     };
-    let (authority, path) = split_url(url);
+    let (authority, path) = split_webhook_url(url);
     let headers = vec![
         (":method", "POST"),
         (":path", path),
@@ -420,17 +413,5 @@ fn notification_answered() {
                 }
             ),
         );
-    }
-}
-
-/// `http://host:port/path?q` → (`host:port`, `/path?q`).
-fn split_url(url: &str) -> (&str, &str) {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .unwrap_or(url);
-    match rest.find('/') {
-        Some(i) => (rest.get(..i).unwrap_or(rest), rest.get(i..).unwrap_or("/")),
-        None => (rest, "/"),
     }
 }

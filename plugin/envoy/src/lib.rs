@@ -8,10 +8,11 @@
 //! over HTTP) and is shared between workers through shared data ([`shared`]), where the
 //! ELIN callback state lives too.
 //!
-//! The Envoy-agnostic parts ([`config`], [`framer`], [`shared`]) are plain Rust, tested
+//! The Envoy-agnostic parts ([`addresses`], [`config`], [`framer`], [`shared`]) are plain Rust, tested
 //! on the host; the contexts and host calls build for `wasm32` only.
 #![warn(missing_docs)]
 
+pub mod addresses;
 pub mod config;
 pub mod framer;
 pub mod shared;
