@@ -585,3 +585,67 @@ fn psap_callback_from_the_upstream_side() {
     assert_eq!(audits[1]["kind"], "callback", "{audits:#?}");
     assert_eq!(envoy.stats()["wasmcustom.e911.callback.matched"], 1);
 }
+
+/// With `trusted_keys`, only a bundle signed by one of them loads: an unsigned one fails
+/// the configure step (Envoy refuses the configuration) with the reason, a signed one
+/// passes. Checked through `envoy --mode validate`, which runs the configure step.
+#[test]
+fn trusted_keys_refuse_unsigned_bundles() {
+    use base64::Engine as _;
+    let envoy = envoy_bin();
+    let dir = scratch("keys");
+    let key = dir.join("signing.key");
+    let ok = std::process::Command::new(HARNESS)
+        .args(["bundle", "keygen"])
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let public_hex = std::fs::read_to_string(dir.join("signing.key.pub")).unwrap();
+    let public: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&public_hex.trim()[i..i + 2], 16).unwrap())
+        .collect();
+    let public = base64::engine::general_purpose::STANDARD.encode(public);
+    let unsigned = test_bundle(&dir.join("unsigned"), "http://127.0.0.1:9/hooks", "1");
+    let signed = dir.join("signed.bundle");
+    let ok = std::process::Command::new(HARNESS)
+        .args(["bundle", "build"])
+        .arg(dir.join("unsigned/bundle-src"))
+        .arg("-o")
+        .arg(&signed)
+        .arg("--sign-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let validate = |bundle: &std::path::Path| {
+        let mut config: serde_json::Value =
+            serde_json::from_str(&inline_config(bundle, None)).unwrap();
+        config["trusted_keys"] = serde_json::json!([public]);
+        let file = dir.join("envoy.yaml");
+        let bootstrap = Bootstrap::new(&dir).listener(
+            "sip",
+            Filter::Inline(config.to_string()),
+            ("127.0.0.1", 9),
+        );
+        std::fs::write(&file, bootstrap.render()).unwrap();
+        std::process::Command::new(&envoy)
+            .args(["--mode", "validate", "--disable-hot-restart", "-c"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let out = validate(&unsigned);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an unsigned bundle loads:\n{log}");
+    assert!(log.contains("refused") && log.contains("unsigned"), "{log}");
+    let out = validate(&signed);
+    assert!(
+        out.status.success(),
+        "the signed bundle is refused:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
