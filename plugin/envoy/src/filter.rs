@@ -171,9 +171,14 @@ impl RootContext for Root {
     }
 
     fn create_stream_context(&self, _context_id: u32) -> Option<Box<dyn StreamContext>> {
-        let config = self.config.clone()?;
+        // Never `None`: the SDK panics on it. Without a configuration (Envoy does not open
+        // connections before a successful configure, but a VM is no place to find out),
+        // the connection passes through untouched.
+        let config = self.config.clone();
         Some(Box::new(Stream {
-            limits: config.limits(),
+            limits: config
+                .as_ref()
+                .map_or(e911_engine::ENGINE_LIMITS, |c| c.limits()),
             config,
             down: Side::new(BufferType::DownstreamData, "source"),
             up: Side::new(BufferType::UpstreamData, "upstream"),
@@ -215,7 +220,7 @@ impl Side {
 
 /// One TCP connection through the filter.
 pub struct Stream {
-    config: Rc<Config>,
+    config: Option<Rc<Config>>,
     limits: Limits,
     down: Side,
     up: Side,
@@ -223,6 +228,9 @@ pub struct Stream {
 
 impl Stream {
     fn on_data(&mut self, downstream: bool, size: usize, end_of_stream: bool) -> Action {
+        let Some(config) = self.config.clone() else {
+            return Action::Continue;
+        };
         let side = if downstream {
             &mut self.down
         } else {
@@ -241,15 +249,14 @@ impl Stream {
         let engine = if side.direction.is_raw() {
             None
         } else {
-            active::current(&self.config.trusted_keys)
+            active::current(&config.trusted_keys)
         };
         let peer = side.peer();
         let now = host::now_nanos() / NANOS;
-        let config = &self.config;
         let fed = side
             .direction
             .feed(&data, end_of_stream, &self.limits, |message| {
-                decide(engine.as_deref(), message, peer, now, config)
+                decide(engine.as_deref(), message, peer, now, &config)
             });
         if let Some(reason) = fed.went_raw {
             let (metric, why) = match reason {
