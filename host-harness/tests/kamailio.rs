@@ -1,6 +1,6 @@
 //! End-to-end through a real Kamailio 5.6: SIPp caller → Kamailio (hosts/kamailio/
 //! kamailio.cfg, unchanged, with the component called from `app_python3` through
-//! wasmtime-py) → SIPp callees, over UDP on loopback. The callee scenarios check what
+//! wasmtime-py) → SIPp callees, over UDP (and TCP for the first scenario) on loopback. The callee scenarios check what
 //! arrives (`tests/sipp/uas-*.xml`: PIDF-LO and Geolocation on the sip-trunk route, an
 //! ELIN as caller on the ELIN route, the caller reached on a PSAP callback); the tests
 //! assert every SIPp's exit status and call counts, Kamailio's audit lines and its
@@ -49,9 +49,17 @@ fn require_tools() {
             "{program} is missing: install {package} (apt-get install {package}), or run `cargo xtask test`"
         );
     }
+    // Debian installs modules under /usr/lib/<multiarch triple>/kamailio/modules.
+    let app_python3 = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .any(|entry| {
+            entry
+                .map(|e| e.path().join("kamailio/modules/app_python3.so").exists())
+                .unwrap_or(false)
+        });
     assert!(
-        Path::new("/usr/lib/x86_64-linux-gnu/kamailio/modules/app_python3.so").exists()
-            || Path::new("/usr/lib/kamailio/modules/app_python3.so").exists(),
+        app_python3,
         "Kamailio's app_python3 is missing: install kamailio-python3-modules, or run `cargo xtask test`"
     );
     assert!(
@@ -227,6 +235,7 @@ fn start_kamailio(dir: &Path, settings: &Path, upstream: &str, failsafe: &str) -
         .arg("-Y")
         .arg(dir)
         .args(["-l", &format!("udp:127.0.0.1:{port}")])
+        .args(["-l", &format!("tcp:127.0.0.1:{port}")])
         .arg("-A")
         .arg(define(
             "E911_GLUE",
@@ -338,8 +347,14 @@ fn scenario(name: &str) -> String {
     root().join("tests/sipp").join(name).display().to_string()
 }
 
-/// A callee on `ip` (a fresh port) for `calls` calls; returns it and its SIP URI.
+/// A callee on `ip` (a fresh port) for `calls` calls over UDP; returns it and its SIP URI.
 fn uas(dir: &Path, name: &str, xml: &str, ip: &str, calls: u32) -> (Sipp, String) {
+    uas_over(dir, name, xml, ip, calls, "u1")
+}
+
+/// A callee over SIPp transport `t` (`u1` or `t1`); its URI names the transport, so
+/// Kamailio's `$du` reaches it over the same.
+fn uas_over(dir: &Path, name: &str, xml: &str, ip: &str, calls: u32, t: &str) -> (Sipp, String) {
     let port = free_port(ip);
     let args = [
         "-sf",
@@ -350,11 +365,15 @@ fn uas(dir: &Path, name: &str, xml: &str, ip: &str, calls: u32) -> (Sipp, String
         &port.to_string(),
         "-m",
         &calls.to_string(),
+        "-t",
+        t,
     ];
-    (
-        sipp(dir, name, &args.map(String::from)),
-        format!("sip:{ip}:{port}"),
-    )
+    let uri = if t == "t1" {
+        format!("sip:{ip}:{port};transport=tcp")
+    } else {
+        format!("sip:{ip}:{port}")
+    };
+    (sipp(dir, name, &args.map(String::from)), uri)
 }
 
 fn uac(
@@ -479,20 +498,31 @@ fn invite(dir: &Path, name: &str, what: &str) -> String {
         .unwrap_or_else(|| panic!("{name} {what} no INVITE"))
 }
 
+#[test]
+fn kamailio_calls_over_udp_get_location_elin_or_pass_unchanged() {
+    calls_through_kamailio("u1", "udp");
+}
+
+#[test]
+fn kamailio_calls_over_tcp_get_location_elin_or_pass_unchanged() {
+    calls_through_kamailio("t1", "tcp");
+}
+
 /// HQ dials 911 (sip-trunk: PIDF-LO and Geolocation), Wichita dials 911 (ELIN gateway:
 /// an ELIN as caller), HQ dials an ordinary number (unchanged but for Kamailio's Via and
-/// Max-Forwards); audit lines and webhook POSTs for the emergency calls.
-#[test]
-fn kamailio_calls_get_location_elin_or_pass_unchanged() {
+/// Max-Forwards); audit lines and webhook POSTs for the emergency calls. Over SIPp
+/// transport `t` on every leg.
+fn calls_through_kamailio(t: &str, name: &str) {
     require_tools();
-    let dir = scratch("calls");
+    let dir = scratch(name);
     let (hook, posts) = webhook();
     let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
     build_bundle(&src, &dir.join("policy.bundle"));
     let calls = 3;
-    let (mut trunk, trunk_uri) = uas(&dir, "trunk", "uas-sip-trunk.xml", "127.0.0.2", calls);
-    let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.3", calls);
-    let (mut plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.4", calls);
+    let (mut trunk, trunk_uri) =
+        uas_over(&dir, "trunk", "uas-sip-trunk.xml", "127.0.0.2", calls, t);
+    let (mut elin, elin_uri) = uas_over(&dir, "elin", "uas-elin.xml", "127.0.0.3", calls, t);
+    let (mut plain, plain_uri) = uas_over(&dir, "plain", "uas.xml", "127.0.0.4", calls, t);
     let ini = settings(
         &dir,
         &[("esp-primary", trunk_uri.clone()), ("elin", elin_uri)],
@@ -500,7 +530,7 @@ fn kamailio_calls_get_location_elin_or_pass_unchanged() {
     );
     let kamailio = start_kamailio(&dir, &ini, &plain_uri, &trunk_uri);
     let m = calls.to_string();
-    let extra = ["-m", m.as_str(), "-r", "5"];
+    let extra = ["-m", m.as_str(), "-r", "5", "-t", t];
     let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &extra);
     assert_calls(&dir, &mut hq, calls.into());
     let mut wichita = uac(&dir, "wichita-911", &kamailio, "127.2.0.10", "911", &extra);
@@ -524,7 +554,8 @@ fn kamailio_calls_get_location_elin_or_pass_unchanged() {
     let mut expected: Vec<&str> = sent.split('\n').collect();
     let mut got: Vec<&str> = received.split('\n').collect();
     let ours = format!(
-        "Via: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK",
+        "Via: SIP/2.0/{} 127.0.0.1:{};branch=z9hG4bK",
+        if t == "t1" { "TCP" } else { "UDP" },
         kamailio.port
     );
     assert!(
