@@ -279,6 +279,25 @@ fn the_page_shows_the_cli_verdict_for_every_demo_call_and_names_a_broken_row() {
         );
     }
 
+    let table = event("every_sample")
+        .next()
+        .expect("no table of every sample");
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), calls.len(), "{table}");
+    for ((call, cli), row) in calls.iter().zip(&expected).zip(rows) {
+        let dash = |x: &Value| x.as_str().unwrap_or("—").to_owned();
+        let want = json!([
+            call.0,
+            call.1,
+            cli["kind"],
+            dash(&cli["location"]["erl"]),
+            dash(&cli["policy"]),
+            dash(&cli["route"]["id"]),
+            dash(&cli["elin"]),
+        ]);
+        assert_eq!(row, &want, "{}: the table of every sample", call.0);
+    }
+
     let coverage = event("coverage").next().expect("no coverage view");
     let rows = coverage["rows"].as_array().unwrap();
     let lobby = rows

@@ -67,6 +67,16 @@ try {
     emit({ event: 'call', file: call.file, ...(await decide(call.file, call.peer)) });
   }
 
+  // The same calls again through "Run every sample", from a fresh callback store.
+  await page.click('#forget');
+  await page.click('#run-all');
+  await page.waitForSelector('#all-samples tbody[data-runs="1"]');
+  emit({
+    event: 'every_sample',
+    rows: await page.$$eval('#all-samples tbody tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))),
+  });
+
   const coverage = await page.$$eval('#coverage tbody tr', (rows) => rows.map((r) => ({
     erl: r.dataset.erl,
     reached_by: [...r.querySelectorAll('td:nth-child(4) li')].map((li) => li.textContent),

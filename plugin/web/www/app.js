@@ -7,6 +7,7 @@ import init, { Playground } from './pkg/e911_web.js';
 import * as policy from './policy.js';
 import { showDecision, clearDecision } from './verdict.js';
 import { showCoverage } from './coverage.js';
+import { loadSamples, runEverySample } from './samples.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -51,11 +52,16 @@ function compile() {
   return answer;
 }
 
+/** The engine's answer for a message's text and the call's facts. */
+function decideText(text, facts) {
+  // SIP lines end in CRLF (RFC 3261 §7); a textarea hands back LF only.
+  const bytes = new TextEncoder().encode(text.replace(/\r?\n/g, '\r\n'));
+  return JSON.parse(playground.decide(bytes, JSON.stringify(facts)));
+}
+
 /** Decides the message in the form. */
 function decide() {
-  // SIP lines end in CRLF (RFC 3261 §7); a textarea hands back LF only.
-  const text = $('message').value.replace(/\r?\n/g, '\r\n');
-  const facts = {
+  const answer = decideText($('message').value, {
     peer: $('peer').value,
     transport: $('transport').value,
     now: $('now').value,
@@ -63,8 +69,7 @@ function decide() {
     bssid: $('bssid').value,
     chassis: $('chassis').value,
     port: $('port').value,
-  };
-  const answer = JSON.parse(playground.decide(new TextEncoder().encode(text), JSON.stringify(facts)));
+  });
   if (answer.error) {
     $('call-error').textContent = answer.error;
     clearDecision();
@@ -74,30 +79,6 @@ function decide() {
   showDecision(answer);
   decisions += 1;
   $('verdict').dataset.decisions = String(decisions);
-}
-
-/** The demo's sample calls (samples/manifest.tsv: file, peer, kind, shows). */
-async function loadSamples() {
-  const response = await fetch('samples/manifest.tsv', { cache: 'no-store' });
-  if (!response.ok) return;
-  const rows = (await response.text()).trim().split('\n').slice(1).map((l) => l.split('\t'));
-  const select = $('sample');
-  for (const [file, peer, kind, shows] of rows) {
-    const option = document.createElement('option');
-    option.value = file;
-    option.textContent = `${file} (${kind})`;
-    Object.assign(option.dataset, { peer, shows });
-    select.append(option);
-  }
-  select.addEventListener('change', async () => {
-    const option = select.selectedOptions[0];
-    if (!option.value) return;
-    const text = await fetch(`samples/${encodeURIComponent(option.value)}`).then((r) => r.text());
-    $('message').value = text.replace(/\r\n/g, '\n');
-    $('peer').value = option.dataset.peer;
-    $('sample-shows').textContent = option.dataset.shows;
-    select.dataset.loaded = option.value;
-  });
 }
 
 function nowRfc3339() {
@@ -136,6 +117,12 @@ async function main() {
     compile();
   });
   await loadSamples();
+  $('run-all').addEventListener('click', () => runEverySample((text, peer) => decideText(text, {
+    peer,
+    transport: $('transport').value,
+    now: $('now').value,
+    node: $('node').value,
+  })));
   status.textContent = 'Engine ready: load a policy';
   try {
     await policy.loadServed();
