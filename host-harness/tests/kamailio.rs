@@ -820,3 +820,36 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
     );
     assert!(kamailio.audit().is_empty(), "no decision was made");
 }
+
+/// A settings file that cannot be read is one log line naming the file and line, and the
+/// emergency call still goes out unchanged on the fail-safe route.
+#[test]
+fn kamailio_names_a_broken_settings_line_and_still_relays_the_emergency_call() {
+    require_tools();
+    let dir = scratch("settings");
+    let (hook, _posts) = webhook();
+    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let (mut esp, esp_uri) = uas(&dir, "esp", "uas.xml", "127.0.0.8", 1);
+    let (_plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
+    let ini = settings(&dir, &[("esp-primary", esp_uri.clone())], "");
+    let mut text = std::fs::read_to_string(&ini).unwrap();
+    text.push_str("this line is not a setting\n");
+    std::fs::write(&ini, &text).unwrap();
+    let line = text.lines().count();
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &esp_uri);
+    let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &["-m", "1"]);
+    assert_calls(&dir, &mut hq, 1);
+    assert_calls(&dir, &mut esp, 1);
+    let received = invite(&dir, "esp", "received");
+    assert!(
+        received.starts_with("INVITE sip:911@contoso.com;user=phone SIP/2.0"),
+        "{received}"
+    );
+    let text = log(&dir);
+    let expected = format!(
+        "SettingsError: {}:{line}: cannot parse 'this line is not a setting\\n'",
+        ini.display()
+    );
+    assert!(text.contains(&expected), "{expected}\n{text}");
+}

@@ -69,6 +69,19 @@ def _int(path: str, section: configparser.SectionProxy, name: str, default: int)
     return value
 
 
+def _parse_error(path: str, err: configparser.Error) -> str:
+    """One line: file, line, problem."""
+    errors = getattr(err, "errors", None)
+    if isinstance(err, configparser.ParsingError) and errors:
+        lineno, line = errors[0]  # the line as repr() gives it
+        return f"{path}:{lineno}: cannot parse {line}"
+    if isinstance(err, configparser.MissingSectionHeaderError):
+        return f"{path}:{err.lineno}: a setting before the [e911] section"
+    lineno = getattr(err, "lineno", None)
+    problem = err.message.splitlines()[0].split("]: ", 1)[-1]
+    return f"{path}:{lineno}: {problem}" if lineno else f"{path}: {problem}"
+
+
 def venv_site_packages(venv: str) -> list[str]:
     """The site-packages folders of a virtualenv (whatever its Python minor version)."""
     return sorted(glob.glob(os.path.join(venv, "lib", "python3*", "site-packages")))
@@ -83,7 +96,7 @@ def load(path: str) -> Settings:
     except OSError as err:
         raise SettingsError(f"{path}: cannot read ({err.strerror})") from None
     except configparser.Error as err:
-        raise SettingsError(f"{path}: {err.message.splitlines()[0]}") from None
+        raise SettingsError(_parse_error(path, err)) from None
     if not parser.has_section("e911"):
         raise SettingsError(f"{path}: no [e911] section")
     e911 = parser["e911"]
