@@ -507,6 +507,8 @@ fn http_poll_under_load() {
         "{revisions:?}"
     );
     assert!(envoy.log().contains("refused, previous one stays active"));
+    // Kept ETag: the same broken bundle is not fetched, refused and reported again.
+    assert_eq!(envoy.stats()["wasmcustom.e911.reload_failures"], 1);
 }
 
 /// The carrier side speaks through the same engine: after Wichita's 911 leaves with an

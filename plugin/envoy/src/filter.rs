@@ -87,11 +87,11 @@ impl Root {
             "304" => {}
             "200" => {
                 let body = host::buffer(BufferType::HttpCallResponseBody, body_size);
+                // The ETag is kept for a refused bundle too: the server then answers 304
+                // until it serves another one, and the refusal is reported once.
+                self.etag = host::call_response_header("etag");
                 match active::load(&body, &config.trusted_keys) {
-                    Ok(loaded) => {
-                        self.etag = host::call_response_header("etag");
-                        active::activate(&body, loaded, &format!("GET {path}"));
-                    }
+                    Ok(loaded) => active::activate(&body, loaded, &format!("GET {path}")),
                     Err(why) => refuse(&format!("GET {path}"), &why),
                 }
             }
