@@ -202,10 +202,10 @@ class Worker:
         KSR.pv.sets("$avp(e911_kind)", verdict.kind)
         for metric in verdict.metrics:
             KSR.htable.sht_inc(self.settings.state_table, metric)
-        if verdict.output is None:  # `unchanged`
-            return 1
-        problems = e911_edits.apply(KSR, verdict.edits)
-        upstream = self._upstream(verdict.route)
+        # `output` None is `unchanged`: an ordinary call, or an emergency call whose route
+        # changes nothing (a local gateway), which still goes to its route and is audited.
+        problems = [] if verdict.output is None else e911_edits.apply(KSR, verdict.edits)
+        upstream = None if verdict.route is None else self._upstream(verdict.route)
         if upstream:
             KSR.setdsturi(upstream)
         if problems:
@@ -215,10 +215,12 @@ class Worker:
         return 1
 
     def _upstream(self, route: Any) -> Optional[str]:
+        """`$du` for a decided route: its trunk's, else `elin` for an ELIN gateway, else
+        `default`; None leaves the destination to kamailio.cfg."""
         upstreams = self.settings.upstreams
-        if route is not None and route.trunk in upstreams:
+        if route.trunk in upstreams:
             return upstreams[route.trunk]
-        if route is not None and route.kind == "elin-gateway" and "elin" in upstreams:
+        if route.kind == "elin-gateway" and "elin" in upstreams:
             return upstreams["elin"]
         return upstreams.get("default")
 
