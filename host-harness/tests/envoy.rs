@@ -161,6 +161,12 @@ fn sipp_calls_through_envoy() {
     // changes nothing.
     let sent = first_invite(&dir, "hq-other", "sent");
     assert_eq!(first_invite(&dir, "plain", "received"), sent);
+    // So does the answer, upstream to downstream.
+    let answer = first_message(&dir, "plain", "sent", "SIP/2.0 200");
+    assert_eq!(
+        first_message(&dir, "hq-other", "received", "SIP/2.0 200"),
+        answer
+    );
 
     // The emergency INVITEs are what the native engine makes of what was sent, at the
     // time the filter decided (from the audit record) and from the caller's address.

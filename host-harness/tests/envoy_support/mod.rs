@@ -619,6 +619,12 @@ impl Sipp {
 /// The first INVITE in a SIPp `-trace_msg` file whose trace line contains `what`
 /// ("sent", "received"), exactly as traced.
 pub fn first_invite(dir: &Path, name: &str, what: &str) -> String {
+    first_message(dir, name, what, "INVITE ")
+}
+
+/// The first message starting with `start` in a SIPp `-trace_msg` file whose trace line
+/// contains `what`, exactly as traced.
+pub fn first_message(dir: &Path, name: &str, what: &str, start: &str) -> String {
     let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
     log.split("----------------------------------------------- ")
         .filter_map(|block| {
@@ -626,10 +632,10 @@ pub fn first_invite(dir: &Path, name: &str, what: &str) -> String {
             let _time = parts.next()?;
             let kind = parts.next()?;
             let text = parts.next()?.strip_prefix('\n')?;
-            (kind.contains(what) && text.starts_with("INVITE ")).then(|| message_of(text))
+            (kind.contains(what) && text.starts_with(start)).then(|| message_of(text))
         })
         .next()
-        .unwrap_or_else(|| panic!("no INVITE {what} in {name}.msg"))
+        .unwrap_or_else(|| panic!("no {start}… {what} in {name}.msg"))
 }
 
 /// The SIP message at the start of a trace block: the header section and
