@@ -14,6 +14,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -198,7 +199,34 @@ struct Kamailio {
     dir: PathBuf,
     port: u16,
     ctl: String,
-    _guard: Guard,
+    _group: GroupGuard,
+}
+
+/// Stops a Kamailio and all its processes when the test ends. Kamailio's children
+/// outlive a SIGKILLed main process, so it runs in its own process group: SIGTERM to the
+/// group (the main process stops its children), then SIGKILL to whatever is left.
+struct GroupGuard(Child);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let signal = |name: &str| {
+            let _ = Command::new("kill")
+                .args([name, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-TERM");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal("-KILL");
+        let _ = self.0.wait();
+    }
 }
 
 /// The settings file for the glue: `upstreams` as `[upstreams]` lines, `extra` as more
@@ -254,9 +282,10 @@ fn start_kamailio(dir: &Path, settings: &Path, upstream: &str, failsafe: &str) -
         .arg(define("CTL_SOCKET", &ctl))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap())
+        .process_group(0)
         .spawn()
         .unwrap();
-    let mut guard = Guard(child);
+    let mut guard = GroupGuard(child);
     let start = Instant::now();
     loop {
         if kamcmd_output(&ctl, &["core.uptime"]).is_some() {
@@ -276,7 +305,7 @@ fn start_kamailio(dir: &Path, settings: &Path, upstream: &str, failsafe: &str) -
         dir: dir.to_owned(),
         port,
         ctl,
-        _guard: guard,
+        _group: guard,
     }
 }
 
