@@ -8,76 +8,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, UdpSocket};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::ports::{free_port, scratch};
+use common::process::Guard;
+use common::repo_root;
+use common::sipp::{Sipp, require_sipp, scenario, sipp, traced};
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Kills the process when the test ends, passing or failing.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Guard {
-    /// Waits for the process to exit on its own, at most `limit`.
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "process still running after {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn require_sipp() {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
-    );
-}
-
-/// A port free for both UDP and TCP on `ip`.
-fn free_port(ip: &str) -> u16 {
-    loop {
-        let tcp = TcpListener::bind((ip, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((ip, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A fresh scratch folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("e911-sipp-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// policies/contoso plus loopback subnets: 127.1.0.0/16 → the HQ floor-1 ERL, 127.2.0.0/16
 /// → Wichita (also a subnet of the Wichita site), 127.0.0.0/8 trusted; notifications go to
@@ -85,7 +28,7 @@ fn scratch(name: &str) -> PathBuf {
 fn test_bundle(dir: &Path, webhook: &str) -> PathBuf {
     let bundle = dir.join("bundle");
     std::fs::create_dir_all(&bundle).unwrap();
-    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+    for entry in std::fs::read_dir(repo_root().join("policies/contoso")).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, bundle.join(path.file_name().unwrap())).unwrap();
     }
@@ -129,15 +72,14 @@ fn edit(bundle: &Path, file: &str, from: &str, to: &str) {
 
 /// Starts the proxy and waits for its "ready" line.
 fn start_proxy(args: &[String], dir: &Path) -> Guard {
-    let mut child = Command::new(HARNESS)
-        .arg("proxy")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let guard = Guard(child);
+    let mut guard = Guard::spawn(
+        Command::new(HARNESS)
+            .arg("proxy")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap()),
+    );
+    let stdout = guard.child().stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -152,34 +94,6 @@ fn start_proxy(args: &[String], dir: &Path) -> Guard {
         panic!("the proxy did not start:\n{log}");
     }
     guard
-}
-
-/// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
-struct Sipp {
-    name: String,
-    guard: Guard,
-}
-
-fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
-    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
-    let child = Command::new("sipp")
-        .args(args)
-        .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
-        .args(["-trace_msg", "-message_file", &file("msg")])
-        .args(["-trace_err", "-error_file", &file("err")])
-        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
-        .stdout(std::fs::File::create(file("out")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Sipp {
-        name: name.to_owned(),
-        guard: Guard(child),
-    }
-}
-
-fn scenario(name: &str) -> String {
-    root().join("tests/sipp").join(name).display().to_string()
 }
 
 fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, t: &str, calls: u32) -> Sipp {
@@ -227,54 +141,12 @@ fn uac(
     sipp(dir, name, &args)
 }
 
-/// Waits for a SIPp to exit and asserts it succeeded with exactly `calls` successful
-/// calls and no failed one (from its `-trace_stat` file).
+/// Waits for a SIPp and asserts exactly `calls` successful calls, none failed; a failure
+/// shows the proxy's log.
 fn assert_calls(dir: &Path, sipp: &mut Sipp, calls: u64) {
-    let status = sipp.guard.wait(Duration::from_secs(60));
-    let errors =
-        std::fs::read_to_string(dir.join(format!("{}.err", sipp.name))).unwrap_or_default();
-    let proxy = std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default();
-    assert!(
-        status.success(),
-        "sipp {} exited with {status}\nerrors:\n{errors}\nproxy log:\n{proxy}",
-        sipp.name
-    );
-    let csv = std::fs::read_to_string(dir.join(format!("{}.csv", sipp.name))).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
-    let last: Vec<&str> = lines.last().unwrap().split(';').collect();
-    let column = |name: &str| -> u64 {
-        let i = header.iter().position(|h| *h == name).unwrap();
-        last[i].parse().unwrap()
-    };
-    assert_eq!(
-        column("SuccessfulCall(C)"),
-        calls,
-        "sipp {}: successful calls",
-        sipp.name
-    );
-    assert_eq!(
-        column("FailedCall(C)"),
-        0,
-        "sipp {}: failed calls",
-        sipp.name
-    );
-}
-
-/// The messages in a SIPp `-trace_msg` file whose trace line contains `what` ("sent",
-/// "received"), as text.
-fn traced(dir: &Path, name: &str, what: &str) -> Vec<String> {
-    let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
-    log.split("----------------------------------------------- ")
-        .filter_map(|block| {
-            let mut parts = block.splitn(3, '\n');
-            let _time = parts.next()?;
-            let kind = parts.next()?;
-            let text = parts.next()?.strip_prefix('\n')?;
-            kind.contains(what)
-                .then(|| text.trim_end_matches('\n').to_owned())
-        })
-        .collect()
+    sipp.assert_calls(calls, || {
+        std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default()
+    });
 }
 
 fn audit(state: &Path) -> Vec<serde_json::Value> {
@@ -602,8 +474,8 @@ fn sipp_psap_callback_reaches_the_caller_after_the_proxy_is_killed() {
     assert_calls(&dir, &mut wichita, 1);
     assert_calls(&dir, &mut elin, 1);
 
-    proxy.0.kill().unwrap();
-    let status = proxy.0.wait().unwrap();
+    proxy.child().kill().unwrap();
+    let status = proxy.child().wait().unwrap();
     assert_eq!(status.signal(), Some(9), "the proxy was killed: {status}");
     let saved = std::fs::read_to_string(state.join("callbacks.json")).unwrap();
     let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();

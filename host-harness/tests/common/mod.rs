@@ -6,6 +6,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod case;
+pub mod ports;
+pub mod process;
+pub mod sipp;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

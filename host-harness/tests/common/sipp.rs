@@ -1,0 +1,124 @@
+//! SIPp (Debian's `sip-tester`): one process per caller or callee, its files named
+//! `dir/NAME.{msg,err,csv,out}`, and what its traces say.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::process::Guard;
+use super::repo_root;
+
+/// Fails (never skips) when SIPp is missing.
+pub fn require_sipp() {
+    let ok = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        ok,
+        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
+    );
+}
+
+/// A scenario file under `tests/sipp/`, as an argument.
+pub fn scenario(name: &str) -> String {
+    repo_root()
+        .join("tests/sipp")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// One running SIPp, stopped when dropped.
+pub struct Sipp {
+    dir: PathBuf,
+    name: String,
+    guard: Guard,
+}
+
+/// Starts SIPp with `args`, a 60 s limit it fails on, and its message, error and
+/// statistics traces in `dir`.
+pub fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
+    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+    let guard = Guard::spawn(
+        Command::new("sipp")
+            .args(args)
+            .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
+            .args(["-trace_msg", "-message_file", &file("msg")])
+            .args(["-trace_err", "-error_file", &file("err")])
+            .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
+            .stdout(std::fs::File::create(file("out")).unwrap())
+            .stderr(Stdio::null()),
+    );
+    Sipp {
+        dir: dir.to_owned(),
+        name: name.to_owned(),
+        guard,
+    }
+}
+
+impl Sipp {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Waits for SIPp to exit and asserts it succeeded with exactly `calls` successful
+    /// calls and no failed one (from its `-trace_stat` file); a failure shows SIPp's
+    /// errors and `host_log`, the log of what the calls went through.
+    pub fn assert_calls(&mut self, calls: u64, host_log: impl FnOnce() -> String) {
+        let status = self.guard.wait(Duration::from_secs(120));
+        let file = |ext: &str| self.dir.join(format!("{}.{ext}", self.name));
+        let errors = std::fs::read_to_string(file("err")).unwrap_or_default();
+        assert!(
+            status.success(),
+            "sipp {} exited with {status}\nerrors:\n{errors}\nlog:\n{}",
+            self.name,
+            host_log()
+        );
+        let csv = std::fs::read_to_string(file("csv")).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+        let last: Vec<&str> = lines.last().unwrap().split(';').collect();
+        let column = |name: &str| -> u64 {
+            let i = header.iter().position(|h| *h == name).unwrap();
+            last[i].parse().unwrap()
+        };
+        assert_eq!(
+            column("SuccessfulCall(C)"),
+            calls,
+            "sipp {}: successful calls",
+            self.name
+        );
+        assert_eq!(
+            column("FailedCall(C)"),
+            0,
+            "sipp {}: failed calls",
+            self.name
+        );
+    }
+}
+
+/// The blocks of SIPp `NAME`'s `-trace_msg` file whose trace line contains `what`
+/// ("sent", "received"): the text after the trace line, exactly as traced.
+pub fn trace_blocks(dir: &Path, name: &str, what: &str) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
+    log.split("----------------------------------------------- ")
+        .filter_map(|block| {
+            let mut parts = block.splitn(3, '\n');
+            let _time = parts.next()?;
+            let kind = parts.next()?;
+            let text = parts.next()?.strip_prefix('\n')?;
+            kind.contains(what).then(|| text.to_owned())
+        })
+        .collect()
+}
+
+/// The messages SIPp `NAME` traced as `what`, without the blank lines the trace adds.
+pub fn traced(dir: &Path, name: &str, what: &str) -> Vec<String> {
+    trace_blocks(dir, name, what)
+        .into_iter()
+        .map(|text| text.trim_end_matches('\n').to_owned())
+        .collect()
+}
