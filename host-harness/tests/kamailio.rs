@@ -13,32 +13,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, UdpSocket};
-use std::os::unix::process::CommandExt;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::ports::{free_port, scratch};
+use common::process::Guard;
+use common::repo_root;
+use common::sipp::{Sipp, require_sipp, scenario, sipp, traced};
+use common::tools::{component, tools};
+
 const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tools() -> PathBuf {
-    std::env::var_os("E911_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/tools"))
-}
 
 /// Fails (never skips) when something the tests drive is missing.
 fn require_tools() {
-    for (program, arg, package) in [
-        ("sipp", "-v", "sip-tester"),
-        ("kamailio", "-v", "kamailio"),
-        ("kamcmd", "-V", "kamailio"),
-    ] {
+    require_sipp();
+    for (program, arg, package) in [("kamailio", "-v", "kamailio"), ("kamcmd", "-V", "kamailio")] {
         let ok = Command::new(program)
             .arg(arg)
             .stdout(Stdio::null())
@@ -68,11 +61,7 @@ fn require_tools() {
         "wasmtime-py is missing from {}: run `cargo xtask test`",
         tools().join("venv").display()
     );
-    assert!(
-        component().exists(),
-        "{} is missing: run `cargo xtask test` (or `cargo xtask build-component`)",
-        component().display()
-    );
+    component();
 }
 
 /// The venv's site-packages folder that holds wasmtime-py.
@@ -82,54 +71,6 @@ fn wasmtime_py() -> Option<PathBuf> {
         let site = entry.ok()?.path().join("site-packages");
         site.join("wasmtime").exists().then_some(site)
     })
-}
-
-fn component() -> PathBuf {
-    root().join("target/wasm/e911_policy.component.wasm")
-}
-
-/// Kills the process when the test ends, passing or failing.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Guard {
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "process still running after {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// A port free for UDP and TCP on `ip`.
-fn free_port(ip: &str) -> u16 {
-    loop {
-        let tcp = TcpListener::bind((ip, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((ip, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("e911-kamailio-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Replaces the first `from` in `file` with `to`; `from` must be there.
@@ -145,7 +86,7 @@ fn edit(file: &Path, from: &str, to: &str) {
 fn bundle_sources(dir: &Path, webhook: &str, trusted: &str) -> PathBuf {
     let src = dir.join("bundle-src");
     std::fs::create_dir_all(&src).unwrap();
-    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+    for entry in std::fs::read_dir(repo_root().join("policies/contoso")).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, src.join(path.file_name().unwrap())).unwrap();
     }
@@ -199,34 +140,7 @@ struct Kamailio {
     dir: PathBuf,
     port: u16,
     ctl: String,
-    _group: GroupGuard,
-}
-
-/// Stops a Kamailio and all its processes when the test ends. Kamailio's children
-/// outlive a SIGKILLed main process, so it runs in its own process group: SIGTERM to the
-/// group (the main process stops its children), then SIGKILL to whatever is left.
-struct GroupGuard(Child);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let signal = |name: &str| {
-            let _ = Command::new("kill")
-                .args([name, "--", &group])
-                .stderr(Stdio::null())
-                .status();
-        };
-        signal("-TERM");
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        signal("-KILL");
-        let _ = self.0.wait();
-    }
+    _group: Guard,
 }
 
 /// The settings file for the glue: `upstreams` as `[upstreams]` lines, `extra` as more
@@ -256,42 +170,40 @@ fn start_kamailio(dir: &Path, settings: &Path, upstream: &str, failsafe: &str) -
     let port = free_port("127.0.0.1");
     let ctl = format!("unix:{}", dir.join("kamailio.ctl").display());
     let define = |name: &str, value: &str| format!("{name}=\"{value}\"");
-    let child = Command::new("kamailio")
-        .arg("-f")
-        .arg(root().join("hosts/kamailio/kamailio.cfg"))
-        .args(["-DD", "-E", "-m", "64", "-M", "16"])
-        .arg("-Y")
-        .arg(dir)
-        .args(["-l", &format!("udp:127.0.0.1:{port}")])
-        .args(["-l", &format!("tcp:127.0.0.1:{port}")])
-        .arg("-A")
-        .arg(define(
-            "E911_GLUE",
-            &root()
-                .join("hosts/kamailio/e911_kamailio.py")
-                .display()
-                .to_string(),
-        ))
-        .arg("-A")
-        .arg(define("E911_SETTINGS", &settings.display().to_string()))
-        .arg("-A")
-        .arg(define("UPSTREAM", upstream))
-        .arg("-A")
-        .arg(define("E911_FAILSAFE_UPSTREAM", failsafe))
-        .arg("-A")
-        .arg(define("CTL_SOCKET", &ctl))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let mut guard = GroupGuard(child);
+    let mut guard = Guard::spawn(
+        Command::new("kamailio")
+            .arg("-f")
+            .arg(repo_root().join("hosts/kamailio/kamailio.cfg"))
+            .args(["-DD", "-E", "-m", "64", "-M", "16"])
+            .arg("-Y")
+            .arg(dir)
+            .args(["-l", &format!("udp:127.0.0.1:{port}")])
+            .args(["-l", &format!("tcp:127.0.0.1:{port}")])
+            .arg("-A")
+            .arg(define(
+                "E911_GLUE",
+                &repo_root()
+                    .join("hosts/kamailio/e911_kamailio.py")
+                    .display()
+                    .to_string(),
+            ))
+            .arg("-A")
+            .arg(define("E911_SETTINGS", &settings.display().to_string()))
+            .arg("-A")
+            .arg(define("UPSTREAM", upstream))
+            .arg("-A")
+            .arg(define("E911_FAILSAFE_UPSTREAM", failsafe))
+            .arg("-A")
+            .arg(define("CTL_SOCKET", &ctl))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap()),
+    );
     let start = Instant::now();
     loop {
         if kamcmd_output(&ctl, &["core.uptime"]).is_some() {
             break;
         }
-        if let Some(status) = guard.0.try_wait().unwrap() {
+        if let Some(status) = guard.child().try_wait().unwrap() {
             panic!("kamailio exited with {status}:\n{}", log(dir));
         }
         assert!(
@@ -349,33 +261,6 @@ impl Kamailio {
 }
 
 /// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
-struct Sipp {
-    name: String,
-    guard: Guard,
-}
-
-fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
-    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
-    let child = Command::new("sipp")
-        .args(args)
-        .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
-        .args(["-trace_msg", "-message_file", &file("msg")])
-        .args(["-trace_err", "-error_file", &file("err")])
-        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
-        .stdout(std::fs::File::create(file("out")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Sipp {
-        name: name.to_owned(),
-        guard: Guard(child),
-    }
-}
-
-fn scenario(name: &str) -> String {
-    root().join("tests/sipp").join(name).display().to_string()
-}
-
 /// A callee on `ip` (a fresh port) for `calls` calls over UDP; returns it and its SIP URI.
 fn uas(dir: &Path, name: &str, xml: &str, ip: &str, calls: u32) -> (Sipp, String) {
     uas_over(dir, name, xml, ip, calls, "u1")
@@ -431,53 +316,10 @@ fn uac(
     sipp(dir, name, &args)
 }
 
-/// Waits for a SIPp to exit and asserts it succeeded with exactly `calls` successful
-/// calls and no failed one.
+/// Waits for a SIPp and asserts exactly `calls` successful calls, none failed; a failure
+/// shows Kamailio's log.
 fn assert_calls(dir: &Path, sipp: &mut Sipp, calls: u64) {
-    let status = sipp.guard.wait(Duration::from_secs(90));
-    let errors =
-        std::fs::read_to_string(dir.join(format!("{}.err", sipp.name))).unwrap_or_default();
-    assert!(
-        status.success(),
-        "sipp {} exited with {status}\nerrors:\n{errors}\nkamailio log:\n{}",
-        sipp.name,
-        log(dir)
-    );
-    let csv = std::fs::read_to_string(dir.join(format!("{}.csv", sipp.name))).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
-    let last: Vec<&str> = lines.last().unwrap().split(';').collect();
-    let column = |name: &str| -> u64 {
-        let i = header.iter().position(|h| *h == name).unwrap();
-        last[i].parse().unwrap()
-    };
-    assert_eq!(
-        column("SuccessfulCall(C)"),
-        calls,
-        "sipp {}: successful calls",
-        sipp.name
-    );
-    assert_eq!(
-        column("FailedCall(C)"),
-        0,
-        "sipp {}: failed calls",
-        sipp.name
-    );
-}
-
-/// The messages in a SIPp `-trace_msg` file whose trace line contains `what`.
-fn traced(dir: &Path, name: &str, what: &str) -> Vec<String> {
-    let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
-    log.split("----------------------------------------------- ")
-        .filter_map(|block| {
-            let mut parts = block.splitn(3, '\n');
-            let _time = parts.next()?;
-            let kind = parts.next()?;
-            let text = parts.next()?.strip_prefix('\n')?;
-            kind.contains(what)
-                .then(|| text.trim_end_matches('\n').to_owned())
-        })
-        .collect()
+    sipp.assert_calls(calls, || log(dir));
 }
 
 /// A webhook receiver: every POST's request text.
