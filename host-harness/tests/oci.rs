@@ -7,6 +7,7 @@
 //! our own reader. `cargo xtask test` installs `docker-registry` and SIPp.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 mod oci_support;
 
 use std::io::Read;
@@ -421,7 +422,7 @@ fn proxy_follows_a_registry_tag_under_sipp_load_through_an_outage() {
     let state = dir.join("state");
     let uas_args: Vec<String> = [
         "-sf",
-        &root().join("tests/sipp/uas.xml").display().to_string(),
+        &scenario("uas.xml"),
         "-i",
         "127.0.0.5",
         "-p",
@@ -449,7 +450,7 @@ fn proxy_follows_a_registry_tag_under_sipp_load_through_an_outage() {
     let uac_args: Vec<String> = [
         &format!("127.0.0.1:{proxy_port}"),
         "-sf",
-        &root().join("tests/sipp/uac.xml").display().to_string(),
+        &scenario("uac.xml"),
         "-s",
         "911",
         "-i",
@@ -502,8 +503,8 @@ fn proxy_follows_a_registry_tag_under_sipp_load_through_an_outage() {
     proxy.wait_for("reachable again", Duration::from_secs(15));
     apply(&registry, "2026.11.3-oci");
 
-    assert_calls(&dir, "caller", &mut caller, calls);
-    assert_calls(&dir, "callee", &mut callee, calls);
+    caller.assert_calls(calls, String::new);
+    callee.assert_calls(calls, String::new);
     drop(proxy);
 
     // Restarted while the registry is down, the proxy starts with the last good bundle.
@@ -661,7 +662,7 @@ fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_lo
     let callee = |name: &str, ip: &str, port: u16, t: &str| {
         let args: Vec<String> = [
             "-sf",
-            &root().join("tests/sipp/uas.xml").display().to_string(),
+            &scenario("uas.xml"),
             "-i",
             ip,
             "-p",
@@ -721,7 +722,7 @@ fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_lo
         let args: Vec<String> = [
             to,
             "-sf",
-            &root().join("tests/sipp/uac.xml").display().to_string(),
+            &scenario("uac.xml"),
             "-s",
             "911",
             "-i",
@@ -780,10 +781,10 @@ fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_lo
          (polls the mirror every {poll:?})"
     );
 
-    assert_calls(&dir, "proxy-caller", &mut proxy_caller, calls);
-    assert_calls(&dir, "envoy-caller", &mut envoy_caller, calls);
-    assert_calls(&dir, "proxy-callee", &mut proxy_callee, calls);
-    assert_calls(&dir, "envoy-callee", &mut envoy_callee, calls);
+    proxy_caller.assert_calls(calls, String::new);
+    envoy_caller.assert_calls(calls, String::new);
+    proxy_callee.assert_calls(calls, String::new);
+    envoy_callee.assert_calls(calls, String::new);
 
     let mut seen = std::collections::HashSet::new();
     let proxy_revisions: Vec<String> = std::fs::read_to_string(state.join("audit.jsonl"))

