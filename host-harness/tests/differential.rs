@@ -31,20 +31,11 @@ use e911_harness::proxy_wasm_host::{
 
 mod common;
 use common::case::{case_dirs, read_case, run_case};
+use common::tools::{component, envoy_module};
 use common::{TempDir, first_difference, harness, repo_root};
 
 const COMPONENT: &str = "target/wasm/e911_policy.component.wasm";
 const NOW: &str = "2026-11-02T15:04:05Z";
-
-fn component() -> PathBuf {
-    let path = repo_root().join(COMPONENT);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo xtask build-component` (cargo xtask test does)",
-        path.display()
-    );
-    path
-}
 
 fn engine(name: &str) -> [&str; 2] {
     ["--engine", name]
@@ -188,7 +179,7 @@ fn the_demo_sequence_gives_the_same_table_and_messages_in_both_engines() {
 
 #[test]
 fn the_demo_sequence_gives_the_same_table_and_messages_through_the_envoy_build() {
-    proxy_wasm_module();
+    envoy_module();
     let tmp = TempDir::new("diff-demo-envoy");
     let demo = |which: &str| {
         let out = tmp.path().join(which);
@@ -310,18 +301,6 @@ fn a_message_over_the_memory_limit_traps_and_the_next_call_gets_a_fresh_instance
     assert_eq!(host.traps(), 1);
 }
 
-const PROXY_WASM: &str = "target/wasm/e911_envoy.wasm";
-
-fn proxy_wasm_module() -> PathBuf {
-    let path = repo_root().join(PROXY_WASM);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo xtask test` (or `cargo xtask build-envoy`)",
-        path.display()
-    );
-    path
-}
-
 /// The `--json` object without `edits`: the Envoy build renders its edits inside and the
 /// harness cannot count them.
 fn json_without_edits(stdout: &[u8]) -> serde_json::Value {
@@ -358,7 +337,7 @@ fn compare_json(label: &str, udp: bool, native: &[u8], envoy: &[u8], problems: &
 
 #[test]
 fn every_golden_case_forwards_the_same_bytes_and_state_through_the_envoy_build() {
-    proxy_wasm_module();
+    envoy_module();
     let mut problems = Vec::new();
     let dirs = case_dirs();
     assert!(!dirs.is_empty());
@@ -408,7 +387,7 @@ fn every_golden_case_forwards_the_same_bytes_and_state_through_the_envoy_build()
 }
 
 fn envoy_vm() -> ProxyWasmVm {
-    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let runtime = ProxyWasmRuntime::load(&envoy_module(), HostLimits::default()).unwrap();
     let settings = VmSettings {
         plugin_configuration: ProxyWasmDecider::configuration(
             "edge-1.contoso.com",
@@ -492,7 +471,7 @@ fn a_stream_split_at_every_byte_leaves_the_envoy_build_as_native_forwards_it() {
 
 #[test]
 fn the_envoy_build_reports_each_corpus_call_as_the_native_engine_does() {
-    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let runtime = ProxyWasmRuntime::load(&envoy_module(), HostLimits::default()).unwrap();
     let bundle = contoso_bundle();
     let mut decider = ProxyWasmDecider::new(
         runtime,
@@ -533,7 +512,7 @@ fn the_envoy_build_reports_each_corpus_call_as_the_native_engine_does() {
 
 #[test]
 fn an_envoy_build_over_its_time_limit_still_forwards_the_call_degraded() {
-    proxy_wasm_module();
+    envoy_module();
     let input = repo_root().join("tests/corpus/emergency/hq-wired-911.sip");
     let output = Command::new(harness())
         .current_dir(repo_root())
@@ -559,7 +538,7 @@ fn an_envoy_build_over_its_time_limit_still_forwards_the_call_degraded() {
 
 #[test]
 fn a_configuration_the_envoy_build_refuses_is_an_error_with_its_reason() {
-    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let runtime = ProxyWasmRuntime::load(&envoy_module(), HostLimits::default()).unwrap();
     let settings = VmSettings {
         plugin_configuration: br#"{"node": "edge-1", "bundle": {"inline": "bm90IGEgYnVuZGxl"}}"#
             .to_vec(),
@@ -658,7 +637,7 @@ fn a_psap_callback_from_upstream_is_retargeted_as_native_does() {
     let verdict = native.on_message(&message, &ctx, &mut state.clone());
     assert_eq!(verdict.report.kind, Kind::Callback);
 
-    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let runtime = ProxyWasmRuntime::load(&envoy_module(), HostLimits::default()).unwrap();
     let shared = e911_harness::proxy_wasm_host::shared_data::SharedData::default();
     e911_harness::proxy_wasm_host::decide::seed(&shared, &state);
     let settings = VmSettings {
@@ -688,7 +667,7 @@ fn a_psap_callback_from_upstream_is_retargeted_as_native_does() {
 fn an_envoy_build_polling_its_bundle_asks_once_per_tick_and_forwards_calls_meanwhile() {
     // The host records HTTP calls and never answers them: the poll stays pending, no
     // bundle arrives, and an emergency call still leaves exactly as it came.
-    let runtime = ProxyWasmRuntime::load(&proxy_wasm_module(), HostLimits::default()).unwrap();
+    let runtime = ProxyWasmRuntime::load(&envoy_module(), HostLimits::default()).unwrap();
     let config = br#"{"node": "edge-1", "bundle": {"http": {"cluster": "bundles",
         "authority": "bundles.example", "path": "/contoso.bundle", "poll_seconds": 5}}}"#;
     let settings = VmSettings {

@@ -13,22 +13,17 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
+use common::process::Guard;
+use common::tools::tools;
 use common::{TempDir, harness, repo_root};
 use serde_json::{Value, json};
 
 /// The arrival time given to both the page and the CLI.
 const NOW: &str = "2026-11-22T10:00:00Z";
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The tools folder `cargo xtask test` installs (`E911_TOOLS`, else `target/tools`).
-fn tools() -> PathBuf {
-    std::env::var_os("E911_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/tools"))
-}
 
 /// Fails (never skips) with one line saying how to get what is missing.
 fn require(what: &Path, how: &str) {
@@ -37,22 +32,22 @@ fn require(what: &Path, how: &str) {
 
 /// The harness serving the page; killed on drop.
 struct Server {
-    child: Child,
+    _guard: Guard,
     url: String,
 }
 
 impl Server {
     fn start(page: &Path) -> Self {
-        let mut child = Command::new(harness())
-            .args(["playground", "--listen", "127.0.0.1:0", "--dir"])
-            .arg(page)
-            .arg("--policy")
-            .arg(repo_root().join("policies/contoso"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut guard = Guard::spawn(
+            Command::new(harness())
+                .args(["playground", "--listen", "127.0.0.1:0", "--dir"])
+                .arg(page)
+                .arg("--policy")
+                .arg(repo_root().join("policies/contoso"))
+                .stdout(Stdio::piped()),
+        );
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
+        BufReader::new(guard.child().stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
         let url = line
@@ -60,14 +55,7 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in the playground's first line: {line:?}"))
             .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Self { _guard: guard, url }
     }
 }
 
