@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use wit_component::ComponentEncoder;
 
-use crate::{cargo, run, step};
+use crate::{step, wasm_build};
 
 /// The target the core module is built for.
 pub const TARGET: &str = "wasm32-unknown-unknown";
@@ -23,21 +23,7 @@ pub const OUTPUT: &str = "target/wasm/e911_policy.component.wasm";
 /// Builds the component and returns its path.
 pub fn build(root: &Path) -> Result<PathBuf> {
     step("build-component: the core module");
-    run(cargo().current_dir(root).args([
-        "build",
-        "--release",
-        "--target",
-        TARGET,
-        "-p",
-        "e911-plugin-component",
-    ]))?;
-    let core_path = root
-        .join("target")
-        .join(TARGET)
-        .join("release")
-        .join("e911_plugin_component.wasm");
-    let core =
-        std::fs::read(&core_path).with_context(|| format!("reading {}", core_path.display()))?;
+    let core = wasm_build::read(&wasm_build::release(root, "e911-plugin-component", TARGET)?)?;
 
     step("build-component: the component");
     let component = ComponentEncoder::default()
@@ -46,11 +32,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         .context("reading the core module's component-type section")?
         .encode()
         .context("encoding the component")?;
-    let out = root.join(OUTPUT);
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
+    let out = wasm_build::write(root, OUTPUT, &component)?;
     println!(
         "{OUTPUT}: {} bytes (core module {} bytes)",
         component.len(),

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cargo, run, step};
+use crate::{step, wasm_build};
 
 /// The target Envoy's proxy-wasm modules are built for.
 pub const TARGET: &str = "wasm32-wasip1";
@@ -30,29 +30,12 @@ const KNOWN_PANIC_PATHS: &[&str] = &[];
 /// Builds the module, checks it and returns its path.
 pub fn build(root: &Path) -> Result<PathBuf> {
     step("build-envoy: the proxy-wasm module");
-    run(cargo().current_dir(root).args([
-        "build",
-        "--release",
-        "--target",
-        TARGET,
-        "-p",
-        "e911-envoy",
-    ]))?;
-    let built = root
-        .join("target")
-        .join(TARGET)
-        .join("release")
-        .join("e911_envoy.wasm");
-    let module = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+    let module = wasm_build::read(&wasm_build::release(root, "e911-envoy", TARGET)?)?;
     let allow = std::fs::read_to_string(root.join("plugin/envoy/imports.allow"))
         .context("reading plugin/envoy/imports.allow")?;
     check_imports(&module, &allow)?;
     check_panic_paths(&module)?;
-    let out = root.join(OUTPUT);
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&out, &module).with_context(|| format!("writing {}", out.display()))?;
+    let out = wasm_build::write(root, OUTPUT, &module)?;
     println!("{OUTPUT}: {} bytes", module.len());
     Ok(out)
 }

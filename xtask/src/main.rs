@@ -25,6 +25,7 @@ mod architecture;
 mod component;
 mod envoy;
 mod tools;
+mod wasm_build;
 mod web;
 
 /// Crates that are compiled into the plugin: they must build, clippy-clean, for both wasm

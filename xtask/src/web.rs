@@ -15,7 +15,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cargo, run, step, tools};
+use crate::{run, step, tools, wasm_build};
 
 /// The target the module is built for.
 pub const TARGET: &str = "wasm32-unknown-unknown";
@@ -29,19 +29,7 @@ const SAMPLES: &str = "tests/corpus/emergency";
 /// Builds the playground folder and returns its path.
 pub fn build(root: &Path) -> Result<PathBuf> {
     step("build-web: the Wasm module (release)");
-    run(cargo().current_dir(root).args([
-        "build",
-        "--release",
-        "--target",
-        TARGET,
-        "-p",
-        "e911-web",
-    ]))?;
-    let module = root
-        .join("target")
-        .join(TARGET)
-        .join("release")
-        .join("e911_web.wasm");
+    let module = wasm_build::release(root, "e911-web", TARGET)?;
     let bindgen = tools::dir(root).join("bin").join("wasm-bindgen");
     if !bindgen.is_file() {
         bail!(
