@@ -122,22 +122,9 @@ impl ComponentRuntime {
         cache_dir: &Path,
         limits: HostLimits,
     ) -> Result<Self, HostError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(|err| HostError::Load(format!("{err:#}")))?;
+        let engine = ticking_engine("e911-epoch").map_err(HostError::Load)?;
         let component = cache::load(&engine, bytes, cache_dir)
             .map_err(|err| HostError::Load(format!("{err:#}")))?;
-        let weak = engine.weak();
-        std::thread::Builder::new()
-            .name("e911-epoch".to_owned())
-            .spawn(move || {
-                while let Some(engine) = weak.upgrade() {
-                    engine.increment_epoch();
-                    drop(engine);
-                    std::thread::sleep(TICK);
-                }
-            })
-            .map_err(|err| HostError::Load(format!("cannot start the epoch ticker: {err}")))?;
         Ok(Self {
             engine,
             component,
@@ -149,6 +136,27 @@ impl ComponentRuntime {
     pub fn limits(&self) -> HostLimits {
         self.limits
     }
+}
+
+/// An engine with epoch interruption and a thread named `ticker` that advances its epoch
+/// every [`TICK`] until the last clone of the engine is dropped. Both hosts (this one and
+/// [`crate::proxy_wasm_host`]) bound each call's time with it.
+pub(crate) fn ticking_engine(ticker: &str) -> Result<Engine, String> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).map_err(|err| format!("{err:#}"))?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name(ticker.to_owned())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })
+        .map_err(|err| format!("cannot start the epoch ticker: {err}"))?;
+    Ok(engine)
 }
 
 /// The state a store holds: the callback store the component reads and writes, the

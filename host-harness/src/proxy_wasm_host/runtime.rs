@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstancePre, Linker};
+use wasmtime::{Engine, InstancePre, Linker};
 
-use crate::component_host::{HostLimits, TICK, cache};
+use crate::component_host::{HostLimits, TICK, cache, ticking_engine};
 
 use super::state::HostState;
 use super::{env, wasi};
@@ -69,9 +69,7 @@ impl ProxyWasmRuntime {
         cache_dir: &Path,
         limits: HostLimits,
     ) -> Result<Self, HostError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(|err| HostError::Load(format!("{err:#}")))?;
+        let engine = ticking_engine("e911-proxy-wasm-epoch").map_err(HostError::Load)?;
         let module = cache::load_module(&engine, bytes, cache_dir)
             .map_err(|err| HostError::Load(format!("{err:#}")))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
@@ -80,7 +78,6 @@ impl ProxyWasmRuntime {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|err| HostError::Load(format!("{err:#}")))?;
-        start_ticker(&engine)?;
         Ok(Self {
             engine,
             pre,
@@ -100,21 +97,6 @@ impl ProxyWasmRuntime {
     pub(super) fn pre(&self) -> &InstancePre<HostState> {
         &self.pre
     }
-}
-
-fn start_ticker(engine: &Engine) -> Result<(), HostError> {
-    let weak = engine.weak();
-    std::thread::Builder::new()
-        .name("e911-proxy-wasm-epoch".to_owned())
-        .spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(TICK);
-            }
-        })
-        .map(|_| ())
-        .map_err(|err| HostError::Load(format!("cannot start the epoch ticker: {err}")))
 }
 
 /// A trap as wasmtime names it, else the root cause.
