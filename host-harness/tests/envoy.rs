@@ -88,7 +88,11 @@ fn example_configurations_validate() {
 fn sipp_calls_through_envoy() {
     require_sipp();
     let dir = scratch("calls");
-    let (hook_port, posts) = webhook();
+    let Webhook {
+        port: hook_port,
+        posts,
+        ..
+    } = webhook();
     let bundle = test_bundle(
         &dir,
         &format!("http://127.0.0.1:{hook_port}/hooks/e911"),
@@ -312,7 +316,7 @@ fn split_pipelined_oversize_and_garbage() {
 fn ecds_file_swap_under_load() {
     require_sipp();
     let dir = scratch("ecds");
-    let (hook_port, _posts) = webhook();
+    let hook_port = webhook().port;
     let hook = format!("http://127.0.0.1:{hook_port}/hooks/e911");
     let v1 = test_bundle(&dir.join("v1"), &hook, "1");
     let v2 = test_bundle(&dir.join("v2"), &hook, "2");
@@ -433,7 +437,7 @@ fn ecds_file_swap_under_load() {
 fn http_poll_under_load() {
     require_sipp();
     let dir = scratch("poll");
-    let (hook_port, _posts) = webhook();
+    let hook_port = webhook().port;
     let hook = format!("http://127.0.0.1:{hook_port}/hooks/e911");
     let v1 = std::fs::read(test_bundle(&dir.join("v1"), &hook, "1")).unwrap();
     let v2 = std::fs::read(test_bundle(&dir.join("v2"), &hook, "2")).unwrap();

@@ -12,14 +12,12 @@
 //! test` provides all of them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
+use common::http::{Webhook, webhook};
 use common::ports::{free_port, scratch};
 use common::process::Guard;
 use common::repo_root;
@@ -322,45 +320,6 @@ fn assert_calls(dir: &Path, sipp: &mut Sipp, calls: u64) {
     sipp.assert_calls(calls, || log(dir));
 }
 
-/// A webhook receiver: every POST's request text.
-fn webhook() -> (String, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks/e911", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            // Python's urllib sends the head and the body in separate writes: read on
-            // until Content-Length is satisfied.
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            loop {
-                let text = String::from_utf8_lossy(&got).into_owned();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let length = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= length {
-                        break;
-                    }
-                }
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
-            let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
-        }
-    });
-    (url, rx)
-}
-
 /// The first INVITE `name` sent or received.
 fn invite(dir: &Path, name: &str, what: &str) -> String {
     traced(dir, name, what)
@@ -386,7 +345,9 @@ fn kamailio_calls_over_tcp_get_location_elin_or_pass_unchanged() {
 fn calls_through_kamailio(t: &str, name: &str) {
     require_tools();
     let dir = scratch(name);
-    let (hook, posts) = webhook();
+    let Webhook {
+        url: hook, posts, ..
+    } = webhook();
     let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
     build_bundle(&src, &dir.join("policy.bundle"));
     let calls = 3;
@@ -514,7 +475,7 @@ fn calls_through_kamailio(t: &str, name: &str) {
 fn kamailio_psap_callback_reaches_the_caller() {
     require_tools();
     let dir = scratch("callback");
-    let (hook, _posts) = webhook();
+    let hook = webhook().url;
     let src = bundle_sources(&dir, &hook, "\"127.1.0.0/16\", \"127.2.0.0/16\"");
     build_bundle(&src, &dir.join("policy.bundle"));
     let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.6", 1);
@@ -555,7 +516,7 @@ fn kamailio_psap_callback_reaches_the_caller() {
 fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
     require_tools();
     let dir = scratch("reload");
-    let (hook, _posts) = webhook();
+    let hook = webhook().url;
     let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
     let bundle = dir.join("policy.bundle");
     build_bundle(&src, &bundle);
@@ -649,7 +610,7 @@ fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
 fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
     require_tools();
     let dir = scratch("trap");
-    let (hook, _posts) = webhook();
+    let hook = webhook().url;
     let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
     build_bundle(&src, &dir.join("policy.bundle"));
     let (mut esp, esp_uri) = uas(&dir, "esp", "uas.xml", "127.0.0.8", 1);
@@ -698,7 +659,7 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
 fn kamailio_names_a_broken_settings_line_and_still_relays_the_emergency_call() {
     require_tools();
     let dir = scratch("settings");
-    let (hook, _posts) = webhook();
+    let hook = webhook().url;
     let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
     build_bundle(&src, &dir.join("policy.bundle"));
     let (mut esp, esp_uri) = uas(&dir, "esp", "uas.xml", "127.0.0.8", 1);

@@ -8,13 +8,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 mod common;
+use common::http::{Webhook, webhook};
 use common::ports::{free_port, scratch};
 use common::process::Guard;
 use common::repo_root;
@@ -157,30 +157,14 @@ fn audit(state: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// A webhook receiver: counts POSTs whose body mentions 911.
-fn webhook() -> (String, mpsc::Receiver<String>) {
-    use std::io::{Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks/e911", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            let mut got = vec![0u8; 16 * 1024];
-            let n = conn.read(&mut got).unwrap_or(0);
-            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
-            let _ = tx.send(String::from_utf8_lossy(&got[..n]).into_owned());
-        }
-    });
-    (url, rx)
-}
-
 /// Three callers through one proxy: HQ dials 911 (sip-trunk: PIDF-LO), Wichita dials
 /// 911 (ELIN gateway: ELIN as caller), HQ dials an ordinary number (byte-identical).
 fn calls_through_the_proxy(t: &str, name: &str) {
     require_sipp();
     let dir = scratch(name);
-    let (hook, posts) = webhook();
+    let Webhook {
+        url: hook, posts, ..
+    } = webhook();
     let bundle = test_bundle(&dir, &hook);
     let state = dir.join("state");
     let proxy_port = free_port("127.0.0.1");
@@ -325,7 +309,7 @@ fn sipp_calls_over_tcp_get_location_elin_or_pass_byte_identical() {
 fn sipp_calls_keep_flowing_through_a_hot_reload_and_a_refused_bundle() {
     require_sipp();
     let dir = scratch("reload");
-    let (hook, _posts) = webhook();
+    let hook = webhook().url;
     let bundle = test_bundle(&dir, &hook);
     let state = dir.join("state");
     let proxy_port = free_port("127.0.0.1");
@@ -432,7 +416,7 @@ fn sipp_psap_callback_reaches_the_caller_after_the_proxy_is_killed() {
     use std::os::unix::process::ExitStatusExt;
     require_sipp();
     let dir = scratch("callback");
-    let (hook, _posts) = webhook();
+    let hook = webhook().url;
     let bundle = test_bundle(&dir, &hook);
     edit(
         &bundle,

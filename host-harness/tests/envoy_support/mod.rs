@@ -4,15 +4,16 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub use crate::common::http::{Webhook, read_request, webhook};
 pub use crate::common::ports::{free_port, scratch};
 pub use crate::common::process::{Guard, wait_until};
 pub use crate::common::repo_root;
@@ -521,49 +522,6 @@ pub fn native_run(dir: &Path, bundle: &Path, peer: &str, time: &str, msg: &str) 
 /// The corpus's HQ wired 911 INVITE.
 pub fn corpus_invite() -> Vec<u8> {
     std::fs::read(repo_root().join("tests/corpus/emergency/hq-wired-911.sip")).unwrap()
-}
-
-/// A webhook receiver: its port, and each request as text.
-pub fn webhook() -> (u16, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            let request = read_request(&mut conn);
-            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
-            let _ = tx.send(String::from_utf8_lossy(&request).into_owned());
-        }
-    });
-    (port, rx)
-}
-
-/// One HTTP/1.1 request: head and Content-Length body.
-fn read_request(conn: &mut TcpStream) -> Vec<u8> {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut request = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return request;
-        }
-        request.extend_from_slice(line.as_bytes());
-        if let Some((n, v)) = line.split_once(':')
-            && n.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    request.extend_from_slice(&body);
-    request
 }
 
 /// The bytes one connection has received so far.

@@ -6,6 +6,7 @@
 
 pub mod envoy;
 
+pub use crate::common::http::webhook;
 pub use crate::common::ports::{free_port, scratch};
 pub use crate::common::process::Guard;
 pub use crate::common::repo_root;
@@ -13,7 +14,7 @@ pub use crate::common::sipp::{require_sipp, scenario, sipp};
 pub use crate::common::tools::wasm_file;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -461,7 +462,7 @@ pub fn loopback_policy(dir: &Path) -> PathBuf {
         "\"2001:db8::/32\"]",
         "\"2001:db8::/32\", \"127.0.0.0/8\"]",
     );
-    let hook = webhook();
+    let hook = webhook().url;
     std::fs::write(
         folder.join("notifications.toml"),
         format!(
@@ -471,21 +472,6 @@ pub fn loopback_policy(dir: &Path) -> PathBuf {
     )
     .unwrap();
     folder
-}
-
-/// A local webhook that answers every POST with 204, so notifications stay on the machine.
-pub fn webhook() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks/e911", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            let mut got = vec![0u8; 16 * 1024];
-            let _ = conn.read(&mut got);
-            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
-        }
-    });
-    url
 }
 
 pub fn push_bundle(registry: &Registry, file: &Path, reference: &str) {
