@@ -21,7 +21,7 @@ use common::http::{Webhook, webhook};
 use common::ports::{free_port, scratch};
 use common::process::Guard;
 use common::repo_root;
-use common::sipp::{Sipp, require_sipp, scenario, sipp, traced};
+use common::sipp::{Sipp, require_sipp, traced};
 use common::tools::{component, tools};
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
@@ -268,24 +268,12 @@ fn uas(dir: &Path, name: &str, xml: &str, ip: &str, calls: u32) -> (Sipp, String
 /// Kamailio's `$du` reaches it over the same.
 fn uas_over(dir: &Path, name: &str, xml: &str, ip: &str, calls: u32, t: &str) -> (Sipp, String) {
     let port = free_port(ip);
-    let args = [
-        "-sf",
-        &scenario(xml),
-        "-i",
-        ip,
-        "-p",
-        &port.to_string(),
-        "-m",
-        &calls.to_string(),
-        "-t",
-        t,
-    ];
     let uri = if t == "t1" {
         format!("sip:{ip}:{port};transport=tcp")
     } else {
         format!("sip:{ip}:{port}")
     };
-    (sipp(dir, name, &args.map(String::from)), uri)
+    (common::sipp::uas(dir, name, xml, ip, port, t, calls), uri)
 }
 
 fn uac(
@@ -296,22 +284,7 @@ fn uac(
     dial: &str,
     extra: &[&str],
 ) -> Sipp {
-    let port = free_port(from_ip).to_string();
-    let mut args: Vec<String> = [
-        kamailio.addr().as_str(),
-        "-sf",
-        &scenario("uac.xml"),
-        "-s",
-        dial,
-        "-i",
-        from_ip,
-        "-p",
-        &port,
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    sipp(dir, name, &args)
+    common::sipp::uac(dir, name, &kamailio.addr(), from_ip, dial, extra)
 }
 
 /// Waits for a SIPp and asserts exactly `calls` successful calls, none failed; a failure

@@ -18,7 +18,7 @@ use common::http::{Webhook, webhook};
 use common::ports::{free_port, scratch};
 use common::process::Guard;
 use common::repo_root;
-use common::sipp::{Sipp, require_sipp, scenario, sipp, traced};
+use common::sipp::{Sipp, require_sipp, traced, uas};
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
 
@@ -96,22 +96,7 @@ fn start_proxy(args: &[String], dir: &Path) -> Guard {
     guard
 }
 
-fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, t: &str, calls: u32) -> Sipp {
-    let args = [
-        "-sf",
-        &scenario(xml),
-        "-i",
-        ip,
-        "-p",
-        &port.to_string(),
-        "-t",
-        t,
-        "-m",
-        &calls.to_string(),
-    ];
-    sipp(dir, name, &args.map(String::from))
-}
-
+/// A caller through `proxy` over SIPp transport `t`.
 fn uac(
     dir: &Path,
     name: &str,
@@ -121,24 +106,8 @@ fn uac(
     t: &str,
     extra: &[&str],
 ) -> Sipp {
-    let port = free_port(from_ip).to_string();
-    let mut args: Vec<String> = [
-        proxy,
-        "-sf",
-        &scenario("uac.xml"),
-        "-s",
-        dial,
-        "-i",
-        from_ip,
-        "-p",
-        &port,
-        "-t",
-        t,
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    sipp(dir, name, &args)
+    let extra: Vec<&str> = ["-t", t].into_iter().chain(extra.iter().copied()).collect();
+    common::sipp::uac(dir, name, proxy, from_ip, dial, &extra)
 }
 
 /// Waits for a SIPp and asserts exactly `calls` successful calls, none failed; a failure

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use super::ports::free_port;
 use super::process::Guard;
 use super::repo_root;
 
@@ -121,4 +122,43 @@ pub fn traced(dir: &Path, name: &str, what: &str) -> Vec<String> {
         .into_iter()
         .map(|text| text.trim_end_matches('\n').to_owned())
         .collect()
+}
+
+/// A callee running `tests/sipp/XML` on `ip:port` over SIPp transport `t` (`u1`, `t1`),
+/// ending after `calls` calls.
+pub fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, t: &str, calls: u32) -> Sipp {
+    let args = [
+        "-sf",
+        &scenario(xml),
+        "-i",
+        ip,
+        "-p",
+        &port.to_string(),
+        "-t",
+        t,
+        "-m",
+        &calls.to_string(),
+    ];
+    sipp(dir, name, &args.map(String::from))
+}
+
+/// A caller from `from_ip` (on a fresh port) dialling `dial` through `proxy` with
+/// `tests/sipp/uac.xml`, then `extra` arguments (transport, rate, call count).
+pub fn uac(dir: &Path, name: &str, proxy: &str, from_ip: &str, dial: &str, extra: &[&str]) -> Sipp {
+    let port = free_port(from_ip).to_string();
+    let mut args: Vec<String> = [
+        proxy,
+        "-sf",
+        &scenario("uac.xml"),
+        "-s",
+        dial,
+        "-i",
+        from_ip,
+        "-p",
+        &port,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    sipp(dir, name, &args)
 }
