@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::common::envoy::{address, cluster};
 pub use crate::common::http::{Webhook, read_request, webhook};
 pub use crate::common::ports::{free_port, scratch};
 pub use crate::common::process::{Guard, wait_until};
@@ -135,21 +136,6 @@ pub fn write_ecds(dir: &Path, plugin_config: &str) {
     let tmp = dir.join(".e911.yaml.tmp");
     std::fs::write(&tmp, resource.to_string()).unwrap();
     std::fs::rename(&tmp, dir.join("e911.yaml")).unwrap();
-}
-
-fn address(ip: &str, port: u16) -> Value {
-    json!({"socket_address": {"address": ip, "port_value": port}})
-}
-
-fn cluster(name: &str, (ip, port): (&str, u16)) -> Value {
-    json!({
-        "name": name,
-        "type": "STATIC",
-        "connect_timeout": "2s",
-        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": address(ip, port)}}
-        ]}]},
-    })
 }
 
 /// An Envoy bootstrap: SIP listeners (wasm filter, then tcp_proxy to one upstream) and
@@ -386,19 +372,7 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, Vec<u8>)> {
 /// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
 /// A callee on `ip:port` over TCP, ending after `calls` calls.
 pub fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, calls: u32) -> Sipp {
-    let args = [
-        "-sf",
-        &scenario(xml),
-        "-i",
-        ip,
-        "-p",
-        &port.to_string(),
-        "-t",
-        "t1",
-        "-m",
-        &calls.to_string(),
-    ];
-    sipp(dir, name, &args.map(String::from))
+    crate::common::sipp::uas(dir, name, xml, ip, port, "t1", calls)
 }
 
 /// A callee on `ip:port` taking one TCP connection per call.
@@ -441,24 +415,11 @@ pub fn uac_per_call(dir: &Path, name: &str, proxy: &str, from_ip: &str, extra: &
 
 /// A caller from `from_ip` through `proxy` over one TCP connection.
 pub fn uac(dir: &Path, name: &str, proxy: &str, from_ip: &str, dial: &str, extra: &[&str]) -> Sipp {
-    let port = free_port(from_ip).to_string();
-    let mut args: Vec<String> = [
-        proxy,
-        "-sf",
-        &scenario("uac.xml"),
-        "-s",
-        dial,
-        "-i",
-        from_ip,
-        "-p",
-        &port,
-        "-t",
-        "t1",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    sipp(dir, name, &args)
+    let extra: Vec<&str> = ["-t", "t1"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    crate::common::sipp::uac(dir, name, proxy, from_ip, dial, &extra)
 }
 
 /// The first INVITE in a SIPp `-trace_msg` file whose trace line contains `what`

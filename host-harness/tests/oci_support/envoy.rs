@@ -9,22 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{Guard, http_get};
+use crate::common::envoy::{address, cluster};
 use crate::common::tools::{envoy_bin, envoy_module};
-
-fn address(ip: &str, port: u16) -> Value {
-    json!({"socket_address": {"address": ip, "port_value": port}})
-}
-
-fn cluster(name: &str, ip: &str, port: u16) -> Value {
-    json!({
-        "name": name,
-        "type": "STATIC",
-        "connect_timeout": "2s",
-        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": address(ip, port)}}
-        ]}]},
-    })
-}
 
 /// A running Envoy.
 pub struct Envoy {
@@ -80,8 +66,8 @@ impl Envoy {
                     }]}],
                 }],
                 "clusters": [
-                    cluster("upstream", upstream.0, upstream.1),
-                    cluster("bundles", "127.0.0.1", bundles_port),
+                    cluster("upstream", upstream),
+                    cluster("bundles", ("127.0.0.1", bundles_port)),
                 ],
             },
         });
