@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 mod common;
 use common::http::{Webhook, webhook};
 use common::ports::{free_port, scratch};
-use common::process::Guard;
+use common::process::{Guard, wait_until};
 use common::repo_root;
 use common::sipp::{Sipp, require_sipp, traced};
 use common::tools::{component, tools};
@@ -508,7 +508,11 @@ fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
     let extra = ["-m", m.as_str(), "-r", "10", "-l", "20"];
     let mut caller = uac(&dir, "wichita", &kamailio, "127.2.0.10", "911", &extra);
 
-    std::thread::sleep(Duration::from_secs(2));
+    // Swap on what Kamailio has done, not on the clock: a loaded machine may take seconds
+    // for the first calls (each worker loads the component on its first call).
+    wait_until("calls on the first bundle", Duration::from_secs(60), || {
+        kamailio.audit().len() >= 5
+    });
     edit(&src.join("sites.toml"), ", \"127.2.0.0/16\"]", "]");
     edit(
         &src.join("bundle.toml"),
@@ -516,7 +520,12 @@ fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
         "revision = \"2026.11.2-reload\"",
     );
     build_bundle(&src, &bundle);
-    std::thread::sleep(Duration::from_secs(2));
+    wait_until("a call on the new bundle", Duration::from_secs(60), || {
+        kamailio
+            .audit()
+            .iter()
+            .any(|r| r["bundle_revision"] == "2026.11.2-reload")
+    });
     // Broken: the payload no longer matches the digest in the header.
     let mut bytes = std::fs::read(&bundle).unwrap();
     let last = bytes.len() - 1;
