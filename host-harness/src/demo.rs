@@ -6,7 +6,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use e911_engine::{CallCtx, MemoryStore, Transport, Verdict};
@@ -50,15 +49,20 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Call>> {
 }
 
 /// Runs the calls and returns the table; fails if a call's kind differs from the manifest.
-pub fn run(policy: &Path, manifest: &Path, out: &Path, engine: &EngineArgs) -> Result<String> {
+/// `now` is the first call's time of arrival (`--now`; default the clock), each next call
+/// one second later.
+pub fn run(
+    policy: &Path,
+    manifest: &Path,
+    out: &Path,
+    engine: &EngineArgs,
+    now: Option<&str>,
+) -> Result<String> {
     let revision = policy_source::load(policy, &[])?.revision().to_owned();
     let mut decider = Decider::new(engine, policy, &[], MemoryStore::default())?;
     let calls = read_manifest(manifest)?;
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = crate::run::arrival_time(now)?;
     let mut table = format!(
         "Policy {} (revision {}), {} calls through the {}; rewritten messages in {}\n\n",
         policy.display(),

@@ -47,6 +47,10 @@ enum Command {
         /// Where the forwarded messages are written.
         #[arg(long, default_value = "out/demo")]
         out: PathBuf,
+        /// The first call's time of arrival (RFC 3339), each next call a second later;
+        /// default now.
+        #[arg(long)]
+        now: Option<String>,
         /// The engine: `--engine component|native`, `--component PATH`.
         #[command(flatten)]
         engine: decider::EngineArgs,
@@ -132,9 +136,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             policy,
             calls,
             out,
+            now,
             engine,
         } => {
-            print!("{}", demo::run(&policy, &calls, &out, &engine)?);
+            print!(
+                "{}",
+                demo::run(&policy, &calls, &out, &engine, now.as_deref())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { files } => inspect::run(&files),

@@ -83,19 +83,24 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+/// `--now` (RFC 3339) as seconds since the epoch, or the clock's time when it is absent.
+pub fn arrival_time(now: Option<&str>) -> Result<u64> {
+    match now {
+        Some(text) => {
+            parse_rfc3339(text).with_context(|| format!("--now {text}: not an RFC 3339 time"))
+        }
+        None => Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)),
+    }
+}
+
 /// Decides one message, loading and saving callback state around it.
 pub fn decide(args: &RunArgs) -> Result<Outcome> {
     let keys = policy_source::read_keys(&args.trust_keys)?;
     let received = read_input(&args.file)?;
-    let now = match &args.now {
-        Some(text) => {
-            parse_rfc3339(text).with_context(|| format!("--now {text}: not an RFC 3339 time"))?
-        }
-        None => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    };
+    let now = arrival_time(args.now.as_deref())?;
     let ctx = CallCtx {
         now,
         peer: Some(parse_peer(&args.peer)?),
