@@ -30,7 +30,7 @@ use e911_harness::proxy_wasm_host::{
 };
 
 mod common;
-use common::case::{case_dirs, read_case, run_case};
+use common::case::{Case, RunResult, case_dirs, read_case, run_case};
 use common::tools::{component, envoy_module};
 use common::{TempDir, first_difference, harness, repo_root};
 
@@ -70,23 +70,27 @@ fn compare(label: &str, native: &Output, component: &Output, problems: &mut Vec<
     }
 }
 
-#[test]
-fn every_golden_case_gives_the_same_bytes_decision_and_state_in_both_engines() {
-    component();
+/// Runs every golden case, plain and `--json`, through the native engine and `other`, each
+/// from its own copy of the case's state; `check` records what differs in a pair of runs.
+/// The callback state files must match after every run, whatever `check` says. Fails with
+/// every difference at once.
+fn every_case_against_native(
+    other: &str,
+    mut check: impl FnMut(&Case, &str, bool, &RunResult, &RunResult, &mut Vec<String>),
+) {
     let mut problems = Vec::new();
     let dirs = case_dirs();
     assert!(!dirs.is_empty());
     for dir in &dirs {
         let case = read_case(dir).unwrap();
-        // Each engine starts from its own copy of the case's state.
         let native_tmp = TempDir::new(&format!("diff-native-{}", case.name));
-        let component_tmp = TempDir::new(&format!("diff-component-{}", case.name));
+        let other_tmp = TempDir::new(&format!("diff-{other}-{}", case.name));
         for json in [false, true] {
             let label = format!("{}{}", case.name, if json { " --json" } else { "" });
             let native = run_case(&case, json, &native_tmp, &engine("native"));
-            let component = run_case(&case, json, &component_tmp, &engine("component"));
-            compare(&label, &native.output, &component.output, &mut problems);
-            if native.state_after != component.state_after {
+            let theirs = run_case(&case, json, &other_tmp, &engine(other));
+            check(&case, &label, json, &native, &theirs, &mut problems);
+            if native.state_after != theirs.state_after {
                 problems.push(format!("{label}: the callback state files differ"));
             }
         }
@@ -98,6 +102,14 @@ fn every_golden_case_gives_the_same_bytes_decision_and_state_in_both_engines() {
         dirs.len(),
         problems.join("\n")
     );
+}
+
+#[test]
+fn every_golden_case_gives_the_same_bytes_decision_and_state_in_both_engines() {
+    component();
+    every_case_against_native("component", |_, label, _, native, component, problems| {
+        compare(label, &native.output, &component.output, problems);
+    });
 }
 
 /// The peer of each corpus file, from `manifest.tsv`.
@@ -342,17 +354,9 @@ fn compare_json(label: &str, udp: bool, native: &[u8], envoy: &[u8], problems: &
 #[test]
 fn every_golden_case_forwards_the_same_bytes_and_state_through_the_envoy_build() {
     envoy_module();
-    let mut problems = Vec::new();
-    let dirs = case_dirs();
-    assert!(!dirs.is_empty());
-    for dir in &dirs {
-        let case = read_case(dir).unwrap();
-        let native_tmp = TempDir::new(&format!("diff-native-{}", case.name));
-        let envoy_tmp = TempDir::new(&format!("diff-envoy-{}", case.name));
-        for json in [false, true] {
-            let label = format!("{}{}", case.name, if json { " --json" } else { "" });
-            let native = run_case(&case, json, &native_tmp, &engine("native"));
-            let envoy = run_case(&case, json, &envoy_tmp, &engine("proxy-wasm"));
+    every_case_against_native(
+        "proxy-wasm",
+        |case, label, json, native, envoy, problems| {
             let (n, e) = (&native.output, &envoy.output);
             if n.status.code() != e.status.code() || n.stderr != e.stderr {
                 problems.push(format!(
@@ -362,31 +366,21 @@ fn every_golden_case_forwards_the_same_bytes_and_state_through_the_envoy_build()
                     e.status.code(),
                     String::from_utf8_lossy(&e.stderr).trim()
                 ));
-                continue;
+                return;
             }
             if !n.status.success() {
-                continue;
+                return;
             }
             if json {
                 let udp = case.transport.as_deref() == Some("udp");
-                compare_json(&label, udp, &n.stdout, &e.stdout, &mut problems);
+                compare_json(label, udp, &n.stdout, &e.stdout, problems);
             } else if n.stdout != e.stdout {
                 problems.push(format!(
                     "{label}: forwarded bytes differ at {}",
                     first_difference(&n.stdout, &e.stdout)
                 ));
             }
-            if native.state_after != envoy.state_after {
-                problems.push(format!("{label}: the callback state files differ"));
-            }
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "{} difference(s) over {} cases:\n{}",
-        problems.len(),
-        dirs.len(),
-        problems.join("\n")
+        },
     );
 }
 
