@@ -11,13 +11,15 @@
 //! connection; paths with `..` or a backslash are refused, so nothing outside the two
 //! folders is reachable.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+
+use crate::http_head::{self, Head, read_head};
 
 /// What `playground` takes.
 #[derive(clap::Args, Debug)]
@@ -33,8 +35,6 @@ pub struct PlaygroundArgs {
     pub dir: PathBuf,
 }
 
-/// A request line longer than this is refused: a path to a file here is short.
-const MAX_REQUEST_LINE: usize = 8 * 1024;
 /// A client that sends nothing for this long is dropped.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -85,21 +85,12 @@ pub fn run(args: &PlaygroundArgs) -> Result<()> {
 fn serve(stream: TcpStream, site: &Site) -> Result<()> {
     stream.set_read_timeout(Some(READ_TIMEOUT)).ok();
     let mut reader = BufReader::new(stream.try_clone().context("cloning the socket")?);
-    let mut line = String::new();
-    (&mut reader)
-        .take(MAX_REQUEST_LINE as u64)
-        .read_line(&mut line)
-        .context("reading the request line")?;
-    // The headers say nothing this server uses; read them so the client sees a clean close.
-    let mut header = String::new();
-    while (&mut reader)
-        .take(MAX_REQUEST_LINE as u64)
-        .read_line(&mut header)
-        .is_ok_and(|n| n > 0 && header.trim_end() != "")
-    {
-        header.clear();
-    }
-    let response = respond(&line, site);
+    let response = match read_head(&mut reader).context("reading the request")? {
+        Head::Closed => return Ok(()),
+        Head::TooLarge => http_head::TOO_LARGE.to_vec(),
+        Head::Bad => http_head::BAD_REQUEST.to_vec(),
+        Head::Request(request) => respond(&request.method, &request.target, site),
+    };
     let mut stream = stream;
     stream
         .write_all(&response)
@@ -107,12 +98,8 @@ fn serve(stream: TcpStream, site: &Site) -> Result<()> {
     Ok(())
 }
 
-/// The whole response to one request line.
-fn respond(request_line: &str, site: &Site) -> Vec<u8> {
-    let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return reply(400, "text/plain", b"bad request\n".to_vec(), true);
-    };
+/// The whole response to one request.
+fn respond(method: &str, target: &str, site: &Site) -> Vec<u8> {
     let head_only = method == "HEAD";
     if method != "GET" && !head_only {
         return reply(405, "text/plain", b"GET or HEAD only\n".to_vec(), head_only);
@@ -240,11 +227,10 @@ mod tests {
 
     #[test]
     fn serves_the_page_and_the_policy_listing() {
-        let (status, body) = status_and_body(&respond("GET / HTTP/1.1\r\n", &site()));
+        let (status, body) = status_and_body(&respond("GET", "/", &site()));
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert!(body.contains("E9-1-1 policy playground"));
-        let (status, body) =
-            status_and_body(&respond("GET /policy/index.json HTTP/1.1\r\n", &site()));
+        let (status, body) = status_and_body(&respond("GET", "/policy/index.json", &site()));
         assert_eq!(status, "HTTP/1.1 200 OK");
         let index: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(index["name"], "contoso");
@@ -254,7 +240,7 @@ mod tests {
                 .unwrap()
                 .contains(&"erls.csv".into())
         );
-        let (_, body) = status_and_body(&respond("GET /policy/erls.csv HTTP/1.1\r\n", &site()));
+        let (_, body) = status_and_body(&respond("GET", "/policy/erls.csv", &site()));
         assert!(body.starts_with("id,description"));
     }
 
@@ -267,7 +253,7 @@ mod tests {
             "/policy/..%5cx",
             "/%zz",
         ] {
-            let response = respond(&format!("GET {target} HTTP/1.1\r\n"), &site());
+            let response = respond("GET", target, &site());
             let (status, _) = status_and_body(&response);
             assert!(
                 status.contains("400") || status.contains("404"),
@@ -280,7 +266,7 @@ mod tests {
     fn names_types_browsers_insist_on() {
         assert_eq!(content_type("pkg/e911_web_bg.wasm"), "application/wasm");
         assert!(content_type("app.js").starts_with("text/javascript"));
-        let (status, _) = status_and_body(&respond("POST / HTTP/1.1\r\n", &site()));
+        let (status, _) = status_and_body(&respond("POST", "/", &site()));
         assert!(status.contains("405"));
     }
 }

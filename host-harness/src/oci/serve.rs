@@ -9,7 +9,7 @@
 //!   and refused pushes change nothing: the last good bundle stays served.
 //! - HTTP/1.1 persistent connections (RFC 9112 §9.3), as Envoy's cluster pools them.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -19,6 +19,7 @@ use anyhow::{Context, Result};
 
 use super::follow::{Follower, Update};
 use super::{FollowArgs, RegistryArgs, verify};
+use crate::http_head::{self, Head, Request, read_head};
 
 /// `bundle serve`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -42,8 +43,6 @@ pub struct ServeArgs {
     pub follow: FollowArgs,
 }
 
-/// A request head larger than this is refused (431) and the connection closed.
-const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// An idle persistent connection is closed after this long.
 const IDLE: Duration = Duration::from_secs(60);
 /// How often the main loop asks the follower whether a look is due.
@@ -135,16 +134,6 @@ fn accept(listener: &TcpListener, current: &Current, path: &str) {
     }
 }
 
-/// One request head, as much as this server needs of it.
-#[derive(Debug, Default, PartialEq)]
-struct Request {
-    method: String,
-    target: String,
-    if_none_match: Option<String>,
-    close: bool,
-    content_length: u64,
-}
-
 fn connection(conn: TcpStream, current: &Current, path: &str) -> std::io::Result<()> {
     conn.set_read_timeout(Some(IDLE))?;
     let mut reader = BufReader::new(conn.try_clone()?);
@@ -152,18 +141,8 @@ fn connection(conn: TcpStream, current: &Current, path: &str) -> std::io::Result
     loop {
         let request = match read_head(&mut reader)? {
             Head::Closed => return Ok(()),
-            Head::TooLarge => {
-                out.write_all(
-                    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                )?;
-                return Ok(());
-            }
-            Head::Bad => {
-                out.write_all(
-                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                )?;
-                return Ok(());
-            }
+            Head::TooLarge => return out.write_all(http_head::TOO_LARGE),
+            Head::Bad => return out.write_all(http_head::BAD_REQUEST),
             Head::Request(request) => request,
         };
         // A GET carries no body; skip one if a client sent it anyway.
@@ -176,79 +155,6 @@ fn connection(conn: TcpStream, current: &Current, path: &str) -> std::io::Result
             return Ok(());
         }
     }
-}
-
-enum Head {
-    Closed,
-    TooLarge,
-    Bad,
-    Request(Request),
-}
-
-fn read_head<R: BufRead>(reader: &mut R) -> std::io::Result<Head> {
-    let mut lines = Vec::new();
-    let mut total = 0;
-    loop {
-        let mut line = String::new();
-        let n = Read::take(&mut *reader, MAX_HEAD_BYTES as u64).read_line(&mut line)?;
-        if n == 0 {
-            return Ok(if lines.is_empty() {
-                Head::Closed
-            } else {
-                Head::Bad
-            });
-        }
-        total += n;
-        if total > MAX_HEAD_BYTES {
-            return Ok(Head::TooLarge);
-        }
-        let line = line.trim_end_matches(['\r', '\n']).to_owned();
-        if line.is_empty() {
-            // RFC 9112 §2.2: ignore empty lines before the request line.
-            if lines.is_empty() {
-                continue;
-            }
-            return Ok(parse_head(&lines).map_or(Head::Bad, Head::Request));
-        }
-        lines.push(line);
-    }
-}
-
-fn parse_head(lines: &[String]) -> Option<Request> {
-    let (first, fields) = lines.split_first()?;
-    let mut parts = first.split(' ');
-    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    let mut request = Request {
-        method: method.to_owned(),
-        target: target.to_owned(),
-        // RFC 9112 §9.3: HTTP/1.0 closes unless it asks to keep alive.
-        close: version == "HTTP/1.0",
-        ..Request::default()
-    };
-    for field in fields {
-        let (name, value) = field.split_once(':')?;
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "if-none-match" => {
-                // Several fields combine into one list (RFC 9110 §5.3).
-                request.if_none_match = Some(match request.if_none_match.take() {
-                    Some(prev) => format!("{prev}, {value}"),
-                    None => value.to_owned(),
-                });
-            }
-            "connection" => {
-                let value = value.to_ascii_lowercase();
-                if value.contains("close") {
-                    request.close = true;
-                } else if value.contains("keep-alive") {
-                    request.close = false;
-                }
-            }
-            "content-length" => request.content_length = value.parse().ok()?,
-            _ => {}
-        }
-    }
-    Some(request)
 }
 
 /// Whether `If-None-Match` names the served ETag (weak comparison, RFC 9110 §13.1.2).
@@ -358,17 +264,5 @@ mod tests {
         let r = request("\r\nGET /bundle HTTP/1.0\r\n\r\n");
         assert!(r.close);
         assert!(status(&respond(&r, None, "/bundle")).contains("503"));
-    }
-
-    #[test]
-    fn refuses_a_malformed_head() {
-        assert!(matches!(
-            read_head(&mut "GET /bundle HTTP/1.1\r\nno colon\r\n\r\n".as_bytes()).unwrap(),
-            Head::Bad
-        ));
-        assert!(matches!(
-            read_head(&mut "".as_bytes()).unwrap(),
-            Head::Closed
-        ));
     }
 }
