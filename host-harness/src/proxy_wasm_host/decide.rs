@@ -27,17 +27,15 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use base64::Engine as _;
-use e911_engine::{CallCtx, CallbackEntry, CallbackStore, MemoryStore, Output, Verdict};
+use e911_engine::{CallCtx, CallbackStore, MemoryStore, Output, Verdict};
 
-use super::abi::LogLevel;
+use super::abi::{LogLevel, Status};
 use super::audit;
 use super::runtime::{HostError, ProxyWasmRuntime};
 use super::shared_data::SharedData;
 use super::state::Clock;
 use super::vm::{Direction, ProxyWasmVm, VmSettings};
-
-/// The shared-data key prefix of one ELIN's callback entry (the Envoy build's).
-pub const ELIN_PREFIX: &str = "e911.elin.";
+use e911_envoy::shared::{ELIN_PREFIX, SetError, Shared, SharedCallbacks};
 
 /// The Envoy build's largest message; the default of its configuration.
 pub const MAX_MESSAGE_BYTES: usize = 65_536;
@@ -224,30 +222,45 @@ fn one_connection(vm: &mut ProxyWasmVm, peer: SocketAddr, bytes: &[u8]) -> Resul
     Ok(forwarded)
 }
 
-/// Writes each entry of `store` where the module keeps it.
+/// Writes each entry of `store` where the module keeps it, through the module's own
+/// store code (`e911_envoy::shared`), so the layout has one definition.
 pub fn seed(shared: &SharedData, store: &MemoryStore) {
+    let mut callbacks = SharedCallbacks::new(shared);
     for (elin, entry) in store.entries() {
-        if let Ok(json) = serde_json::to_vec(entry) {
-            let _ = shared.set(format!("{ELIN_PREFIX}{elin}").as_bytes(), &json, 0);
-        }
+        callbacks.put(elin, entry.clone());
     }
 }
 
 /// The callback entries the module keeps, as a store.
 pub fn read_back(shared: &SharedData) -> MemoryStore {
+    let callbacks = SharedCallbacks::new(shared);
     let mut store = MemoryStore::default();
-    for (key, value) in shared.entries() {
-        let Some(elin) = key.strip_prefix(ELIN_PREFIX.as_bytes()) else {
-            continue;
-        };
-        if let (Ok(elin), Ok(entry)) = (
-            std::str::from_utf8(elin),
-            serde_json::from_slice::<CallbackEntry>(&value),
-        ) {
+    for (key, _) in shared.entries() {
+        let elin = key
+            .strip_prefix(ELIN_PREFIX.as_bytes())
+            .map(std::str::from_utf8);
+        if let Some(Ok(elin)) = elin
+            && let Some(entry) = callbacks.get(elin)
+        {
             store.put(elin, entry);
         }
     }
     store
+}
+
+/// Shared data as the module's store code sees it (Envoy's rules: CAS 0 writes always).
+impl Shared for SharedData {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        SharedData::get(self, key.as_bytes()).ok()
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), SetError> {
+        match SharedData::set(self, key.as_bytes(), value, cas.unwrap_or(0)) {
+            Status::Ok => Ok(()),
+            Status::CasMismatch => Err(SetError::Conflict),
+            _ => Err(SetError::Failed),
+        }
+    }
 }
 
 /// `E911_PLUGIN_LOG=debug|info|warn|error|off` (default `error`): the module's log lines
