@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::component_host::convert::known;
 
-/// What starts an audit line.
-pub const AUDIT_PREFIX: &str = "e911.audit ";
+/// What starts an audit line (the Envoy build's).
+pub use e911_envoy::AUDIT_PREFIX;
 
 /// The report in one audit line, if it is one; `Err` says what is wrong with it.
 pub fn parse_line(line: &str) -> Option<Result<Report, String>> {

@@ -346,11 +346,12 @@ fn decide(
         // One line per emergency, test or callback call (or degraded decision): the
         // engine's report as JSON, which log shippers and the harness parse back.
         match serde_json::to_string(&verdict.report) {
-            Ok(json) => host::log(LogLevel::Info, &format!("e911.audit {json}")),
+            Ok(json) => host::log(LogLevel::Info, &format!("{}{json}", crate::AUDIT_PREFIX)),
             Err(_) => host::log(
                 LogLevel::Error,
                 &format!(
-                    "e911.audit (unserialisable) call {}",
+                    "{}(unserialisable) call {}",
+                    crate::AUDIT_PREFIX,
                     verdict.report.call_id.as_deref().unwrap_or("?")
                 ),
             ),

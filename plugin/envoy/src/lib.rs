@@ -17,6 +17,10 @@ pub mod config;
 pub mod framer;
 pub mod shared;
 
+/// What starts the one log line per audited call; the JSON of the engine's report
+/// follows. Log shippers and the harness's proxy-wasm host read it back.
+pub const AUDIT_PREFIX: &str = "e911.audit ";
+
 #[cfg(target_arch = "wasm32")]
 mod active;
 #[cfg(target_arch = "wasm32")]
