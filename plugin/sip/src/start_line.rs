@@ -113,7 +113,7 @@ fn status_line(
 
 /// Bytes a Request-URI may hold unescaped: no SP, CTL, DEL, non-ASCII, and none of
 /// `<`, `>`, `"` (RFC 3261 §25.1 and RFC 4475 §3.1.2.7 `ltgtruri.dat`).
-fn is_uri_byte(b: u8) -> bool {
+pub(crate) fn is_uri_byte(b: u8) -> bool {
     (0x21..0x7f).contains(&b) && !matches!(b, b'<' | b'>' | b'"')
 }
 
