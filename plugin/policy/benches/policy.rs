@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use e911_policy::{Bundle, CallFacts, NetworkFacts, Policy, SecretKey, Sources};
+use e911_policy::{Bundle, NetworkFacts, Policy, RawFacts, SecretKey, Sources};
 
 /// One generated element: what a lookup for it passes.
 #[derive(Clone)]
@@ -82,7 +82,7 @@ fn generate(n: usize) -> (Sources, Vec<Probe>) {
         (
             "routes.toml",
             String::from(
-                "[trunks.t]\nkind = \"sip-trunk\"\ntarget = \"sip:911@esp.example.net\"\n[routes.r]\ntrunks = [\"t\"]\n",
+                "[trunks.t]\nkind = \"sip-trunk\"\ntarget = \"sip:esp.example.net\"\n[routes.r]\ntrunks = [\"t\"]\n",
             ),
         ),
         ("erls.csv", erls),
@@ -168,16 +168,16 @@ fn contoso() -> Policy {
 
 fn evaluate(c: &mut Criterion) {
     let policy = contoso();
-    let facts = CallFacts {
+    let facts = RawFacts {
         dialed: Some("911"),
-        caller: Some("sip:bob@contoso.com"),
+        asserted_identity: Some("sip:bob@contoso.com"),
         peer_ip: "10.1.2.77".parse().ok(),
         bssid: Some("001122334455"),
         now: 1_800_000_000,
-        ..CallFacts::default()
+        ..RawFacts::default()
     };
     c.bench_function("evaluate/emergency_call", |b| {
-        b.iter(|| black_box(policy.evaluate(black_box(&facts)).kind))
+        b.iter(|| black_box(policy.decide(black_box(facts)).kind))
     });
 }
 

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field (integers little-endian)
 //!  0       8    magic "E911BNDL"
-//!  8       2    format version (1)
+//!  8       2    format version (2)
 //! 10       2    flags: bit 0 = signed
 //! 12       2    revision length n
 //! 14       n    revision, UTF-8
@@ -31,7 +31,7 @@ use crate::policy::{Parts, Policy};
 /// The first bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"E911BNDL";
 /// The format this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// The largest bundle a loader accepts. The threat: a hostile or broken distribution
 /// endpoint exhausting the plugin's memory. A million network elements take ~30 MiB.
 pub const MAX_BUNDLE_BYTES: usize = 256 << 20;
@@ -55,7 +55,7 @@ pub enum LoadError {
     BadMagic,
     /// A format version this build cannot read.
     #[error(
-        "bundle format version {0} is not supported (this build reads version {FORMAT_VERSION})"
+        "bundle format version {0} is not supported (this build reads version {FORMAT_VERSION}): rebuild it from its sources with `e911-harness bundle build`"
     )]
     UnsupportedVersion(u16),
     /// Shorter than its header says.
@@ -310,6 +310,7 @@ struct PayloadRef<'a> {
     network: MapRef<'a>,
     site_map: MapRef<'a>,
     trusted: MapRef<'a>,
+    carriers: Option<MapRef<'a>>,
 }
 
 impl<'a> PayloadRef<'a> {
@@ -325,6 +326,7 @@ impl<'a> PayloadRef<'a> {
             network: MapRef::of(&p.network),
             site_map: MapRef::of(&p.site_map),
             trusted: MapRef::of(&p.trusted),
+            carriers: p.carriers.as_ref().map(MapRef::of),
         }
     }
 }
@@ -342,6 +344,7 @@ struct Payload {
     network: MapOwned,
     site_map: MapOwned,
     trusted: MapOwned,
+    carriers: Option<MapOwned>,
 }
 
 type Keyed = Vec<(Box<str>, u32)>;
@@ -417,10 +420,11 @@ impl Payload {
         );
         let below = |i: Option<u32>, n: usize| i.is_none_or(|i| (i as usize) < n);
         let indices_ok = (self.settings.global_policy as usize) < policies
-            && self
-                .policies
-                .iter()
-                .all(|p| below(p.route, routes) && below(p.ecrc_route, routes))
+            && self.policies.iter().all(|p| {
+                below(p.route, routes)
+                    && below(p.ecrc_route, routes)
+                    && p.numbers.iter().all(|n| below(n.route, routes))
+            })
             && self.routes.iter().all(|r| !r.hops.is_empty())
             && self.sites.iter().all(|s| (s.policy as usize) < policies)
             && self
@@ -436,6 +440,7 @@ impl Payload {
             network: self.network.into_map(erls)?,
             site_map: self.site_map.into_map(sites)?,
             trusted: self.trusted.into_map(1)?,
+            carriers: self.carriers.map(|c| c.into_map(1)).transpose()?,
             settings: self.settings,
             erls: self.erls,
             policies: self.policies,

@@ -71,7 +71,7 @@ fn refuses_each_kind_of_damage_with_its_own_error() {
             "version",
             damaged(&unsigned, 8),
             &[],
-            LoadError::UnsupportedVersion(0),
+            LoadError::UnsupportedVersion(FORMAT_VERSION ^ 1),
         ),
         (
             "truncated header",
@@ -157,10 +157,10 @@ fn a_loaded_bundle_decides_like_the_compiled_policy() {
     let loaded = Bundle::load(&policy.write_bundle(None).unwrap(), &[])
         .unwrap()
         .into_policy();
-    let facts = crate::CallFacts {
+    let facts = crate::RawFacts {
         dialed: Some("911"),
         peer_ip: "10.2.0.9".parse().ok(),
         ..Default::default()
     };
-    assert_eq!(loaded.evaluate(&facts), policy.evaluate(&facts));
+    assert_eq!(loaded.decide(facts), policy.decide(facts));
 }

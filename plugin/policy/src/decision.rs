@@ -1,14 +1,13 @@
-//! What the engine tells [`crate::Policy::evaluate`] about a call ([`CallFacts`]) and what
-//! it gets back ([`Decision`]). Both are plain data: no SIP text, no I/O.
+//! What [`crate::Policy::evaluate`] answers about a call ([`Decision`]), from the facts the
+//! trust step let through ([`crate::TrustedFacts`]). Plain data: no SIP text, no I/O.
 
 use core::fmt;
-use core::net::IpAddr;
-
+use e911_location::Method;
 use e911_location::lis::ElementKind;
-use e911_location::{Location, Method};
 
 use crate::model::{
-    Conference, Erl, Hop, LocationRequired, NotificationTarget, TrunkKind, Validation,
+    Conference, EmergencyNumber, Erl, Hop, LocationRequired, NotificationTarget, ServiceUrns,
+    TrunkKind, Validation,
 };
 
 /// The request's method, as far as classification cares.
@@ -27,55 +26,6 @@ pub enum Dialog {
     OutOfDialog,
     /// A To tag: a re-INVITE or other in-dialog request, never a new emergency call.
     InDialog,
-}
-
-/// The facts of one request, extracted by the engine.
-#[derive(Debug, Clone, Copy)]
-pub struct CallFacts<'a> {
-    /// INVITE or not.
-    pub request: Request,
-    /// New call or in-dialog.
-    pub dialog: Dialog,
-    /// A service URN from the Request-URI or To (`urn:service:sos.fire`), if any.
-    pub service_urn: Option<&'a str>,
-    /// The dialled user part of the Request-URI (or To), e.g. `9911`.
-    pub dialed: Option<&'a str>,
-    /// The caller: P-Asserted-Identity, else From (E.164 number or URI).
-    pub caller: Option<&'a str>,
-    /// The transport peer's address.
-    pub peer_ip: Option<IpAddr>,
-    /// The client's address from the bundle's client-IP header; used only when the peer is
-    /// trusted.
-    pub client_ip: Option<IpAddr>,
-    /// The Wi-Fi BSSID (P-Access-Network-Info); used only when the peer is trusted.
-    pub bssid: Option<&'a str>,
-    /// The LLDP chassis ID header; used only when the peer is trusted.
-    pub chassis: Option<&'a str>,
-    /// The LLDP port ID header; used only when the peer is trusted.
-    pub port: Option<&'a str>,
-    /// The client's own location (its PIDF-LO), if it sent one.
-    pub client_location: Option<&'a Location>,
-    /// Now, in seconds since the Unix epoch (the crate has no clock).
-    pub now: u64,
-}
-
-impl Default for CallFacts<'_> {
-    fn default() -> Self {
-        Self {
-            request: Request::Invite,
-            dialog: Dialog::OutOfDialog,
-            service_urn: None,
-            dialed: None,
-            caller: None,
-            peer_ip: None,
-            client_ip: None,
-            bssid: None,
-            chassis: None,
-            port: None,
-            client_location: None,
-            now: 0,
-        }
-    }
 }
 
 /// What kind of call this is.
@@ -105,15 +55,76 @@ impl CallKind {
 pub enum Matched<'p> {
     /// A service URN, lower-cased (`urn:service:sos.fire`).
     ServiceUrn(String),
-    /// A dial string, dial mask or test number of the policy.
+    /// One of the policy's emergency numbers: its dial string or one of its masks.
     Number {
-        /// The dial string (or test number) it means: `911` for a dialled `112`.
-        dial_string: &'p str,
+        /// The number matched.
+        number: &'p EmergencyNumber,
         /// The mask that was dialled, when a mask matched.
         mask: Option<&'p str>,
         /// The outside-line prefix that was stripped, if one was.
         prefix: Option<&'p str>,
     },
+    /// One of the policy's test numbers.
+    TestNumber {
+        /// The test number.
+        number: &'p str,
+        /// The outside-line prefix that was stripped, if one was.
+        prefix: Option<&'p str>,
+    },
+}
+
+/// What a trunk receives in the Request-URI (DESIGN §3 step 7): what the caller dialled
+/// after dial masks, never a number the trunk hard-codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound<'p> {
+    /// A number in the user part: a dial string, a test number, or the route's `dial`
+    /// (the ECRC's number).
+    Number(&'p str),
+    /// The service URN the caller dialled, and the number it stands for on a trunk that
+    /// takes numbers only (the dial string for `sos`, the test number for `test.sos`).
+    Urn {
+        /// The URN, lower-cased.
+        urn: String,
+        /// Its number, if the policy has one.
+        number: Option<&'p str>,
+    },
+}
+
+/// The Request-URI for one trunk, and the `Route` to put on top, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestTarget {
+    /// The new Request-URI.
+    pub uri: String,
+    /// A `Route` value to push on top of the route set (RFC 3261 §16.6 step 7).
+    pub route: Option<String>,
+}
+
+impl Outbound<'_> {
+    /// The Request-URI (and `Route`) that sends this call to `hop`. A trunk that keeps
+    /// service URNs gets the URN with a loose route to the trunk (RFC 3261 §16.12); any
+    /// other trunk gets a number, and a URN with no number to stand for it stays a URN
+    /// rather than become a real emergency number.
+    pub fn request_target(&self, hop: &Hop) -> RequestTarget {
+        let number = |n: &str| RequestTarget {
+            uri: hop.uri_for(n),
+            route: hop.route_header.clone(),
+        };
+        let urn = |u: &str| RequestTarget {
+            uri: u.to_owned(),
+            route: Some(hop.loose_route()),
+        };
+        match self {
+            Self::Number(n) => number(n),
+            Self::Urn { urn: u, .. } if hop.service_urns == ServiceUrns::Keep => urn(u),
+            Self::Urn {
+                number: Some(n), ..
+            } => number(n),
+            Self::Urn {
+                urn: u,
+                number: None,
+            } => urn(u),
+        }
+    }
 }
 
 /// Why a policy applies (site beats caller beats tenant global, as in Lync).
@@ -237,6 +248,8 @@ impl RouteKind {
 pub enum RouteReason {
     /// The policy's route (PstnUsage).
     Policy,
+    /// The route of the emergency number dialled (Teams `OnlinePSTNUsage` of the number).
+    Number,
     /// No location: the ECRC route.
     NoLocation,
     /// The location is not validated and the policy sends such calls to the ECRC.
@@ -250,6 +263,7 @@ impl RouteReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Policy => "the policy's route",
+            Self::Number => "the dialled number's own route",
             Self::NoLocation => "no location: the ECRC route",
             Self::Unvalidated => "location not validated: the ECRC route",
             Self::NoElin => "ELIN gateway but the location has no ELIN: the ECRC route",
@@ -268,6 +282,8 @@ pub struct RouteChoice<'p> {
     pub first: &'p Hop,
     /// Every trunk, first choice first.
     pub hops: &'p [Hop],
+    /// The route's own number (the ECRC's), dialled instead of what the caller dialled.
+    pub dial: Option<&'p str>,
     /// Why.
     pub reason: RouteReason,
 }
@@ -289,6 +305,8 @@ pub struct Decision<'p> {
     pub location: Option<LocationChoice<'p>>,
     /// The route (absent when not an emergency call, or E9-1-1 is disabled).
     pub route: Option<RouteChoice<'p>>,
+    /// What the trunks receive in the Request-URI (absent when there is no route).
+    pub outbound: Option<Outbound<'p>>,
     /// ELIN candidates of the ERL (the engine picks one: free, least used, idle longest).
     pub elins: &'p [String],
     /// Who to notify.
@@ -314,6 +332,7 @@ impl Decision<'_> {
             trusted_peer: false,
             location: None,
             route: None,
+            outbound: None,
             elins: &[],
             notifications: &[],
             conference: None,
@@ -347,7 +366,9 @@ impl fmt::Display for Decision<'_> {
                 r.id,
                 r.kind.as_str(),
                 r.first.trunk,
-                r.first.target,
+                self.outbound
+                    .as_ref()
+                    .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
                 r.reason.as_str()
             )?,
             None if self.is_emergency() && !self.enabled => {
@@ -367,23 +388,28 @@ impl fmt::Display for Decision<'_> {
 
 impl fmt::Display for Matched<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ServiceUrn(urn) => write!(f, "service URN {urn}"),
+        let prefix = match self {
+            Self::ServiceUrn(urn) => return write!(f, "service URN {urn}"),
             Self::Number {
-                dial_string,
+                number,
                 mask,
                 prefix,
             } => {
-                write!(f, "dial string {dial_string}")?;
+                write!(f, "dial string {}", number.dial_string)?;
                 if let Some(mask) = mask {
                     write!(f, " (dial mask {mask})")?;
                 }
-                if let Some(prefix) = prefix {
-                    write!(f, " after outside-line prefix {prefix}")?;
-                }
-                Ok(())
+                prefix
             }
+            Self::TestNumber { number, prefix } => {
+                write!(f, "test number {number}")?;
+                prefix
+            }
+        };
+        if let Some(prefix) = prefix {
+            write!(f, " after outside-line prefix {prefix}")?;
         }
+        Ok(())
     }
 }
 

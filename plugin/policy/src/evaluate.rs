@@ -7,10 +7,11 @@ use e911_location::lis::{ElementKind, NetworkFacts};
 use e911_location::{CivicElement, Location, Method};
 
 use crate::decision::{
-    CallFacts, CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch,
+    CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch, Outbound,
     PolicyChoice, PolicyReason, Request, RouteChoice, RouteKind, RouteReason,
 };
-use crate::model::{Combine, LocationPolicy, Route, TrunkKind, Validation};
+use crate::model::{Combine, EmergencyNumber, LocationPolicy, Route, TrunkKind, Validation};
+use crate::trust::{Peer, TrustedFacts};
 use crate::{Caller, Policy};
 
 /// A client point further than this from the ERL's point counts as a different place.
@@ -19,20 +20,16 @@ const MISMATCH_METRES: f64 = 200.0;
 impl Policy {
     /// Decides what to do with one request. Never fails: a request that cannot be
     /// classified is not an emergency call, and an emergency call always gets a decision
-    /// (with whatever location and route could be determined).
-    pub fn evaluate(&self, facts: &CallFacts<'_>) -> Decision<'_> {
+    /// (with whatever location and route could be determined). Takes only what the trust
+    /// step let through ([`Policy::trust`]).
+    pub fn evaluate(&self, facts: &TrustedFacts<'_>) -> Decision<'_> {
         // RFC 3261 §12.2: a request with a To tag belongs to an existing dialog; only a new
         // INVITE can be a new emergency call.
-        if facts.request != Request::Invite || facts.dialog != Dialog::OutOfDialog {
+        if facts.request() != Request::Invite || facts.dialog() != Dialog::OutOfDialog {
             return Decision::none();
         }
-        let trusted = facts.peer_ip.is_some_and(|ip| self.is_trusted(ip));
-        let caller_ip = if trusted {
-            facts.client_ip.or(facts.peer_ip)
-        } else {
-            facts.peer_ip
-        };
-        let caller = facts.caller.and_then(|c| self.caller(c));
+        let caller_ip = facts.caller_ip();
+        let caller = facts.verified_caller().and_then(|c| self.caller(c));
         let Some((choice, policy)) = self.resolve_policy(caller_ip, caller) else {
             return Decision::none();
         };
@@ -41,7 +38,7 @@ impl Policy {
             kind,
             matched,
             policy: Some(choice),
-            trusted_peer: trusted,
+            trusted_peer: facts.peer() == Peer::Enterprise,
             ..Decision::none()
         };
         if kind == CallKind::None {
@@ -49,27 +46,34 @@ impl Policy {
         }
         decision.enabled = policy.enabled;
         decision.location_required = Some(policy.location_required);
-        decision.notifications = &policy.notifications;
+        decision.notifications = match (kind, &policy.test_notifications) {
+            (CallKind::Test, Some(targets)) => targets,
+            _ => &policy.notifications,
+        };
         decision.conference = policy.conference.as_ref();
         decision.callback_window_secs = policy.callback_window_secs;
         decision.callback_until = facts
-            .now
+            .now()
             .saturating_add(u64::from(policy.callback_window_secs));
         let network = NetworkFacts {
             ip: caller_ip,
-            bssid: facts.bssid.filter(|_| trusted),
-            chassis: facts.chassis.filter(|_| trusted),
-            port: facts.port.filter(|_| trusted),
+            bssid: facts.bssid(),
+            chassis: facts.chassis(),
+            port: facts.port(),
         };
         decision.location =
-            self.acquire_location(&network, caller, facts.client_location, policy.combine);
+            self.acquire_location(&network, caller, facts.client_location(), policy.combine);
         decision.elins = decision
             .location
             .as_ref()
             .and_then(|l| l.erl)
             .map_or(&[], |erl| erl.elins.as_slice());
         if policy.enabled {
-            decision.route = self.choose_route(policy, decision.location.as_ref());
+            decision.route = self.choose_route(policy, &decision);
+            decision.outbound = decision
+                .route
+                .as_ref()
+                .and_then(|r| outbound(policy, decision.matched.as_ref()?, r));
         }
         decision
     }
@@ -177,15 +181,27 @@ impl Policy {
         })
     }
 
-    /// DESIGN §3 step 6: the policy's route, or the ECRC route when the location is
-    /// missing, unvalidated (where the policy says so) or lacks the ELIN a gateway needs.
+    /// DESIGN §3 step 6: the route of the number dialled (or the policy's), or the ECRC
+    /// route when the location is missing, unvalidated (where the policy says so) or
+    /// lacks the ELIN a gateway needs. A test call always takes its own route: sent to an
+    /// ECRC it would reach a person as a real emergency, and the read-back it is for
+    /// says plainly that no address is on file.
     fn choose_route(
         &self,
         policy: &LocationPolicy,
-        location: Option<&LocationChoice<'_>>,
+        decision: &Decision<'_>,
     ) -> Option<RouteChoice<'_>> {
-        let main = policy.route.and_then(|r| self.routes.get(r as usize));
-        let reason = match location {
+        let (own, why) = match &decision.matched {
+            Some(Matched::Number {
+                number: EmergencyNumber { route: Some(r), .. },
+                ..
+            }) => (Some(*r), RouteReason::Number),
+            Some(Matched::Number { .. }) => (policy.route, RouteReason::Policy),
+            _ => (policy.default_route(), RouteReason::Policy),
+        };
+        let main = own.and_then(|r| self.routes.get(r as usize));
+        let reason = match decision.location.as_ref() {
+            _ if decision.kind == CallKind::Test => None,
             None => Some(RouteReason::NoLocation),
             Some(l) if l.validation == Validation::NotValidated && policy.unvalidated_to_ecrc => {
                 Some(RouteReason::Unvalidated)
@@ -201,16 +217,37 @@ impl Policy {
         let ecrc = policy.ecrc_route.and_then(|r| self.routes.get(r as usize));
         match (reason, ecrc) {
             (Some(reason), Some(route)) => choice(route, RouteKind::Ecrc, reason),
-            // No ECRC route configured: the call still goes out on the policy's route.
-            _ => main.and_then(|route| {
-                choice(
-                    route,
-                    RouteKind::of(route.hops.first()?.kind),
-                    RouteReason::Policy,
-                )
-            }),
+            // No ECRC route configured: the call still goes out on its own route.
+            _ => main.and_then(|route| choice(route, RouteKind::of(route.hops.first()?.kind), why)),
         }
     }
+}
+
+/// What the route's trunks receive: the route's `dial` (the ECRC's number) when it has
+/// one, else what was dialled after masks and prefixes.
+fn outbound<'p>(
+    policy: &'p LocationPolicy,
+    matched: &Matched<'p>,
+    route: &RouteChoice<'p>,
+) -> Option<Outbound<'p>> {
+    if let Some(dial) = route.dial {
+        return Some(Outbound::Number(dial));
+    }
+    Some(match matched {
+        Matched::Number { number, .. } => Outbound::Number(&number.dial_string),
+        Matched::TestNumber { number, .. } => Outbound::Number(number),
+        Matched::ServiceUrn(urn) => {
+            let number = if is_test_urn(urn) {
+                policy.test_numbers.first()
+            } else {
+                policy.numbers.first().map(|n| &n.dial_string)
+            };
+            Outbound::Urn {
+                urn: urn.clone(),
+                number: number.map(String::as_str),
+            }
+        }
+    })
 }
 
 fn first_kind(route: Option<&Route>) -> Option<TrunkKind> {
@@ -224,33 +261,39 @@ fn choice(route: &Route, kind: RouteKind, reason: RouteReason) -> Option<RouteCh
         kind,
         first,
         hops: &route.hops,
+        dial: route.dial.as_deref(),
         reason,
     })
 }
 
+/// RFC 5031 §4.2: `sos` and its sub-services (`sos.fire`, `sos.police`, …) are emergency
+/// services; RFC 6881 §15 adds `test.sos` (and sub-services) for test calls.
+fn under(urn: &str, root: &str) -> bool {
+    urn == root
+        || urn
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+fn is_test_urn(urn: &str) -> bool {
+    under(urn, "urn:service:test.sos")
+}
+
 /// DESIGN §3 step 2, before any dial-plan rule.
 fn classify<'p>(
-    facts: &CallFacts<'_>,
+    facts: &TrustedFacts<'_>,
     policy: &'p LocationPolicy,
 ) -> (CallKind, Option<Matched<'p>>) {
-    if let Some(urn) = facts.service_urn {
+    if let Some(urn) = facts.service_urn() {
         let urn = urn.trim().to_ascii_lowercase();
-        // RFC 5031 §4.2: `sos` and its sub-services (`sos.fire`, `sos.police`, …) are
-        // emergency services; RFC 6881 §15 adds `test.sos` (and sub-services) for test calls.
-        let under = |root: &str| {
-            urn == root
-                || urn
-                    .strip_prefix(root)
-                    .is_some_and(|rest| rest.starts_with('.'))
-        };
-        if under("urn:service:sos") {
+        if under(&urn, "urn:service:sos") {
             return (CallKind::Emergency, Some(Matched::ServiceUrn(urn)));
         }
-        if under("urn:service:test.sos") {
+        if is_test_urn(&urn) {
             return (CallKind::Test, Some(Matched::ServiceUrn(urn)));
         }
     }
-    let Some(dialed) = facts.dialed else {
+    let Some(dialed) = facts.dialed() else {
         return (CallKind::None, None);
     };
     let dialed = dialed.split(';').next().unwrap_or("").trim();
@@ -260,34 +303,33 @@ fn classify<'p>(
             .iter()
             .filter_map(|p| Some((Some(p.as_str()), dialed.strip_prefix(p.as_str())?))),
     );
+    // Configured numbers compare without their `+` too, as dialled ones do.
+    let same =
+        |configured: &str, form: &str| configured.strip_prefix('+').unwrap_or(configured) == form;
     for (prefix, form) in forms {
         let form = form.strip_prefix('+').unwrap_or(form);
-        if let Some(d) = policy.dial_strings.iter().find(|d| *d == form) {
-            return (
-                CallKind::Emergency,
-                Some(Matched::Number {
-                    dial_string: d,
+        for number in &policy.numbers {
+            if same(&number.dial_string, form) {
+                let matched = Matched::Number {
+                    number,
                     mask: None,
                     prefix,
-                }),
-            );
+                };
+                return (CallKind::Emergency, Some(matched));
+            }
+            if let Some(mask) = number.masks.iter().find(|m| same(m, form)) {
+                let matched = Matched::Number {
+                    number,
+                    mask: Some(mask),
+                    prefix,
+                };
+                return (CallKind::Emergency, Some(matched));
+            }
         }
-        if let Some(m) = policy.dial_masks.iter().find(|m| m.mask == form) {
-            let matched = Matched::Number {
-                dial_string: &m.dial,
-                mask: Some(&m.mask),
-                prefix,
-            };
-            return (CallKind::Emergency, Some(matched));
-        }
-        if let Some(t) = policy.test_numbers.iter().find(|t| *t == form) {
+        if let Some(t) = policy.test_numbers.iter().find(|t| same(t, form)) {
             return (
                 CallKind::Test,
-                Some(Matched::Number {
-                    dial_string: t,
-                    mask: None,
-                    prefix,
-                }),
+                Some(Matched::TestNumber { number: t, prefix }),
             );
         }
     }

@@ -1,16 +1,17 @@
 //! One row per call shape, against the `policies/contoso` example bundle.
 
 use super::*;
-use crate::decision::CallFacts;
+use crate::RequestTarget;
 use crate::testdata::{contoso, contoso_with};
+use crate::trust::RawFacts;
 use e911_location::CivicAddress;
 
-fn invite(dialed: &'static str, peer: &str) -> CallFacts<'static> {
-    CallFacts {
+fn invite(dialed: &'static str, peer: &str) -> RawFacts<'static> {
+    RawFacts {
         dialed: Some(dialed),
         peer_ip: peer.parse().ok(),
         now: 1_800_000_000,
-        ..CallFacts::default()
+        ..RawFacts::default()
     }
 }
 
@@ -38,7 +39,7 @@ fn summary(d: &Decision<'_>) -> String {
 #[test]
 fn decides_every_contoso_call_shape() {
     let policy = contoso();
-    let rows: Vec<(&str, CallFacts<'static>, &str)> = vec![
+    let rows: Vec<(&str, RawFacts<'static>, &str)> = vec![
         (
             "HQ wired",
             invite("911", "10.1.0.61"),
@@ -51,7 +52,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "HQ Wi-Fi",
-            CallFacts {
+            RawFacts {
                 bssid: Some("001122334455"),
                 ..invite("911", "10.1.0.77")
             },
@@ -59,7 +60,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "HQ Wi-Fi, wildcard radio",
-            CallFacts {
+            RawFacts {
                 bssid: Some("00:11:22:33:44:6b"),
                 ..invite("911", "10.1.2.77")
             },
@@ -67,7 +68,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "HQ switch port",
-            CallFacts {
+            RawFacts {
                 chassis: Some("00-aa-bb-cc-dd-ee"),
                 port: Some("Gi1/0/7"),
                 ..invite("911", "10.1.0.61")
@@ -76,7 +77,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "HQ switch, other port",
-            CallFacts {
+            RawFacts {
                 chassis: Some("00aabbccddee"),
                 port: Some("Gi1/0/8"),
                 ..invite("911", "10.1.2.61")
@@ -90,8 +91,8 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "Wichita visitor from Redmond",
-            CallFacts {
-                caller: Some("sip:alice@contoso.com"),
+            RawFacts {
+                asserted_identity: Some("sip:alice@contoso.com"),
                 ..invite("911", "10.2.3.4")
             },
             "emergency | wichita by site wichita | network wichita-f1 subnet | wichita-elin elin-gateway",
@@ -103,7 +104,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "untrusted peer's BSSID is ignored",
-            CallFacts {
+            RawFacts {
                 bssid: Some("001122334455"),
                 ..invite("911", "192.0.2.10")
             },
@@ -146,15 +147,15 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "analog DID",
-            CallFacts {
-                caller: Some("tel:+14255550142"),
+            RawFacts {
+                asserted_identity: Some("tel:+14255550142"),
                 ..invite("911", "10.1.9.2")
             },
             "emergency | analog-ps-ali by caller | static redmond-b40-lobby | redmond-ps-ali local-gateway",
         ),
         (
             "non-INVITE 911",
-            CallFacts {
+            RawFacts {
                 request: Request::Other,
                 ..invite("911", "10.1.0.61")
             },
@@ -162,7 +163,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "in-dialog re-INVITE",
-            CallFacts {
+            RawFacts {
                 dialog: Dialog::InDialog,
                 ..invite("911", "10.1.0.61")
             },
@@ -170,7 +171,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "urn:service:sos.fire",
-            CallFacts {
+            RawFacts {
                 service_urn: Some("URN:Service:SOS.fire"),
                 ..invite("sos", "10.1.0.61")
             },
@@ -178,7 +179,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "urn:service:test.sos",
-            CallFacts {
+            RawFacts {
                 service_urn: Some("urn:service:test.sos"),
                 ..invite("", "10.2.0.1")
             },
@@ -186,7 +187,7 @@ fn decides_every_contoso_call_shape() {
         ),
         (
             "urn:service:sosx is not sos",
-            CallFacts {
+            RawFacts {
                 service_urn: Some("urn:service:sosx"),
                 ..invite("", "10.1.0.1")
             },
@@ -194,30 +195,28 @@ fn decides_every_contoso_call_shape() {
         ),
     ];
     for (name, facts, expected) in rows {
-        assert_eq!(summary(&policy.evaluate(&facts)), expected, "{name}");
+        assert_eq!(summary(&policy.decide(facts)), expected, "{name}");
     }
 }
 
 #[test]
 fn records_what_matched_and_why_the_site_won() {
     let policy = contoso();
-    let d = policy.evaluate(&CallFacts {
-        caller: Some("sip:alice@contoso.com"),
+    let d = policy.decide(RawFacts {
+        asserted_identity: Some("sip:alice@contoso.com"),
         ..invite("9112", "10.2.3.4")
     });
     assert_eq!(
-        d.matched,
-        Some(Matched::Number {
-            dial_string: "911",
-            mask: Some("112"),
-            prefix: Some("9")
-        })
+        d.matched.as_ref().map(ToString::to_string).as_deref(),
+        Some("dial string 911 (dial mask 112) after outside-line prefix 9")
     );
     assert_eq!(d.policy.and_then(|p| p.outranked), Some("redmond"));
     assert_eq!(d.elins, ["+13165550100", "+13165550101"]);
     assert_eq!(
-        d.route.map(|r| r.first.target.as_str()),
-        Some("sip:911@wichita-gw.contoso.com;transport=tcp")
+        d.route
+            .zip(d.outbound.as_ref())
+            .map(|(r, o)| o.request_target(r.first).uri),
+        Some("sip:911@wichita-gw.contoso.com;transport=tcp".to_owned())
     );
     assert_eq!(
         d.notifications
@@ -237,14 +236,14 @@ fn records_what_matched_and_why_the_site_won() {
 #[test]
 fn ecrc_route_dials_the_ecrc_number_through_the_local_gateway() {
     let policy = contoso();
-    let d = policy.evaluate(&invite("911", "192.0.2.10"));
+    let d = policy.decide(invite("911", "192.0.2.10"));
     let route = d.route.unwrap();
     assert_eq!(
         (route.first.trunk.as_str(), route.reason),
         ("redmond-pstn", RouteReason::NoLocation)
     );
     assert_eq!(
-        route.first.target,
+        d.outbound.unwrap().request_target(route.first).uri,
         "sip:+18005550199@pstn-gw1.redmond.contoso.com;transport=tcp"
     );
 }
@@ -252,7 +251,7 @@ fn ecrc_route_dials_the_ecrc_number_through_the_local_gateway() {
 #[test]
 fn sip_trunk_route_lists_both_providers_in_order() {
     let policy = contoso();
-    let d = policy.evaluate(&invite("911", "10.1.0.61"));
+    let d = policy.decide(invite("911", "10.1.0.61"));
     let hops: Vec<_> = d
         .route
         .unwrap()
@@ -280,7 +279,7 @@ fn client_at(floor: &str) -> Location {
 #[test]
 fn combines_client_and_network_locations_per_policy_mode() {
     let floor_2 = client_at("2");
-    let facts = CallFacts {
+    let facts = RawFacts {
         client_location: Some(&floor_2),
         ..invite("911", "10.1.0.61")
     };
@@ -289,7 +288,7 @@ fn combines_client_and_network_locations_per_policy_mode() {
             "location_combine = \"prefer-network\"",
             &format!("location_combine = \"{mode}\""),
         );
-        let d = policy.evaluate(&facts);
+        let d = policy.decide(facts);
         let l = d.location.unwrap();
         (
             l.source,
@@ -346,7 +345,7 @@ fn a_client_location_that_agrees_with_a_validated_erl_counts_as_validated() {
         "location_combine = \"prefer-network\"",
         "location_combine = \"prefer-client\"",
     );
-    let d = policy.evaluate(&CallFacts {
+    let d = policy.decide(RawFacts {
         client_location: Some(&floor_1),
         ..invite("911", "10.1.0.61")
     });
@@ -368,7 +367,7 @@ fn client_only_without_a_client_location_goes_to_the_ecrc() {
         "location_combine = \"prefer-network\"",
         "location_combine = \"client-only\"",
     );
-    let d = policy.evaluate(&invite("911", "10.1.0.61"));
+    let d = policy.decide(invite("911", "10.1.0.61"));
     assert_eq!(d.location, None);
     assert_eq!(d.route.map(|r| r.reason), Some(RouteReason::NoLocation));
 }
@@ -379,7 +378,7 @@ fn disabled_policy_recognises_the_call_but_routes_nothing() {
         "[policies.redmond]\n",
         "[policies.redmond]\nenabled = false\n",
     );
-    let d = policy.evaluate(&invite("911", "10.1.0.61"));
+    let d = policy.decide(invite("911", "10.1.0.61"));
     assert_eq!(
         (d.kind, d.enabled, d.route),
         (CallKind::Emergency, false, None)
@@ -390,22 +389,19 @@ fn disabled_policy_recognises_the_call_but_routes_nothing() {
 #[test]
 fn client_ip_header_counts_only_from_a_trusted_peer() {
     let policy = contoso();
-    let behind_proxy = CallFacts {
+    let behind_proxy = RawFacts {
         client_ip: "10.2.9.9".parse().ok(),
         ..invite("911", "10.1.0.1")
     };
     assert_eq!(
-        policy.evaluate(&behind_proxy).policy.map(|p| p.id),
+        policy.decide(behind_proxy).policy.map(|p| p.id),
         Some("wichita")
     );
-    let spoofed = CallFacts {
+    let spoofed = RawFacts {
         client_ip: "10.2.9.9".parse().ok(),
         ..invite("911", "192.0.2.1")
     };
-    assert_eq!(
-        policy.evaluate(&spoofed).policy.map(|p| p.id),
-        Some("redmond")
-    );
+    assert_eq!(policy.decide(spoofed).policy.map(|p| p.id), Some("redmond"));
 }
 
 #[test]
@@ -427,4 +423,135 @@ fn recognises_our_elins_in_the_forms_carriers_send() {
     assert!(policy.elin("+13165550199").is_none());
     assert!(policy.is_trusted("2001:db8:ffff::1".parse().unwrap()));
     assert!(!policy.is_trusted("192.0.2.1".parse().unwrap()));
+}
+
+/// Contoso with a second emergency number: 112 is its own number on the local gateway,
+/// no longer a mask of 911 (Skype for Business `EmergencyNumbers`).
+fn contoso_with_112_on_the_local_gateway() -> Policy {
+    let text = crate::testdata::CONTOSO
+        .iter()
+        .find(|(name, _)| *name == "policies.toml")
+        .map(|(_, text)| text.replace("dial_masks = \"112;999\"", "dial_masks = \"999\""))
+        .unwrap();
+    let text = format!(
+        "{text}\n[[policies.redmond.emergency_numbers]]\n\
+         EmergencyDialString = \"112\"\n\
+         OnlinePSTNUsage = \"redmond-ps-ali\"\n"
+    );
+    crate::Sources::from_files(crate::testdata::CONTOSO.map(|(name, original)| {
+        (
+            name,
+            if name == "policies.toml" {
+                text.clone()
+            } else {
+                original.to_owned()
+            },
+        )
+    }))
+    .compile()
+    .unwrap()
+}
+
+fn sent_as(d: &Decision<'_>) -> Option<String> {
+    let route = d.route?;
+    Some(d.outbound.as_ref()?.request_target(route.first).uri)
+}
+
+#[test]
+fn each_emergency_number_takes_its_own_route() {
+    let policy = contoso_with_112_on_the_local_gateway();
+    let d112 = policy.decide(invite("112", "10.1.0.61"));
+    assert_eq!(d112.route.map(|r| r.id), Some("redmond-ps-ali"));
+    assert_eq!(
+        sent_as(&d112).as_deref(),
+        Some("sip:112@pstn-gw1.redmond.contoso.com;transport=tcp")
+    );
+    let d911 = policy.decide(invite("911", "10.1.0.61"));
+    assert_eq!(d911.route.map(|r| r.id), Some("redmond-esp"));
+    // A mask still becomes its number's dial string, as in Lync.
+    let d999 = policy.decide(invite("999", "10.1.0.61"));
+    assert_eq!(
+        sent_as(&d999).as_deref(),
+        Some("sip:911@esp.example.net;transport=tcp")
+    );
+    // Without a location, every number still goes to the ECRC.
+    let lost = policy.decide(invite("112", "192.0.2.10"));
+    assert_eq!(lost.route.map(|r| r.kind), Some(RouteKind::Ecrc));
+}
+
+#[test]
+fn a_test_call_reaches_the_provider_as_a_test_and_never_the_ecrc() {
+    let policy = contoso();
+    let d = policy.decide(invite("933", "10.1.0.61"));
+    assert_eq!(
+        sent_as(&d).as_deref(),
+        Some("sip:933@esp.example.net;transport=tcp")
+    );
+    let lost = policy.decide(invite("9933", "192.0.2.10"));
+    assert_eq!(lost.kind, CallKind::Test);
+    assert_eq!(
+        (lost.route.map(|r| r.kind), sent_as(&lost).as_deref()),
+        (
+            Some(RouteKind::SipTrunk),
+            Some("sip:933@esp.example.net;transport=tcp")
+        )
+    );
+}
+
+#[test]
+fn test_calls_notify_whom_the_policy_says() {
+    let quiet = contoso_with(
+        "notifications = [\"redmond-security\"]\nconference_uri",
+        "notifications = [\"redmond-security\"]\ntest_notifications = []\nconference_uri",
+    );
+    assert!(
+        quiet
+            .decide(invite("933", "10.1.0.61"))
+            .notifications
+            .is_empty()
+    );
+    assert_eq!(
+        quiet.decide(invite("911", "10.1.0.61")).notifications.len(),
+        1
+    );
+    assert_eq!(
+        contoso()
+            .decide(invite("933", "10.1.0.61"))
+            .notifications
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn service_urns_stay_urns_on_a_provider_trunk_and_become_numbers_on_a_gateway() {
+    let policy = contoso();
+    let urn = |service, peer| {
+        policy.decide(RawFacts {
+            service_urn: Some(service),
+            ..invite("", peer)
+        })
+    };
+    let sos = urn("urn:service:sos.fire", "10.1.0.61");
+    let route = sos.route.unwrap();
+    assert_eq!(
+        sos.outbound.as_ref().unwrap().request_target(route.first),
+        RequestTarget {
+            uri: "urn:service:sos.fire".to_owned(),
+            route: Some("<sip:esp.example.net;transport=tcp;lr>".to_owned()),
+        }
+    );
+    let test = urn("urn:service:test.sos", "10.1.0.61");
+    assert_eq!(sent_as(&test).as_deref(), Some("urn:service:test.sos"));
+    // Wichita's route is an ELIN gateway: the PSTN gets numbers.
+    let sos = urn("urn:service:sos", "10.2.3.4");
+    assert_eq!(
+        sent_as(&sos).as_deref(),
+        Some("sip:911@wichita-gw.contoso.com;transport=tcp")
+    );
+    let test = urn("urn:service:test.sos.police", "10.2.3.4");
+    assert_eq!(
+        sent_as(&test).as_deref(),
+        Some("sip:933@wichita-gw.contoso.com;transport=tcp")
+    );
 }

@@ -11,7 +11,9 @@
 //! - [`Policy::write_bundle`] and [`Bundle::load`]: the signed binary artifact (magic,
 //!   version, revision, SHA-256, optional Ed25519 by [`SecretKey`] / [`PublicKey`]);
 //!   each refusal is a [`LoadError`].
-//! - [`Policy::evaluate`]: [`CallFacts`] in, [`Decision`] out (DESIGN §3 steps 2, 4, 5,
+//! - [`Policy::trust`]: what a request says ([`RawFacts`]) and who sent it become what the
+//!   policy may use ([`TrustedFacts`]), trust decided once (RFC 3325).
+//! - [`Policy::evaluate`]: [`TrustedFacts`] in, [`Decision`] out (DESIGN §3 steps 2, 4, 5,
 //!   6); [`Policy::elin`] recognises PSAP callbacks to our ELINs.
 //!
 //! The source file set is described in the crate's `README.md`.
@@ -31,23 +33,25 @@ mod problem;
 mod sources;
 #[cfg(test)]
 mod testdata;
+mod trust;
 
 pub use bundle::{
     Bundle, BundleInfo, FORMAT_VERSION, LoadError, MAGIC, MAX_BUNDLE_BYTES, WriteError,
 };
 pub use decision::{
-    CallFacts, CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch,
-    PolicyChoice, PolicyReason, Request, RouteChoice, RouteKind, RouteReason,
+    CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch, Outbound,
+    PolicyChoice, PolicyReason, Request, RequestTarget, RouteChoice, RouteKind, RouteReason,
 };
 pub use e911_location::lis::{ElementKind, ElementMatch, NetworkFacts, NetworkMap};
 pub use e911_location::{CivicAddress, CivicElement, Location, Method, Point};
 pub use identity::identity_key;
 pub use keys::{KeyError, PublicKey, SecretKey};
 pub use model::{
-    Caller, Combine, Conference, ConferenceMode, Counts, DialMask, Erl, HeaderNames, Hop,
-    LocationPolicy, LocationRequired, NotificationTarget, Route, Settings, Site, TrunkKind,
-    Validation,
+    Caller, Combine, Conference, ConferenceMode, Counts, EmergencyNumber, Erl, HeaderNames, Hop,
+    LocationPolicy, LocationRequired, NotificationTarget, Route, ServiceUrns, Settings, Site,
+    TrunkKind, Validation,
 };
 pub use policy::{ElinOwner, Policy};
 pub use problem::Problem;
-pub use sources::{ElementRow, Sources, TOML_FILES};
+pub use sources::{Check, ElementRow, Sources, TOML_FILES};
+pub use trust::{IdentitySource, Peer, RawFacts, TrustedFacts};

@@ -73,17 +73,58 @@ impl fmt::Display for TrunkKind {
     }
 }
 
-/// One trunk of a route, resolved: where the call goes.
+/// How a trunk receives a call the caller placed to a service URN (`urn:service:sos`,
+/// RFC 5031) rather than a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceUrns {
+    /// The URN is the Request-URI and a `Route` names the trunk (RFC 3261 §16.12 loose
+    /// routing; how NG9-1-1 ESInets and i3 providers take calls, RFC 6881 §9).
+    Keep,
+    /// The URN becomes a number: the policy's dial string for `sos`, its test number for
+    /// `test.sos` (what a PSTN gateway or a provider that routes on numbers needs).
+    DialString,
+}
+
+impl ServiceUrns {
+    pub(crate) const NAMES: [(&'static str, Self); 2] =
+        [("keep", Self::Keep), ("dial-string", Self::DialString)];
+}
+
+/// One trunk of a route, resolved: where the call goes. A trunk names a destination, never
+/// a number: what the provider receives in the Request-URI's user part is what the caller
+/// dialled (after dial masks), or the route's `dial` (the ECRC's number).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hop {
     /// The trunk's id in `routes.toml`.
     pub trunk: String,
     /// What the trunk does with the call.
     pub kind: TrunkKind,
-    /// The Request-URI to send to (the route's `dial` number already in its user part).
+    /// The trunk's SIP URI without a user part: `sip:esp.example.net;transport=tcp`.
     pub target: String,
     /// A `Route` header value to add, if the trunk has one.
     pub route_header: Option<String>,
+    /// What the trunk receives for a call placed to a service URN.
+    pub service_urns: ServiceUrns,
+}
+
+impl Hop {
+    /// The trunk's URI with `user` as its user part: `sip:911@esp.example.net;transport=tcp`.
+    pub fn uri_for(&self, user: &str) -> String {
+        let (scheme, rest) = self
+            .target
+            .split_once(':')
+            .unwrap_or(("sip", self.target.as_str()));
+        format!("{scheme}:{user}@{rest}")
+    }
+
+    /// The trunk as a loose-routing `Route` value (RFC 3261 §19.1.1 `lr`): the route
+    /// header configured for it, else its own URI with `;lr`.
+    pub fn loose_route(&self) -> String {
+        match &self.route_header {
+            Some(route) => route.clone(),
+            None => format!("<{};lr>", self.target),
+        }
+    }
 }
 
 /// A route (Lync: a PSTN usage): trunks in order of preference.
@@ -93,6 +134,9 @@ pub struct Route {
     pub id: String,
     /// Trunks, first choice first; never empty in a compiled policy.
     pub hops: Vec<Hop>,
+    /// A number every call on this route dials instead of what the caller dialled (the
+    /// ECRC's number).
+    pub dial: Option<String>,
 }
 
 /// Where security staff are told about an emergency call (Lync `NotificationUri`).
@@ -156,14 +200,17 @@ impl Combine {
     }
 }
 
-/// A dial mask: a number that is translated to an emergency dial string (Lync
-/// `EmergencyDialMask`, e.g. `112` → `911`).
+/// One emergency number of a location policy (Skype for Business `EmergencyNumbers`,
+/// Teams emergency numbers): the dial string the provider receives, the masks that mean
+/// it (Lync `EmergencyDialMask`: `112` dialled goes out as `911`), and its own route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DialMask {
-    /// What the caller dials.
-    pub mask: String,
-    /// The dial string it stands for.
-    pub dial: String,
+pub struct EmergencyNumber {
+    /// What the provider receives (`EmergencyDialString`).
+    pub dial_string: String,
+    /// Other numbers callers dial for it (`EmergencyDialMask`).
+    pub masks: Vec<String>,
+    /// Index of this number's route (Teams `OnlinePSTNUsage`); `None`: the policy's.
+    pub route: Option<u32>,
 }
 
 /// The security desk conference (Lync `ConferenceUri` and `ConferenceMode`).
@@ -184,15 +231,14 @@ pub struct LocationPolicy {
     pub description: String,
     /// `EnhancedEmergencyServicesEnabled`: when off, calls are recognised but left alone.
     pub enabled: bool,
-    /// `EmergencyDialString`, several as in Teams.
-    pub dial_strings: Vec<String>,
-    /// `EmergencyDialMask`.
-    pub dial_masks: Vec<DialMask>,
+    /// The emergency numbers, in the order written (the single-string form becomes one
+    /// number per dial string, the masks on the first).
+    pub numbers: Vec<EmergencyNumber>,
     /// Test numbers (933): recognised as test calls.
     pub test_numbers: Vec<String>,
     /// Outside-line access prefixes (9) stripped before matching.
     pub outside_line_prefixes: Vec<String>,
-    /// `PstnUsage`: index of the route; `None` only when disabled.
+    /// `PstnUsage`: index of the route of numbers without their own, and of test calls.
     pub route: Option<u32>,
     /// Index of the route to the provider's ECRC.
     pub ecrc_route: Option<u32>,
@@ -202,6 +248,8 @@ pub struct LocationPolicy {
     pub location_required: LocationRequired,
     /// `NotificationUri`, resolved.
     pub notifications: Vec<NotificationTarget>,
+    /// Who hears of a test call: `None` means the same targets as a real one.
+    pub test_notifications: Option<Vec<NotificationTarget>>,
     /// `ConferenceUri` and `ConferenceMode`.
     pub conference: Option<Conference>,
     /// How long an ELIN maps back to its caller for PSAP callbacks, in seconds.
@@ -210,6 +258,20 @@ pub struct LocationPolicy {
     pub callback_fallback: Option<String>,
     /// How client and network locations combine.
     pub combine: Combine,
+}
+
+impl LocationPolicy {
+    /// Every dial string, in order.
+    pub fn dial_strings(&self) -> impl Iterator<Item = &str> {
+        self.numbers.iter().map(|n| n.dial_string.as_str())
+    }
+
+    /// The route of calls that dial no number of their own (test numbers, service URNs):
+    /// the policy's, else its first number's.
+    pub fn default_route(&self) -> Option<u32> {
+        self.route
+            .or_else(|| self.numbers.iter().find_map(|n| n.route))
+    }
 }
 
 /// A network site: subnets whose callers get the site's policy (Lync network sites).
@@ -260,6 +322,9 @@ pub struct Settings {
     pub headers: HeaderNames,
     /// Trusted networks, as written (for traces).
     pub trusted_networks: Vec<String>,
+    /// The carriers' networks, as written: where PSAP callbacks come from. Empty: any
+    /// peer outside the trusted networks.
+    pub carrier_networks: Vec<String>,
 }
 
 /// How much a bundle holds; shown by hosts.

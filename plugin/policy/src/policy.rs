@@ -21,6 +21,7 @@ pub struct Policy {
     pub(crate) sites: Vec<Site>,
     pub(crate) site_map: NetworkMap,
     pub(crate) trusted: NetworkMap,
+    pub(crate) carriers: Option<NetworkMap>,
     pub(crate) callers: Vec<Caller>,
     pub(crate) counts: Counts,
     caller_index: KeyedTable,
@@ -37,6 +38,7 @@ pub(crate) struct Parts {
     pub sites: Vec<Site>,
     pub site_map: NetworkMap,
     pub trusted: NetworkMap,
+    pub carriers: Option<NetworkMap>,
     pub callers: Vec<Caller>,
     pub counts: Counts,
 }
@@ -77,6 +79,7 @@ impl Policy {
             sites: parts.sites,
             site_map: parts.site_map,
             trusted: parts.trusted,
+            carriers: parts.carriers,
             callers: parts.callers,
             counts: parts.counts,
             caller_index,
@@ -141,7 +144,7 @@ impl Policy {
     }
 
     /// Whether `ip` is in a trusted network, whose headers (P-Access-Network-Info, the
-    /// LLDP headers, the client-IP header) are believed.
+    /// LLDP headers, the client-IP header) and asserted identities are believed.
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted.locate_ip(ip).is_some()
     }

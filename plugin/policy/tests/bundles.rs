@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use e911_policy::{
-    Bundle, CallFacts, CallKind, ElementKind, LocationSource, Policy, RouteKind, SecretKey,
-    Sources, Validation,
+    Bundle, CallKind, ElementKind, LocationSource, Policy, RawFacts, RouteKind, SecretKey, Sources,
+    Validation,
 };
 
 fn folder(relative: &str) -> PathBuf {
@@ -42,17 +42,17 @@ fn compile(relative: &str) -> Policy {
     }
 }
 
-fn call(dialed: &'static str, ip: &str) -> CallFacts<'static> {
-    CallFacts {
+fn call(dialed: &'static str, ip: &str) -> RawFacts<'static> {
+    RawFacts {
         dialed: Some(dialed),
         peer_ip: ip.parse().ok(),
-        ..CallFacts::default()
+        ..RawFacts::default()
     }
 }
 
 /// `erl-id element-kind` of where a call lands, or `-`.
-fn lands(policy: &Policy, facts: &CallFacts<'_>) -> String {
-    let decision = policy.evaluate(facts);
+fn lands(policy: &Policy, facts: &RawFacts<'_>) -> String {
+    let decision = policy.decide(*facts);
     decision.location.map_or(String::from("-"), |l| {
         let erl = l.erl.map_or("client", |e| e.id.as_str());
         format!("{erl} {}", l.element.map_or("-", ElementKind::as_str))
@@ -67,8 +67,8 @@ fn contoso_example_compiles_signs_and_loads() {
     let bundle = Bundle::load(&bytes, &[key.public_key()]).unwrap();
     assert_eq!(bundle.policy(), &policy);
     assert_eq!(bundle.info().revision, "2026.11.1");
-    let d = bundle.policy().evaluate(&CallFacts {
-        caller: Some("sip:alice@contoso.com"),
+    let d = bundle.policy().decide(RawFacts {
+        asserted_identity: Some("sip:alice@contoso.com"),
         ..call("911", "10.2.44.5")
     });
     assert_eq!(
@@ -121,14 +121,14 @@ fn lync_export_imports_unchanged() {
             "1201-a-s-lander-st-seattle-warehouse-dock-2 subnet",
         ),
         (
-            CallFacts {
+            RawFacts {
                 bssid: Some("f09fc210aa02"),
                 ..call("911", "192.168.10.5")
             },
             "500-pine-st-seattle-4th-floor bssid",
         ),
         (
-            CallFacts {
+            RawFacts {
                 chassis: Some("00:1b:54:aa:3f:01"),
                 port: Some("gi2/0/15"),
                 ..call("911", "192.168.10.5")
@@ -166,14 +166,14 @@ fn teams_export_imports_unchanged() {
             "b71e0c44-2f8a-4d3e-9a1b-6c5d4e3f2a10 subnet",
         ),
         (
-            CallFacts {
+            RawFacts {
                 bssid: Some("B4-FB-E4-01-55-1C"),
                 ..call("911", "10.20.0.5")
             },
             "b71e0c44-2f8a-4d3e-9a1b-6c5d4e3f2a10 bssid",
         ),
         (
-            CallFacts {
+            RawFacts {
                 chassis: Some("a0ecf9102030"),
                 port: Some("Gi1/0/48"),
                 ..call("911", "10.20.0.5")
@@ -189,22 +189,23 @@ fn teams_export_imports_unchanged() {
         assert_eq!(lands(&policy, &facts), expected, "{facts:?}");
     }
     // The lab's address is NotValidated, and the policy sends such calls to the ECRC.
-    let lab = policy.evaluate(&call("911", "10.30.1.1"));
+    let lab = policy.decide(call("911", "10.30.1.1"));
     assert_eq!(
         lab.location.map(|l| (l.source, l.validation)),
         Some((LocationSource::Network, Validation::NotValidated))
     );
+    let route = lab.route.unwrap();
     assert_eq!(
-        lab.route.map(|r| (r.kind, r.first.target.as_str())),
-        Some((
+        (
+            route.kind,
+            lab.outbound.unwrap().request_target(route.first).uri
+        ),
+        (
             RouteKind::Ecrc,
-            "sip:+18005550100@sbc.esp.example.net;transport=tls"
-        ))
+            "sip:+18005550100@sbc.esp.example.net;transport=tls".to_owned()
+        )
     );
-    assert_eq!(
-        policy.evaluate(&call("933", "10.20.0.1")).kind,
-        CallKind::Test
-    );
+    assert_eq!(policy.decide(call("933", "10.20.0.1")).kind, CallKind::Test);
 }
 
 #[test]

@@ -5,6 +5,7 @@ use core::ops::Range;
 use std::collections::HashMap;
 
 use e911_location::lis::{NetworkMap, NetworkMapBuilder};
+use toml::Spanned;
 
 use super::erls::ErlSet;
 use super::resolve::{Doc, Index};
@@ -151,12 +152,19 @@ pub(crate) fn callers(
     out
 }
 
-/// Settings and the trusted-network map from `bundle.toml`.
+/// The networks `bundle.toml` trusts: enterprise networks (whose headers are believed)
+/// and, when named, the carriers' (where PSAP callbacks come from).
+pub(crate) struct TrustMaps {
+    pub trusted: NetworkMap,
+    pub carriers: Option<NetworkMap>,
+}
+
+/// Settings and the trust maps from `bundle.toml`.
 pub(crate) fn settings(
     doc: &Doc<'_, BundleFile>,
     policies: &Index,
     problems: &mut Problems,
-) -> Option<(Settings, NetworkMap)> {
+) -> Option<(Settings, TrustMaps)> {
     let b = &doc.data;
     let tenant = b.tenant.get_ref().trim().to_owned();
     if tenant.is_empty() {
@@ -177,22 +185,12 @@ pub(crate) fn settings(
         policies,
         problems,
     );
-    let mut trusted = NetworkMapBuilder::default();
-    let mut networks = Vec::new();
-    for text in &b.trust.networks {
-        let parsed = subnet::parse(text.get_ref(), "").and_then(|s| {
-            trusted
-                .add_subnet(s.addr, s.len, 0)
-                .map(|()| s)
-                .map_err(|e| format!("bad subnet {s}: {e}"))
-        });
-        match parsed {
-            Ok(s) => networks.push(s.to_string()),
-            Err(message) => {
-                doc.report(problems, text.span(), format!("trusted network: {message}"))
-            }
-        }
-    }
+    let (trusted, trusted_networks) = networks(doc, &b.trust.networks, "trusted network", problems);
+    let carriers = b
+        .trust
+        .carriers
+        .as_ref()
+        .map(|list| networks(doc, list.get_ref(), "carrier network", problems));
     let clean = |v: &Option<String>| {
         v.as_ref()
             .map(|s| s.trim().to_owned())
@@ -208,7 +206,38 @@ pub(crate) fn settings(
         revision,
         global_policy: global?,
         headers,
-        trusted_networks: networks,
+        trusted_networks,
+        carrier_networks: carriers
+            .as_ref()
+            .map(|(_, written)| written.clone())
+            .unwrap_or_default(),
     };
-    Some((settings, trusted.build()))
+    let maps = TrustMaps {
+        trusted,
+        carriers: carriers.map(|(map, _)| map),
+    };
+    Some((settings, maps))
+}
+
+/// A list of subnets as a map (every value 0) and as written, each bad one reported.
+fn networks(
+    doc: &Doc<'_, BundleFile>,
+    list: &[Spanned<String>],
+    what: &str,
+    problems: &mut Problems,
+) -> (NetworkMap, Vec<String>) {
+    let mut map = NetworkMapBuilder::default();
+    let mut written = Vec::new();
+    for text in list {
+        let parsed = subnet::parse(text.get_ref(), "").and_then(|s| {
+            map.add_subnet(s.addr, s.len, 0)
+                .map(|()| s)
+                .map_err(|e| format!("bad subnet {s}: {e}"))
+        });
+        match parsed {
+            Ok(s) => written.push(s.to_string()),
+            Err(message) => doc.report(problems, text.span(), format!("{what}: {message}")),
+        }
+    }
+    (map.build(), written)
 }

@@ -32,10 +32,28 @@ struct Config<'s> {
     broken: HashSet<String>,
 }
 
-/// The compiled policy and, when `listing` is [`Listing::Keep`], every element's row.
-pub(crate) fn compile(
+/// What compiling a bundle's sources gives: the policy (and, when the listing is kept,
+/// every element's row) or every problem; and warnings either way.
+pub(crate) struct Compiled {
+    pub result: Result<(Policy, Vec<ElementRow>), Vec<Problem>>,
+    /// What compiles but deserves an engineer's look, sorted like problems.
+    pub warnings: Vec<Problem>,
+}
+
+/// Compiles the sources; `listing` says whether to keep every element's row.
+pub(crate) fn compile(files: &[SourceFile], listing: Listing) -> Compiled {
+    let mut warnings = Problems::default();
+    let result = compile_into(files, listing, &mut warnings);
+    Compiled {
+        result,
+        warnings: warnings.into_sorted(),
+    }
+}
+
+fn compile_into(
     files: &[SourceFile],
     listing: Listing,
+    warnings: &mut Problems,
 ) -> Result<(Policy, Vec<ElementRow>), Vec<Problem>> {
     let mut problems = Problems::default();
     let texts = decoded(files, &mut problems);
@@ -79,9 +97,23 @@ pub(crate) fn compile(
         global: settings.as_ref().map(|(s, _)| s.global_policy),
     };
     coverage.check(&elements, &callers, &erls, &texts, &mut problems);
-    let Some((settings, trusted)) = settings else {
+    let Some((settings, trust)) = settings else {
         return Err(problems.into_sorted());
     };
+    if trust.carriers.is_none() && erls.drafts.iter().any(|d| !d.erl.elins.is_empty()) {
+        // The `[trust]` line, where carriers would go (or the file as a whole).
+        let (file, line) = config.bundle.as_ref().map_or(("bundle.toml", 0), |d| {
+            let at = d.text.lines().position(|l| l.trim() == "[trust]");
+            (d.file, at.map_or(0, |i| saturate(i + 1)))
+        });
+        warnings.at(
+            file,
+            line,
+            "[trust] names no `carriers`: any peer outside the trusted networks that calls \
+             one of our ELINs is taken for a PSAP calling back; list the networks of the \
+             carriers' SBCs (`carriers = [\"…\"]`)",
+        );
+    }
     if !problems.is_empty() {
         return Err(problems.into_sorted());
     }
@@ -102,7 +134,8 @@ pub(crate) fn compile(
         routes,
         sites: sites.sites,
         site_map: sites.map,
-        trusted,
+        trusted: trust.trusted,
+        carriers: trust.carriers,
         callers: callers.into_iter().map(|(c, _)| c).collect(),
         counts,
     });
@@ -233,13 +266,16 @@ struct Coverage<'a> {
 }
 
 impl Coverage<'_> {
-    /// The ELIN gateway trunk of a policy's route, if it has one.
+    /// An ELIN gateway trunk on any route of a policy (its own, or one of its numbers'),
+    /// if it has one.
     fn elin_trunk(&self, policy: Option<u32>) -> Option<&str> {
         let policy = self.policies.get(policy? as usize)?;
-        let route = self.routes.get(policy.route? as usize)?;
-        route
-            .hops
-            .iter()
+        let routes = policy.numbers.iter().map(|n| n.route.or(policy.route));
+        routes
+            .chain([policy.route])
+            .flatten()
+            .filter_map(|r| self.routes.get(r as usize))
+            .flat_map(|route| &route.hops)
             .find(|h| h.kind == TrunkKind::ElinGateway)
             .map(|h| h.trunk.as_str())
     }

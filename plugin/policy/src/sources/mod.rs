@@ -12,6 +12,7 @@ mod build;
 mod elements;
 pub(crate) mod erls;
 mod listing;
+mod numbers;
 mod resolve;
 mod subnet;
 mod toml_files;
@@ -51,6 +52,15 @@ impl SourceFile {
             .and_then(|at| base.get(at + 1..))
             .map(str::to_ascii_lowercase)
     }
+}
+
+/// What [`Sources::check`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Check {
+    /// What stops the bundle compiling; empty when it compiles.
+    pub problems: Vec<Problem>,
+    /// What compiles but deserves an engineer's look.
+    pub warnings: Vec<Problem>,
 }
 
 /// The files of one bundle, ready to validate and compile.
@@ -96,21 +106,30 @@ impl Sources {
 
     /// Every problem in the sources, sorted by file and line; empty when the bundle is good.
     pub fn validate(&self) -> Vec<Problem> {
-        match self.compile() {
-            Ok(_) => Vec::new(),
-            Err(problems) => problems,
+        self.check().problems
+    }
+
+    /// Every problem and every warning (what compiles but deserves a look: a bundle that
+    /// names no carriers, say), each sorted by file and line.
+    pub fn check(&self) -> Check {
+        let compiled = build::compile(&self.files, Listing::Skip);
+        Check {
+            problems: compiled.result.err().unwrap_or_default(),
+            warnings: compiled.warnings,
         }
     }
 
     /// Validates and compiles. On failure, every problem found, sorted by file and line.
     pub fn compile(&self) -> Result<Policy, Vec<Problem>> {
-        build::compile(&self.files, Listing::Skip).map(|(policy, _)| policy)
+        build::compile(&self.files, Listing::Skip)
+            .result
+            .map(|(policy, _)| policy)
     }
 
     /// Like [`Sources::compile`], and also every network element as its source row wrote
     /// it, with file and line: what a coverage view lists under each ERL.
     pub fn compile_with_elements(&self) -> Result<(Policy, Vec<ElementRow>), Vec<Problem>> {
-        build::compile(&self.files, Listing::Keep)
+        build::compile(&self.files, Listing::Keep).result
     }
 }
 

@@ -6,12 +6,13 @@ use std::ops::Range;
 
 use toml::Spanned;
 
+use super::numbers;
 use super::toml_files::{
     Named, NotificationsFile, PoliciesFile, PolicyTable, RoutesFile, StringList,
 };
 use crate::model::{
-    Combine, Conference, ConferenceMode, DialMask, Hop, LocationPolicy, LocationRequired,
-    NotificationTarget, Route, TrunkKind,
+    Combine, Conference, ConferenceMode, Hop, LocationPolicy, LocationRequired, NotificationTarget,
+    Route, ServiceUrns, TrunkKind,
 };
 use crate::problem::{Problems, saturate};
 
@@ -160,7 +161,7 @@ pub(crate) fn routes(
         let mut hops = Vec::new();
         for name in &names {
             match trunks.get(name) {
-                Some(hop) => hops.push(with_dial(hop.clone(), dial.as_deref())),
+                Some(hop) => hops.push(hop.clone()),
                 None => doc.report(
                     problems,
                     route.trunks.span(),
@@ -172,6 +173,7 @@ pub(crate) fn routes(
         routes.push(Route {
             id: id.get_ref().clone(),
             hops,
+            dial,
         });
     }
     (routes, index)
@@ -189,42 +191,105 @@ fn trunks(doc: &Doc<'_, RoutesFile>, problems: &mut Problems) -> HashMap<String,
             doc.report(problems, t.kind.span(), message);
             continue;
         };
-        let target = t.target.get_ref().trim();
-        let lower = target.to_ascii_lowercase();
-        if !(lower.starts_with("sip:") || lower.starts_with("sips:")) || target.len() < 5 {
-            doc.report(
-                problems,
-                t.target.span(),
-                format!("trunk target `{target}` is not a SIP URI"),
-            );
+        let Some(target) = trunk_target(doc, id.get_ref(), &t.target, problems) else {
             continue;
-        }
+        };
         let route_header = t
             .route_header
             .as_ref()
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
+        let service_urns = service_urns(doc, kind, t.service_urns.as_ref(), problems);
         let hop = Hop {
             trunk: id.get_ref().clone(),
             kind,
-            target: target.to_owned(),
+            target,
             route_header,
+            service_urns,
         };
         out.insert(id.get_ref().clone(), hop);
     }
     out
 }
 
-/// The hop with the route's `dial` number as the Request-URI's user part.
-fn with_dial(mut hop: Hop, dial: Option<&str>) -> Hop {
-    let Some(dial) = dial else { return hop };
-    let (scheme, rest) = hop
-        .target
-        .split_once(':')
-        .unwrap_or(("sip", hop.target.as_str()));
-    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
-    hop.target = format!("{scheme}:{dial}@{host}");
-    hop
+/// A trunk's SIP URI, which names where calls go and never a number. A target written
+/// with a user part (`sip:911@esp.example.net`, the form before several emergency
+/// numbers and test calls) is refused with the rewrite that replaces it: a 933 test
+/// call sent to `sip:911@…` reaches the provider as a real emergency call.
+fn trunk_target(
+    doc: &Doc<'_, RoutesFile>,
+    id: &str,
+    value: &Spanned<String>,
+    problems: &mut Problems,
+) -> Option<String> {
+    let target = value.get_ref().trim();
+    let Some((scheme, rest)) = target.split_once(':').filter(|(s, rest)| {
+        (s.eq_ignore_ascii_case("sip") || s.eq_ignore_ascii_case("sips")) && !rest.is_empty()
+    }) else {
+        doc.report(
+            problems,
+            value.span(),
+            format!("trunk target `{target}` is not a SIP URI"),
+        );
+        return None;
+    };
+    let host_part = rest.split([';', '?']).next().unwrap_or(rest);
+    if let Some((user, host)) = host_part.split_once('@') {
+        let params = rest.get(host_part.len()..).unwrap_or_default();
+        doc.report(
+            problems,
+            value.span(),
+            format!(
+                "trunk `{id}` target `{target}` names a number ({user}), but a trunk now names \
+                 only where calls go: write `target = \"{scheme}:{host}{params}\"`. The provider \
+                 receives what the caller dialled (911, also for a dial mask such as 112; 933 \
+                 for a test call) or the route's `dial` (the ECRC's number)"
+            ),
+        );
+        // Kept without the number, so routes naming the trunk report nothing more.
+        return Some(format!("{scheme}:{host}{params}"));
+    }
+    Some(target.to_owned())
+}
+
+/// `service_urns`: `keep` (a sip-trunk's default) or `dial-string` (a gateway's only
+/// choice: the PSTN cannot dial a URN).
+fn service_urns(
+    doc: &Doc<'_, RoutesFile>,
+    kind: TrunkKind,
+    value: Option<&Spanned<String>>,
+    problems: &mut Problems,
+) -> ServiceUrns {
+    let default = match kind {
+        TrunkKind::SipTrunk => ServiceUrns::Keep,
+        TrunkKind::ElinGateway | TrunkKind::LocalGateway => ServiceUrns::DialString,
+    };
+    let Some(value) = value else { return default };
+    let text = value.get_ref().trim().to_ascii_lowercase();
+    match ServiceUrns::NAMES.iter().find(|(name, _)| *name == text) {
+        Some((_, ServiceUrns::Keep)) if kind != TrunkKind::SipTrunk => {
+            doc.report(
+                problems,
+                value.span(),
+                format!(
+                    "a {kind} cannot send a service URN to the PSTN: `service_urns` must be `dial-string`"
+                ),
+            );
+            default
+        }
+        Some((_, chosen)) => *chosen,
+        None => {
+            doc.report(
+                problems,
+                value.span(),
+                format!(
+                    "unknown service_urns `{}`: expected keep or dial-string",
+                    value.get_ref()
+                ),
+            );
+            default
+        }
+    }
 }
 
 /// Digits, `*`, `#` and an optional leading `+`: what a dial string may contain.
@@ -268,58 +333,43 @@ fn policy(
     problems: &mut Problems,
 ) -> LocationPolicy {
     let enabled = t.enabled.unwrap_or(true);
-    let list = |value: &Option<Spanned<StringList>>, problems: &mut Problems| {
-        let Some(value) = value else {
-            return Vec::new();
-        };
-        let items = value.get_ref().items();
-        for bad in items.iter().filter(|s| !is_dial_string(s)) {
-            doc.report(
-                problems,
-                value.span(),
-                format!("`{bad}` is not a dial string (digits, * and # only)"),
-            );
-        }
-        items
-    };
-    let dial_strings = list(&t.dial_strings, problems);
-    let masks = list(&t.dial_masks, problems);
-    if enabled && dial_strings.is_empty() {
+    let route = route_ref(doc, &t.route, refs.routes, problems);
+    let dialling = numbers::resolve(doc, &t, refs.routes, problems);
+    if enabled && dialling.numbers.is_empty() {
         doc.report(
             problems,
             span.clone(),
-            format!("policy `{id}` has no dial strings (EmergencyDialString)"),
+            format!(
+                "policy `{id}` has no emergency number (`dial_strings`, Lync's EmergencyDialString, or `emergency_numbers`)"
+            ),
         );
     }
-    let dial = dial_strings.first().cloned().unwrap_or_default();
-    let dial_masks = masks
-        .into_iter()
-        .map(|mask| DialMask {
-            mask,
-            dial: dial.clone(),
-        })
-        .collect();
-    let route = route_ref(doc, &t.route, refs.routes, problems);
-    if enabled && t.route.is_none() {
+    // A `route` that names an unknown route was reported already.
+    let unrouted = dialling.numbers.iter().find(|n| n.route.is_none());
+    if let (true, None, None, Some(number)) = (enabled, &t.route, route, unrouted) {
         doc.report(
             problems,
             span,
-            format!("policy `{id}` has no route (`route`, Lync's PstnUsage)"),
+            format!(
+                "policy `{id}` has no route for {} (`route`, Lync's PstnUsage, or the number's own `route`)",
+                number.dial_string
+            ),
         );
     }
     LocationPolicy {
         id: id.to_owned(),
         description: t.description.clone().unwrap_or_default(),
         enabled,
-        dial_strings,
-        dial_masks,
-        test_numbers: list(&t.test_numbers, problems),
-        outside_line_prefixes: list(&t.outside_line_prefixes, problems),
+        numbers: dialling.numbers,
+        test_numbers: dialling.test_numbers,
+        outside_line_prefixes: dialling.prefixes,
         route,
         ecrc_route: route_ref(doc, &t.ecrc_route, refs.routes, problems),
         unvalidated_to_ecrc: t.unvalidated_to_ecrc.unwrap_or(false),
         location_required: location_required(doc, &t.location_required, problems),
-        notifications: notifications(doc, &t.notifications, refs.targets, problems),
+        notifications: notifications(doc, &t.notifications, refs.targets, problems)
+            .unwrap_or_default(),
+        test_notifications: notifications(doc, &t.test_notifications, refs.targets, problems),
         conference: conference(doc, &t, problems),
         callback_window_secs: callback_window(doc, &t.callback_window_minutes, problems),
         callback_fallback: callback_fallback(doc, &t.callback_fallback, problems),
@@ -327,7 +377,7 @@ fn policy(
     }
 }
 
-fn route_ref(
+pub(crate) fn route_ref(
     doc: &Doc<'_, PoliciesFile>,
     value: &Option<Spanned<String>>,
     routes: &Index,
@@ -348,15 +398,14 @@ fn route_ref(
     found
 }
 
+/// The targets a list names; `None` when the list is absent (an empty list is "nobody").
 fn notifications(
     doc: &Doc<'_, PoliciesFile>,
     value: &Option<Spanned<StringList>>,
     targets: &Targets,
     problems: &mut Problems,
-) -> Vec<NotificationTarget> {
-    let Some(value) = value else {
-        return Vec::new();
-    };
+) -> Option<Vec<NotificationTarget>> {
+    let value = value.as_ref()?;
     let mut out = Vec::new();
     for name in value.get_ref().items() {
         match targets.by_id.get(&name) {
@@ -369,7 +418,7 @@ fn notifications(
             ),
         }
     }
-    out
+    Some(out)
 }
 
 /// Reads a keyword; an unknown one is reported with the accepted spellings.

@@ -80,6 +80,9 @@ pub(crate) struct HeadersTable {
 pub(crate) struct TrustTable {
     #[serde(default)]
     pub networks: Vec<Spanned<String>>,
+    /// The carriers' networks: where PSAP callbacks come from (RFC 3325 §2.3: the
+    /// carrier's SBC is part of the trust domain for the calls it delivers).
+    pub carriers: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +114,10 @@ pub(crate) struct PolicyTable {
     pub dial_strings: Option<Spanned<StringList>>,
     #[serde(alias = "EmergencyDialMask")]
     pub dial_masks: Option<Spanned<StringList>>,
+    /// Several numbers, each with its masks and route (Skype for Business
+    /// `EmergencyNumbers`, Teams emergency numbers).
+    #[serde(alias = "EmergencyNumbers")]
+    pub emergency_numbers: Option<Spanned<Vec<Spanned<NumberTable>>>>,
     pub test_numbers: Option<Spanned<StringList>>,
     pub outside_line_prefixes: Option<Spanned<StringList>>,
     #[serde(alias = "PstnUsage")]
@@ -121,6 +128,7 @@ pub(crate) struct PolicyTable {
     pub location_required: Option<Spanned<String>>,
     #[serde(alias = "NotificationUri")]
     pub notifications: Option<Spanned<StringList>>,
+    pub test_notifications: Option<Spanned<StringList>>,
     #[serde(alias = "ConferenceUri")]
     pub conference_uri: Option<Spanned<String>>,
     #[serde(alias = "ConferenceMode")]
@@ -139,6 +147,7 @@ impl PolicyTable {
             enabled: self.enabled.or(d.enabled),
             dial_strings: self.dial_strings.or(d.dial_strings),
             dial_masks: self.dial_masks.or(d.dial_masks),
+            emergency_numbers: self.emergency_numbers.or(d.emergency_numbers),
             test_numbers: self.test_numbers.or(d.test_numbers),
             outside_line_prefixes: self.outside_line_prefixes.or(d.outside_line_prefixes),
             route: self.route.or(d.route),
@@ -146,6 +155,7 @@ impl PolicyTable {
             unvalidated_to_ecrc: self.unvalidated_to_ecrc.or(d.unvalidated_to_ecrc),
             location_required: self.location_required.or(d.location_required),
             notifications: self.notifications.or(d.notifications),
+            test_notifications: self.test_notifications.or(d.test_notifications),
             conference_uri: self.conference_uri.or(d.conference_uri),
             conference_mode: self.conference_mode.or(d.conference_mode),
             callback_window_minutes: self.callback_window_minutes.or(d.callback_window_minutes),
@@ -153,6 +163,23 @@ impl PolicyTable {
             location_combine: self.location_combine.or(d.location_combine),
         }
     }
+}
+
+/// One of `emergency_numbers`: Skype for Business `New-CsEmergencyNumber -DialString
+/// -DialMask`, Teams `New-CsTeamsEmergencyNumber -EmergencyDialString -EmergencyDialMask
+/// -OnlinePSTNUsage`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NumberTable {
+    /// An engineer's note; not carried into the bundle.
+    #[allow(dead_code)]
+    pub description: Option<String>,
+    #[serde(alias = "DialString", alias = "EmergencyDialString")]
+    pub dial_string: Spanned<String>,
+    #[serde(alias = "DialMask", alias = "EmergencyDialMask")]
+    pub dial_masks: Option<Spanned<StringList>>,
+    #[serde(alias = "OnlinePSTNUsage", alias = "PstnUsage")]
+    pub route: Option<Spanned<String>>,
 }
 
 /// `routes.toml`: trunks, then routes (ordered trunk lists).
@@ -174,6 +201,7 @@ pub(crate) struct TrunkTable {
     pub kind: Spanned<String>,
     pub target: Spanned<String>,
     pub route_header: Option<String>,
+    pub service_urns: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -96,7 +96,7 @@ fn reports_a_route_to_an_unknown_trunk() {
             "[\"esp-primary\", \"esp-secondary\"]",
             "[\"esp-primary\", \"esp-tertiary\"]"
         ),
-        ["routes.toml:25: route `redmond-esp` names unknown trunk `esp-tertiary`"]
+        ["routes.toml:27: route `redmond-esp` names unknown trunk `esp-tertiary`"]
     );
 }
 
@@ -105,8 +105,8 @@ fn reports_an_unknown_trunk_kind() {
     assert_eq!(
         problems("routes.toml", "kind = \"elin-gateway\"", "kind = \"elin\""),
         [
-            "routes.toml:21: unknown trunk kind `elin`: expected sip-trunk, elin-gateway or local-gateway",
-            "routes.toml:36: route `wichita-elin` names unknown trunk `wichita-gw`",
+            "routes.toml:23: unknown trunk kind `elin`: expected sip-trunk, elin-gateway or local-gateway",
+            "routes.toml:38: route `wichita-elin` names unknown trunk `wichita-gw`",
         ]
     );
 }
@@ -115,7 +115,9 @@ fn reports_an_unknown_trunk_kind() {
 fn reports_a_policy_without_a_route() {
     assert_eq!(
         problems("policies.toml", "route = \"wichita-elin\"\n", ""),
-        ["policies.toml:23: policy `wichita` has no route (`route`, Lync's PstnUsage)"]
+        [
+            "policies.toml:23: policy `wichita` has no route for 911 (`route`, Lync's PstnUsage, or the number's own `route`)"
+        ]
     );
 }
 
@@ -183,7 +185,7 @@ fn reports_toml_syntax_errors_with_their_line() {
         "[routes.redmond-ps-ali",
     );
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].starts_with("routes.toml:32: "), "{found:?}");
+    assert!(found[0].starts_with("routes.toml:34: "), "{found:?}");
 }
 
 #[test]
@@ -286,9 +288,99 @@ fn reports_many_kinds_at_once_sorted_by_file_and_line() {
             "erls.csv:5",
             "policies.toml:35",
             "ports.csv:1",
-            "routes.toml:25",
+            "routes.toml:27",
             "sites.toml:6",
             "wireless.csv:2"
         ]
+    );
+}
+
+/// The last line of contoso's `policies.toml`: what follows it is a new table.
+const LAST: &str =
+    "location_combine = \"network-only\"  # analog phones send no location of their own";
+
+#[test]
+fn explains_how_to_rewrite_a_trunk_target_that_names_a_number() {
+    assert_eq!(
+        problems(
+            "routes.toml",
+            "target = \"sip:esp.example.net;transport=tcp\"",
+            "target = \"sip:911@esp.example.net;transport=tcp\"",
+        ),
+        [
+            "routes.toml:8: trunk `esp-primary` target `sip:911@esp.example.net;transport=tcp` \
+          names a number (911), but a trunk now names only where calls go: write `target = \
+          \"sip:esp.example.net;transport=tcp\"`. The provider receives what the caller dialled \
+          (911, also for a dial mask such as 112; 933 for a test call) or the route's `dial` \
+          (the ECRC's number)"
+        ]
+    );
+}
+
+#[test]
+fn refuses_a_gateway_that_would_keep_service_urns() {
+    assert_eq!(
+        problems(
+            "routes.toml",
+            "kind = \"elin-gateway\"",
+            "kind = \"elin-gateway\"\nservice_urns = \"keep\"",
+        ),
+        [
+            "routes.toml:24: a elin-gateway cannot send a service URN to the PSTN: \
+          `service_urns` must be `dial-string`"
+        ]
+    );
+}
+
+#[test]
+fn reports_a_number_that_means_two_things() {
+    assert_eq!(
+        problems(
+            "policies.toml",
+            "test_numbers = [\"933\"]",
+            "test_numbers = [\"933\", \"112\"]",
+        ),
+        ["policies.toml:7: `112` already has a meaning in this policy (at policies.toml:6)"]
+    );
+    let twice = format!(
+        "{LAST}\n[[policies.wichita.emergency_numbers]]\ndial_string = \"911\"\nroute = \"redmond-ps-ali\"\n"
+    );
+    assert_eq!(
+        problems("policies.toml", LAST, &twice),
+        ["policies.toml:37: `911` already has a meaning in this policy (at policies.toml:5)"]
+    );
+}
+
+#[test]
+fn reports_an_emergency_number_with_an_unknown_route_or_no_dial_string() {
+    let numbers =
+        format!("{LAST}\n[[policies.wichita.emergency_numbers]]\ndial_masks = [\"000\"]\n");
+    assert_eq!(
+        problems("policies.toml", LAST, &numbers),
+        ["policies.toml:36: missing field `dial_string`"]
+    );
+    let numbers = format!(
+        "{LAST}\n[[policies.wichita.emergency_numbers]]\nDialString = \"1 12\"\nOnlinePSTNUsage = \"nowhere\"\n"
+    );
+    assert_eq!(
+        problems("policies.toml", LAST, &numbers),
+        [
+            "policies.toml:37: `1 12` is not a dial string (digits, * and # only)",
+            "policies.toml:38: unknown route `nowhere` (no such route in routes.toml)",
+        ]
+    );
+}
+
+#[test]
+fn warns_when_no_carriers_are_named_for_callbacks_to_our_elins() {
+    let named = edited(&[]).check();
+    assert_eq!((named.problems.len(), named.warnings.len()), (0, 0));
+    let none = edited(&[("bundle.toml", "carriers = [\"203.0.113.0/24\"]", "")]).check();
+    assert!(none.problems.is_empty());
+    let warnings: Vec<String> = none.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].starts_with("bundle.toml:13: [trust] names no `carriers`"),
+        "{warnings:?}"
     );
 }
