@@ -9,20 +9,45 @@ use e911_policy::{Bundle, SecretKey};
 
 use e911_harness::policy_source::{self, problem_lines, read_sources};
 
-/// Validates a source folder (every problem at once) or a bundle file (digest, and
-/// signature against `keys`). Returns the problems, or an empty list.
-pub fn check(path: &Path, keys: &[PathBuf]) -> Result<Vec<String>> {
+/// What `bundle check` found: problems (the bundle does not compile or load) and
+/// warnings (it does, but deserves a look), each one line naming its file and line.
+pub struct Checked {
+    /// `file:line: message` for each problem.
+    pub problems: Vec<String>,
+    /// `file:line: warning: message` for each warning.
+    pub warnings: Vec<String>,
+}
+
+/// Validates a source folder (every problem and warning at once) or a bundle file (digest,
+/// and signature against `keys`).
+pub fn check(path: &Path, keys: &[PathBuf]) -> Result<Checked> {
     if path.is_dir() {
-        let problems = read_sources(path)?.validate();
-        return Ok(problems
-            .iter()
-            .map(|p| format!("{}/{p}", path.display()))
-            .collect());
+        let check = read_sources(path)?.check();
+        let lines = |list: &[e911_policy::Problem], tag: &str| {
+            list.iter()
+                .map(|p| {
+                    format!(
+                        "{}/{}:{}: {tag}{}",
+                        path.display(),
+                        p.file,
+                        p.line,
+                        p.message
+                    )
+                })
+                .collect()
+        };
+        return Ok(Checked {
+            problems: lines(&check.problems, ""),
+            warnings: lines(&check.warnings, "warning: "),
+        });
     }
     let keys = policy_source::read_keys(keys)?;
-    Ok(match policy_source::load(path, &keys) {
-        Ok(_) => Vec::new(),
-        Err(err) => vec![format!("{err:#}")],
+    Ok(Checked {
+        problems: match policy_source::load(path, &keys) {
+            Ok(_) => Vec::new(),
+            Err(err) => vec![format!("{err:#}")],
+        },
+        warnings: Vec::new(),
     })
 }
 

@@ -163,9 +163,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 fn bundle(command: BundleCommand) -> Result<ExitCode> {
     match command {
         BundleCommand::Check { path, trust_keys } => {
-            let problems = bundle_cmd::check(&path, &trust_keys)?;
-            for problem in &problems {
-                eprintln!("{problem}");
+            let checked = bundle_cmd::check(&path, &trust_keys)?;
+            let problems = checked.problems;
+            for line in checked.warnings.iter().chain(&problems) {
+                eprintln!("{line}");
             }
             if problems.is_empty() {
                 println!("{}: ok", path.display());

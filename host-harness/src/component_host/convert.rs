@@ -73,6 +73,7 @@ pub fn verdict(v: wit::Verdict, now: u64) -> Verdict {
         elin: v.elin,
         notifications: notifications.iter().map(|n| n.target.clone()).collect(),
         degraded: v.degraded,
+        read_leniently: v.read_leniently,
         bundle_revision: v.bundle_revision,
         trace: v.trace,
     };
@@ -142,6 +143,7 @@ static KNOWN: &[&str] = &[
     "local-gateway",
     "ecrc",
     "the policy's route",
+    "the dialled number's own route",
     "no location: the ECRC route",
     "location not validated: the ECRC route",
     "ELIN gateway but the location has no ELIN: the ECRC route",

@@ -244,11 +244,11 @@ impl Proxy {
         let request = match hop::forward_request(out, peer, leg, sent_by) {
             Ok(request) => request,
             Err(err) => {
-                // Never drop a call because of our code: send what came in, as it came.
+                // Never drop a call because of our code: send what came in, as it came, to
+                // the upstream its route chose (an emergency call's trunk).
                 eprintln!("e911-harness proxy: {err}; forwarding the message as received");
                 self.effects.count("proxy.forward.unedited");
-                let default = self.routes.default;
-                let _ = self.send(default, default.proto.unwrap_or(proto), received);
+                let _ = self.send(upstream, leg, received);
                 return;
             }
         };

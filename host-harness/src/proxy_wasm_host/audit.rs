@@ -95,6 +95,10 @@ pub fn report(v: &Value) -> Result<Report, String> {
         elin: text(v, "elin")?,
         notifications: strings(v, "notifications")?,
         degraded: text(v, "degraded")?,
+        read_leniently: v
+            .get("read_leniently")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         bundle_revision: required(v, "bundle_revision")?,
         trace: strings(v, "trace")?,
     })

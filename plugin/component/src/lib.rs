@@ -318,6 +318,7 @@ fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
         policy_reason: report.policy_reason,
         elin: report.elin,
         degraded: report.degraded,
+        read_leniently: report.read_leniently,
         bundle_revision: report.bundle_revision,
         call_id: report.call_id,
         caller: report.caller,

@@ -1,37 +1,55 @@
 //! An emergency (or test) call, after the policy decided: rewrite for the route, record,
 //! notify (DESIGN §3 step 7).
 //!
-//! - `sip-trunk`: Request-URI (and `Route`) to the trunk, PIDF-LO in a `multipart/mixed`
-//!   body named by `Geolocation: <cid:…>` (RFC 6442 §4.1), `Geolocation-Routing: yes`
-//!   (§4.2), the callback number asserted in P-Asserted-Identity (RFC 3325).
-//! - `elin-gateway`: an ELIN in From and P-Asserted-Identity, stored for callbacks.
-//! - `local-gateway`: unchanged (PS-ALI), unless it carries the ECRC route.
+//! Every trunk gets the Request-URI the decision says it receives (what was dialled after
+//! masks, or the route's own number), and every emergency call `Priority: emergency`
+//! (which Lync sets and SBCs use for pre-emption). Then, by trunk kind:
 //!
-//! Fail-safe: if any step of the rewrite fails, the call still goes to the route's trunk
-//! with only the Request-URI and `Route` changed (or unchanged if even that fails), and
-//! `degraded` says why.
+//! - `sip-trunk`: PIDF-LO in a `multipart/mixed` body named by `Geolocation: <cid:…>`
+//!   (RFC 6442 §4.1), `Geolocation-Routing: yes` (§4.2), the callback number asserted in
+//!   P-Asserted-Identity for a trusted caller (RFC 3325).
+//! - `elin-gateway`: an ELIN in From and P-Asserted-Identity, stored for callbacks.
+//! - `local-gateway`: nothing more (PS-ALI: the carrier knows the line's address).
+//!
+//! P-Asserted-Identity from an untrusted peer is removed (RFC 3325 §5).
+//!
+//! Fail-safe: if any step of the rewrite fails, or its result would not parse strictly,
+//! the call still goes to the route's trunk with only the Request-URI and `Route` changed
+//! (or unchanged if even that fails), and `degraded` says why.
 
 use e911_location::{Location, Placement, Point, Shape, UsageRules, WriteOptions, write_pidf_lo};
-use e911_policy::{CallKind, Decision, Hop, LocationSource, RouteChoice, RouteKind, TrunkKind};
-use e911_sip::{HeaderKind, Limits, Message, NewPart, multipart_mixed};
+use e911_policy::{
+    CallKind, Decision, Hop, LocationSource, Peer, RouteChoice, RouteKind, TrunkKind, TrustedFacts,
+};
+use e911_sip::{HeaderKind, Message, NewPart, multipart_mixed};
 
 use crate::callback::{CallbackEntry, CallbackStore, select_elin};
 use crate::client_location::ClientLocation;
-use crate::engine::CallCtx;
-use crate::facts::SipFacts;
+use crate::engine::{CallCtx, Reading, STRICT_UNBOUNDED};
+use crate::facts::{SipFacts, uri_host};
 use crate::report::{self, base_report};
-use crate::rewrite::{EditOp, Position, apply};
+use crate::rewrite::{
+    EditOp, Position, apply_checked, fields, other_priority, priority_ops, strip_asserted_identity,
+};
 use crate::verdict::{Output, Verdict};
 
 /// Everything the emergency path reads.
 pub(crate) struct Input<'a, 'm> {
     pub msg: &'a Message<'m>,
-    pub facts: &'a SipFacts,
+    pub sip: &'a SipFacts,
+    pub facts: &'a TrustedFacts<'a>,
     pub client: &'a ClientLocation,
     pub decision: &'a Decision<'a>,
+    pub reading: Reading,
     pub ctx: &'a CallCtx<'a>,
     pub revision: &'a str,
-    pub limits: &'a Limits,
+}
+
+impl Input<'_, '_> {
+    /// The caller URI to report, map an ELIN back to and name in the PIDF-LO.
+    pub(crate) fn caller(&self) -> Option<&str> {
+        self.facts.caller().map(|(uri, _)| uri)
+    }
 }
 
 /// The planned change, and the callback mapping to store if it is applied.
@@ -50,6 +68,9 @@ pub(crate) fn decide(input: &Input<'_, '_>, store: &mut dyn CallbackStore) -> Ve
         notifications: Vec::new(),
         metrics: report::metrics(decision),
     };
+    if let Some(why) = input.reading.degraded() {
+        degrade(&mut verdict, why);
+    }
     if !decision.enabled {
         verdict
             .report
@@ -73,9 +94,10 @@ fn rewrite_for_route(
     store: &mut dyn CallbackStore,
     verdict: &mut Verdict,
 ) {
-    let planned = plan(input, route, store).and_then(|plan| match apply(input.msg, &plan.ops) {
-        Ok(bytes) => Ok((plan, bytes)),
-        Err(err) => Err(format!("rewrite refused ({err})")),
+    let planned = plan(input, route, store).and_then(|plan| {
+        apply_checked(input.msg, &plan.ops)
+            .map(|bytes| (plan, bytes))
+            .map_err(|err| format!("rewrite refused ({err})"))
     });
     match planned {
         Ok((plan, bytes)) => {
@@ -88,30 +110,46 @@ fn rewrite_for_route(
             verdict.edits = plan.ops;
         }
         Err(reason) => {
-            // Never block: send the call to the route's trunk with nothing else changed.
-            let ops = route_ops(input.msg, route.first, route.kind);
-            match apply(input.msg, &ops) {
+            // Never block: send the call to the route's trunk with nothing else changed
+            // (but never forward an identity we were told not to believe).
+            let mut ops = route_ops(input, route.first);
+            if input.facts.strips_asserted_identity() {
+                ops.extend(strip_asserted_identity(input.msg));
+            }
+            match apply_checked(input.msg, &ops) {
                 Ok(bytes) if !ops.is_empty() => {
                     degrade(
                         verdict,
                         format!(
                             "{reason}: forwarded to {} with only the Request-URI/Route changed",
-                            route.first.target
+                            route.first.trunk
                         ),
                     );
                     verdict.output = Output::Rewritten(bytes);
                     verdict.edits = ops;
                 }
-                _ => degrade(verdict, format!("{reason}: forwarded unchanged")),
+                _ => degrade(
+                    verdict,
+                    format!(
+                        "{reason}: forwarded unchanged towards {}",
+                        route.first.trunk
+                    ),
+                ),
             }
         }
     }
 }
 
+/// Records why the call was handled in a degraded way; several reasons add up.
 fn degrade(verdict: &mut Verdict, reason: String) {
     verdict.report.trace.push(format!("degraded: {reason}"));
-    verdict.report.degraded = Some(reason);
-    verdict.metrics.push("e911.degraded");
+    verdict.report.degraded = Some(match verdict.report.degraded.take() {
+        Some(before) => format!("{before}; {reason}"),
+        None => {
+            verdict.metrics.push("e911.degraded");
+            reason
+        }
+    });
 }
 
 fn plan(
@@ -121,15 +159,27 @@ fn plan(
 ) -> Result<Plan, String> {
     let hop = route.first;
     let mut plan = Plan {
-        ops: route_ops(input.msg, hop, route.kind),
+        ops: route_ops(input, hop),
         elin: None,
         notes: Vec::new(),
     };
+    if input.decision.kind == CallKind::Emergency {
+        plan.ops.extend(priority_ops(input.msg, "emergency"));
+        plan.notes
+            .push(match other_priority(input.msg, "emergency") {
+                Some(other) => format!("Priority: {other} replaced by Priority: emergency"),
+                None => "Priority: emergency".to_owned(),
+            });
+    }
+    if input.facts.strips_asserted_identity() && hop.kind != TrunkKind::ElinGateway {
+        plan.ops.extend(strip_asserted_identity(input.msg));
+        plan.notes
+            .push("P-Asserted-Identity from an untrusted peer removed (RFC 3325 §5)".to_owned());
+    }
     match hop.kind {
         TrunkKind::SipTrunk => {
             plan.ops.extend(location_ops(input, &mut plan.notes)?);
-            plan.ops
-                .extend(callback_number_ops(input.msg, &mut plan.notes));
+            plan.ops.extend(callback_number_ops(input, &mut plan.notes));
         }
         TrunkKind::ElinGateway => {
             let elin = select_elin(input.decision.elins, store, input.ctx.now)
@@ -138,13 +188,13 @@ fn plan(
             plan.ops.extend(elin_ops(input, elin)?);
             plan.notes.push(format!(
                 "ELIN {elin} replaces the caller ID; a callback maps to {} until the window closes",
-                input.facts.caller.as_deref().unwrap_or("(unknown)")
+                input.caller().unwrap_or("(unknown)")
             ));
             plan.elin = Some((
                 elin.to_owned(),
                 CallbackEntry {
-                    caller: caller_uri(input.facts),
-                    call_id: input.facts.call_id.clone().unwrap_or_default(),
+                    caller: input.caller().unwrap_or_default().to_owned(),
+                    call_id: input.sip.call_id.clone().unwrap_or_default(),
                     assigned_at: input.ctx.now,
                     expires_at: input.decision.callback_until,
                     uses: previous.map_or(1, |p| p.uses.saturating_add(1)),
@@ -154,28 +204,36 @@ fn plan(
         }
         TrunkKind::LocalGateway => {
             if route.kind != RouteKind::Ecrc {
-                plan.notes
-                    .push("local gateway (PS-ALI): the message leaves unchanged".to_owned());
+                plan.notes.push(
+                    "local gateway (PS-ALI): no location added, the carrier has the line's address"
+                        .to_owned(),
+                );
             }
         }
     }
     Ok(plan)
 }
 
-/// The Request-URI and `Route` of the trunk. A local gateway on the policy's own route
-/// needs neither (PS-ALI: the carrier knows the caller's location by number); on the
-/// ECRC route it must dial the ECRC's number.
-fn route_ops(msg: &Message<'_>, hop: &Hop, kind: RouteKind) -> Vec<EditOp> {
-    if hop.kind == TrunkKind::LocalGateway && kind != RouteKind::Ecrc {
+/// The Request-URI the trunk receives (what was dialled after masks, or the route's own
+/// number) and the `Route` that leads to it, if any.
+fn route_ops(input: &Input<'_, '_>, hop: &Hop) -> Vec<EditOp> {
+    let Some(target) = input
+        .decision
+        .outbound
+        .as_ref()
+        .map(|o| o.request_target(hop))
+    else {
         return Vec::new();
-    }
-    let mut ops = vec![EditOp::SetRequestUri(hop.target.clone())];
-    if let Some(route) = &hop.route_header {
+    };
+    let mut ops = vec![EditOp::SetRequestUri(target.uri)];
+    if let Some(route) = target.route {
         // RFC 3261 §16.6 step 7: a proxy that adds a Route pushes it on top of the set.
-        let position = first_field(msg, HeaderKind::Route).map_or(Position::End, Position::Before);
+        let position = fields(input.msg, HeaderKind::Route)
+            .next()
+            .map_or(Position::End, Position::Before);
         ops.push(EditOp::InsertHeader {
             name: "Route".to_owned(),
-            value: route.clone(),
+            value: route,
             position,
         });
     }
@@ -190,10 +248,10 @@ fn location_ops(input: &Input<'_, '_>, notes: &mut Vec<String>) -> Result<Vec<Ed
         notes.push("no location to insert".to_owned());
         return Ok(Vec::new());
     };
-    let token = token(input.facts.call_id.as_deref().unwrap_or_default());
+    let token = token(input.sip.call_id.as_deref().unwrap_or_default());
     let cid = format!("{token}@{}", input.ctx.node);
     let pidf = write_pidf(input, &location)?;
-    let kept = kept_parts(input.msg, input.limits);
+    let kept = kept_parts(input.msg);
     let mut parts: Vec<NewPart<'_>> = kept
         .iter()
         .map(|p| NewPart::new(&p.content_type, &p.body))
@@ -253,7 +311,7 @@ fn chosen_location(input: &Input<'_, '_>) -> Option<Location> {
 /// The presentity is the caller (RFC 4119 §2.2.1); a caller URI the schema refuses as an
 /// `anyURI` (an IPv6 literal, say) gives way to a `pres:` URI on this node.
 fn write_pidf(input: &Input<'_, '_>, location: &Location) -> Result<String, String> {
-    let caller = input.facts.caller.as_deref().map(strip_uri_params);
+    let caller = input.caller().map(strip_uri_params);
     let fallback = format!("pres:e911@{}", input.ctx.node);
     let mut last = String::new();
     for entity in caller.into_iter().chain([fallback.as_str()]) {
@@ -273,7 +331,7 @@ struct KeptPart {
 }
 
 /// The original body's parts, less any PIDF-LO (ours replaces it).
-fn kept_parts(msg: &Message<'_>, limits: &Limits) -> Vec<KeptPart> {
+fn kept_parts(msg: &Message<'_>) -> Vec<KeptPart> {
     let is_pidf = |ct: &[u8]| ct.to_ascii_lowercase().starts_with(b"application/pidf+xml");
     if msg.body().is_empty() {
         return Vec::new();
@@ -287,7 +345,7 @@ fn kept_parts(msg: &Message<'_>, limits: &Limits) -> Vec<KeptPart> {
             body: msg.body().to_vec(),
         }];
     }
-    match msg.multipart(limits) {
+    match msg.multipart(&STRICT_UNBOUNDED) {
         Ok(parts) => parts
             .iter()
             .map(|p| KeptPart {
@@ -307,10 +365,12 @@ fn kept_parts(msg: &Message<'_>, limits: &Limits) -> Vec<KeptPart> {
     }
 }
 
-/// RFC 3325: the callback number. A caller without P-Asserted-Identity whose From is a
-/// telephone number gets it asserted, so the PSAP sees a number it can call back.
-fn callback_number_ops(msg: &Message<'_>, notes: &mut Vec<String>) -> Vec<EditOp> {
-    if msg.has(HeaderKind::PAssertedIdentity) {
+/// RFC 3325: the callback number. A trusted caller without P-Asserted-Identity whose From
+/// is a telephone number gets it asserted, so the PSAP sees a number it can call back. An
+/// untrusted peer's From is never asserted: we would vouch for a claim we cannot check.
+fn callback_number_ops(input: &Input<'_, '_>, notes: &mut Vec<String>) -> Vec<EditOp> {
+    let msg = input.msg;
+    if msg.has(HeaderKind::PAssertedIdentity) || input.facts.peer() != Peer::Enterprise {
         return Vec::new();
     }
     let Ok(from) = msg.from() else {
@@ -337,7 +397,8 @@ fn callback_number_ops(msg: &Message<'_>, notes: &mut Vec<String>) -> Vec<EditOp
 /// RFC 3261 §8.1.1.3) and as the only P-Asserted-Identity.
 fn elin_ops(input: &Input<'_, '_>, elin: &str) -> Result<Vec<EditOp>, String> {
     let msg = input.msg;
-    let host = input.facts.caller_host.as_deref().unwrap_or(input.ctx.node);
+    let host = input.caller().and_then(uri_host);
+    let host = host.as_deref().unwrap_or(input.ctx.node);
     let uri = format!("sip:{elin}@{host};user=phone");
     let from_field = first_field(msg, HeaderKind::From).ok_or("no From header")?;
     let from = msg
@@ -371,25 +432,12 @@ fn quoted_display_name(name: &[u8]) -> String {
     format!("\"{}\" ", String::from_utf8_lossy(name))
 }
 
-/// The URI to reach the caller on a callback: the asserted identity, else From.
-fn caller_uri(facts: &SipFacts) -> String {
-    facts.caller.clone().unwrap_or_default()
-}
-
 fn header(name: &str, value: String) -> EditOp {
     EditOp::InsertHeader {
         name: name.to_owned(),
         value,
         position: Position::End,
     }
-}
-
-fn fields<'m>(msg: &'m Message<'_>, kind: HeaderKind) -> impl Iterator<Item = u32> + 'm {
-    msg.fields()
-        .iter()
-        .enumerate()
-        .filter(move |(_, f)| f.kind == kind)
-        .filter_map(|(i, _)| u32::try_from(i).ok())
 }
 
 fn first_field(msg: &Message<'_>, kind: HeaderKind) -> Option<u32> {

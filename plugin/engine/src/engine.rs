@@ -1,21 +1,24 @@
 //! [`Engine::on_message`]: bytes and context in, a [`Verdict`] out (DESIGN §3).
 //!
 //! The fast path comes first: anything that is not an initial INVITE is forwarded
-//! byte-identical after looking at a handful of bytes. An INVITE is parsed, its facts go
-//! to the policy, and the decision becomes an edit list. No step can refuse an emergency
-//! call: a failure while rewriting forwards it on the emergency route with the reason in
-//! `degraded` (see [`crate::emergency`]).
+//! byte-identical after looking at a handful of bytes. An INVITE is parsed strictly; one
+//! the strict parser refuses is read by the lenient reader ([`e911_sip::salvage`]) and
+//! classified like any other, so no limit or stray byte is a reason not to recognise an
+//! emergency call, only a reason to degrade. Its facts go through the policy's trust step,
+//! then to the policy, and the decision becomes an edit list. No step can refuse an
+//! emergency call: a failure while rewriting forwards it on the emergency route with the
+//! reason in `degraded` (see [`crate::emergency`]).
 
 use core::net::IpAddr;
 
-use e911_policy::{CallKind, ElinOwner, Policy};
-use e911_sip::{HeaderKind, Leniency, Limits, Message, parse};
+use e911_policy::{ElinOwner, Policy, TrustedFacts};
+use e911_sip::{Leniency, Limits, Message, ParseError, Repairs, parse, salvage};
 
 use crate::callback::{CallbackStore, Seconds};
 use crate::client_location::client_location;
 use crate::emergency;
 use crate::facts::SipFacts;
-use crate::rewrite::{EditOp, Position, apply};
+use crate::rewrite::{EditOp, apply_checked, priority_ops, strip_asserted_identity};
 use crate::time::rfc3339;
 use crate::verdict::{Kind, Output, Verdict};
 
@@ -43,45 +46,121 @@ pub struct CallCtx<'a> {
     pub node: &'a str,
 }
 
-/// What the engine accepts by default: the standard size limits, and bare-LF line ends,
-/// which some softphones and test tools send (DESIGN §2.3: accept what real systems send
-/// where it is safe). An emergency INVITE with LF-only lines must still be recognised;
-/// the lines the engine adds end in CRLF, which every parser accepts.
-pub const ENGINE_LIMITS: Limits = Limits::DEFAULT.with_leniency(Leniency {
-    allow_lf_only_line_ends: true,
-    ..Leniency::STRICT
-});
+/// What hosts accept when they frame streams and read messages to relay them: the standard
+/// message size, and bare-LF line ends, which some softphones and test tools send (DESIGN
+/// §2.3: accept what real systems send where it is safe). A message is bounded by its size
+/// alone: a 911 INVITE that crossed a chain of SBCs may carry hundreds of header fields in
+/// a large header section, and no host may refuse to frame or relay it for that. The
+/// engine itself parses strictly and reads anything else with the lenient reader, so what
+/// it rewrites is always strict.
+pub const ENGINE_LIMITS: Limits = Limits {
+    max_header_bytes: e911_sip::MAX_MESSAGE_BYTES,
+    max_headers: e911_sip::MAX_MESSAGE_BYTES,
+    ..Limits::DEFAULT.with_leniency(Leniency {
+        allow_lf_only_line_ends: true,
+        ..Leniency::STRICT
+    })
+};
+
+/// The first parse of an INVITE: strict syntax, the standard size limits.
+const STRICT: Limits = Limits::DEFAULT;
+
+/// Strict syntax and no size limit of its own: how the engine parses what the lenient
+/// reader rebuilt (a 911 with 300 header fields is still a 911; the host bounds the
+/// message), and how it checks every message it rewrites.
+pub const STRICT_UNBOUNDED: Limits = Limits {
+    max_message_bytes: u32::MAX,
+    max_header_bytes: u32::MAX,
+    max_headers: u32::MAX,
+    leniency: Leniency::STRICT,
+};
+
+/// How an INVITE was read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reading {
+    /// It parsed strictly.
+    Strict,
+    /// The strict parser refused it (`error`); the lenient reader rebuilt it (`repairs`).
+    Salvaged { error: ParseError, repairs: Repairs },
+}
+
+impl Reading {
+    /// Why a call read this way is degraded, if it is: anything but line ends.
+    pub(crate) fn degraded(&self) -> Option<String> {
+        match self {
+            Self::Strict => None,
+            Self::Salvaged { repairs, .. } if repairs.only_line_ends() => None,
+            Self::Salvaged { error, repairs } => Some(format!(
+                "INVITE does not parse strictly ({error}); read by the lenient reader ({})",
+                describe(repairs)
+            )),
+        }
+    }
+
+    /// The trace line, if the message was not read strictly.
+    pub(crate) fn trace(&self) -> Option<String> {
+        match self {
+            Self::Strict => None,
+            Self::Salvaged { repairs, .. } if repairs.only_line_ends() => {
+                Some("bare LF line ends: read as CRLF, and rewritten with CRLF".to_owned())
+            }
+            Self::Salvaged { error, repairs } => Some(format!(
+                "does not parse strictly ({error}): read by the lenient reader, {}",
+                describe(repairs)
+            )),
+        }
+    }
+}
+
+/// What the lenient reader changed, in a few words.
+fn describe(repairs: &Repairs) -> String {
+    use e911_sip::LengthRepair;
+    let mut parts = Vec::new();
+    if repairs.dropped_lines > 0 {
+        parts.push(format!(
+            "{} malformed header line(s) left out",
+            repairs.dropped_lines
+        ));
+    }
+    match repairs.content_length {
+        Some(LengthRepair::Short { declared, present }) => parts.push(format!(
+            "Content-Length {declared} but {present} body bytes: the body is what arrived"
+        )),
+        Some(LengthRepair::Unreadable) => {
+            parts.push("Content-Length unreadable: the body runs to the end".to_owned())
+        }
+        None => {}
+    }
+    if repairs.request_line {
+        parts.push("Request-Line rewritten".to_owned());
+    }
+    if repairs.blank_line {
+        parts.push("no blank line: one added, no body".to_owned());
+    }
+    if repairs.line_ends {
+        parts.push("line ends made CRLF".to_owned());
+    }
+    if parts.is_empty() {
+        parts.push("nothing left out: over a size limit only".to_owned());
+    }
+    parts.join("; ")
+}
 
 /// The decision engine for one compiled policy. Hosts swap whole engines on reload.
 #[derive(Debug)]
 pub struct Engine {
     policy: Policy,
-    limits: Limits,
 }
 
 impl Engine {
-    /// An engine for `policy` with the default message limits.
+    /// An engine for `policy`.
     pub fn new(policy: Policy) -> Self {
-        Self {
-            policy,
-            limits: ENGINE_LIMITS,
-        }
-    }
-
-    /// The same engine with other message limits.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
+        Self { policy }
     }
 
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
-    }
-
-    /// The message limits in force.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
     }
 
     /// Decides what to do with one complete message (a UDP datagram or a framed TCP
@@ -97,61 +176,104 @@ impl Engine {
         if !bytes.starts_with(b"INVITE ") {
             return self.pass(ctx, Vec::new());
         }
-        let msg = match parse(bytes, &self.limits) {
+        match parse(bytes, &STRICT) {
+            Ok(msg) => self.on_invite(&msg, Reading::Strict, ctx, store),
+            Err(error) => self.on_unparsed(bytes, error, ctx, store),
+        }
+    }
+
+    /// An INVITE the strict parser refused: rebuilt by the lenient reader, then decided
+    /// like any other. The rewrite starts from the rebuilt copy, so its edit list would
+    /// name fields the host does not have: only the bytes carry it.
+    fn on_unparsed(
+        &self,
+        bytes: &[u8],
+        error: ParseError,
+        ctx: &CallCtx<'_>,
+        store: &mut dyn CallbackStore,
+    ) -> Verdict {
+        let salvaged = match salvage(bytes) {
+            Ok(salvaged) => salvaged,
+            Err(why) => return self.unparsed(ctx, error, &why.to_string()),
+        };
+        let msg = match parse(&salvaged.bytes, &STRICT_UNBOUNDED) {
             Ok(msg) => msg,
-            Err(err) => {
-                let mut verdict = self.pass(
-                    ctx,
-                    vec![format!(
-                        "message does not parse ({err}): forwarded unchanged"
-                    )],
-                );
-                verdict.report.degraded = Some(format!("unparsed INVITE: {err}"));
-                verdict.metrics.push("e911.degraded");
-                return verdict;
+            Err(e) => {
+                let why = format!("the lenient reader's copy does not parse ({e})");
+                return self.unparsed(ctx, error, &why);
             }
         };
-        let facts = SipFacts::read(&msg, &self.policy.settings().headers);
-        if facts.in_dialog {
+        let reading = Reading::Salvaged {
+            error,
+            repairs: salvaged.repairs,
+        };
+        let mut verdict = self.on_invite(&msg, reading, ctx, store);
+        verdict.edits.clear();
+        verdict.report.read_leniently = true;
+        verdict
+    }
+
+    fn on_invite(
+        &self,
+        msg: &Message<'_>,
+        reading: Reading,
+        ctx: &CallCtx<'_>,
+        store: &mut dyn CallbackStore,
+    ) -> Verdict {
+        let sip = SipFacts::read(msg, &self.policy.settings().headers);
+        if sip.in_dialog {
             return self.pass(
                 ctx,
                 vec!["in-dialog request (To has a tag): not a new call".to_owned()],
             );
         }
+        let facts = self.policy.trust(sip.raw(ctx.peer, ctx.now));
         // DESIGN §3 step 2: a PSAP callback comes from the carrier side. An INVITE to one
         // of our ELINs from a trusted (enterprise) network is an ordinary call.
-        let from_carrier = !ctx.peer.is_some_and(|ip| self.policy.is_trusted(ip));
-        if from_carrier
-            && let Some(owner) = facts.dialed.as_deref().and_then(|d| self.policy.elin(d))
+        if facts.may_be_callback()
+            && let Some(owner) = sip.dialed.as_deref().and_then(|d| self.policy.elin(d))
         {
-            return self.callback(&msg, &facts, owner, ctx, store);
+            return self.callback(msg, &sip, &facts, owner, reading, ctx, store);
         }
-        let client = client_location(&msg, &self.limits);
+        let client = client_location(msg, &STRICT_UNBOUNDED);
         let client_location = client
             .pidf()
             .and_then(|p| p.preferred())
             .map(|f| &f.location);
-        let decision = self
-            .policy
-            .evaluate(&facts.call_facts(ctx.peer, client_location, ctx.now));
-        if decision.kind == CallKind::None {
-            let mut verdict = self.pass(ctx, Vec::new());
-            verdict.report.dialed = facts.dialed.clone().or_else(|| facts.service_urn.clone());
+        let facts = facts.with_client_location(client_location);
+        let decision = self.policy.evaluate(&facts);
+        if !decision.is_emergency() {
+            let mut verdict = self.pass(ctx, reading.trace().into_iter().collect());
+            verdict.report.dialed = sip.dialed.clone().or_else(|| sip.service_urn.clone());
             return verdict;
         }
         let mut verdict = emergency::decide(
             &emergency::Input {
-                msg: &msg,
+                msg,
+                sip: &sip,
                 facts: &facts,
                 client: &client,
                 decision: &decision,
+                reading,
                 ctx,
                 revision: self.policy.revision(),
-                limits: &self.limits,
             },
             store,
         );
         verdict.metrics.push("e911.messages");
+        verdict
+    }
+
+    /// An INVITE nothing could read: forwarded unchanged, degraded and audited.
+    fn unparsed(&self, ctx: &CallCtx<'_>, error: ParseError, why: &str) -> Verdict {
+        let mut verdict = self.pass(
+            ctx,
+            vec![format!(
+                "message does not parse ({error}) and {why}: forwarded unchanged"
+            )],
+        );
+        verdict.report.degraded = Some(format!("unparsed INVITE: {error}; {why}"));
+        verdict.metrics.push("e911.degraded");
         verdict
     }
 
@@ -163,24 +285,30 @@ impl Engine {
     /// DESIGN §3 step 8: an INVITE to one of our ELINs is a PSAP calling back. Within
     /// the window it goes to the caller who used the ELIN, marked `Priority:
     /// psap-callback` (RFC 7090 §5); after it, to the policy's callback fallback.
+    #[allow(clippy::too_many_arguments)]
     fn callback(
         &self,
         msg: &Message<'_>,
-        facts: &SipFacts,
+        sip: &SipFacts,
+        facts: &TrustedFacts<'_>,
         owner: ElinOwner<'_>,
+        reading: Reading,
         ctx: &CallCtx<'_>,
         store: &mut dyn CallbackStore,
     ) -> Verdict {
         let mut verdict = self.pass(ctx, Vec::new());
         let report = &mut verdict.report;
         report.kind = Kind::Callback;
-        report.call_id = facts.call_id.clone();
-        report.caller = facts.caller.clone();
-        report.dialed = facts.dialed.clone();
+        report.call_id = sip.call_id.clone();
+        report.caller = facts.caller().map(|(uri, _)| uri.to_owned());
+        report.dialed = sip.dialed.clone();
         report.elin = Some(owner.elin.to_owned());
+        report.trace.extend(reading.trace());
         report.trace.push(format!(
-            "INVITE to ELIN {} of ERL {}: a PSAP callback",
-            owner.elin, owner.erl.id
+            "INVITE to ELIN {} of ERL {} from a {} peer: a PSAP callback",
+            owner.elin,
+            owner.erl.id,
+            facts.peer().as_str()
         ));
         let entry = store.get(owner.elin);
         let target = match &entry {
@@ -213,10 +341,14 @@ impl Engine {
                 fallback
             }
         };
+        verdict.report.degraded = reading.degraded();
         let Some(target) = target else { return verdict };
         let mut ops = vec![EditOp::SetRequestUri(target.clone())];
-        ops.extend(priority_psap_callback(msg));
-        match apply(msg, &ops) {
+        ops.extend(priority_ops(msg, "psap-callback"));
+        if facts.strips_asserted_identity() {
+            ops.extend(strip_asserted_identity(msg));
+        }
+        match apply_checked(msg, &ops) {
             Ok(bytes) => {
                 verdict
                     .report
@@ -229,8 +361,10 @@ impl Engine {
                 verdict.report.degraded = Some(format!(
                     "callback rewrite failed ({err}): forwarded unchanged"
                 ));
-                verdict.metrics.push("e911.degraded");
             }
+        }
+        if verdict.report.degraded.is_some() {
+            verdict.metrics.push("e911.degraded");
         }
         verdict
     }
@@ -244,25 +378,4 @@ impl Engine {
             .or(global)?;
         chosen.callback_fallback.clone()
     }
-}
-
-/// `Priority: psap-callback` (RFC 7090 §5), replacing any Priority the PSAP sent.
-fn priority_psap_callback(msg: &Message<'_>) -> Vec<EditOp> {
-    let mut fields = msg
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.kind == HeaderKind::Priority)
-        .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX));
-    let value = "psap-callback".to_owned();
-    let mut ops = match fields.next() {
-        Some(field) => vec![EditOp::ReplaceHeader { field, value }],
-        None => vec![EditOp::InsertHeader {
-            name: "Priority".to_owned(),
-            value,
-            position: Position::End,
-        }],
-    };
-    ops.extend(fields.map(|field| EditOp::RemoveHeader { field }));
-    ops
 }

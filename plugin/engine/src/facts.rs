@@ -2,13 +2,13 @@
 //!
 //! The policy never sees SIP: this module reads the Request-URI, To, P-Asserted-Identity,
 //! From, P-Access-Network-Info and the bundle's configured headers, and hands over
-//! strings. Trust is the policy's business: headers are read here whoever sent them, and
-//! the policy ignores them unless the peer is in a trusted network.
+//! strings. It believes none of them: [`SipFacts::raw`] gives the policy's trust step
+//! ([`e911_policy::Policy::trust`]) what the message says, and that step alone decides
+//! what counts, given the peer.
 
 use core::net::IpAddr;
 
-use e911_location::Location;
-use e911_policy::{CallFacts, Dialog, HeaderNames, Request};
+use e911_policy::{Dialog, HeaderNames, RawFacts, Request};
 use e911_sip::{HeaderKind, Host, Message, Method, Uri};
 
 /// What one request says, copied out of the message so it can outlive the parse.
@@ -24,10 +24,10 @@ pub struct SipFacts {
     pub service_urn: Option<String>,
     /// The dialled user part (Request-URI, else To), without user parameters.
     pub dialed: Option<String>,
-    /// The caller: the first P-Asserted-Identity URI, else the From URI (RFC 3325 §9.1).
-    pub caller: Option<String>,
-    /// The host part of the caller's URI, for writing an ELIN into it.
-    pub caller_host: Option<String>,
+    /// The first P-Asserted-Identity URI.
+    pub asserted_identity: Option<String>,
+    /// The From URI.
+    pub from: Option<String>,
     /// The client IP from the bundle's client-IP header.
     pub client_ip: Option<IpAddr>,
     /// The Wi-Fi BSSID from `P-Access-Network-Info` (RFC 7315 §5.4 `i-wlan-node-id`).
@@ -45,7 +45,6 @@ impl SipFacts {
         let to = msg.to().ok();
         let ruri = msg.request_uri().ok();
         let to_uri = to.as_ref().and_then(|t| t.uri().ok());
-        let (caller, caller_host) = caller(msg);
         Self {
             invite,
             in_dialog: to.is_some_and(|t| t.tag().is_some()),
@@ -59,8 +58,12 @@ impl SipFacts {
                 .into_iter()
                 .flatten()
                 .find_map(dialed),
-            caller,
-            caller_host,
+            asserted_identity: msg
+                .p_asserted_identities()
+                .flatten()
+                .next()
+                .map(|a| text(a.uri)),
+            from: msg.from().ok().map(|a| text(a.uri)),
             client_ip: named(msg, headers.client_ip.as_deref())
                 .and_then(|v| v.trim().trim_matches(['[', ']']).parse().ok()),
             bssid: msg
@@ -73,14 +76,10 @@ impl SipFacts {
         }
     }
 
-    /// The policy's view of these facts.
-    pub fn call_facts<'a>(
-        &'a self,
-        peer_ip: Option<IpAddr>,
-        client_location: Option<&'a Location>,
-        now: u64,
-    ) -> CallFacts<'a> {
-        CallFacts {
+    /// What the message says and who sent it, for the policy's trust step.
+    pub fn raw(&self, peer_ip: Option<IpAddr>, now: u64) -> RawFacts<'_> {
+        RawFacts {
+            peer_ip,
             request: if self.invite {
                 Request::Invite
             } else {
@@ -93,13 +92,13 @@ impl SipFacts {
             },
             service_urn: self.service_urn.as_deref(),
             dialed: self.dialed.as_deref(),
-            caller: self.caller.as_deref(),
-            peer_ip,
+            asserted_identity: self.asserted_identity.as_deref(),
+            from: self.from.as_deref(),
             client_ip: self.client_ip,
             bssid: self.bssid.as_deref(),
             chassis: self.chassis.as_deref(),
             port: self.port.as_deref(),
-            client_location,
+            client_location: None,
             now,
         }
     }
@@ -116,19 +115,15 @@ fn dialed(uri: &Uri<'_>) -> Option<String> {
     (!user.is_empty()).then(|| text(user))
 }
 
-fn caller(msg: &Message<'_>) -> (Option<String>, Option<String>) {
-    let pai = msg.p_asserted_identities().flatten().next();
-    let addr = pai.or_else(|| msg.from().ok());
-    let Some(addr) = addr else {
-        return (None, None);
-    };
-    let host = addr.uri().ok().and_then(|u| {
-        u.as_sip().map(|sip| match sip.host {
-            Host::Name(h) | Host::Ipv4(h) => text(h),
-            Host::Ipv6(h) => format!("[{}]", text(h)),
-        })
-    });
-    (Some(text(addr.uri)), host)
+/// The host part of a caller URI (`sip:alice@contoso.com;…` → `contoso.com`), for
+/// writing an ELIN into it.
+pub fn uri_host(uri: &str) -> Option<String> {
+    let parsed = Uri::parse(uri.as_bytes()).ok()?;
+    let sip = parsed.as_sip()?;
+    Some(match sip.host {
+        Host::Name(h) | Host::Ipv4(h) => text(h),
+        Host::Ipv6(h) => format!("[{}]", text(h)),
+    })
 }
 
 /// The first value of a header named in the bundle, trimmed.
@@ -185,10 +180,14 @@ mod tests {
         assert!(f.invite && !f.in_dialog);
         assert_eq!(f.dialed.as_deref(), Some("911"));
         assert_eq!(
-            f.caller.as_deref(),
+            f.asserted_identity.as_deref(),
             Some("sip:+14255550104@contoso.com;user=phone")
         );
-        assert_eq!(f.caller_host.as_deref(), Some("contoso.com"));
+        assert_eq!(f.from.as_deref(), Some("sip:dave@contoso.com"));
+        assert_eq!(
+            uri_host(f.asserted_identity.as_deref().unwrap()).as_deref(),
+            Some("contoso.com")
+        );
         assert_eq!(f.bssid.as_deref(), Some("001122334455"));
         assert_eq!(f.chassis.as_deref(), Some("00-aa-bb-cc-dd-ee"));
         assert_eq!(f.port.as_deref(), Some("Gi1/0/7"));
@@ -210,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn marks_a_to_tag_as_in_dialog_and_falls_back_to_from() {
+    fn marks_a_to_tag_as_in_dialog() {
         let text = INVITE
             .replace(
                 "To: <sip:911@contoso.com>",
@@ -222,6 +221,6 @@ mod tests {
             );
         let f = facts(&text);
         assert!(f.in_dialog);
-        assert_eq!(f.caller.as_deref(), Some("sip:dave@contoso.com"));
+        assert_eq!(f.asserted_identity, None);
     }
 }

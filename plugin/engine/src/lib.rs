@@ -27,7 +27,7 @@ pub mod verdict;
 
 pub use callback::{CallbackEntry, CallbackStore, MemoryStore, select_elin};
 pub use client_location::{CidMatch, ClientLocation};
-pub use engine::{CallCtx, ENGINE_LIMITS, Engine, Transport};
+pub use engine::{CallCtx, ENGINE_LIMITS, Engine, STRICT_UNBOUNDED, Transport};
 pub use report::address_line;
 pub use rewrite::{EditOp, Position};
 pub use verdict::{Kind, LocationReport, Notification, Output, Report, RouteReport, Verdict};

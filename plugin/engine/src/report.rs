@@ -3,7 +3,7 @@
 
 use e911_location::{CivicAddress, CivicElement};
 use e911_policy::{
-    CallKind, ConferenceMode, Decision, LocationSource, Mismatch, PolicyReason, RouteKind,
+    CallKind, ConferenceMode, Decision, LocationSource, Mismatch, Peer, PolicyReason, RouteKind,
     Validation,
 };
 use serde::Serialize;
@@ -17,7 +17,9 @@ use crate::verdict::{Kind, LocationReport, Notification, Report, RouteReport};
 /// policy's own trace lines.
 pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
     let d = input.decision;
-    let mut trace: Vec<String> = d.to_string().lines().map(str::to_owned).collect();
+    let mut trace: Vec<String> = input.reading.trace().into_iter().collect();
+    trace.extend(d.to_string().lines().map(str::to_owned));
+    trace.extend(trust_line(input));
     trace.push(client_line(input.client));
     Report {
         kind: if is_test(d) {
@@ -25,14 +27,14 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
         } else {
             Kind::Emergency
         },
-        call_id: input.facts.call_id.clone(),
+        call_id: input.sip.call_id.clone(),
         now: input.ctx.now,
-        caller: input.facts.caller.clone(),
+        caller: input.caller().map(str::to_owned),
         dialed: input
-            .facts
+            .sip
             .dialed
             .clone()
-            .or_else(|| input.facts.service_urn.clone()),
+            .or_else(|| input.sip.service_urn.clone()),
         location: location_report(input),
         policy: d.policy.map(|p| p.id.to_owned()),
         policy_reason: d.policy.map(|p| match p.reason {
@@ -44,15 +46,39 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
             id: r.id.to_owned(),
             kind: r.kind.as_str(),
             trunk: r.first.trunk.clone(),
-            target: r.first.target.clone(),
+            target: d
+                .outbound
+                .as_ref()
+                .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
             reason: r.reason.as_str(),
         }),
         elin: None,
         notifications: d.notifications.iter().map(|n| n.id.clone()).collect(),
         degraded: None,
+        read_leniently: false,
         bundle_revision: input.revision.to_owned(),
         trace,
     }
+}
+
+/// What the trust step did not believe, when the peer is not a trusted one.
+fn trust_line(input: &Input<'_, '_>) -> Option<String> {
+    let facts = input.facts;
+    if facts.peer() == Peer::Enterprise {
+        return None;
+    }
+    let peer = facts
+        .peer_ip()
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ignored = facts.not_believed();
+    let mut line = format!(
+        "peer {peer} is {} (not in the trusted networks): its caller ID picks no policy or location",
+        facts.peer().as_str()
+    );
+    if !ignored.is_empty() {
+        line.push_str(&format!("; not believed: {}", ignored.join(", ")));
+    }
+    Some(line)
 }
 
 fn client_line(client: &ClientLocation) -> String {

@@ -5,7 +5,11 @@
 //! primitives applies — Kamailio's lumps, say — without re-parsing our output). One list
 //! produces both: [`apply`] renders it through `e911_sip::Edits`, so the two never differ.
 
-use e911_sip::{EditError, Edits, Message};
+use core::fmt;
+
+use e911_sip::{EditError, Edits, HeaderKind, Message, ParseError, parse};
+
+use crate::engine::STRICT_UNBOUNDED;
 
 /// Where a new header line goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +86,85 @@ pub fn apply(msg: &Message<'_>, ops: &[EditOp]) -> Result<Vec<u8>, EditError> {
         }
     }
     Ok(edits.render())
+}
+
+/// Why a planned rewrite was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RewriteError {
+    /// The edit list itself was refused.
+    Edit(EditError),
+    /// The rendered message does not parse strictly: whatever let the input in, nothing
+    /// we forward may be something a strict parser at the provider refuses.
+    NotStrict(ParseError),
+}
+
+impl fmt::Display for RewriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Edit(err) => write!(f, "{err}"),
+            Self::NotStrict(err) => write!(f, "the rewritten message would not parse: {err}"),
+        }
+    }
+}
+
+/// Renders `ops` against `msg` and checks that the result parses under strict syntax
+/// (without size limits of our own: a message that arrived over them is still sent on).
+/// Every message the engine rewrites goes through here.
+pub fn apply_checked(msg: &Message<'_>, ops: &[EditOp]) -> Result<Vec<u8>, RewriteError> {
+    let bytes = apply(msg, ops).map_err(RewriteError::Edit)?;
+    parse(&bytes, &STRICT_UNBOUNDED).map_err(RewriteError::NotStrict)?;
+    Ok(bytes)
+}
+
+/// Indices of every field of `kind`, in wire order.
+pub(crate) fn fields<'m>(msg: &'m Message<'_>, kind: HeaderKind) -> impl Iterator<Item = u32> + 'm {
+    msg.fields()
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| f.kind == kind)
+        .filter_map(|(i, _)| u32::try_from(i).ok())
+}
+
+/// `Priority: <value>` (RFC 3261 §20.26): the first Priority field rewritten when it says
+/// something else, the others removed, one added when there is none. Nothing when the
+/// message already says exactly this.
+pub(crate) fn priority_ops(msg: &Message<'_>, value: &str) -> Vec<EditOp> {
+    let mut found = fields(msg, HeaderKind::Priority);
+    let Some(first) = found.next() else {
+        return vec![EditOp::InsertHeader {
+            name: "Priority".to_owned(),
+            value: value.to_owned(),
+            position: Position::End,
+        }];
+    };
+    let same = msg
+        .fields()
+        .get(first as usize)
+        .is_some_and(|f| msg.slice(f.value).eq_ignore_ascii_case(value.as_bytes()));
+    let mut ops = Vec::new();
+    if !same {
+        ops.push(EditOp::ReplaceHeader {
+            field: first,
+            value: value.to_owned(),
+        });
+    }
+    ops.extend(found.map(|field| EditOp::RemoveHeader { field }));
+    ops
+}
+
+/// The Priority the message carried, when it differs from `value` (for the audit).
+pub(crate) fn other_priority(msg: &Message<'_>, value: &str) -> Option<String> {
+    let first = fields(msg, HeaderKind::Priority).next()?;
+    let written = msg.slice(msg.fields().get(first as usize)?.value);
+    (!written.eq_ignore_ascii_case(value.as_bytes()))
+        .then(|| String::from_utf8_lossy(written).into_owned())
+}
+
+/// Every P-Asserted-Identity removed (RFC 3325 §5: from outside the trust domain).
+pub(crate) fn strip_asserted_identity(msg: &Message<'_>) -> Vec<EditOp> {
+    fields(msg, HeaderKind::PAssertedIdentity)
+        .map(|field| EditOp::RemoveHeader { field })
+        .collect()
 }
 
 #[cfg(test)]

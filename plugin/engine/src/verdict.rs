@@ -121,6 +121,11 @@ pub struct Report {
     pub notifications: Vec<String>,
     /// Why the call was handled in a degraded way, if it was.
     pub degraded: Option<String>,
+    /// Whether the INVITE did not parse strictly and was read by the lenient reader. Its
+    /// rewrite (if any) is rendered from the reader's rebuilt copy, whose header fields
+    /// are not the received message's: `edits` is then empty, and a host that rewrites
+    /// through its own primitives forwards the received message to the route's trunk.
+    pub read_leniently: bool,
     /// The active bundle revision.
     pub bundle_revision: String,
     /// Each step of the decision, in order, for people.
@@ -138,7 +143,8 @@ pub struct Verdict {
     pub report: Report,
     /// The bytes to forward.
     pub output: Output,
-    /// The change as an edit list (empty when unchanged).
+    /// The change as an edit list against the received message: empty when unchanged,
+    /// and when the message was read leniently ([`Report::read_leniently`]).
     pub edits: Vec<EditOp>,
     /// Notifications to send.
     pub notifications: Vec<Notification>,
@@ -165,6 +171,7 @@ impl Verdict {
                 elin: None,
                 notifications: Vec::new(),
                 degraded: None,
+                read_leniently: false,
                 bundle_revision,
                 trace,
             },

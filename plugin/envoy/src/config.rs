@@ -148,7 +148,8 @@ impl Config {
     /// The SIP limits for framing and parsing: the engine's, with this message limit.
     pub fn limits(&self) -> e911_sip::Limits {
         let mut limits = e911_engine::ENGINE_LIMITS.with_max_message_bytes(self.max_message_bytes);
-        limits.max_header_bytes = limits.max_header_bytes.min(self.max_message_bytes);
+        // Bounded by the message size alone (see ENGINE_LIMITS).
+        limits.max_header_bytes = self.max_message_bytes;
         limits
     }
 }
