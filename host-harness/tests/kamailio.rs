@@ -18,13 +18,12 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::http::{Webhook, webhook};
+use common::policy::{build_bundle, edit, loopback_sources};
 use common::ports::{free_port, scratch};
 use common::process::{Guard, wait_until};
 use common::repo_root;
 use common::sipp::{Sipp, require_sipp, traced};
 use common::tools::{component, tools};
-
-const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
 
 /// Fails (never skips) when something the tests drive is missing.
 fn require_tools() {
@@ -69,68 +68,6 @@ fn wasmtime_py() -> Option<PathBuf> {
         let site = entry.ok()?.path().join("site-packages");
         site.join("wasmtime").exists().then_some(site)
     })
-}
-
-/// Replaces the first `from` in `file` with `to`; `from` must be there.
-fn edit(file: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(file).unwrap();
-    assert!(text.contains(from), "{} has no {from}", file.display());
-    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
-}
-
-/// policies/contoso plus loopback subnets (127.1.0.0/16 → HQ floor 1, 127.2.0.0/16 →
-/// Wichita, also a Wichita site subnet), `trusted` as the trusted networks, notifications
-/// to `webhook` only. Returns the source folder.
-fn bundle_sources(dir: &Path, webhook: &str, trusted: &str) -> PathBuf {
-    let src = dir.join("bundle-src");
-    std::fs::create_dir_all(&src).unwrap();
-    for entry in std::fs::read_dir(repo_root().join("policies/contoso")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, src.join(path.file_name().unwrap())).unwrap();
-    }
-    let mut subnets = std::fs::read_to_string(src.join("subnets.csv")).unwrap();
-    subnets.push_str(concat!(
-        "\"127.1.0.0\",\"Redmond B40 wired, floor 1\",\"Building 40, Floor 1\",\"Contoso\",",
-        "\"1\",\"\",\"\",\"Microsoft\",\"Way\",\"\",\"Redmond\",\"WA\",\"98052\",\"US\"\r\n",
-        "\"127.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
-        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
-    ));
-    std::fs::write(src.join("subnets.csv"), subnets).unwrap();
-    edit(
-        &src.join("sites.toml"),
-        "[\"10.2.0.0/16\"]",
-        "[\"10.2.0.0/16\", \"127.2.0.0/16\"]",
-    );
-    edit(
-        &src.join("bundle.toml"),
-        "\"2001:db8::/32\"]",
-        &format!("\"2001:db8::/32\", {trusted}]"),
-    );
-    std::fs::write(
-        src.join("notifications.toml"),
-        format!(
-            "[targets.redmond-security]\nwebhook = \"{webhook}\"\n\n\
-             [targets.wichita-security]\nwebhook = \"{webhook}\"\n"
-        ),
-    )
-    .unwrap();
-    src
-}
-
-/// Compiles bundle sources into `out` with the harness (written aside, then renamed, as
-/// a deployment would, so Kamailio never reads half a file).
-fn build_bundle(src: &Path, out: &Path) {
-    let tmp = out.with_extension("tmp");
-    let status = Command::new(HARNESS)
-        .args(["bundle", "build"])
-        .arg(src)
-        .arg("-o")
-        .arg(&tmp)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "bundle build {}", src.display());
-    std::fs::rename(&tmp, out).unwrap();
 }
 
 /// One Kamailio with its scratch folder, control socket and log.
@@ -321,7 +258,7 @@ fn calls_through_kamailio(t: &str, name: &str) {
     let Webhook {
         url: hook, posts, ..
     } = webhook();
-    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
     build_bundle(&src, &dir.join("policy.bundle"));
     let calls = 3;
     let (mut trunk, trunk_uri) =
@@ -449,7 +386,7 @@ fn kamailio_psap_callback_reaches_the_caller() {
     require_tools();
     let dir = scratch("callback");
     let hook = webhook().url;
-    let src = bundle_sources(&dir, &hook, "\"127.1.0.0/16\", \"127.2.0.0/16\"");
+    let src = loopback_sources(&dir, &hook, &["127.1.0.0/16", "127.2.0.0/16"]);
     build_bundle(&src, &dir.join("policy.bundle"));
     let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.6", 1);
     let (mut caller, caller_uri) = uas(&dir, "caller", "uas-callback.xml", "127.0.0.7", 1);
@@ -490,7 +427,7 @@ fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
     require_tools();
     let dir = scratch("reload");
     let hook = webhook().url;
-    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
     let bundle = dir.join("policy.bundle");
     build_bundle(&src, &bundle);
     let calls = 60;
@@ -513,9 +450,10 @@ fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
     wait_until("calls on the first bundle", Duration::from_secs(60), || {
         kamailio.audit().len() >= 5
     });
-    edit(&src.join("sites.toml"), ", \"127.2.0.0/16\"]", "]");
+    edit(&src, "sites.toml", ", \"127.2.0.0/16\"]", "]");
     edit(
-        &src.join("bundle.toml"),
+        &src,
+        "bundle.toml",
         "revision = \"2026.11.1\"",
         "revision = \"2026.11.2-reload\"",
     );
@@ -593,7 +531,7 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
     require_tools();
     let dir = scratch("trap");
     let hook = webhook().url;
-    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
     build_bundle(&src, &dir.join("policy.bundle"));
     let (mut esp, esp_uri) = uas(&dir, "esp", "uas.xml", "127.0.0.8", 1);
     let (mut plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
@@ -642,7 +580,7 @@ fn kamailio_names_a_broken_settings_line_and_still_relays_the_emergency_call() {
     require_tools();
     let dir = scratch("settings");
     let hook = webhook().url;
-    let src = bundle_sources(&dir, &hook, "\"127.0.0.0/8\"");
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
     build_bundle(&src, &dir.join("policy.bundle"));
     let (mut esp, esp_uri) = uas(&dir, "esp", "uas.xml", "127.0.0.8", 1);
     let (_plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);

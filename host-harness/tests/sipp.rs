@@ -15,9 +15,9 @@ use std::time::Duration;
 
 mod common;
 use common::http::{Webhook, webhook};
+use common::policy::{edit, loopback_sources};
 use common::ports::{free_port, scratch};
 use common::process::Guard;
-use common::repo_root;
 use common::sipp::{Sipp, require_sipp, traced, uas};
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
@@ -26,48 +26,7 @@ const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
 /// → Wichita (also a subnet of the Wichita site), 127.0.0.0/8 trusted; notifications go to
 /// `webhook` (a local URL) only, so nothing leaves the machine.
 fn test_bundle(dir: &Path, webhook: &str) -> PathBuf {
-    let bundle = dir.join("bundle");
-    std::fs::create_dir_all(&bundle).unwrap();
-    for entry in std::fs::read_dir(repo_root().join("policies/contoso")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, bundle.join(path.file_name().unwrap())).unwrap();
-    }
-    let edit = |file: &str, from: &str, to: &str| edit(&bundle, file, from, to);
-    let mut subnets = std::fs::read_to_string(bundle.join("subnets.csv")).unwrap();
-    subnets.push_str(concat!(
-        "\"127.1.0.0\",\"Redmond B40 wired, floor 1\",\"Building 40, Floor 1\",\"Contoso\",",
-        "\"1\",\"\",\"\",\"Microsoft\",\"Way\",\"\",\"Redmond\",\"WA\",\"98052\",\"US\"\r\n",
-        "\"127.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
-        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
-    ));
-    std::fs::write(bundle.join("subnets.csv"), subnets).unwrap();
-    edit(
-        "sites.toml",
-        "[\"10.2.0.0/16\"]",
-        "[\"10.2.0.0/16\", \"127.2.0.0/16\"]",
-    );
-    edit(
-        "bundle.toml",
-        "\"2001:db8::/32\"]",
-        "\"2001:db8::/32\", \"127.0.0.0/8\"]",
-    );
-    std::fs::write(
-        bundle.join("notifications.toml"),
-        format!(
-            "[targets.redmond-security]\nwebhook = \"{webhook}\"\n\n\
-             [targets.wichita-security]\nwebhook = \"{webhook}\"\n"
-        ),
-    )
-    .unwrap();
-    bundle
-}
-
-/// Replaces the first `from` in the bundle's `file` with `to`; `from` must be there.
-fn edit(bundle: &Path, file: &str, from: &str, to: &str) {
-    let path = bundle.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} has no {from}");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    loopback_sources(dir, webhook, &["127.0.0.0/8"])
 }
 
 /// Starts the proxy and waits for its "ready" line.

@@ -8,6 +8,7 @@
 pub mod case;
 pub mod envoy;
 pub mod http;
+pub mod policy;
 pub mod ports;
 pub mod process;
 pub mod sipp;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::common::envoy::{address, cluster};
 pub use crate::common::http::{Webhook, read_request, webhook};
+pub use crate::common::policy::{build_bundle, edit, loopback_sources};
 pub use crate::common::ports::{free_port, scratch};
 pub use crate::common::process::{Guard, wait_until};
 pub use crate::common::repo_root;
@@ -34,49 +35,13 @@ pub fn wait_for(cond: impl FnMut() -> bool, what: &str) {
 /// site); only those two are trusted; notifications go to `webhook` only. Returns the
 /// compiled bundle file.
 pub fn test_bundle(dir: &Path, webhook: &str, rev: &str) -> PathBuf {
-    let src = dir.join("bundle-src");
-    std::fs::create_dir_all(&src).unwrap();
-    for entry in std::fs::read_dir(repo_root().join("policies/contoso")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, src.join(path.file_name().unwrap())).unwrap();
-    }
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = src.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} has no {from}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    };
-    let mut subnets = std::fs::read_to_string(src.join("subnets.csv")).unwrap();
-    subnets.push_str(concat!(
-        "\"127.1.0.0\",\"Redmond B40 wired, floor 1\",\"Building 40, Floor 1\",\"Contoso\",",
-        "\"1\",\"\",\"\",\"Microsoft\",\"Way\",\"\",\"Redmond\",\"WA\",\"98052\",\"US\"\r\n",
-        "\"127.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",",
-        "\"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n"
-    ));
-    std::fs::write(src.join("subnets.csv"), subnets).unwrap();
+    let src = loopback_sources(dir, webhook, &["127.1.0.0/16", "127.2.0.0/16"]);
     edit(
-        "sites.toml",
-        "[\"10.2.0.0/16\"]",
-        "[\"10.2.0.0/16\", \"127.2.0.0/16\"]",
-    );
-    edit(
-        "bundle.toml",
-        "\"2001:db8::/32\"]",
-        "\"2001:db8::/32\", \"127.1.0.0/16\", \"127.2.0.0/16\"]",
-    );
-    edit(
+        &src,
         "bundle.toml",
         "revision = \"2026.11.1\"",
         &format!("revision = \"envoy-test-{rev}\""),
     );
-    std::fs::write(
-        src.join("notifications.toml"),
-        format!(
-            "[targets.redmond-security]\nwebhook = \"{webhook}\"\n\n\
-             [targets.wichita-security]\nwebhook = \"{webhook}\"\n"
-        ),
-    )
-    .unwrap();
     let out = dir.join("contoso.bundle");
     build_bundle(&src, &out);
     out
@@ -571,19 +536,6 @@ pub fn read_until(stream: &mut TcpStream, done: impl Fn(&[u8]) -> bool) -> Vec<u
         }
     }
     got
-}
-
-/// Compiles a bundle source folder.
-pub fn build_bundle(src: &Path, out: &Path) {
-    let status = Command::new(HARNESS)
-        .args(["bundle", "build"])
-        .arg(src)
-        .arg("-o")
-        .arg(out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "bundle build failed");
 }
 
 /// Serves a bundle at any path with an ETag, answering 304 to a matching If-None-Match.
