@@ -154,7 +154,8 @@ fn bundle_check_reports_every_problem_of_a_broken_folder_with_file_and_line() {
             "{d}/erls.csv:{bad_elin}: bad ELIN `3165550101`: expected E.164 (`+` and up to 15 digits)"
         ),
         format!(
-            "{d}/policies.toml:{no_route}: policy `lab` has no route (`route`, Lync's PstnUsage)"
+            "{d}/policies.toml:{no_route}: policy `lab` has no route for 911 (`route`, \
+             Lync's PstnUsage, or the number's own `route`)"
         ),
         format!(
             "{d}/routes.toml:{unknown_trunk}: route `redmond-esp` names unknown trunk `esp-tertiary`"
@@ -183,6 +184,58 @@ fn bundle_check_reports_every_problem_of_a_broken_folder_with_file_and_line() {
         expected.len(),
         "only these lines expected:\n{err}"
     );
+}
+
+#[test]
+fn bundle_check_explains_the_trunk_target_migration_and_warns_without_carriers() {
+    let tmp = TempDir::new("migrate-bundle");
+    let dir = copy_contoso(tmp.path());
+    let d = path_str(&dir);
+    let old_target = edit(
+        &dir,
+        "routes.toml",
+        "target = \"sip:esp.example.net;transport=tcp\"",
+        "target = \"sip:911@esp.example.net;transport=tcp\"",
+    );
+    let trust = line_of(&dir, "bundle.toml", "[trust]");
+    edit(&dir, "bundle.toml", "carriers = [\"203.0.113.0/24\"]", "");
+    let out = Command::new(harness())
+        .args(["bundle", "check", d])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    let warning = format!(
+        "{d}/bundle.toml:{trust}: warning: [trust] names no `carriers`: any peer outside the \
+         trusted networks that calls one of our ELINs is taken for a PSAP calling back; list \
+         the networks of the carriers' SBCs (`carriers = [\"…\"]`)"
+    );
+    let migration = format!(
+        "{d}/routes.toml:{old_target}: trunk `esp-primary` target \
+         `sip:911@esp.example.net;transport=tcp` names a number (911), but a trunk now names \
+         only where calls go: write `target = \"sip:esp.example.net;transport=tcp\"`. The \
+         provider receives what the caller dialled (911, also for a dial mask such as 112; 933 \
+         for a test call) or the route's `dial` (the ECRC's number)"
+    );
+    assert_eq!(
+        lines,
+        [warning.as_str(), migration.as_str(), "1 problem(s)"],
+        "{err}"
+    );
+    // Fixed, the warning alone does not fail the check.
+    edit(
+        &dir,
+        "routes.toml",
+        "target = \"sip:911@esp.example.net;transport=tcp\"",
+        "target = \"sip:esp.example.net;transport=tcp\"",
+    );
+    let out = Command::new(harness())
+        .args(["bundle", "check", d])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().collect::<Vec<_>>(), [warning.as_str()]);
 }
 
 #[test]

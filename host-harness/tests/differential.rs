@@ -371,8 +371,13 @@ fn every_golden_case_forwards_the_same_bytes_and_state_through_the_envoy_build()
             if !n.status.success() {
                 return;
             }
+            let udp = case.transport.as_deref() == Some("udp");
+            if udp && !frames_on_a_stream(&std::fs::read(case.dir.join("input.sip")).unwrap()) {
+                // Envoy carries SIP over TCP only: a datagram shorter than its
+                // Content-Length has no stream that would deliver it.
+                return;
+            }
             if json {
-                let udp = case.transport.as_deref() == Some("udp");
                 compare_json(label, udp, &n.stdout, &e.stdout, problems);
             } else if n.stdout != e.stdout {
                 problems.push(format!(
@@ -382,6 +387,14 @@ fn every_golden_case_forwards_the_same_bytes_and_state_through_the_envoy_build()
             }
         },
     );
+}
+
+/// Whether a stream holding exactly `input` frames it as one whole message.
+fn frames_on_a_stream(input: &[u8]) -> bool {
+    matches!(
+        e911_sip::frame(input, &e911_engine::ENGINE_LIMITS),
+        e911_sip::Framed::Message { skip: 0, len } if len == input.len()
+    )
 }
 
 fn envoy_vm() -> ProxyWasmVm {
