@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use e911_engine::{
-    CallCtx, EditOp, Kind, LocationReport, Notification, Output, Position, Report, RouteReport,
-    Transport, Verdict,
+    Attempt, CallCtx, EditOp, Kind, LocationReport, Notification, Output, Position, Report,
+    RouteReport, Transport, Verdict,
 };
 
 use super::bindings::e911::policy::notifier;
@@ -69,6 +69,7 @@ pub fn verdict(v: wit::Verdict, now: u64) -> Verdict {
             trunk: r.trunk,
             target: r.target,
             reason: known(&r.reason),
+            failover: r.failover,
         }),
         elin: v.elin,
         notifications: notifications.iter().map(|n| n.target.clone()).collect(),
@@ -79,13 +80,28 @@ pub fn verdict(v: wit::Verdict, now: u64) -> Verdict {
     };
     Verdict {
         report,
-        output: match v.output {
-            wit::Output::Unchanged => Output::Unchanged,
-            wit::Output::Rewritten(bytes) => Output::Rewritten(bytes),
-        },
+        output: output(v.output),
         edits: v.edits.into_iter().map(edit_op).collect(),
+        alternates: v
+            .alternates
+            .into_iter()
+            .map(|a| Attempt {
+                route: a.route,
+                kind: known(&a.kind),
+                trunk: a.trunk,
+                target: a.target,
+                output: output(a.output),
+            })
+            .collect(),
         notifications,
         metrics: v.metrics.iter().map(|m| known(m)).collect(),
+    }
+}
+
+fn output(output: wit::Output) -> Output {
+    match output {
+        wit::Output::Unchanged => Output::Unchanged,
+        wit::Output::Rewritten(bytes) => Output::Rewritten(bytes),
     }
 }
 
@@ -147,6 +163,7 @@ static KNOWN: &[&str] = &[
     "no location: the ECRC route",
     "location not validated: the ECRC route",
     "ELIN gateway but the location has no ELIN: the ECRC route",
+    "every trunk of the call's route failed: the ECRC route",
     "e911.messages",
     "e911.emergency",
     "e911.test",

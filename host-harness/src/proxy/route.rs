@@ -79,13 +79,19 @@ impl Routes {
 
     /// The upstream for a decided route (or the default without one).
     pub fn for_route(&self, route: Option<&RouteReport>) -> Upstream {
-        let Some(route) = route else {
-            return self.default;
-        };
+        match route {
+            Some(route) => self.for_trunk(&route.trunk, route.kind),
+            None => self.default,
+        }
+    }
+
+    /// The upstream of a trunk: its own (`--route-upstream`), else `--elin-upstream` for
+    /// an ELIN gateway, else the default.
+    pub fn for_trunk(&self, trunk: &str, kind: &str) -> Upstream {
         self.trunks
-            .get(&route.trunk)
+            .get(trunk)
             .copied()
-            .or(if route.kind == "elin-gateway" {
+            .or(if kind == "elin-gateway" {
                 self.elin
             } else {
                 None

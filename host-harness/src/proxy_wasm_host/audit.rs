@@ -80,6 +80,7 @@ pub fn report(v: &Value) -> Result<Report, String> {
             trunk: required(r, "trunk")?,
             target: required(r, "target")?,
             reason: known(&required(r, "reason")?),
+            failover: strings(r, "failover")?,
         }),
     };
     Ok(Report {
@@ -124,6 +125,7 @@ mod tests {
             trunk: "esp-primary".to_owned(),
             target: "sip:911@esp.example".to_owned(),
             reason: "the policy's route",
+            failover: vec!["esp-secondary".to_owned()],
         });
         verdict.report.location = Some(LocationReport {
             source: "network",

@@ -20,8 +20,8 @@ use e911_policy::{Bundle, LoadError, PublicKey};
 
 use bindings::e911::policy::{callback_store, log, notifier};
 use bindings::{
-    BundleCounts, BundleError, BundleInfo, CallKind, EditOp, InsertHeader, IpAddress, Location,
-    MessageContext, Output, Position, ReplaceHeader, Route, SetBody, Verdict,
+    Attempt, BundleCounts, BundleError, BundleInfo, CallKind, EditOp, InsertHeader, IpAddress,
+    Location, MessageContext, Output, Position, ReplaceHeader, Route, SetBody, Verdict,
 };
 
 /// The generated bindings. wit-bindgen's expansion uses `unsafe` (the canonical ABI glue:
@@ -276,13 +276,21 @@ fn notification(n: &e911_engine::Notification) -> notifier::Notification {
     }
 }
 
+fn output(output: e911_engine::Output) -> Output {
+    match output {
+        e911_engine::Output::Unchanged => Output::Unchanged,
+        e911_engine::Output::Rewritten(bytes) => Output::Rewritten(bytes),
+    }
+}
+
 /// The engine's verdict as WIT records.
 fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
     let audit = verdict.is_audited();
     let e911_engine::Verdict {
         report,
-        output,
+        output: output_bytes,
         edits,
+        alternates,
         notifications,
         metrics,
     } = verdict;
@@ -293,10 +301,7 @@ fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
             e911_engine::Kind::Callback => CallKind::Callback,
             e911_engine::Kind::None => CallKind::None,
         },
-        output: match output {
-            e911_engine::Output::Unchanged => Output::Unchanged,
-            e911_engine::Output::Rewritten(bytes) => Output::Rewritten(bytes),
-        },
+        output: output(output_bytes),
         edits: edits.into_iter().map(edit_op).collect(),
         route: report.route.map(|r| Route {
             id: r.id,
@@ -304,7 +309,18 @@ fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
             trunk: r.trunk,
             target: r.target,
             reason: r.reason.to_owned(),
+            failover: r.failover,
         }),
+        alternates: alternates
+            .into_iter()
+            .map(|a| Attempt {
+                route: a.route,
+                kind: a.kind.to_owned(),
+                trunk: a.trunk,
+                target: a.target,
+                output: output(a.output),
+            })
+            .collect(),
         location: report.location.map(|l| Location {
             source: l.source.to_owned(),
             erl: l.erl,

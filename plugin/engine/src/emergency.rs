@@ -19,7 +19,8 @@
 
 use e911_location::{Location, Placement, Point, Shape, UsageRules, WriteOptions, write_pidf_lo};
 use e911_policy::{
-    CallKind, Decision, Hop, LocationSource, Peer, RouteChoice, RouteKind, TrunkKind, TrustedFacts,
+    CallKind, Decision, Hop, LocationSource, Outbound, Peer, RouteChoice, RouteKind, TrunkKind,
+    TrustedFacts,
 };
 use e911_sip::{HeaderKind, Message, NewPart, multipart_mixed};
 
@@ -31,7 +32,7 @@ use crate::report::{self, base_report};
 use crate::rewrite::{
     EditOp, Position, apply_checked, fields, other_priority, priority_ops, strip_asserted_identity,
 };
-use crate::verdict::{Output, Verdict};
+use crate::verdict::{Attempt, Output, Verdict};
 
 /// Everything the emergency path reads.
 pub(crate) struct Input<'a, 'm> {
@@ -65,6 +66,7 @@ pub(crate) fn decide(input: &Input<'_, '_>, store: &mut dyn CallbackStore) -> Ve
         report: base_report(input),
         output: Output::Unchanged,
         edits: Vec::new(),
+        alternates: Vec::new(),
         notifications: Vec::new(),
         metrics: report::metrics(decision),
     };
@@ -88,55 +90,141 @@ pub(crate) fn decide(input: &Input<'_, '_>, store: &mut dyn CallbackStore) -> Ve
     verdict
 }
 
+/// One trunk a call may go to: its route, the trunk, and what the trunk receives.
+struct Leg<'a> {
+    route: &'a RouteChoice<'a>,
+    hop: &'a Hop,
+    outbound: Option<&'a Outbound<'a>>,
+}
+
+/// Every trunk of the call's route in order, then the ECRC route's (DESIGN §2.6).
+fn legs<'a>(decision: &'a Decision<'a>, route: &'a RouteChoice<'a>) -> Vec<Leg<'a>> {
+    let own = route.hops.iter().map(|hop| Leg {
+        route,
+        hop,
+        outbound: decision.outbound.as_ref(),
+    });
+    let fallback = decision.fallback.iter().flat_map(|(route, outbound)| {
+        route.hops.iter().map(move |hop| Leg {
+            route,
+            hop,
+            outbound: Some(outbound),
+        })
+    });
+    own.chain(fallback).collect()
+}
+
+/// A leg rendered: the change, the bytes, the notes for the trace, why it was degraded.
+struct Rendered {
+    ops: Vec<EditOp>,
+    output: Output,
+    notes: Vec<String>,
+    degraded: Option<String>,
+}
+
 fn rewrite_for_route(
     input: &Input<'_, '_>,
     route: &RouteChoice<'_>,
     store: &mut dyn CallbackStore,
     verdict: &mut Verdict,
 ) {
-    let planned = plan(input, route, store).and_then(|plan| {
+    let legs = legs(input.decision, route);
+    let mut elin = None;
+    let mut rendered = legs.iter().map(|leg| render(input, leg, store, &mut elin));
+    if let Some(first) = rendered.next() {
+        verdict.report.trace.extend(first.notes);
+        if let Some(why) = first.degraded {
+            degrade(verdict, why);
+        }
+        verdict.output = first.output;
+        verdict.edits = first.ops;
+    }
+    verdict.alternates = legs
+        .iter()
+        .skip(1)
+        .zip(rendered)
+        .map(|(leg, r)| Attempt {
+            route: leg.route.id.to_owned(),
+            kind: leg.route.kind.as_str(),
+            trunk: leg.hop.trunk.clone(),
+            target: target(leg),
+            output: r.output,
+        })
+        .collect();
+    if !verdict.alternates.is_empty() {
+        let order: Vec<String> = verdict
+            .alternates
+            .iter()
+            .map(|a| format!("{} {}", a.trunk, a.target))
+            .collect();
+        verdict.report.trace.push(format!(
+            "if {} fails: {}",
+            route.first.trunk,
+            order.join(", then ")
+        ));
+    }
+    if let Some((number, entry)) = elin {
+        verdict.report.elin = Some(number.clone());
+        store.put(&number, entry);
+    }
+}
+
+/// The Request-URI a leg's trunk receives.
+fn target(leg: &Leg<'_>) -> String {
+    leg.outbound
+        .map_or_else(|| leg.hop.target.clone(), |o| o.request_target(leg.hop).uri)
+}
+
+/// The message for one leg: the whole rewrite, or (if it fails) the Request-URI and
+/// `Route` alone, or the message as received; never a refusal. `elin` is the ELIN the
+/// call holds, chosen by the first ELIN-gateway leg and kept by the others.
+fn render(
+    input: &Input<'_, '_>,
+    leg: &Leg<'_>,
+    store: &dyn CallbackStore,
+    elin: &mut Option<(String, CallbackEntry)>,
+) -> Rendered {
+    let planned = plan(input, leg, store, elin).and_then(|plan| {
         apply_checked(input.msg, &plan.ops)
             .map(|bytes| (plan, bytes))
             .map_err(|err| format!("rewrite refused ({err})"))
     });
-    match planned {
+    let reason = match planned {
         Ok((plan, bytes)) => {
-            if let Some((elin, entry)) = plan.elin {
-                verdict.report.elin = Some(elin.clone());
-                store.put(&elin, entry);
+            if let (Some(chosen), None) = (plan.elin, &elin) {
+                *elin = Some(chosen);
             }
-            verdict.report.trace.extend(plan.notes);
-            verdict.output = Output::Rewritten(bytes);
-            verdict.edits = plan.ops;
+            return Rendered {
+                ops: plan.ops,
+                output: Output::Rewritten(bytes),
+                notes: plan.notes,
+                degraded: None,
+            };
         }
-        Err(reason) => {
-            // Never block: send the call to the route's trunk with nothing else changed
-            // (but never forward an identity we were told not to believe).
-            let mut ops = route_ops(input, route.first);
-            if input.facts.strips_asserted_identity() {
-                ops.extend(strip_asserted_identity(input.msg));
-            }
-            match apply_checked(input.msg, &ops) {
-                Ok(bytes) if !ops.is_empty() => {
-                    degrade(
-                        verdict,
-                        format!(
-                            "{reason}: forwarded to {} with only the Request-URI/Route changed",
-                            route.first.trunk
-                        ),
-                    );
-                    verdict.output = Output::Rewritten(bytes);
-                    verdict.edits = ops;
-                }
-                _ => degrade(
-                    verdict,
-                    format!(
-                        "{reason}: forwarded unchanged towards {}",
-                        route.first.trunk
-                    ),
-                ),
-            }
-        }
+        Err(reason) => reason,
+    };
+    // Never block: send the call to the trunk with nothing else changed (but never
+    // forward an identity we were told not to believe).
+    let mut ops = route_ops(input, leg);
+    if input.facts.strips_asserted_identity() {
+        ops.extend(strip_asserted_identity(input.msg));
+    }
+    let trunk = &leg.hop.trunk;
+    match apply_checked(input.msg, &ops) {
+        Ok(bytes) if !ops.is_empty() => Rendered {
+            ops,
+            output: Output::Rewritten(bytes),
+            notes: Vec::new(),
+            degraded: Some(format!(
+                "{reason}: forwarded to {trunk} with only the Request-URI/Route changed"
+            )),
+        },
+        _ => Rendered {
+            ops: Vec::new(),
+            output: Output::Unchanged,
+            notes: Vec::new(),
+            degraded: Some(format!("{reason}: forwarded unchanged towards {trunk}")),
+        },
     }
 }
 
@@ -154,12 +242,13 @@ fn degrade(verdict: &mut Verdict, reason: String) {
 
 fn plan(
     input: &Input<'_, '_>,
-    route: &RouteChoice<'_>,
+    leg: &Leg<'_>,
     store: &dyn CallbackStore,
+    held: &Option<(String, CallbackEntry)>,
 ) -> Result<Plan, String> {
-    let hop = route.first;
+    let hop = leg.hop;
     let mut plan = Plan {
-        ops: route_ops(input, hop),
+        ops: route_ops(input, leg),
         elin: None,
         notes: Vec::new(),
     };
@@ -182,8 +271,11 @@ fn plan(
             plan.ops.extend(callback_number_ops(input, &mut plan.notes));
         }
         TrunkKind::ElinGateway => {
-            let elin = select_elin(input.decision.elins, store, input.ctx.now)
-                .ok_or("elin-gateway route, but the location has no ELIN")?;
+            let elin = match held {
+                Some((elin, _)) => elin.as_str(),
+                None => select_elin(input.decision.elins, store, input.ctx.now)
+                    .ok_or("elin-gateway route, but the location has no ELIN")?,
+            };
             let previous = store.get(elin);
             plan.ops.extend(elin_ops(input, elin)?);
             plan.notes.push(format!(
@@ -203,7 +295,7 @@ fn plan(
             ));
         }
         TrunkKind::LocalGateway => {
-            if route.kind != RouteKind::Ecrc {
+            if leg.route.kind != RouteKind::Ecrc {
                 plan.notes.push(
                     "local gateway (PS-ALI): no location added, the carrier has the line's address"
                         .to_owned(),
@@ -216,13 +308,8 @@ fn plan(
 
 /// The Request-URI the trunk receives (what was dialled after masks, or the route's own
 /// number) and the `Route` that leads to it, if any.
-fn route_ops(input: &Input<'_, '_>, hop: &Hop) -> Vec<EditOp> {
-    let Some(target) = input
-        .decision
-        .outbound
-        .as_ref()
-        .map(|o| o.request_target(hop))
-    else {
+fn route_ops(input: &Input<'_, '_>, leg: &Leg<'_>) -> Vec<EditOp> {
+    let Some(target) = leg.outbound.map(|o| o.request_target(leg.hop)) else {
         return Vec::new();
     };
     let mut ops = vec![EditOp::SetRequestUri(target.uri)];

@@ -30,4 +30,6 @@ pub use client_location::{CidMatch, ClientLocation};
 pub use engine::{CallCtx, ENGINE_LIMITS, Engine, STRICT_UNBOUNDED, Transport};
 pub use report::address_line;
 pub use rewrite::{EditOp, Position};
-pub use verdict::{Kind, LocationReport, Notification, Output, Report, RouteReport, Verdict};
+pub use verdict::{
+    Attempt, Kind, LocationReport, Notification, Output, Report, RouteReport, Verdict,
+};

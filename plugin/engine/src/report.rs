@@ -51,6 +51,13 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
                 .as_ref()
                 .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
             reason: r.reason.as_str(),
+            failover: r
+                .hops
+                .iter()
+                .skip(1)
+                .chain(d.fallback.iter().flat_map(|(f, _)| f.hops))
+                .map(|h| h.trunk.clone())
+                .collect(),
         }),
         elin: None,
         notifications: d.notifications.iter().map(|n| n.id.clone()).collect(),

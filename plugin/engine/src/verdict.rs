@@ -72,6 +72,26 @@ pub struct RouteReport {
     pub target: String,
     /// Why this route.
     pub reason: &'static str,
+    /// The trunks tried after the first one fails, in order: the rest of the route, then
+    /// the ECRC route's (see [`Verdict::alternates`]).
+    pub failover: Vec<String>,
+}
+
+/// Where a call goes when the trunk before it fails (DESIGN §2.6): the next trunk of its
+/// route, then the ECRC route's. A host that can resend (on a 408, 5xx or 6xx, a
+/// transport error, or no provisional response in time) sends `output` there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The route's id.
+    pub route: String,
+    /// `sip-trunk`, `elin-gateway`, `local-gateway` or `ecrc`.
+    pub kind: &'static str,
+    /// The trunk's id.
+    pub trunk: String,
+    /// The Request-URI it receives.
+    pub target: String,
+    /// The bytes to send it (`Unchanged`: the message as received).
+    pub output: Output,
 }
 
 /// One notification for the security desk: the host sends `json` to the webhook and/or
@@ -146,6 +166,9 @@ pub struct Verdict {
     /// The change as an edit list against the received message: empty when unchanged,
     /// and when the message was read leniently ([`Report::read_leniently`]).
     pub edits: Vec<EditOp>,
+    /// Where the call goes if the first trunk fails, in order (empty but for emergency
+    /// and test calls whose route has more trunks, or an ECRC route to fall back to).
+    pub alternates: Vec<Attempt>,
     /// Notifications to send.
     pub notifications: Vec<Notification>,
     /// Counter names to increment by one.
@@ -177,6 +200,7 @@ impl Verdict {
             },
             output: Output::Unchanged,
             edits: Vec::new(),
+            alternates: Vec::new(),
             notifications: Vec::new(),
             metrics: vec!["e911.messages"],
         }

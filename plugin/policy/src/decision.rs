@@ -256,6 +256,8 @@ pub enum RouteReason {
     Unvalidated,
     /// The route is an ELIN gateway but the location has no ELIN: the ECRC route.
     NoElin,
+    /// Every trunk of the call's own route failed: the ECRC route.
+    Failover,
 }
 
 impl RouteReason {
@@ -267,6 +269,7 @@ impl RouteReason {
             Self::NoLocation => "no location: the ECRC route",
             Self::Unvalidated => "location not validated: the ECRC route",
             Self::NoElin => "ELIN gateway but the location has no ELIN: the ECRC route",
+            Self::Failover => "every trunk of the call's route failed: the ECRC route",
         }
     }
 }
@@ -307,6 +310,10 @@ pub struct Decision<'p> {
     pub route: Option<RouteChoice<'p>>,
     /// What the trunks receive in the Request-URI (absent when there is no route).
     pub outbound: Option<Outbound<'p>>,
+    /// Where the call goes when every trunk of its route has failed (DESIGN §2.6): the
+    /// policy's ECRC route and what its trunks receive. Absent for a test call, for a
+    /// call already on the ECRC route, and when the policy has none.
+    pub fallback: Option<(RouteChoice<'p>, Outbound<'p>)>,
     /// ELIN candidates of the ERL (the engine picks one: free, least used, idle longest).
     pub elins: &'p [String],
     /// Who to notify.
@@ -333,6 +340,7 @@ impl Decision<'_> {
             location: None,
             route: None,
             outbound: None,
+            fallback: None,
             elins: &[],
             notifications: &[],
             conference: None,

@@ -74,6 +74,7 @@ impl Policy {
                 .route
                 .as_ref()
                 .and_then(|r| outbound(policy, decision.matched.as_ref()?, r));
+            decision.fallback = self.fallback(policy, &decision);
         }
         decision
     }
@@ -220,6 +221,28 @@ impl Policy {
             // No ECRC route configured: the call still goes out on its own route.
             _ => main.and_then(|route| choice(route, RouteKind::of(route.hops.first()?.kind), why)),
         }
+    }
+}
+
+impl Policy {
+    /// DESIGN §2.6: after the last trunk of an emergency call's route, the ECRC route,
+    /// where a person answers whatever else has failed.
+    fn fallback<'p>(
+        &'p self,
+        policy: &'p LocationPolicy,
+        decision: &Decision<'p>,
+    ) -> Option<(RouteChoice<'p>, Outbound<'p>)> {
+        let route = decision.route.as_ref()?;
+        if decision.kind != CallKind::Emergency || route.kind == RouteKind::Ecrc {
+            return None;
+        }
+        let ecrc = self.routes.get(policy.ecrc_route? as usize)?;
+        if ecrc.id == route.id {
+            return None;
+        }
+        let choice = choice(ecrc, RouteKind::Ecrc, RouteReason::Failover)?;
+        let outbound = outbound(policy, decision.matched.as_ref()?, &choice)?;
+        Some((choice, outbound))
     }
 }
 
