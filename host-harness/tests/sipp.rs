@@ -7,17 +7,15 @@
 //! test bundle maps. SIPp comes from Debian's `sip-tester` (`cargo xtask test` installs it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 mod common;
 use common::http::{Webhook, webhook};
 use common::policy::{edit, loopback_sources};
 use common::ports::{free_port, scratch};
-use common::process::Guard;
+use common::proxy::{audit, proxy_log, start_proxy};
 use common::sipp::{Sipp, require_sipp, traced, uas};
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
@@ -27,32 +25,6 @@ const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
 /// `webhook` (a local URL) only, so nothing leaves the machine.
 fn test_bundle(dir: &Path, webhook: &str) -> PathBuf {
     loopback_sources(dir, webhook, &["127.0.0.0/8"])
-}
-
-/// Starts the proxy and waits for its "ready" line.
-fn start_proxy(args: &[String], dir: &Path) -> Guard {
-    let mut guard = Guard::spawn(
-        Command::new(HARNESS)
-            .arg("proxy")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap()),
-    );
-    let stdout = guard.child().stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.contains("ready") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-        let log = std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default();
-        panic!("the proxy did not start:\n{log}");
-    }
-    guard
 }
 
 /// A caller through `proxy` over SIPp transport `t`.
@@ -72,17 +44,7 @@ fn uac(
 /// Waits for a SIPp and asserts exactly `calls` successful calls, none failed; a failure
 /// shows the proxy's log.
 fn assert_calls(dir: &Path, sipp: &mut Sipp, calls: u64) {
-    sipp.assert_calls(calls, || {
-        std::fs::read_to_string(dir.join("proxy.log")).unwrap_or_default()
-    });
-}
-
-fn audit(state: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(state.join("audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    sipp.assert_calls(calls, || proxy_log(dir));
 }
 
 /// Three callers through one proxy: HQ dials 911 (sip-trunk: PIDF-LO), Wichita dials

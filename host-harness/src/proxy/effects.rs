@@ -92,8 +92,14 @@ impl Effects {
     }
 
     fn audit(&self, verdict: &Verdict) {
+        self.record(&verdict.report);
+    }
+
+    /// Appends one line of the proxy's own to the audit log (a failover step), written
+    /// and flushed before the call goes on.
+    pub fn record(&self, record: &impl serde::Serialize) {
         let Some(file) = &self.audit else { return };
-        let line = match serde_json::to_string(&verdict.report) {
+        let line = match serde_json::to_string(record) {
             Ok(mut line) => {
                 line.push('\n');
                 line

@@ -45,6 +45,8 @@ pub struct Request {
     pub branch: String,
     /// The Call-ID.
     pub call_id: String,
+    /// The method.
+    pub method: String,
     /// Whether this is an INVITE.
     pub is_invite: bool,
     /// Max-Forwards was already 0 (RFC 3261 §16.3 step 3: answer 483).
@@ -53,11 +55,14 @@ pub struct Request {
 
 /// Adds our Via (`proto` and `sent_by` of the outgoing leg), stamps the caller's Via for
 /// `source` and decrements Max-Forwards (or adds `Max-Forwards: 70`, §16.6 step 3).
+/// `attempt` numbers the trunks a failing emergency INVITE is sent to: each is a client
+/// transaction of its own, so each gets its own branch ([`attempt_branch`]).
 pub fn forward_request(
     bytes: &[u8],
     source: SocketAddr,
     proto: Proto,
     sent_by: SocketAddr,
+    attempt: usize,
 ) -> Result<Request, String> {
     let msg = parse(bytes, &ENGINE_LIMITS).map_err(|e| format!("unparsable request: {e}"))?;
     let first = msg
@@ -65,7 +70,7 @@ pub fn forward_request(
         .first()
         .ok_or("request without header fields")?;
     let top = msg.fields_of(HeaderKind::Via).next().copied();
-    let branch = branch_for(&msg);
+    let branch = attempt_branch(&branch_for(&msg), attempt);
     let mut edits = Edits::new(&msg);
     let via = format!("SIP/2.0/{} {sent_by};branch={branch}", proto.via_token());
     let anchor = top.unwrap_or(*first);
@@ -96,6 +101,10 @@ pub fn forward_request(
         bytes: edits.render(),
         branch,
         call_id: call_id(&msg),
+        method: msg
+            .method()
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+            .unwrap_or_default(),
         is_invite: msg.method().is_some_and(|m| m.as_bytes() == b"INVITE"),
         exhausted,
     })
@@ -107,6 +116,10 @@ pub struct Response {
     pub bytes: Vec<u8>,
     /// The branch of our Via (the transaction).
     pub branch: String,
+    /// The status code.
+    pub status: u16,
+    /// The CSeq method: which of our requests it answers.
+    pub cseq_method: String,
     /// Where the next Via says to send it (§18.2.2: `received`, `rport`, sent-by).
     pub next_hop: Option<SocketAddr>,
 }
@@ -150,15 +163,25 @@ pub fn relay_response(bytes: &[u8]) -> Result<Response, String> {
     Ok(Response {
         bytes: edits.render(),
         branch,
+        status: msg.status_code().unwrap_or(0),
+        cseq_method: msg
+            .cseq()
+            .map(|c| String::from_utf8_lossy(c.method.as_bytes()).into_owned())
+            .unwrap_or_default(),
         next_hop,
     })
 }
 
-/// `483 Too Many Hops` for a request (§16.3 step 3), built from its own Via, From, To,
-/// Call-ID and CSeq lines (§8.2.6.2).
+/// `483 Too Many Hops` for a request (§16.3 step 3).
 pub fn too_many_hops(bytes: &[u8]) -> Option<Vec<u8>> {
+    reply(bytes, "483 Too Many Hops")
+}
+
+/// A response of our own to a request, `status` being code and reason phrase: its Via,
+/// From, To, Call-ID and CSeq lines copied as they are (§8.2.6.2).
+pub fn reply(bytes: &[u8], status: &str) -> Option<Vec<u8>> {
     let msg = parse(bytes, &ENGINE_LIMITS).ok()?;
-    let mut out = b"SIP/2.0 483 Too Many Hops\r\n".to_vec();
+    let mut out = format!("SIP/2.0 {status}\r\n").into_bytes();
     for field in msg.fields() {
         if matches!(
             field.kind,
@@ -172,6 +195,57 @@ pub fn too_many_hops(bytes: &[u8]) -> Option<Vec<u8>> {
         }
     }
     out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+    Some(out)
+}
+
+/// The ACK for a non-2xx final response to an INVITE we sent (§17.1.1.3): the INVITE's
+/// Request-URI, top Via (ours, same branch), From, Call-ID, CSeq number and Route
+/// lines, and the response's To (with the tag the callee added).
+pub fn ack_for(invite: &[u8], response: &[u8]) -> Option<Vec<u8>> {
+    let to = parse(response, &ENGINE_LIMITS)
+        .ok()?
+        .header(HeaderKind::To)?
+        .to_vec();
+    request_on_invite(invite, "ACK", Some(&to))
+}
+
+/// The CANCEL of an INVITE we sent (§9.1): its Request-URI, top Via, From, To, Call-ID,
+/// CSeq number and Route lines.
+pub fn cancel_for(invite: &[u8]) -> Option<Vec<u8>> {
+    request_on_invite(invite, "CANCEL", None)
+}
+
+/// A request of the INVITE's transaction (ACK or CANCEL), built from the INVITE we sent.
+fn request_on_invite(invite: &[u8], method: &str, to: Option<&[u8]>) -> Option<Vec<u8>> {
+    let msg = parse(invite, &ENGINE_LIMITS).ok()?;
+    let uri = msg.request_uri_bytes()?;
+    let cseq = msg.cseq().ok()?.number;
+    let mut out = format!("{method} ").into_bytes();
+    out.extend_from_slice(uri);
+    out.extend_from_slice(b" SIP/2.0\r\n");
+    let top_via = msg.fields_of(HeaderKind::Via).next()?;
+    out.extend_from_slice(msg.slice(msg.field_line(top_via)));
+    for field in msg.fields() {
+        let line = msg.slice(msg.field_line(field));
+        match field.kind {
+            HeaderKind::From | HeaderKind::CallId | HeaderKind::Route => {
+                out.extend_from_slice(line);
+            }
+            HeaderKind::To => match to {
+                Some(to) => {
+                    out.extend_from_slice(b"To: ");
+                    out.extend_from_slice(to);
+                    out.extend_from_slice(b"\r\n");
+                }
+                None => out.extend_from_slice(line),
+            },
+            _ => {}
+        }
+    }
+    out.extend_from_slice(
+        format!("CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+            .as_bytes(),
+    );
     Some(out)
 }
 
@@ -200,6 +274,26 @@ pub fn branch_for(msg: &Message<'_>) -> String {
         }
     }
     format!("{BRANCH_PREFIX}{:016x}", hasher.finish())
+}
+
+/// The branch of the `attempt`th trunk an INVITE is sent to: the first keeps the base
+/// branch (so the caller's retransmissions, CANCEL and non-2xx ACK map straight to it),
+/// later ones append `.N`.
+pub fn attempt_branch(base: &str, attempt: usize) -> String {
+    match attempt {
+        0 => base.to_owned(),
+        n => format!("{base}.{n}"),
+    }
+}
+
+/// The base branch and attempt number of one of our branches ([`attempt_branch`]).
+pub fn split_branch(branch: &str) -> (&str, usize) {
+    match branch.rsplit_once('.') {
+        Some((base, n)) if base.starts_with(BRANCH_PREFIX) => {
+            n.parse().map_or((branch, 0), |n| (base, n))
+        }
+        _ => (branch, 0),
+    }
 }
 
 /// The caller's Via with `received` (when its sent-by host is not the packet's source,
@@ -265,6 +359,7 @@ Content-Length: 0\r\n\r\n";
             addr("127.1.0.10:5070"),
             Proto::Udp,
             addr("127.0.0.1:5060"),
+            0,
         )
         .unwrap();
         let text = String::from_utf8(req.bytes).unwrap();
@@ -291,8 +386,8 @@ Content-Length: 0\r\n\r\n",
             .replace("1 INVITE", "1 CANCEL");
         let src = addr("127.1.0.10:5070");
         let ours = addr("127.0.0.1:5060");
-        let a = forward_request(INVITE, src, Proto::Udp, ours).unwrap();
-        let b = forward_request(cancel.as_bytes(), src, Proto::Udp, ours).unwrap();
+        let a = forward_request(INVITE, src, Proto::Udp, ours, 0).unwrap();
+        let b = forward_request(cancel.as_bytes(), src, Proto::Udp, ours, 0).unwrap();
         assert_eq!(a.branch, b.branch);
     }
 
@@ -303,6 +398,7 @@ Content-Length: 0\r\n\r\n",
             addr("127.1.0.10:5070"),
             Proto::Udp,
             addr("127.0.0.1:5060"),
+            0,
         )
         .unwrap();
         let text = String::from_utf8(req.bytes).unwrap();
@@ -329,9 +425,61 @@ Content-Length: 0\r\n\r\n",
         let text = String::from_utf8_lossy(INVITE).replace("Max-Forwards: 70", "Max-Forwards: 0");
         let src = addr("127.1.0.10:5070");
         let req =
-            forward_request(text.as_bytes(), src, Proto::Udp, addr("127.0.0.1:5060")).unwrap();
+            forward_request(text.as_bytes(), src, Proto::Udp, addr("127.0.0.1:5060"), 0).unwrap();
         assert!(req.exhausted);
         let reply = String::from_utf8(too_many_hops(text.as_bytes()).unwrap()).unwrap();
         assert!(reply.starts_with("SIP/2.0 483 Too Many Hops\r\nVia: SIP/2.0/UDP 127.1.0.10"));
+    }
+
+    #[test]
+    fn each_attempt_has_its_own_branch_that_leads_back_to_the_base() {
+        let src = addr("127.1.0.10:5070");
+        let ours = addr("127.0.0.1:5060");
+        let first = forward_request(INVITE, src, Proto::Tcp, ours, 0).unwrap();
+        let second = forward_request(INVITE, src, Proto::Tcp, ours, 2).unwrap();
+        assert_eq!(second.branch, format!("{}.2", first.branch));
+        assert_eq!(split_branch(&second.branch), (first.branch.as_str(), 2));
+        assert_eq!(split_branch(&first.branch), (first.branch.as_str(), 0));
+        assert_eq!(split_branch("z9hG4bK.other.3"), ("z9hG4bK.other.3", 0));
+    }
+
+    #[test]
+    fn the_ack_and_cancel_we_make_belong_to_the_invite_we_sent() {
+        let sent = forward_request(
+            INVITE,
+            addr("127.1.0.10:5070"),
+            Proto::Tcp,
+            addr("127.0.0.1:5060"),
+            1,
+        )
+        .unwrap();
+        let response = String::from_utf8_lossy(&sent.bytes)
+            .replace(
+                "INVITE sip:bob@example.com SIP/2.0",
+                "SIP/2.0 503 Service Unavailable",
+            )
+            .replace(
+                "To: <sip:bob@example.com>",
+                "To: <sip:bob@example.com>;tag=t9",
+            );
+        let ack = String::from_utf8(ack_for(&sent.bytes, response.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            ack,
+            format!(
+                "ACK sip:bob@example.com SIP/2.0\r\n\
+Via: SIP/2.0/TCP 127.0.0.1:5060;branch={}\r\n\
+From: <sip:alice@example.com>;tag=1\r\n\
+To: <sip:bob@example.com>;tag=t9\r\n\
+Call-ID: c1\r\n\
+CSeq: 1 ACK\r\n\
+Max-Forwards: 70\r\n\
+Content-Length: 0\r\n\r\n",
+                sent.branch
+            )
+        );
+        let cancel = String::from_utf8(cancel_for(&sent.bytes).unwrap()).unwrap();
+        assert!(cancel.starts_with("CANCEL sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP"));
+        assert!(cancel.contains(&sent.branch) && cancel.contains("CSeq: 1 CANCEL\r\n"));
+        parse(cancel.as_bytes(), &ENGINE_LIMITS).unwrap();
     }
 }

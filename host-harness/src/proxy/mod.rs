@@ -5,13 +5,17 @@
 //! ([`effects`], [`notify`]), the proxy's own RFC 3261 §16.6/§16.7 edits are applied
 //! ([`hop`]), and the bytes go on ([`net`]): requests to the upstream of the verdict's
 //! route, responses back where their request came from. The policy source is watched and
-//! hot-swapped between messages ([`reload`]).
+//! hot-swapped between messages ([`reload`]). An emergency INVITE whose route has more
+//! trunks (or an ECRC route behind it) is followed to its final answer and sent on to the
+//! next trunk when one fails ([`failover`]).
 //!
 //! Threads: one per UDP listener, one per TCP connection (accepted or to an upstream),
-//! the policy watcher (which also writes `status.json`), and the notification worker.
+//! the policy watcher (which also writes `status.json`), the failover timer, and the
+//! notification worker.
 
 mod decide;
 mod effects;
+mod failover;
 mod hop;
 mod net;
 mod notify;
@@ -56,6 +60,10 @@ pub struct ProxyArgs {
     /// Forward every message as-is, without the plugin (for rate comparisons).
     #[arg(long)]
     pub no_plugin: bool,
+    /// How long a trunk may stay silent (no provisional response) before an emergency
+    /// INVITE is sent to the next trunk of its route, or the ECRC route's.
+    #[arg(long, default_value_t = 2000)]
+    pub failover_timeout_ms: u64,
     /// This proxy's host name, used in the Content-IDs the plugin writes.
     #[arg(long, default_value = "edge-1.contoso.com")]
     pub node: String,
@@ -109,7 +117,14 @@ pub fn run(args: &ProxyArgs) -> Result<()> {
     let keys = e911_harness::policy_source::read_keys(&args.trust_keys)?;
     let watcher = reload::Watcher::start(args, keys)?;
     let effects = effects::Effects::start(args.state_dir.as_deref())?;
-    let proxy = net::Proxy::bind(&listens, routes, watcher.decider(), effects, &args.node)?;
+    let proxy = net::Proxy::bind(
+        &listens,
+        routes,
+        watcher.decider(),
+        effects,
+        &args.node,
+        std::time::Duration::from_millis(args.failover_timeout_ms),
+    )?;
     let proxy = Arc::new(proxy);
     for line in proxy.describe() {
         println!("{line}");

@@ -10,12 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use e911_engine::{CallCtx, ENGINE_LIMITS, Kind, Transport, Verdict};
+use e911_engine::{CallCtx, ENGINE_LIMITS, Kind, Output, RouteReport, Transport, Verdict};
 use e911_sip::{Framed, frame};
 
 use super::Listen;
 use super::decide::decide_safely;
 use super::effects::Effects;
+use super::failover::{Failover, Leg, Step};
 use super::hop::{self, Proto};
 use super::lock;
 use super::reload::Slot;
@@ -26,12 +27,14 @@ use super::route::{Routes, Upstream};
 const UDP_LIMIT: usize = 1300;
 /// How long a transaction's origin is remembered (64 × T1, RFC 3261 §17.1.1.2).
 const TRANSACTION_TTL: Duration = Duration::from_secs(32);
+/// How often silent trunks are looked for.
+const FAILOVER_TICK: Duration = Duration::from_millis(50);
 /// How long a dialog's upstream is remembered without a BYE.
 const DIALOG_TTL: Duration = Duration::from_secs(3600);
 
 /// Where a request came from: responses go back there.
 #[derive(Debug, Clone, Copy)]
-enum Origin {
+pub enum Origin {
     Udp(SocketAddr),
     Tcp(u64),
 }
@@ -54,6 +57,10 @@ pub struct Proxy {
     invites: Mutex<HashMap<String, SentInvite>>,
     /// Call-ID → the upstream its INVITE went to.
     dialogs: Mutex<HashMap<String, (Upstream, Instant)>>,
+    /// Our base branch of an emergency INVITE with trunks to fail over to → its state.
+    failovers: Mutex<HashMap<String, Arc<Mutex<Failover>>>>,
+    /// How long a trunk may stay silent (no provisional response) before the next.
+    failover_after: Duration,
     /// TCP connections by id, for writing.
     conns: Mutex<HashMap<u64, Arc<Mutex<TcpStream>>>>,
     /// Upstream address → its connection id.
@@ -69,6 +76,7 @@ impl Proxy {
         decider: Slot,
         effects: Effects,
         node: &str,
+        failover_after: Duration,
     ) -> Result<Self> {
         let mut udp = None;
         let mut tcp = None;
@@ -93,6 +101,8 @@ impl Proxy {
             transactions: Mutex::new(HashMap::new()),
             invites: Mutex::new(HashMap::new()),
             dialogs: Mutex::new(HashMap::new()),
+            failovers: Mutex::new(HashMap::new()),
+            failover_after,
             conns: Mutex::new(HashMap::new()),
             upstream_conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
@@ -119,6 +129,7 @@ impl Proxy {
         lock(&self.transactions).retain(|_, (_, at)| at.elapsed() < TRANSACTION_TTL);
         lock(&self.invites).retain(|_, (_, _, _, at)| at.elapsed() < TRANSACTION_TTL);
         lock(&self.dialogs).retain(|_, (_, at)| at.elapsed() < DIALOG_TTL);
+        lock(&self.failovers).retain(|_, call| lock(call).age() < TRANSACTION_TTL);
     }
 
     /// The sent-by of our Via on a leg of `proto`.
@@ -202,6 +213,13 @@ impl Proxy {
                 return;
             }
         };
+        let (base, attempt) = hop::split_branch(&response.branch);
+        let failover = lock(&self.failovers).get(base).cloned();
+        if let Some(call) = failover
+            && !self.on_trunk_response(base, &call, attempt, &response, bytes)
+        {
+            return;
+        }
         let origin = lock(&self.transactions)
             .get(&response.branch)
             .map(|(origin, _)| *origin);
@@ -241,7 +259,7 @@ impl Proxy {
         let Some(sent_by) = self.sent_by(leg) else {
             return;
         };
-        let request = match hop::forward_request(out, peer, leg, sent_by) {
+        let request = match hop::forward_request(out, peer, leg, sent_by, 0) {
             Ok(request) => request,
             Err(err) => {
                 // Never drop a call because of our code: send what came in, as it came, to
@@ -258,13 +276,25 @@ impl Proxy {
             }
             return;
         }
+        if let Some(call) = lock(&self.failovers).get(&request.branch).cloned() {
+            self.on_caller_request(&call, &request, received, out, origin);
+            return;
+        }
+        if request.is_invite
+            && let Some(verdict) = verdict
+            && !verdict.alternates.is_empty()
+            && let Some(route) = &verdict.report.route
+        {
+            self.start_failover(&request, received, out, verdict, route, peer, origin, proto);
+            return;
+        }
         let mut request = request;
         if leg == Proto::Udp
             && request.bytes.len() > UDP_LIMIT
             && let Some(large) = self.routes.large
             && large.proto == Some(Proto::Tcp)
             && let Some(sent_by) = self.sent_by(Proto::Tcp)
-            && let Ok(over_tcp) = hop::forward_request(out, peer, Proto::Tcp, sent_by)
+            && let Ok(over_tcp) = hop::forward_request(out, peer, Proto::Tcp, sent_by, 0)
         {
             upstream = large;
             leg = Proto::Tcp;
@@ -287,6 +317,244 @@ impl Proxy {
                 upstream.addr
             );
             self.effects.count("proxy.forward.failed");
+        }
+    }
+
+    /// An emergency INVITE whose verdict lists trunks to fail over to: the proxy keeps
+    /// its transaction ([`Failover`]) and sends it to the first trunk.
+    #[allow(clippy::too_many_arguments)]
+    fn start_failover(
+        self: &Arc<Self>,
+        first: &hop::Request,
+        received: &[u8],
+        out: &[u8],
+        verdict: &Verdict,
+        route: &RouteReport,
+        peer: SocketAddr,
+        origin: Origin,
+        proto: Proto,
+    ) {
+        let leg = |trunk: &str, kind: &str, message: &[u8]| Leg {
+            trunk: trunk.to_owned(),
+            upstream: self.routes.for_trunk(trunk, kind),
+            message: Arc::new(message.to_vec()),
+        };
+        let legs = std::iter::once(leg(&route.trunk, route.kind, out))
+            .chain(verdict.alternates.iter().map(|a| {
+                let message = match &a.output {
+                    Output::Rewritten(bytes) => bytes.as_slice(),
+                    Output::Unchanged => received,
+                };
+                leg(&a.trunk, a.kind, message)
+            }))
+            .collect();
+        let call = Failover::new(
+            first.call_id.clone(),
+            origin,
+            peer,
+            proto,
+            Arc::new(received.to_vec()),
+            legs,
+        );
+        let call = Arc::new(Mutex::new(call));
+        lock(&self.failovers).insert(first.branch.clone(), Arc::clone(&call));
+        self.try_trunk(&first.branch, &mut lock(&call));
+    }
+
+    /// Sends the call to the trunk now current, moving on while a trunk cannot be sent to.
+    /// When none is left, the caller gets a 503 of ours.
+    fn try_trunk(self: &Arc<Self>, base: &str, call: &mut Failover) {
+        while let Some((n, leg)) = call.current() {
+            let leg = leg.clone();
+            let Err(err) = self.send_attempt(base, call, n, &leg) else {
+                return;
+            };
+            self.effects.count("proxy.forward.failed");
+            if !self.fail_over(call, &format!("not sent: {err}")) {
+                if let Some(reply) = hop::reply(&call.received, "503 Service Unavailable") {
+                    let _ = self.reply(call.caller, &reply);
+                }
+                call.end();
+                return;
+            }
+        }
+    }
+
+    /// Sends attempt `n` (our Via with the attempt's branch) and remembers it: responses
+    /// on its branch go to the caller, the caller's retransmissions and in-dialog
+    /// requests follow it.
+    fn send_attempt(
+        self: &Arc<Self>,
+        base: &str,
+        call: &mut Failover,
+        n: usize,
+        leg: &Leg,
+    ) -> Result<(), String> {
+        let mut upstream = leg.upstream;
+        let mut proto = upstream.proto.unwrap_or(call.proto);
+        let sent_by = self.sent_by(proto).ok_or("no listener for the transport")?;
+        let mut request = hop::forward_request(&leg.message, call.source, proto, sent_by, n)?;
+        if proto == Proto::Udp
+            && request.bytes.len() > UDP_LIMIT
+            && let Some(large) = self.routes.large
+            && large.proto == Some(Proto::Tcp)
+            && let Some(sent_by) = self.sent_by(Proto::Tcp)
+        {
+            request = hop::forward_request(&leg.message, call.source, Proto::Tcp, sent_by, n)?;
+            (upstream, proto) = (large, Proto::Tcp);
+        }
+        let now = Instant::now();
+        lock(&self.transactions).insert(request.branch.clone(), (call.caller, now));
+        lock(&self.dialogs).insert(call.call_id.clone(), (upstream, now));
+        let bytes = Arc::new(request.bytes);
+        lock(&self.invites).insert(base.to_owned(), (upstream, proto, Arc::clone(&bytes), now));
+        call.sent(upstream, proto, Arc::clone(&bytes));
+        self.send(upstream, proto, &bytes)
+    }
+
+    /// Leaves the trunk now trying, with an audit line naming it and why; `false` when
+    /// no trunk is left.
+    fn fail_over(&self, call: &mut Failover, why: &str) -> bool {
+        let from = call.current().map(|(_, leg)| leg.trunk.clone());
+        let next = call.advance().map(|(_, leg)| leg.trunk.clone());
+        eprintln!(
+            "e911-harness proxy: call {}: trunk {} failed ({why}); {}",
+            call.call_id,
+            from.as_deref().unwrap_or("?"),
+            next.as_deref()
+                .map_or("no trunk left".to_owned(), |n| format!("trying {n}"))
+        );
+        self.effects.record(&serde_json::json!({
+            "event": "failover",
+            "call_id": call.call_id,
+            "trunk": from,
+            "why": why,
+            "next": next,
+        }));
+        self.effects.count(if next.is_some() {
+            "proxy.failover"
+        } else {
+            "proxy.failover.exhausted"
+        });
+        next.is_some()
+    }
+
+    /// A response on one of a failover call's branches; `true` to relay it to the caller.
+    fn on_trunk_response(
+        self: &Arc<Self>,
+        base: &str,
+        call: &Mutex<Failover>,
+        attempt: usize,
+        response: &hop::Response,
+        raw: &[u8],
+    ) -> bool {
+        match response.cseq_method.as_str() {
+            "INVITE" => {}
+            // We answered the caller's CANCEL ourselves (§16.10).
+            "CANCEL" => return false,
+            _ => return true,
+        }
+        let mut call = lock(call);
+        let sent = call.sent_to(attempt).cloned();
+        if response.status >= 300
+            && let Some((upstream, proto, invite)) = &sent
+            && let Some(ack) = hop::ack_for(invite, raw)
+        {
+            let _ = self.send(*upstream, *proto, &ack);
+        }
+        match call.on_response(attempt, response.status) {
+            Step::Relay => {
+                if (200..300).contains(&response.status)
+                    && let Some((upstream, _, _)) = sent
+                {
+                    lock(&self.dialogs).insert(call.call_id.clone(), (upstream, Instant::now()));
+                }
+                true
+            }
+            Step::Absorb => false,
+            Step::CancelNow => {
+                self.cancel_current(&call);
+                true
+            }
+            Step::Next { why } => {
+                if self.fail_over(&mut call, &why) {
+                    self.try_trunk(base, &mut call);
+                }
+                false
+            }
+        }
+    }
+
+    /// The caller's CANCEL or ACK on a failover call's branch.
+    fn on_caller_request(
+        self: &Arc<Self>,
+        call: &Mutex<Failover>,
+        request: &hop::Request,
+        received: &[u8],
+        out: &[u8],
+        origin: Origin,
+    ) {
+        let mut call = lock(call);
+        match request.method.as_str() {
+            "CANCEL" => {
+                if let Some(ok) = hop::reply(received, "200 OK") {
+                    let _ = self.reply(origin, &ok);
+                }
+                if call.cancel() {
+                    self.cancel_current(&call);
+                }
+            }
+            // The ACK with the INVITE's branch after a 2xx (RFC 2543 style): on to the
+            // trunk that answered.
+            "ACK" if call.answered() => {
+                if let Some((upstream, proto, _)) =
+                    call.current().and_then(|(n, _)| call.sent_to(n))
+                {
+                    let _ = self.send(*upstream, *proto, out);
+                }
+            }
+            // The ACK of a final response we relayed (every trunk's non-2xx was
+            // acknowledged here already, §17.1.1.3), or an INVITE retransmission, which
+            // `retransmitted` has sent on.
+            _ => {}
+        }
+    }
+
+    /// Sends the CANCEL of the INVITE the current trunk has (§9.1).
+    fn cancel_current(self: &Arc<Self>, call: &Failover) {
+        if let Some((upstream, proto, invite)) = call.current().and_then(|(n, _)| call.sent_to(n))
+            && let Some(cancel) = hop::cancel_for(invite)
+        {
+            let _ = self.send(*upstream, *proto, &cancel);
+        }
+    }
+
+    /// Moves every failover call whose trunk has been silent too long on to the next, and
+    /// ends a cancelled one whose trunk never answered with a 487 of ours.
+    pub fn fail_over_silent(self: &Arc<Self>) {
+        let calls: Vec<(String, Arc<Mutex<Failover>>)> = lock(&self.failovers)
+            .iter()
+            .map(|(base, call)| (base.clone(), Arc::clone(call)))
+            .collect();
+        for (base, call) in calls {
+            let mut call = lock(&call);
+            if !call.silent(self.failover_after) {
+                continue;
+            }
+            if call.cancelled() {
+                if let Some(reply) = hop::reply(&call.received, "487 Request Terminated") {
+                    let _ = self.reply(call.caller, &reply);
+                }
+                call.end();
+            } else {
+                let why = format!(
+                    "no provisional response in {} ms",
+                    self.failover_after.as_millis()
+                );
+                if self.fail_over(&mut call, &why) {
+                    self.try_trunk(&base, &mut call);
+                }
+            }
         }
     }
 
@@ -450,5 +718,14 @@ pub fn start(proxy: &Arc<Proxy>) -> Result<()> {
             .name("tcp-accept".to_owned())
             .spawn(move || p.serve_tcp())?;
     }
+    let p = Arc::clone(proxy);
+    std::thread::Builder::new()
+        .name("failover".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(FAILOVER_TICK);
+                p.fail_over_silent();
+            }
+        })?;
     Ok(())
 }

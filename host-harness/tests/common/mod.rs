@@ -11,6 +11,7 @@ pub mod http;
 pub mod policy;
 pub mod ports;
 pub mod process;
+pub mod proxy;
 pub mod sipp;
 pub mod tools;
 

@@ -1,0 +1,309 @@
+//! Failover of an emergency INVITE across trunks (DESIGN §2.6): the route's trunks in
+//! order, then the ECRC route's, as the verdict lists them ([`e911_engine::Attempt`]).
+//!
+//! For these INVITEs the proxy is transaction-stateful (RFC 3261 §16): each trunk tried
+//! is a client transaction of its own with its own branch ([`super::hop::attempt_branch`]).
+//! A trunk has failed when it answers 408, 5xx or 6xx, when the message cannot be sent to
+//! it, or when it sends no provisional response in time. Then the next trunk gets the
+//! same call (the bytes the engine rendered for it: same PIDF-LO, same ELIN). A failed
+//! trunk's final response is acknowledged here (§17.1.1.3) and never reaches the caller,
+//! whose own ACK for it is absorbed; a CANCEL is answered here (§16.10) and follows the
+//! trunk currently trying.
+//!
+//! [`Failover`] holds the state and decides; `net.rs` sends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::hop::Proto;
+use super::net::Origin;
+use super::route::Upstream;
+
+/// One trunk to try: its id, where it is, and the request for it as the engine rendered
+/// it (before our Via).
+#[derive(Debug, Clone)]
+pub struct Leg {
+    /// The trunk's id.
+    pub trunk: String,
+    /// Its upstream.
+    pub upstream: Upstream,
+    /// The request for it.
+    pub message: Arc<Vec<u8>>,
+}
+
+/// Where the transaction stands on the trunk now trying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Sent; nothing heard yet.
+    Trying,
+    /// A provisional response came: the trunk has the call.
+    Proceeding,
+    /// A 2xx came: the call is answered.
+    Answered,
+    /// The caller cancelled; no further trunk is tried.
+    Cancelled,
+    /// A final response went to the caller.
+    Over,
+}
+
+/// What to do with a response to one of the attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Relay it to the caller.
+    Relay,
+    /// Keep it from the caller (acknowledging it when it is a final response).
+    Absorb,
+    /// Acknowledge it and send the call to the next trunk; `why` is for the audit.
+    Next {
+        /// Why the trunk is left.
+        why: String,
+    },
+    /// A provisional response came after the caller cancelled: send the CANCEL now
+    /// (§9.1: not before a provisional response) and relay the response.
+    CancelNow,
+}
+
+/// The failover state of one emergency INVITE.
+#[derive(Debug)]
+pub struct Failover {
+    /// The Call-ID, for the audit.
+    pub call_id: String,
+    /// Where the INVITE came from: replies of our own go there.
+    pub caller: Origin,
+    /// The caller's address, for the Via we stamp.
+    pub source: SocketAddr,
+    /// The transport it came on.
+    pub proto: Proto,
+    /// The INVITE as received, for replies of our own.
+    pub received: Arc<Vec<u8>>,
+    legs: Vec<Leg>,
+    /// What was sent to each trunk tried so far (our Via included), for ACK and CANCEL.
+    sent: Vec<(Upstream, Proto, Arc<Vec<u8>>)>,
+    current: usize,
+    since: Instant,
+    phase: Phase,
+    created: Instant,
+}
+
+impl Failover {
+    /// A new transaction whose first trunk is `legs[0]`.
+    pub fn new(
+        call_id: String,
+        caller: Origin,
+        source: SocketAddr,
+        proto: Proto,
+        received: Arc<Vec<u8>>,
+        legs: Vec<Leg>,
+    ) -> Self {
+        Self {
+            call_id,
+            caller,
+            source,
+            proto,
+            received,
+            legs,
+            sent: Vec::new(),
+            current: 0,
+            since: Instant::now(),
+            phase: Phase::Trying,
+            created: Instant::now(),
+        }
+    }
+
+    /// The trunk now trying and its number.
+    pub fn current(&self) -> Option<(usize, &Leg)> {
+        self.legs.get(self.current).map(|leg| (self.current, leg))
+    }
+
+    /// Records what was sent to the trunk now trying.
+    pub fn sent(&mut self, upstream: Upstream, leg: Proto, bytes: Arc<Vec<u8>>) {
+        self.sent.truncate(self.current);
+        self.sent.push((upstream, leg, bytes));
+        self.since = Instant::now();
+    }
+
+    /// What was sent to attempt `n`.
+    pub fn sent_to(&self, n: usize) -> Option<&(Upstream, Proto, Arc<Vec<u8>>)> {
+        self.sent.get(n)
+    }
+
+    /// Moves on to the next trunk; `None` when there is none, or when the transaction is
+    /// no longer trying one (answered, cancelled, over).
+    pub fn advance(&mut self) -> Option<(usize, &Leg)> {
+        let trying = matches!(self.phase, Phase::Trying | Phase::Proceeding);
+        if !trying || self.current + 1 >= self.legs.len() {
+            return None;
+        }
+        self.current += 1;
+        self.phase = Phase::Trying;
+        self.since = Instant::now();
+        self.current()
+    }
+
+    /// Decides what a response with `status` to attempt `n`'s INVITE means.
+    pub fn on_response(&mut self, n: usize, status: u16) -> Step {
+        if n != self.current {
+            // A trunk given up on answers late: an answer is still the call (the caller
+            // sees a second dialog, as with forking); anything else stays here.
+            return if (200..300).contains(&status) {
+                Step::Relay
+            } else {
+                Step::Absorb
+            };
+        }
+        match (status, self.phase) {
+            (100..=199, Phase::Cancelled) => Step::CancelNow,
+            (100..=199, _) => {
+                if self.phase == Phase::Trying {
+                    self.phase = Phase::Proceeding;
+                }
+                Step::Relay
+            }
+            (200..=299, _) => {
+                self.phase = Phase::Answered;
+                Step::Relay
+            }
+            (408 | 500..=699, Phase::Trying | Phase::Proceeding)
+                if self.current + 1 < self.legs.len() =>
+            {
+                Step::Next {
+                    why: format!("answered {status}"),
+                }
+            }
+            _ => {
+                self.phase = Phase::Over;
+                Step::Relay
+            }
+        }
+    }
+
+    /// The caller cancelled: no further trunk. `true` when the trunk now trying has sent
+    /// a provisional response, so the CANCEL can go now (§9.1).
+    pub fn cancel(&mut self) -> bool {
+        let proceeding = self.phase == Phase::Proceeding;
+        if matches!(self.phase, Phase::Trying | Phase::Proceeding) {
+            self.phase = Phase::Cancelled;
+        }
+        proceeding
+    }
+
+    /// Whether the trunk now trying has been silent past `limit` (no provisional
+    /// response) while there is another to try, or, after a CANCEL, whether it never
+    /// ended the call: time to try the next, or to end the call here. The last trunk is
+    /// left to the caller's own timers: an ECRC that is slow to answer is still the
+    /// best place for the call.
+    pub fn silent(&self, limit: Duration) -> bool {
+        let waiting = match self.phase {
+            Phase::Trying => self.current + 1 < self.legs.len(),
+            Phase::Cancelled => true,
+            Phase::Proceeding | Phase::Answered | Phase::Over => false,
+        };
+        waiting && self.sent.len() > self.current && self.since.elapsed() >= limit
+    }
+
+    /// Whether the caller cancelled.
+    pub fn cancelled(&self) -> bool {
+        self.phase == Phase::Cancelled
+    }
+
+    /// Ends the transaction here (a final response of our own went to the caller).
+    pub fn end(&mut self) {
+        self.phase = Phase::Over;
+    }
+
+    /// Whether a trunk answered 2xx.
+    pub fn answered(&self) -> bool {
+        self.phase == Phase::Answered
+    }
+
+    /// How long ago the INVITE came.
+    pub fn age(&self) -> Duration {
+        self.created.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(trunks: &[&str]) -> Failover {
+        let upstream = Upstream {
+            proto: None,
+            addr: "127.0.0.1:5060".parse().unwrap(),
+        };
+        let legs = trunks
+            .iter()
+            .map(|t| Leg {
+                trunk: (*t).to_owned(),
+                upstream,
+                message: Arc::new(Vec::new()),
+            })
+            .collect();
+        let mut call = Failover::new(
+            "c1".to_owned(),
+            Origin::Tcp(1),
+            "127.0.0.1:5070".parse().unwrap(),
+            Proto::Tcp,
+            Arc::new(Vec::new()),
+            legs,
+        );
+        call.sent(upstream, Proto::Tcp, Arc::new(Vec::new()));
+        call
+    }
+
+    #[test]
+    fn a_503_moves_to_the_next_trunk_and_the_last_trunks_answer_is_relayed() {
+        let mut call = call(&["primary", "secondary"]);
+        assert!(matches!(call.on_response(0, 503), Step::Next { .. }));
+        assert_eq!(
+            call.advance().map(|(n, l)| (n, l.trunk.clone())),
+            Some((1, "secondary".to_owned()))
+        );
+        assert_eq!(call.on_response(1, 503), Step::Relay);
+        assert!(!call.silent(Duration::ZERO));
+        assert!(call.advance().is_none());
+    }
+
+    #[test]
+    fn a_4xx_other_than_408_is_the_callees_answer_not_a_trunk_failure() {
+        let mut call = call(&["primary", "secondary"]);
+        assert_eq!(call.on_response(0, 486), Step::Relay);
+        assert!(matches!(call.on_response(0, 408), Step::Relay));
+    }
+
+    #[test]
+    fn only_a_trunk_that_has_said_nothing_is_silent() {
+        let mut call = call(&["primary", "secondary"]);
+        assert!(call.silent(Duration::ZERO));
+        assert_eq!(call.on_response(0, 100), Step::Relay);
+        assert!(!call.silent(Duration::ZERO));
+        let mut last = super::tests::call(&["ecrc"]);
+        assert!(
+            !last.silent(Duration::ZERO),
+            "the last trunk is never given up on"
+        );
+        assert!(!last.cancel());
+        assert!(
+            last.silent(Duration::ZERO),
+            "a cancelled call is ended here"
+        );
+    }
+
+    #[test]
+    fn after_a_cancel_no_trunk_is_tried_and_the_cancel_waits_for_a_provisional() {
+        let mut call = call(&["primary", "secondary"]);
+        assert!(!call.cancel());
+        assert_eq!(call.on_response(0, 180), Step::CancelNow);
+        assert_eq!(call.on_response(0, 503), Step::Relay);
+        assert!(call.advance().is_none());
+    }
+
+    #[test]
+    fn late_answers_from_a_trunk_given_up_on() {
+        let mut call = call(&["primary", "secondary"]);
+        let _ = call.advance();
+        assert_eq!(call.on_response(0, 180), Step::Absorb);
+        assert_eq!(call.on_response(0, 200), Step::Relay);
+    }
+}
