@@ -14,9 +14,10 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, PeerType};
 use crate::active::{self, HostShared};
 use crate::addresses::{parse_peer, split_webhook_url};
 use crate::config::{BundleSource, Config};
-use crate::framer::{Direction, RawReason};
+use crate::framer::Direction;
 use crate::shared::{SharedCallbacks, claim_poller};
 use crate::{host, metrics};
+use e911_sip::Unframed;
 
 const NANOS: u64 = 1_000_000_000;
 
@@ -249,11 +250,7 @@ impl Stream {
             metrics::count(metrics::HOST_ERRORS);
             return Action::Continue;
         }
-        let engine = if side.direction.is_raw() {
-            None
-        } else {
-            active::current(&config.trusted_keys)
-        };
+        let engine = active::current(&config.trusted_keys);
         let peer = side.peer();
         let now = host::now_nanos() / NANOS;
         let fed = side
@@ -261,19 +258,19 @@ impl Stream {
             .feed(&data, end_of_stream, &self.limits, |message| {
                 decide(engine.as_deref(), message, peer, now, &config)
             });
-        if let Some(reason) = fed.went_raw {
+        for reason in fed.unframed {
             let (metric, why) = match reason {
-                RawReason::Oversize => (
+                Unframed::Oversize => (
                     metrics::OVERSIZE,
                     format!("a message over {} bytes", self.limits.max_message_bytes),
                 ),
-                RawReason::Unframeable => (metrics::UNFRAMED, "bytes that are not SIP".to_owned()),
+                Unframed::Unframeable => (metrics::UNFRAMED, "bytes that are not SIP".to_owned()),
             };
             metrics::count(metric);
             host::log(
                 LogLevel::Warn,
                 &format!(
-                    "e911: {} data of a connection from {} carries {why}: passed through unframed from here on",
+                    "e911: {} data of a connection from {} carries {why}: passed as received; framing resumes at the next message",
                     if downstream { "downstream" } else { "upstream" },
                     peer.map_or_else(|| "?".to_owned(), |p| p.to_string())
                 ),

@@ -9,9 +9,9 @@ use proxy_wasm::types::MetricType;
 
 use crate::host;
 
-/// A direction went raw: a message over `max_message_bytes`.
+/// A message over `max_message_bytes` passed as received, undecided.
 pub const OVERSIZE: &str = "e911.oversize";
-/// A direction went raw: bytes that are not SIP.
+/// Bytes that do not frame as SIP passed as received, up to the next start line.
 pub const UNFRAMED: &str = "e911.unframed";
 /// A bundle (configured, polled or published by another worker) was refused.
 pub const RELOAD_FAILURES: &str = "e911.reload_failures";

@@ -36,8 +36,19 @@ pub enum Framed {
     },
     /// No complete message yet; keep the bytes and wait for more.
     NeedMore,
-    /// The stream cannot be framed: no usable Content-Length, or over a size limit.
-    /// Framing cannot resynchronise after this; the connection is beyond repair.
+    /// A message whose header section and Content-Length were read but which is larger
+    /// than [`Limits::max_message_bytes`]: `len` bytes after `skip` keep-alive bytes, to
+    /// pass on without being held ([`crate::StreamFramer`] does), after which framing
+    /// goes on.
+    Oversize {
+        /// Keep-alive bytes before the message.
+        skip: usize,
+        /// Length of the whole message.
+        len: usize,
+    },
+    /// The message at the start cannot be framed: no usable Content-Length, or a header
+    /// section over the size limit. [`crate::StreamFramer`] passes such bytes on and
+    /// resynchronises on the next start line.
     Invalid(ParseError),
 }
 
@@ -101,7 +112,8 @@ pub fn frame(buf: &[u8], limits: &Limits) -> Framed {
                 waiting
             }
         }
-        _ => invalid(ParseErrorKind::TooLarge, 0),
+        Some(len) => Framed::Oversize { skip, len },
+        None => invalid(ParseErrorKind::TooLarge, 0),
     }
 }
 
@@ -256,17 +268,23 @@ mod tests {
     }
 
     #[test]
-    fn refuses_oversized_messages_before_the_body_arrives() {
+    fn measures_oversized_messages_before_the_body_arrives() {
         let buf = b"INVITE sip:a SIP/2.0\r\nl: 4294967295\r\n\r\n";
-        let Framed::Invalid(e) = frame(buf, &Limits::DEFAULT) else {
-            panic!()
-        };
-        assert_eq!(e.kind, ParseErrorKind::TooLarge);
+        assert_eq!(
+            frame(buf, &Limits::DEFAULT),
+            Framed::Oversize {
+                skip: 0,
+                len: buf.len() + 4_294_967_295
+            }
+        );
         let small = Limits::DEFAULT.with_max_message_bytes(20);
-        let Framed::Invalid(e) = frame(REG, &small) else {
-            panic!()
-        };
-        assert_eq!(e.kind, ParseErrorKind::TooLarge);
+        assert_eq!(
+            frame(REG, &small),
+            Framed::Oversize {
+                skip: 0,
+                len: REG.len()
+            }
+        );
     }
 
     #[test]

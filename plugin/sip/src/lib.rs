@@ -65,6 +65,7 @@ mod salvage;
 mod section;
 mod span;
 mod start_line;
+mod stream;
 pub mod uri;
 mod views;
 
@@ -87,4 +88,5 @@ pub use parse::parse;
 pub use salvage::{LengthRepair, Repairs, SalvageError, Salvaged, salvage};
 pub use span::Span;
 pub use start_line::{RequestLine, StartLine, StatusLine};
+pub use stream::{Piece, StreamFramer, Unframed};
 pub use uri::{Host, ServiceUrn, SipScheme, SipUri, TelUri, Uri};
