@@ -1,15 +1,17 @@
 //! The decision behind the proxy: one trait, [`Decide`], with two implementations: the
 //! wasmtime component host ([`Component`], `--engine component`, the default) and the
-//! engine linked into the harness ([`Native`], `--engine native`).
+//! engine linked into the harness ([`Native`], `--engine native`), run from a [`Pool`] so
+//! that calls do not wait on one another.
 //!
 //! The ELIN callback store is shared by every decider the proxy ever installs (a hot
-//! reload swaps the decider, never the store) and is saved to `--state-dir` before the
+//! reload swaps the deciders, never the store) and is saved to `--state-dir` before the
 //! message that changed it is forwarded (DESIGN §2.5: a crash right after forwarding
-//! loses nothing): [`Native`] saves after a call that wrote it, [`SharedStore`] on every
-//! `put` the component makes, both through [`Callbacks::save`].
+//! loses nothing). The file is written outside the store's lock, from a snapshot, so
+//! other calls decide while it is written ([`Callbacks::persist`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -29,15 +31,25 @@ pub trait Decide: Send {
     fn revision(&self) -> &str;
 }
 
+/// The callback store and whether it changed since it was last written.
+#[derive(Debug, Default)]
+struct Store {
+    store: MemoryStore,
+    /// Bumped by every write; the file holds `saved`'s generation.
+    generation: u64,
+}
+
 /// The callback store shared across reloads, with where it is persisted.
 #[derive(Debug, Default)]
 pub struct Callbacks {
-    store: MemoryStore,
+    current: Mutex<Store>,
+    /// The generation on disk: a write never replaces a newer snapshot with an older one.
+    saved: Mutex<u64>,
     path: Option<PathBuf>,
 }
 
-/// [`Callbacks`] behind a lock, shared by the deciders.
-pub type SharedCallbacks = Arc<Mutex<Callbacks>>;
+/// [`Callbacks`] shared by the deciders.
+pub type SharedCallbacks = Arc<Callbacks>;
 
 impl Callbacks {
     /// Loads `path` (a missing file is an empty store; an unreadable one is moved aside by
@@ -47,15 +59,33 @@ impl Callbacks {
             Some(path) => state::load(path),
             None => (MemoryStore::default(), None),
         };
-        (Arc::new(Mutex::new(Self { store, path })), warning)
+        let callbacks = Self {
+            current: Mutex::new(Store {
+                store,
+                generation: 0,
+            }),
+            saved: Mutex::new(0),
+            path,
+        };
+        (Arc::new(callbacks), warning)
     }
 
-    /// Writes the store to its file (if it has one); a failure is logged, the call goes on.
-    fn save(&self) {
-        if let Some(path) = &self.path
-            && let Err(err) = state::save(path, &self.store)
-        {
-            eprintln!("e911-harness proxy: callback state not saved: {err:#}");
+    /// Writes the store to its file (if it has one) when it changed since the last write,
+    /// from a snapshot taken under the store's lock and written outside it; a failure is
+    /// logged, the call goes on.
+    fn persist(&self) {
+        let Some(path) = &self.path else { return };
+        let mut saved = lock(&self.saved);
+        let (snapshot, generation) = {
+            let current = lock(&self.current);
+            if current.generation == *saved {
+                return;
+            }
+            (current.store.clone(), current.generation)
+        };
+        match state::save(path, &snapshot) {
+            Ok(()) => *saved = generation,
+            Err(err) => eprintln!("e911-harness proxy: callback state not saved: {err:#}"),
         }
     }
 }
@@ -79,28 +109,32 @@ impl CallbackStore for Tracking<'_> {
 
 /// The native engine.
 pub struct Native {
-    engine: Engine,
+    engine: Arc<Engine>,
     callbacks: SharedCallbacks,
 }
 
 impl Native {
-    /// A decider for one compiled policy.
-    pub fn new(engine: Engine, callbacks: SharedCallbacks) -> Self {
+    /// A decider for one compiled policy (shared by the pool's deciders).
+    pub fn new(engine: Arc<Engine>, callbacks: SharedCallbacks) -> Self {
         Self { engine, callbacks }
     }
 }
 
 impl Decide for Native {
     fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
-        let mut callbacks = lock(&self.callbacks);
-        let mut tracking = Tracking {
-            store: &mut callbacks.store,
-            dirty: false,
+        let verdict = {
+            let mut current = lock(&self.callbacks.current);
+            let mut tracking = Tracking {
+                store: &mut current.store,
+                dirty: false,
+            };
+            let verdict = self.engine.on_message(bytes, ctx, &mut tracking);
+            if tracking.dirty {
+                current.generation += 1;
+            }
+            verdict
         };
-        let verdict = self.engine.on_message(bytes, ctx, &mut tracking);
-        if tracking.dirty {
-            callbacks.save();
-        }
+        self.callbacks.persist();
         verdict
     }
 
@@ -110,24 +144,26 @@ impl Decide for Native {
 }
 
 /// The proxy's [`SharedCallbacks`] as the component's callback store: each call locks;
-/// each `put` is saved at once, so the state is on disk before the message is forwarded.
+/// what a `put` wrote is saved when the decision returns, before the message is
+/// forwarded ([`Component::decide`]).
 pub struct SharedStore(SharedCallbacks);
 
 impl CallbackStore for SharedStore {
     fn get(&self, elin: &str) -> Option<CallbackEntry> {
-        lock(&self.0).store.get(elin)
+        lock(&self.0.current).store.get(elin)
     }
 
     fn put(&mut self, elin: &str, entry: CallbackEntry) {
-        let mut callbacks = lock(&self.0);
-        callbacks.store.put(elin, entry);
-        callbacks.save();
+        let mut current = lock(&self.0.current);
+        current.store.put(elin, entry);
+        current.generation += 1;
     }
 }
 
 /// The policy component under wasmtime.
 pub struct Component {
     host: ComponentHost<SharedStore>,
+    callbacks: SharedCallbacks,
 }
 
 impl Component {
@@ -139,18 +175,20 @@ impl Component {
         bundle: &[u8],
         keys: &[PublicKey],
     ) -> Result<Self> {
-        let mut host = ComponentHost::new(runtime.clone(), SharedStore(callbacks))
+        let mut host = ComponentHost::new(runtime.clone(), SharedStore(callbacks.clone()))
             .map_err(|err| anyhow::anyhow!("{err}"))?;
         let keys: Vec<[u8; 32]> = keys.iter().map(PublicKey::to_bytes).collect();
         host.configure(bundle, &keys)
             .map_err(|err| anyhow::anyhow!("{err}"))?;
-        Ok(Self { host })
+        Ok(Self { host, callbacks })
     }
 }
 
 impl Decide for Component {
     fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
-        self.host.on_message(bytes, ctx)
+        let verdict = self.host.on_message(bytes, ctx);
+        self.callbacks.persist();
+        verdict
     }
 
     fn revision(&self) -> &str {
@@ -160,6 +198,82 @@ impl Decide for Component {
 
 /// Runs `decider` on one message; a panic becomes `None` (the caller forwards the
 /// original message to the default upstream: an emergency call is never dropped).
-pub fn decide_safely(decider: &mut dyn Decide, bytes: &[u8], ctx: &CallCtx<'_>) -> Option<Verdict> {
+fn decide_safely(decider: &mut dyn Decide, bytes: &[u8], ctx: &CallCtx<'_>) -> Option<Verdict> {
     catch_unwind(AssertUnwindSafe(|| decider.decide(bytes, ctx))).ok()
+}
+
+/// Deciders for one policy, one per core, so that calls on different connections decide
+/// at once. Messages that may start a call (anything but a response or a method that
+/// never does) decide one at a time: an ELIN is chosen from the store as the previous
+/// call left it, so two callers at one ERL never get the same ELIN.
+pub struct Pool {
+    deciders: Vec<Mutex<Box<dyn Decide>>>,
+    next: AtomicUsize,
+    calls: Mutex<()>,
+}
+
+impl Pool {
+    /// How many deciders a pool holds: one per core, at least two, at most eight.
+    pub fn size() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+    }
+
+    /// A pool of `deciders` (at least one).
+    pub fn new(deciders: Vec<Box<dyn Decide>>) -> Self {
+        Self {
+            deciders: deciders.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
+            calls: Mutex::new(()),
+        }
+    }
+
+    /// Installs new deciders (a reload), each swapped in between two of its decisions.
+    pub fn replace(&self, deciders: Vec<Box<dyn Decide>>) {
+        for (slot, decider) in self.deciders.iter().zip(deciders) {
+            *lock(slot) = decider;
+        }
+    }
+
+    /// The revision in force.
+    pub fn revision(&self) -> String {
+        self.deciders
+            .first()
+            .map(|d| lock(d).revision().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Decides one message on a free decider (waiting for one when all are busy); `None`
+    /// when the decision panicked.
+    pub fn decide(&self, bytes: &[u8], ctx: &CallCtx<'_>) -> Option<Verdict> {
+        let _one_at_a_time = may_start_a_call(bytes).then(|| lock(&self.calls));
+        let count = self.deciders.len().max(1);
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let free = (0..count).find_map(|i| self.deciders.get((start + i) % count)?.try_lock().ok());
+        let mut decider = match free {
+            Some(decider) => decider,
+            None => lock(self.deciders.get(start % count)?),
+        };
+        decide_safely(decider.as_mut(), bytes, ctx)
+    }
+}
+
+/// Whether a message may start a call or a PSAP callback, so may choose an ELIN:
+/// anything but a response or a request whose method never starts one.
+fn may_start_a_call(bytes: &[u8]) -> bool {
+    const NEVER: [&[u8]; 13] = [
+        b"SIP/2.0 ",
+        b"ACK ",
+        b"BYE ",
+        b"CANCEL ",
+        b"OPTIONS ",
+        b"REGISTER ",
+        b"SUBSCRIBE ",
+        b"NOTIFY ",
+        b"INFO ",
+        b"UPDATE ",
+        b"PRACK ",
+        b"MESSAGE ",
+        b"REFER ",
+    ];
+    !NEVER.iter().any(|start| bytes.starts_with(start))
 }

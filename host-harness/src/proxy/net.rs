@@ -1,5 +1,5 @@
 //! Sockets: UDP listeners (one datagram, one message), TCP listeners and connections
-//! (framed with `e911_sip::frame`, partial tails kept, long-lived, many calls each), one
+//! (framed with `e911_sip::StreamFramer`, partial tails kept, never closed for what a peer sent, long-lived, many calls each), one
 //! reused TCP connection per upstream, and the path of one message through the proxy.
 
 use std::collections::HashMap;
@@ -11,10 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use e911_engine::{CallCtx, ENGINE_LIMITS, Kind, Output, RouteReport, Transport, Verdict};
-use e911_sip::{Framed, frame};
+use e911_sip::{Piece, StreamFramer, Unframed};
 
 use super::Listen;
-use super::decide::decide_safely;
 use super::effects::Effects;
 use super::failover::{Failover, Leg, Step};
 use super::hop::{self, Proto};
@@ -27,6 +26,10 @@ use super::route::{Routes, Upstream};
 const UDP_LIMIT: usize = 1300;
 /// How long a transaction's origin is remembered (64 × T1, RFC 3261 §17.1.1.2).
 const TRANSACTION_TTL: Duration = Duration::from_secs(32);
+/// How long a TCP connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one write may block on a peer that does not read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often silent trunks are looked for.
 const FAILOVER_TICK: Duration = Duration::from_millis(50);
 /// How long a dialog's upstream is remembered without a BYE.
@@ -192,12 +195,11 @@ impl Proxy {
             },
             node: &self.node,
         };
-        let mut decider = lock(slot);
-        let verdict = decide_safely(decider.as_mut(), bytes, &ctx);
+        let verdict = slot.decide(bytes, &ctx);
         if verdict.is_none() {
             eprintln!(
                 "e911-harness proxy: the decision failed (bundle revision {}); forwarding the message as received",
-                decider.revision()
+                slot.revision()
             );
             self.effects.count("proxy.decision.failed");
         }
@@ -610,7 +612,7 @@ impl Proxy {
     }
 
     fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<u64, String> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
             .map_err(|e| format!("connect tcp:{addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
         let id = self.register(&stream)?;
@@ -618,49 +620,84 @@ impl Proxy {
         let proxy = Arc::clone(self);
         std::thread::Builder::new()
             .name(format!("tcp-up-{addr}"))
-            .spawn(move || proxy.read_tcp(stream, id, addr))
+            .spawn(move || proxy.read_tcp(stream, id, addr, true))
             .map_err(|e| e.to_string())?;
         Ok(id)
     }
 
     fn register(&self, stream: &TcpStream) -> Result<u64, String> {
         let writer = stream.try_clone().map_err(|e| e.to_string())?;
+        // A peer that stops reading must not hold the thread writing to it (and every
+        // call that thread carries): the write fails and the call goes elsewhere.
+        writer
+            .set_write_timeout(Some(WRITE_TIMEOUT))
+            .map_err(|e| e.to_string())?;
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         lock(&self.conns).insert(id, Arc::new(Mutex::new(writer)));
         Ok(id)
     }
 
-    /// Reads one TCP connection until it closes, framing messages out of the stream.
-    fn read_tcp(self: Arc<Self>, mut stream: TcpStream, id: u64, peer: SocketAddr) {
-        let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
+    /// Reads one TCP connection until it closes, framing messages out of the stream with
+    /// the framer every host uses. What cannot be framed never closes the connection: on
+    /// a caller's connection it goes on as received to the default upstream, over a
+    /// connection of its own (so it cannot land inside another caller's message), and
+    /// framing resumes at the next message; from an upstream it is dropped (there is no
+    /// transaction to relay it to).
+    fn read_tcp(self: Arc<Self>, mut stream: TcpStream, id: u64, peer: SocketAddr, upstream: bool) {
+        let mut framer = StreamFramer::default();
+        let mut passthrough: Option<TcpStream> = None;
         let mut chunk = vec![0u8; 64 * 1024];
-        'read: loop {
-            let n = match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
+        loop {
+            let (n, end) = match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => (0, true),
+                Ok(n) => (n, false),
             };
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-            loop {
-                match frame(&buf, &ENGINE_LIMITS) {
-                    Framed::Message { skip, len } => {
-                        if let Some(msg) = buf.get(skip..skip + len) {
-                            self.on_message(msg, peer, Origin::Tcp(id), Proto::Tcp);
-                        }
-                        buf.drain(..skip + len);
+            let data = chunk.get(..n).unwrap_or_default();
+            framer.feed(data, end, &ENGINE_LIMITS, |piece| match piece {
+                Piece::Message(msg) => self.on_message(msg, peer, Origin::Tcp(id), Proto::Tcp),
+                Piece::KeepAlive(_) => {}
+                Piece::Unframed { bytes, why, starts } => {
+                    if starts {
+                        eprintln!(
+                            "e911-harness proxy: tcp:{peer}: {}; passed as received, framing resumes at the next message",
+                            match why {
+                                Unframed::Oversize => "a message over the size limit",
+                                Unframed::Unframeable => "bytes that do not frame as SIP",
+                            }
+                        );
+                        self.effects.count("proxy.unframed");
                     }
-                    Framed::KeepAlive { len } => {
-                        buf.drain(..len);
-                    }
-                    Framed::NeedMore => break,
-                    Framed::Invalid(err) => {
-                        eprintln!("e911-harness proxy: tcp:{peer}: cannot frame ({err}); closing");
-                        break 'read;
+                    if upstream || !self.pass_unframed(&mut passthrough, bytes) {
+                        self.effects.count("proxy.unframed.dropped");
                     }
                 }
+            });
+            if end {
+                break;
             }
         }
         lock(&self.conns).remove(&id);
         lock(&self.upstream_conns).retain(|_, conn| *conn != id);
+    }
+
+    /// Writes unframed bytes from a caller to the default upstream on `conn`, connecting
+    /// it first; `false` when they could not go (a UDP default upstream, or no answer).
+    fn pass_unframed(&self, conn: &mut Option<TcpStream>, bytes: &[u8]) -> bool {
+        let upstream = self.routes.default;
+        if upstream.proto == Some(Proto::Udp) {
+            return false;
+        }
+        if conn.is_none() {
+            *conn = TcpStream::connect_timeout(&upstream.addr, CONNECT_TIMEOUT)
+                .ok()
+                .filter(|s| s.set_write_timeout(Some(WRITE_TIMEOUT)).is_ok());
+        }
+        let Some(stream) = conn else { return false };
+        let sent = stream.write_all(bytes).is_ok();
+        if !sent {
+            *conn = None;
+        }
+        sent
     }
 
     fn serve_udp(self: Arc<Self>) {
@@ -695,7 +732,7 @@ impl Proxy {
             let proxy = Arc::clone(&self);
             let spawned = std::thread::Builder::new()
                 .name(format!("tcp-{peer}"))
-                .spawn(move || proxy.read_tcp(stream, id, peer));
+                .spawn(move || proxy.read_tcp(stream, id, peer, false));
             if let Err(err) = spawned {
                 eprintln!("e911-harness proxy: tcp:{peer}: no thread: {err}");
                 lock(&self.conns).remove(&id);

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -16,18 +16,18 @@ use e911_harness::component_host::ComponentRuntime;
 use e911_policy::PublicKey;
 use serde::{Deserialize, Serialize};
 
-use super::decide::{Callbacks, Component, Decide, Native, SharedCallbacks};
+use super::ProxyArgs;
+use super::decide::{Callbacks, Component, Decide, Native, Pool, SharedCallbacks};
 use super::net::Proxy;
 use super::policy_origin::{Change, Loaded, Origin};
-use super::{ProxyArgs, lock};
 use crate::decider::{self, EngineArg};
 
 /// How often the source is looked at (a registry origin: how often it is asked whether
 /// its own poll interval has passed).
 const POLL: Duration = Duration::from_millis(250);
 
-/// The decider the proxy uses (`None`: `--no-plugin`), swapped whole on reload.
-pub type Slot = Option<Arc<Mutex<Box<dyn Decide>>>>;
+/// The deciders the proxy uses (`None`: `--no-plugin`), swapped whole on reload.
+pub type Slot = Option<Arc<Pool>>;
 
 /// What `status.json` holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -116,30 +116,40 @@ impl Watcher {
             let decider = watcher
                 .decider_for(loaded)
                 .with_context(|| format!("{}", args.policy.display()))?;
-            watcher.slot = Some(Arc::new(Mutex::new(decider)));
+            watcher.slot = Some(Arc::new(Pool::new(decider)));
         }
         Ok(watcher)
     }
 
-    /// A decider for the engine chosen at start over a policy just loaded from the source.
-    fn decider_for(&self, loaded: Loaded) -> Result<Box<dyn Decide>> {
+    /// The pool's deciders for the engine chosen at start over a policy just loaded from
+    /// the source.
+    fn decider_for(&self, loaded: Loaded) -> Result<Vec<Box<dyn Decide>>> {
         let Loaded { policy, bundle } = loaded;
-        Ok(match &self.runtime {
-            None => Box::new(Native::new(Engine::new(policy), self.callbacks.clone())),
+        let size = Pool::size();
+        match &self.runtime {
+            None => {
+                let engine = Arc::new(Engine::new(policy));
+                Ok((0..size)
+                    .map(|_| {
+                        Box::new(Native::new(Arc::clone(&engine), self.callbacks.clone()))
+                            as Box<dyn Decide>
+                    })
+                    .collect())
+            }
             Some(runtime) => {
                 let bundle = match (bundle, self.origin.path()) {
                     (Some(bytes), _) => bytes,
                     (None, Some(path)) => decider::bundle_bytes(path, &policy)?,
                     (None, None) => anyhow::bail!("the registry origin gave no bundle bytes"),
                 };
-                Box::new(Component::new(
-                    runtime,
-                    self.callbacks.clone(),
-                    &bundle,
-                    &self.keys,
-                )?)
+                (0..size)
+                    .map(|_| {
+                        Component::new(runtime, self.callbacks.clone(), &bundle, &self.keys)
+                            .map(|c| Box::new(c) as Box<dyn Decide>)
+                    })
+                    .collect()
             }
-        })
+        }
     }
 
     /// The engine deciding: `component` or `native`.
@@ -188,9 +198,12 @@ impl Watcher {
         self.status.reloads += 1;
         let built = loaded.and_then(|loaded| self.decider_for(*loaded));
         match built {
-            Ok(decider) => {
-                let revision = decider.revision().to_owned();
-                *lock(slot) = decider;
+            Ok(deciders) => {
+                let revision = deciders
+                    .first()
+                    .map(|d| d.revision().to_owned())
+                    .unwrap_or_default();
+                slot.replace(deciders);
                 eprintln!(
                     "e911-harness proxy: policy reloaded: revision {} (was {})",
                     revision, self.status.active_revision
