@@ -4,31 +4,13 @@
 // Test code: a broken fixture should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+mod common;
+use common::contoso;
 
-use e911_engine::{CallCtx, Engine, MemoryStore, Output, STRICT_UNBOUNDED, Transport, Verdict};
-use e911_policy::Sources;
-
-fn contoso() -> Engine {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso");
-    let mut sources = Sources::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        sources.add(
-            path.file_name().unwrap().to_string_lossy(),
-            &std::fs::read(&path).unwrap(),
-        );
-    }
-    Engine::new(sources.compile().unwrap())
-}
+use e911_engine::{CallCtx, MemoryStore, Output, STRICT_UNBOUNDED, Transport, Verdict};
 
 fn decide(sample: &str, peer: &str) -> Verdict {
-    let bytes = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/corpus/emergency")
-            .join(sample),
-    )
-    .unwrap();
+    let bytes = std::fs::read(common::root().join("tests/corpus/emergency").join(sample)).unwrap();
     let ctx = CallCtx {
         now: 1_800_000_000,
         peer: peer.parse().ok(),

@@ -15,29 +15,12 @@
 // Test code: a broken fixture should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{contoso, root};
 
 use e911_engine::{
     CallCtx, Engine, Kind, MemoryStore, Output, STRICT_UNBOUNDED, Transport, Verdict,
 };
-use e911_policy::Sources;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn contoso() -> Engine {
-    let dir = root().join("policies/contoso");
-    let mut sources = Sources::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        sources.add(
-            path.file_name().unwrap().to_string_lossy(),
-            &std::fs::read(&path).unwrap(),
-        );
-    }
-    Engine::new(sources.compile().unwrap())
-}
 
 /// Every sample call with the peer its manifest row gives.
 fn samples() -> Vec<(String, Vec<u8>, String)> {
