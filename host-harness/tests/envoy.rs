@@ -227,8 +227,9 @@ fn sipp_calls_through_envoy() {
 }
 
 /// A message split across TCP segments and several messages in one segment come out as
-/// the native engine's bytes, in order; an oversize message and garbage turn only their
-/// own connection raw (passed through, counted), and Envoy and the other connections go on.
+/// the native engine's bytes, in order; an oversize message and garbage pass as received
+/// (counted), and a 911 INVITE after the garbage on the same connection is still decided:
+/// framing resumes at the next message.
 /// The caller is 127.0.0.1, in no mapped subnet: the INVITE goes to the provider's ECRC.
 #[test]
 fn split_pipelined_oversize_and_garbage() {
@@ -294,14 +295,30 @@ fn split_pipelined_oversize_and_garbage() {
         "split and pipelined messages"
     );
 
-    // A new connection still works, and Envoy counted the two raw connections.
+    // After the garbage, on the same connection, a 911 INVITE is decided as any other.
+    junk.write_all(&invite).unwrap();
+    wait_for(
+        || envoy.audits().len() >= 3,
+        "the INVITE after the garbage decided",
+    );
+    let third = envoy.audits()[2]["time"].as_str().unwrap().to_owned();
+    let third = native_run_bytes(&dir, &bundle, "127.0.0.1", &third, &invite);
+    let want = [garbage.as_slice(), &third].concat();
+    let got = sink.connection(b"\x16\x03", want.len());
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want),
+        "garbage as received, then the decided INVITE"
+    );
+
+    // A new connection still works, and Envoy counted the two unframed runs.
     let mut later = TcpStream::connect(envoy.listener("sip")).unwrap();
     later.write_all(&options).unwrap();
     assert_eq!(sink.connection(b"OPTIONS", options.len()), options);
     let stats = envoy.stats();
     assert_eq!(stats["wasmcustom.e911.oversize"], 1);
     assert_eq!(stats["wasmcustom.e911.unframed"], 1);
-    assert!(envoy.log().contains("passed through unframed"));
+    assert!(envoy.log().contains("framing resumes at the next message"));
     for s in [&a, &big, &junk, &later] {
         let _ = s.shutdown(Shutdown::Both);
     }

@@ -6,7 +6,7 @@
 //! and why.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -249,4 +249,57 @@ fn with_every_provider_trunk_down_the_call_reaches_the_ecrc_route() {
     );
     let trunks: Vec<&str> = failed.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(trunks, ["esp-primary", "esp-secondary"], "{failed:?}");
+}
+
+/// On one TCP connection: bytes that are not SIP, then a 911 INVITE. The garbage goes on
+/// as received to the default upstream, the connection stays open, and the INVITE is
+/// decided and sent on its route (from 127.0.0.1, no site: the ECRC's trunk).
+#[test]
+fn a_911_after_garbage_on_the_same_connection_is_still_routed() {
+    let dir = scratch("garbage-then-911");
+    let hook = webhook();
+    let bundle = loopback_sources(&dir, &hook.url, &["127.0.0.0/8"]);
+    let ecrc = start(&dir, "redmond-pstn", "127.0.0.6", &Trunk::Silent);
+    let default = start(&dir, "default", "127.0.0.4", &Trunk::Silent);
+    let proxy_port = free_port("127.0.0.1");
+    let args = vec![
+        format!("--listen=tcp:127.0.0.1:{proxy_port}"),
+        format!("--policy={}", bundle.display()),
+        format!("--upstream=tcp:{}", default.addr),
+        format!("--route-upstream=redmond-pstn=tcp:{}", ecrc.addr),
+    ];
+    let _proxy = start_proxy(&args, &dir);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", proxy_port)).unwrap();
+    let garbage = b"\x16\x03\x01 not SIP at all\r\nmore of it\r\n";
+    conn.write_all(garbage).unwrap();
+    conn.write_all(
+        b"INVITE sip:911@contoso.com SIP/2.0\r\n\
+Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-after-garbage\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:+14255550101@contoso.com>;tag=g1\r\n\
+To: <sip:911@contoso.com>\r\n\
+Call-ID: after-garbage\r\n\
+CSeq: 1 INVITE\r\n\
+Content-Length: 0\r\n\r\n",
+    )
+    .unwrap();
+    let heard = |run: &Running| {
+        String::from_utf8_lossy(&run.heard.as_ref().unwrap().lock().unwrap()).into_owned()
+    };
+    common::process::wait_until(
+        "the INVITE at the ECRC trunk",
+        Duration::from_secs(10),
+        || heard(&ecrc).contains("Call-ID: after-garbage"),
+    );
+    assert!(
+        heard(&ecrc).starts_with("INVITE sip:+18005550199@pstn-gw1.redmond.contoso.com"),
+        "{}",
+        heard(&ecrc)
+    );
+    common::process::wait_until(
+        "the garbage at the default upstream",
+        Duration::from_secs(10),
+        || heard(&default).as_bytes() == garbage,
+    );
+    assert!(proxy_log(&dir).contains("framing resumes at the next message"));
 }
