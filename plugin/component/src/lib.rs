@@ -173,7 +173,13 @@ fn bundle_info(bundle: &Bundle) -> BundleInfo {
             routes: c.routes,
             callers: c.callers,
         },
+        emergency_numbers: strings(bundle.policy().emergency_numbers()),
+        outside_line_prefixes: strings(bundle.policy().outside_line_prefixes()),
     }
+}
+
+fn strings(items: Vec<&str>) -> Vec<String> {
+    items.into_iter().map(str::to_owned).collect()
 }
 
 fn bundle_error(err: LoadError) -> BundleError {
@@ -407,6 +413,8 @@ mod tests {
         assert_eq!(info.signer_key_id, Some(key.public_key().key_id()));
         assert_eq!(info.size, signed.len() as u64);
         assert!(info.counts.erls > 0 && info.counts.subnets > 0 && info.counts.policies > 0);
+        assert_eq!(info.emergency_numbers, ["911", "112", "999"]);
+        assert_eq!(info.outside_line_prefixes, ["9"]);
 
         let unsigned = contoso().write_bundle(None).unwrap();
         assert!(load(&unsigned, &[]).is_ok());
