@@ -1,4 +1,5 @@
-//! Trunk failover through the harness proxy (DESIGN §2.6), with SIPp on loopback over TCP:
+//! Trunk failover through the harness proxy and through Kamailio (DESIGN §2.6), with SIPp
+//! on loopback over TCP:
 //! an HQ caller dials 911; its route is `esp-primary`, then `esp-secondary`, then the ECRC
 //! route's `redmond-pstn`. Each test breaks trunks in one way the provider's can break
 //! (503, port closed, silent) and checks that the call completes at the next trunk with
@@ -6,109 +7,137 @@
 //! and why.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod common;
 use common::http::webhook;
-use common::policy::loopback_sources;
+use common::kamailio::{
+    Kamailio, log as kamailio_log, require_tools, settings, start_kamailio_with,
+};
+use common::policy::{build_bundle, loopback_sources};
 use common::ports::{free_port, scratch};
+use common::process::Guard;
 use common::proxy::{audit, audit_events, proxy_log, start_proxy};
-use common::sipp::{Sipp, require_sipp, traced, uac, uas};
+use common::sipp::{require_sipp, traced, uac};
+use common::trunks::{Running, Trunk, pidf, start};
 
-/// How a trunk behaves in a test.
-enum Trunk {
-    /// SIPp answers 503 (`uas-503.xml`).
-    Refuses,
-    /// Nothing listens on its port.
-    Closed,
-    /// Accepts the connection, reads, never answers.
-    Silent,
-    /// SIPp answers the call, checking Geolocation and the PIDF-LO part.
-    Answers,
+/// The proxy under test.
+#[derive(Clone, Copy, PartialEq)]
+enum Host {
+    /// `e911-harness proxy`, which sends each attempt's own bytes.
+    Harness,
+    /// Kamailio with the shipped kamailio.cfg, whose failure route resends the request it
+    /// holds (this call's edits included) with another destination and Request-URI.
+    Kamailio,
 }
 
-/// A trunk as set up: its address and what observes it.
-struct Running {
-    addr: String,
-    sipp: Option<Sipp>,
-    heard: Option<Arc<Mutex<Vec<u8>>>>,
+/// A proxy running for one test, with the trunks as its route upstreams.
+enum Proxy {
+    Harness {
+        dir: PathBuf,
+        port: u16,
+        _guard: Guard,
+    },
+    Kamailio(Kamailio),
 }
 
-fn start(dir: &Path, name: &str, ip: &str, trunk: &Trunk) -> Running {
-    let port = free_port(ip);
-    let addr = format!("{ip}:{port}");
-    let sipp = |xml: &str| Some(uas(dir, name, xml, ip, port, "t1", 1));
-    match trunk {
-        Trunk::Refuses => Running {
-            addr,
-            sipp: sipp("uas-503.xml"),
-            heard: None,
-        },
-        Trunk::Answers if name == "redmond-pstn" => Running {
-            addr,
-            sipp: sipp("uas.xml"),
-            heard: None,
-        },
-        Trunk::Answers => Running {
-            addr,
-            sipp: sipp("uas-failover-trunk.xml"),
-            heard: None,
-        },
-        Trunk::Closed => Running {
-            addr,
-            sipp: None,
-            heard: None,
-        },
-        Trunk::Silent => {
-            let listener = TcpListener::bind(&addr).unwrap();
-            let heard = Arc::new(Mutex::new(Vec::new()));
-            let sink = Arc::clone(&heard);
-            std::thread::spawn(move || {
-                for conn in listener.incoming() {
-                    let Ok(mut conn) = conn else { return };
-                    let sink = Arc::clone(&sink);
-                    std::thread::spawn(move || {
-                        let mut buf = [0u8; 4096];
-                        while let Ok(n) = conn.read(&mut buf) {
-                            if n == 0 {
-                                return;
-                            }
-                            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-                        }
-                    });
+impl Proxy {
+    /// Starts `host` on 127.0.0.1 with the loopback policy and `trunks` (id, address) as
+    /// the upstreams of those trunks, failing over after 500 ms without a provisional
+    /// response.
+    fn start(host: Host, dir: &Path, trunks: &[(&str, &str)]) -> Self {
+        let hook = webhook();
+        let sources = loopback_sources(dir, &hook.url, &["127.0.0.0/8"]);
+        let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
+        match host {
+            Host::Harness => {
+                let port = free_port("127.0.0.1");
+                let mut args = vec![
+                    format!("--listen=tcp:127.0.0.1:{port}"),
+                    format!("--policy={}", sources.display()),
+                    format!("--upstream=tcp:{default}"),
+                    format!("--state-dir={}", dir.join("state").display()),
+                    "--failover-timeout-ms=500".to_owned(),
+                ];
+                for (trunk, addr) in trunks {
+                    args.push(format!("--route-upstream={trunk}=tcp:{addr}"));
                 }
-            });
-            Running {
-                addr,
-                sipp: None,
-                heard: Some(heard),
+                let guard = start_proxy(&args, dir);
+                Proxy::Harness {
+                    dir: dir.to_owned(),
+                    port,
+                    _guard: guard,
+                }
             }
+            Host::Kamailio => {
+                require_tools();
+                build_bundle(&sources, &dir.join("policy.bundle"));
+                let uri = |addr: &str| format!("sip:{addr};transport=tcp");
+                let upstreams: Vec<(&str, String)> =
+                    trunks.iter().map(|(t, addr)| (*t, uri(addr))).collect();
+                let ini = settings(dir, &upstreams, "");
+                // The fail-safe upstream is the primary's: tried once already, so not again.
+                let failsafe = uri(trunks[0].1);
+                let defines = ["E911_FAILOVER_MS=500".to_owned()];
+                Proxy::Kamailio(start_kamailio_with(
+                    dir,
+                    &ini,
+                    &uri(&default),
+                    &failsafe,
+                    &defines,
+                ))
+            }
+        }
+    }
+
+    fn addr(&self) -> String {
+        match self {
+            Proxy::Harness { port, .. } => format!("127.0.0.1:{port}"),
+            Proxy::Kamailio(kamailio) => kamailio.addr(),
+        }
+    }
+
+    fn log(&self) -> String {
+        match self {
+            Proxy::Harness { dir, .. } => proxy_log(dir),
+            Proxy::Kamailio(kamailio) => kamailio_log(&kamailio.dir),
+        }
+    }
+
+    /// The decisions audited.
+    fn decisions(&self) -> Vec<serde_json::Value> {
+        match self {
+            Proxy::Harness { dir, .. } => audit(&dir.join("state")),
+            Proxy::Kamailio(kamailio) => kamailio.audit(),
+        }
+    }
+
+    /// The failover events audited, in order.
+    fn events(&self) -> Vec<serde_json::Value> {
+        match self {
+            Proxy::Harness { dir, .. } => audit_events(&dir.join("state")),
+            Proxy::Kamailio(kamailio) => kamailio.audit_events(),
         }
     }
 }
 
-/// The PIDF-LO document in a message.
-fn pidf(message: &str) -> String {
-    let start = message.find("<?xml").expect("a PIDF-LO");
-    let end = message.find("</presence>").expect("a whole PIDF-LO");
-    message[start..end].to_owned()
-}
-
-/// One 911 call from HQ with the three trunks behaving as given; returns, in order, the
-/// trunks the audit says failed and why, after checking that the call completed at
-/// `answering` with `target` as its Request-URI and the PIDF-LO the first trunk was sent
-/// (the ECRC's trunk is a PSTN gateway, which cannot carry one: it gets the ECRC number
-/// and the caller's callback number instead).
-fn call(name: &str, trunks: [Trunk; 3], answering: usize, target: &str) -> Vec<(String, String)> {
+/// One 911 call from HQ through `host` with the three trunks behaving as given; returns,
+/// in order, the trunks the audit says failed and why, after checking that the call
+/// completed at `answering` with `target` as its Request-URI and the PIDF-LO the first
+/// trunk was sent. The ECRC's trunk is a PSTN gateway: the harness sends it the ECRC
+/// route's own bytes (the ECRC number and the caller's callback number, no PIDF-LO, which
+/// PSTN cannot carry); Kamailio resends the request it holds, PIDF-LO included.
+fn call(
+    host: Host,
+    name: &str,
+    trunks: [Trunk; 3],
+    answering: usize,
+    target: &str,
+) -> Vec<(String, String)> {
     require_sipp();
     let dir = scratch(name);
-    let hook = webhook();
-    let bundle = loopback_sources(&dir, &hook.url, &["127.0.0.0/8"]);
-    let state = dir.join("state");
     let names = ["esp-primary", "esp-secondary", "redmond-pstn"];
     let ips = ["127.0.0.2", "127.0.0.5", "127.0.0.6"];
     let mut running: Vec<Running> = trunks
@@ -117,31 +146,24 @@ fn call(name: &str, trunks: [Trunk; 3], answering: usize, target: &str) -> Vec<(
         .map(|(i, t)| start(&dir, names[i], ips[i], t))
         .collect();
     std::thread::sleep(Duration::from_millis(300));
-    let proxy_port = free_port("127.0.0.1");
-    let mut args = vec![
-        format!("--listen=tcp:127.0.0.1:{proxy_port}"),
-        format!("--policy={}", bundle.display()),
-        format!("--upstream=tcp:127.0.0.4:{}", free_port("127.0.0.4")),
-        format!("--state-dir={}", state.display()),
-        "--failover-timeout-ms=500".to_owned(),
-    ];
-    for (trunk, run) in names.iter().zip(&running) {
-        args.push(format!("--route-upstream={trunk}=tcp:{}", run.addr));
-    }
-    let _proxy = start_proxy(&args, &dir);
-    let proxy = format!("127.0.0.1:{proxy_port}");
+    let upstreams: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&running)
+        .map(|(name, run)| (*name, run.addr.as_str()))
+        .collect();
+    let proxy = Proxy::start(host, &dir, &upstreams);
     let mut caller = uac(
         &dir,
         "caller",
-        &proxy,
+        &proxy.addr(),
         "127.1.0.10",
         "911",
         &["-t", "t1", "-m", "1"],
     );
-    caller.assert_calls(1, || proxy_log(&dir));
+    caller.assert_calls(1, || proxy.log());
     for run in &mut running {
         if let Some(sipp) = &mut run.sipp {
-            sipp.assert_calls(1, || proxy_log(&dir));
+            sipp.assert_calls(1, || proxy.log());
         }
     }
 
@@ -162,7 +184,7 @@ fn call(name: &str, trunks: [Trunk; 3], answering: usize, target: &str) -> Vec<(
         } => String::from_utf8(heard.lock().unwrap().clone()).unwrap(),
         _ => String::new(),
     };
-    if names[answering] == "redmond-pstn" {
+    if names[answering] == "redmond-pstn" && host == Host::Harness {
         assert!(!invite.contains("<?xml"), "{invite}");
         assert!(invite.contains("\nP-Asserted-Identity: "), "{invite}");
         assert!(invite.contains("\nPriority: emergency"), "{invite}");
@@ -174,13 +196,13 @@ fn call(name: &str, trunks: [Trunk; 3], answering: usize, target: &str) -> Vec<(
         );
     }
     // The decision was audited once, listing the trunks to fail over to.
-    let decisions = audit(&state);
+    let decisions = proxy.decisions();
     assert_eq!(decisions.len(), 1, "{decisions:#?}");
     assert_eq!(
         decisions[0]["route"]["failover"],
         serde_json::json!(["esp-secondary", "redmond-pstn"])
     );
-    let events = audit_events(&state);
+    let events = proxy.events();
     let call_id = decisions[0]["call_id"].as_str().unwrap();
     events
         .iter()
@@ -195,41 +217,31 @@ fn call(name: &str, trunks: [Trunk; 3], answering: usize, target: &str) -> Vec<(
         .collect()
 }
 
-#[test]
-fn a_primary_that_answers_503_hands_the_call_to_the_secondary() {
-    let failed = call(
-        "failover-503",
-        [Trunk::Refuses, Trunk::Answers, Trunk::Closed],
-        1,
-        "sip:911@esp-backup.example.net;transport=tcp",
-    );
-    assert_eq!(
-        failed,
-        [("esp-primary".to_owned(), "answered 503".to_owned())]
-    );
-}
+const SECONDARY: &str = "sip:911@esp-backup.example.net;transport=tcp";
+const ECRC: &str = "sip:+18005550199@pstn-gw1.redmond.contoso.com;transport=tcp";
 
-#[test]
-fn a_primary_whose_port_is_closed_hands_the_call_to_the_secondary() {
-    let failed = call(
-        "failover-closed",
-        [Trunk::Closed, Trunk::Answers, Trunk::Closed],
-        1,
-        "sip:911@esp-backup.example.net;transport=tcp",
-    );
+/// The primary answers 503: the secondary gets the call; the audit names the 503.
+fn primary_answers_503(host: Host, name: &str) {
+    let trunks = [Trunk::Refuses, Trunk::Answers, Trunk::Closed];
+    let failed = call(host, name, trunks, 1, SECONDARY);
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].0, "esp-primary");
-    assert!(failed[0].1.starts_with("not sent: "), "{failed:?}");
+    assert!(failed[0].1.contains("503"), "{failed:?}");
 }
 
-#[test]
-fn a_silent_primary_hands_the_call_to_the_secondary_after_the_timeout() {
-    let failed = call(
-        "failover-silent",
-        [Trunk::Silent, Trunk::Answers, Trunk::Closed],
-        1,
-        "sip:911@esp-backup.example.net;transport=tcp",
-    );
+/// Nothing listens on the primary's port: the secondary gets the call.
+fn primary_port_closed(host: Host, name: &str) -> String {
+    let trunks = [Trunk::Closed, Trunk::Answers, Trunk::Closed];
+    let failed = call(host, name, trunks, 1, SECONDARY);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "esp-primary");
+    failed[0].1.clone()
+}
+
+/// The primary reads and never answers: after 500 ms the secondary gets the call.
+fn primary_silent(host: Host, name: &str) {
+    let trunks = [Trunk::Silent, Trunk::Answers, Trunk::Closed];
+    let failed = call(host, name, trunks, 1, SECONDARY);
     assert_eq!(
         failed,
         [(
@@ -239,16 +251,54 @@ fn a_silent_primary_hands_the_call_to_the_secondary_after_the_timeout() {
     );
 }
 
+/// Both provider trunks fail: the ECRC route's trunk gets the call.
+fn every_provider_trunk_down(host: Host, name: &str) {
+    let trunks = [Trunk::Refuses, Trunk::Closed, Trunk::Answers];
+    let failed = call(host, name, trunks, 2, ECRC);
+    let tried: Vec<&str> = failed.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(tried, ["esp-primary", "esp-secondary"], "{failed:?}");
+}
+
+#[test]
+fn a_primary_that_answers_503_hands_the_call_to_the_secondary() {
+    primary_answers_503(Host::Harness, "failover-503");
+}
+
+#[test]
+fn a_primary_whose_port_is_closed_hands_the_call_to_the_secondary() {
+    let why = primary_port_closed(Host::Harness, "failover-closed");
+    assert!(why.starts_with("not sent: "), "{why}");
+}
+
+#[test]
+fn a_silent_primary_hands_the_call_to_the_secondary_after_the_timeout() {
+    primary_silent(Host::Harness, "failover-silent");
+}
+
 #[test]
 fn with_every_provider_trunk_down_the_call_reaches_the_ecrc_route() {
-    let failed = call(
-        "failover-ecrc",
-        [Trunk::Refuses, Trunk::Closed, Trunk::Answers],
-        2,
-        "sip:+18005550199@pstn-gw1.redmond.contoso.com;transport=tcp",
-    );
-    let trunks: Vec<&str> = failed.iter().map(|(t, _)| t.as_str()).collect();
-    assert_eq!(trunks, ["esp-primary", "esp-secondary"], "{failed:?}");
+    every_provider_trunk_down(Host::Harness, "failover-ecrc");
+}
+
+#[test]
+fn kamailio_hands_a_call_refused_with_503_to_the_secondary() {
+    primary_answers_503(Host::Kamailio, "kamailio-failover-503");
+}
+
+#[test]
+fn kamailio_hands_a_call_to_the_secondary_when_the_primary_port_is_closed() {
+    let why = primary_port_closed(Host::Kamailio, "kamailio-failover-closed");
+    assert!(!why.is_empty());
+}
+
+#[test]
+fn kamailio_hands_a_call_to_the_secondary_when_the_primary_is_silent() {
+    primary_silent(Host::Kamailio, "kamailio-failover-silent");
+}
+
+#[test]
+fn kamailio_sends_the_call_to_the_ecrc_route_when_every_provider_trunk_is_down() {
+    every_provider_trunk_down(Host::Kamailio, "kamailio-failover-ecrc");
 }
 
 /// On one TCP connection: bytes that are not SIP, then a 911 INVITE. The garbage goes on

@@ -12,188 +12,17 @@
 //! test` provides all of them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::time::Duration;
 
 mod common;
 use common::http::{Webhook, webhook};
+use common::kamailio::{Kamailio, kamcmd_output, log, require_tools, settings, start_kamailio};
 use common::policy::{build_bundle, edit, loopback_sources};
 use common::ports::{free_port, scratch};
-use common::process::{Guard, wait_until};
-use common::repo_root;
-use common::sipp::{Sipp, require_sipp, traced};
-use common::tools::{component, tools};
-
-/// Fails (never skips) when something the tests drive is missing.
-fn require_tools() {
-    require_sipp();
-    for (program, arg, package) in [("kamailio", "-v", "kamailio"), ("kamcmd", "-V", "kamailio")] {
-        let ok = Command::new(program)
-            .arg(arg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        assert!(
-            ok,
-            "{program} is missing: install {package} (apt-get install {package}), or run `cargo xtask test`"
-        );
-    }
-    // Debian installs modules under /usr/lib/<multiarch triple>/kamailio/modules.
-    let app_python3 = std::fs::read_dir("/usr/lib")
-        .into_iter()
-        .flatten()
-        .any(|entry| {
-            entry
-                .map(|e| e.path().join("kamailio/modules/app_python3.so").exists())
-                .unwrap_or(false)
-        });
-    assert!(
-        app_python3,
-        "Kamailio's app_python3 is missing: install kamailio-python3-modules, or run `cargo xtask test`"
-    );
-    assert!(
-        wasmtime_py().is_some(),
-        "wasmtime-py is missing from {}: run `cargo xtask test`",
-        tools().join("venv").display()
-    );
-    component();
-}
-
-/// The venv's site-packages folder that holds wasmtime-py.
-fn wasmtime_py() -> Option<PathBuf> {
-    let lib = tools().join("venv/lib");
-    std::fs::read_dir(lib).ok()?.find_map(|entry| {
-        let site = entry.ok()?.path().join("site-packages");
-        site.join("wasmtime").exists().then_some(site)
-    })
-}
-
-/// One Kamailio with its scratch folder, control socket and log.
-struct Kamailio {
-    dir: PathBuf,
-    port: u16,
-    ctl: String,
-    _group: Guard,
-}
-
-/// The settings file for the glue: `upstreams` as `[upstreams]` lines, `extra` as more
-/// `[e911]` lines.
-fn settings(dir: &Path, upstreams: &[(&str, String)], extra: &str) -> PathBuf {
-    let mut text = format!(
-        "[e911]\ncomponent = {}\nbundle = {}\npython_path = {}\nnode = kamailio-test\n\
-         cache_dir = {}\nstate_dir = {}\n{extra}\n[upstreams]\n",
-        component().display(),
-        dir.join("policy.bundle").display(),
-        wasmtime_py().unwrap().display(),
-        // Shared by every test: compiled once per component and wasmtime-py version.
-        std::env::temp_dir().join("e911-kamailio-cwasm").display(),
-        dir.join("state").display(),
-    );
-    for (name, uri) in upstreams {
-        text.push_str(&format!("{name} = {uri}\n"));
-    }
-    let path = dir.join("e911.ini");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Starts Kamailio on 127.0.0.1 (an ephemeral UDP port) with the shipped configuration
-/// and waits until its control socket answers.
-fn start_kamailio(dir: &Path, settings: &Path, upstream: &str, failsafe: &str) -> Kamailio {
-    let port = free_port("127.0.0.1");
-    let ctl = format!("unix:{}", dir.join("kamailio.ctl").display());
-    let define = |name: &str, value: &str| format!("{name}=\"{value}\"");
-    let mut guard = Guard::spawn(
-        Command::new("kamailio")
-            .arg("-f")
-            .arg(repo_root().join("hosts/kamailio/kamailio.cfg"))
-            .args(["-DD", "-E", "-m", "64", "-M", "16"])
-            .arg("-Y")
-            .arg(dir)
-            .args(["-l", &format!("udp:127.0.0.1:{port}")])
-            .args(["-l", &format!("tcp:127.0.0.1:{port}")])
-            .arg("-A")
-            .arg(define(
-                "E911_GLUE",
-                &repo_root()
-                    .join("hosts/kamailio/e911_kamailio.py")
-                    .display()
-                    .to_string(),
-            ))
-            .arg("-A")
-            .arg(define("E911_SETTINGS", &settings.display().to_string()))
-            .arg("-A")
-            .arg(define("UPSTREAM", upstream))
-            .arg("-A")
-            .arg(define("E911_FAILSAFE_UPSTREAM", failsafe))
-            .arg("-A")
-            .arg(define("CTL_SOCKET", &ctl))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap()),
-    );
-    let start = Instant::now();
-    loop {
-        if kamcmd_output(&ctl, &["core.uptime"]).is_some() {
-            break;
-        }
-        if let Some(status) = guard.child().try_wait().unwrap() {
-            panic!("kamailio exited with {status}:\n{}", log(dir));
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "kamailio did not start:\n{}",
-            log(dir)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Kamailio {
-        dir: dir.to_owned(),
-        port,
-        ctl,
-        _group: guard,
-    }
-}
-
-fn kamcmd_output(ctl: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new("kamcmd")
-        .args(["-s", ctl])
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn log(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default()
-}
-
-impl Kamailio {
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn kamcmd(&self, args: &[&str]) -> String {
-        kamcmd_output(&self.ctl, args)
-            .unwrap_or_else(|| panic!("kamcmd {args:?} failed:\n{}", log(&self.dir)))
-    }
-
-    /// The audit lines the glue logged, first per Call-ID (a UDP retransmission is
-    /// absorbed by the transaction layer, but judge by the first anyway).
-    fn audit(&self) -> Vec<serde_json::Value> {
-        let mut seen = std::collections::HashSet::new();
-        log(&self.dir)
-            .lines()
-            .filter_map(|line| line.split_once("e911 audit ").map(|(_, json)| json))
-            .map(|json| serde_json::from_str::<serde_json::Value>(json).unwrap())
-            .filter(|r| seen.insert(r["call_id"].as_str().unwrap_or_default().to_owned()))
-            .collect()
-    }
-}
+use common::process::wait_until;
+use common::sipp::{Sipp, traced};
 
 /// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
 /// A callee on `ip` (a fresh port) for `calls` calls over UDP; returns it and its SIP URI.
@@ -525,7 +354,9 @@ fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
 
 /// Fail-safe: with a per-call fuel budget far too small, the component traps on every
 /// INVITE. The emergency call still completes, relayed unchanged to the emergency
-/// route's upstream, and the log says why; an ordinary call goes its usual way.
+/// route's upstream, and the log says why; an ordinary call goes its usual way. The
+/// number is the bundle's (9 then the dial mask 999), which kamailio.cfg knows only
+/// from the bundle each worker loaded at start.
 #[test]
 fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
     require_tools();
@@ -541,7 +372,19 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
         "call_fuel = 1000",
     );
     let kamailio = start_kamailio(&dir, &ini, &plain_uri, &esp_uri);
-    let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &["-m", "1"]);
+    // Each worker loads the bundle as it starts, before it reads any call.
+    wait_until("the bundle's numbers", Duration::from_secs(10), || {
+        kamcmd_output(&kamailio.ctl, &["htable.get", "e911state", "numbers"])
+            .is_some_and(|numbers| numbers.contains("(911|112|999)"))
+    });
+    let mut hq = uac(
+        &dir,
+        "hq-911",
+        &kamailio,
+        "127.1.0.10",
+        "9999",
+        &["-m", "1"],
+    );
     assert_calls(&dir, &mut hq, 1);
     assert_calls(&dir, &mut esp, 1);
     let mut other = uac(
@@ -557,7 +400,7 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
 
     let received = invite(&dir, "esp", "received");
     assert!(
-        received.starts_with("INVITE sip:911@contoso.com;user=phone SIP/2.0"),
+        received.starts_with("INVITE sip:9999@contoso.com;user=phone SIP/2.0"),
         "{received}"
     );
     assert!(!received.contains("Geolocation"), "{received}");
@@ -567,10 +410,70 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
         "{text}"
     );
     assert!(
-        text.contains("emergency call 911 relayed unchanged to"),
+        text.contains("emergency call 9999 relayed unchanged to"),
         "{text}"
     );
     assert!(kamailio.audit().is_empty(), "no decision was made");
+}
+
+/// RFC 3261 §16.3 step 3 answers 483 to a request whose Max-Forwards is spent, but a
+/// new emergency call goes on (decided, to its trunk); an ordinary INVITE gets the 483.
+#[test]
+fn kamailio_relays_an_emergency_invite_whose_max_forwards_is_spent() {
+    require_tools();
+    let dir = scratch("max-forwards");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let trunk = UdpSocket::bind("127.0.0.2:0").unwrap();
+    trunk
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let trunk_uri = format!("sip:{}", trunk.local_addr().unwrap());
+    let (_plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
+    let ini = settings(&dir, &[("esp-primary", trunk_uri.clone())], "");
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &trunk_uri);
+    let caller = UdpSocket::bind("127.1.0.10:0").unwrap();
+    caller
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let invite = |dialled: &str, call_id: &str| {
+        let local = caller.local_addr().unwrap();
+        format!(
+            "INVITE sip:{dialled}@contoso.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}\r\n\
+             Max-Forwards: 0\r\n\
+             From: <sip:+14255550101@contoso.com>;tag=mf\r\n\
+             To: <sip:{dialled}@contoso.com>\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: 1 INVITE\r\n\
+             Contact: <sip:+14255550101@{local}>\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let mut buf = [0u8; 65536];
+    caller
+        .send_to(invite("911", "mf-911").as_bytes(), kamailio.addr())
+        .unwrap();
+    let (n, _) = trunk
+        .recv_from(&mut buf)
+        .expect("the 911 INVITE at the trunk");
+    let arrived = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(arrived.starts_with("INVITE "), "{arrived}");
+    assert!(arrived.contains("\r\nGeolocation: "), "decided: {arrived}");
+    assert!(arrived.contains("\r\nMax-Forwards: 0\r\n"), "{arrived}");
+
+    caller
+        .send_to(invite("4255550199", "mf-other").as_bytes(), kamailio.addr())
+        .unwrap();
+    loop {
+        let (n, _) = caller.recv_from(&mut buf).expect("an answer to the caller");
+        let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if answer.contains("Call-ID: mf-other") {
+            assert!(answer.starts_with("SIP/2.0 483 "), "{answer}");
+            break;
+        }
+    }
 }
 
 /// A settings file that cannot be read is one log line naming the file and line, and the

@@ -16,7 +16,10 @@ the mqueue `e911notify` to a timer process that POSTs them (`e911_notify`), logs
 
 Returns 1 when the call was decided (changed or not), -1 when the plugin path failed: the
 script then relays the INVITE unchanged, on the emergency route when it dials an
-emergency number (route E911_FAILSAFE). Nothing here answers or drops a call.
+emergency number (route E911_FAILSAFE). Nothing here answers or drops a call. Where the
+call goes if its trunk fails is left in AVPs for the script's failure route; the bundle's
+emergency numbers are left in the `e911state` htable for what the script recognises by
+itself. Each SIP worker makes its engine in `child_init`, before its first call.
 """
 
 from __future__ import annotations
@@ -161,6 +164,13 @@ class Worker:
                 KSR.warn(f"e911: {self.last_good}: last good bundle not kept ({err.strerror})\n")
             KSR.htable.sht_sets(state, "revision", info["revision"])
             KSR.htable.sht_sets(state, "digest", self.digest)
+            # What kamailio.cfg recognises by itself (Max-Forwards, the fail-safe route):
+            # this bundle's numbers, not a hard-coded list.
+            pattern = numbers_pattern(info)
+            if pattern:
+                KSR.htable.sht_sets(state, "numbers", pattern)
+            else:  # an empty pattern would match every number
+                KSR.htable.sht_rm(state, "numbers")
         KSR.info(f"e911: {self.settings.bundle}: bundle {info['revision']} active (pid {os.getpid()})\n")
 
     def _refused(self, why: str) -> None:
@@ -208,11 +218,35 @@ class Worker:
         upstream = None if verdict.route is None else self._upstream(verdict.route)
         if upstream:
             KSR.setdsturi(upstream)
+            self._failover(verdict, upstream)
         if problems:
             KSR.err(f"e911: {verdict.__dict__['call-id']}: edits not applied: {'; '.join(problems)}\n")
         if verdict.audit:
             KSR.info(f"e911 audit {json.dumps(audit_record(verdict, problems))}\n")
         return 1
+
+    def _failover(self, verdict: Any, first: str) -> None:
+        """Lists where the call goes if its trunk fails, for kamailio.cfg's failure route:
+        the verdict's alternates (the route's further trunks, then the ECRC route's), then
+        the fail-safe upstream, each as `$avp(e911_du)`, `$avp(e911_ru)` and
+        `$avp(e911_trunk)`. An AVP added last is read first, so they go in backwards.
+        Kamailio resends the request it holds, with this call's edits (the same PIDF-LO);
+        only the destination and the Request-URI change."""
+        tries = [(first, verdict.route.target, verdict.route.trunk)]
+        for attempt in verdict.alternates:
+            upstream = self.settings.upstreams.get(attempt.trunk)
+            if upstream is None:
+                KSR.warn(f"e911: no [upstreams] entry for trunk {attempt.trunk}: not a failover\n")
+                continue
+            tries.append((upstream, attempt.target, attempt.trunk))
+        failsafe = defined("E911_FAILSAFE_UPSTREAM")
+        if verdict.kind == "emergency" and failsafe and all(t[0] != failsafe for t in tries):
+            tries.append((failsafe, verdict.route.target, "fail-safe"))
+        KSR.pv.sets("$avp(e911_trunk_now)", verdict.route.trunk)
+        for upstream, target, trunk in reversed(tries[1:]):
+            KSR.pv.sets("$avp(e911_du)", upstream)
+            KSR.pv.sets("$avp(e911_ru)", target)
+            KSR.pv.sets("$avp(e911_trunk)", trunk)
 
     def _upstream(self, route: Any) -> Optional[str]:
         """`$du` for a decided route: its trunk's, else `elin` for an ELIN gateway, else
@@ -223,6 +257,34 @@ class Worker:
         if route.kind == "elin-gateway" and "elin" in upstreams:
             return upstreams["elin"]
         return upstreams.get("default")
+
+
+def defined(name: str) -> str:
+    """A `#!define` of kamailio.cfg (or `kamailio -A`), without its quotes; "" if unset."""
+    value = KSR.pv.get(f"$def({name})")
+    return value.strip('"') if isinstance(value, str) else ""
+
+
+def numbers_pattern(info: dict[str, Any]) -> str:
+    """A POSIX extended regex for `$rU` matching the bundle's emergency numbers, with or
+    without a leading `+` and an outside-line prefix, as the engine compares them
+    (e911-policy's classify). Empty when the bundle has none: kamailio.cfg then keeps
+    E911_NUMBERS_BEFORE_BUNDLE."""
+
+    def alternatives(items: list[str]) -> str:
+        return "|".join(ere_escape(item.lstrip("+")) for item in items)
+
+    numbers = info.get("emergency-numbers") or []
+    if not numbers:
+        return ""
+    prefixes = info.get("outside-line-prefixes") or []
+    prefix = f"({alternatives(prefixes)})?" if prefixes else ""
+    return f"^\\+?{prefix}\\+?({alternatives(numbers)})$"
+
+
+def ere_escape(text: str) -> str:
+    """`text` as a literal in a POSIX extended regex."""
+    return "".join(f"\\{c}" if c in ".[]()*+?{}|^$\\" else c for c in text)
 
 
 def audit_record(verdict: Any, problems: list[str]) -> dict[str, Any]:
@@ -257,6 +319,16 @@ class Handler:
     """The object app_python3 calls: `python_exec(NAME, PARAM)` → `NAME(msg, PARAM)`."""
 
     def child_init(self, rank: int) -> int:
+        """Each SIP worker (rank > 0) makes its engine now, so no call waits for the
+        component to load; the timer and control processes never decide calls. If it
+        fails here, the first call tries again (and, failing, takes the fail-safe route)."""
+        global _worker
+        settings = defined("E911_SETTINGS")
+        if rank > 0 and settings and _worker is None:
+            try:
+                _worker = Worker(settings)
+            except Exception as err:
+                KSR.err(f"e911: worker {rank}: engine not ready: {type(err).__name__}: {err}\n")
         return 0
 
     def e911_invite(self, msg: Any, settings_path: str) -> int:

@@ -8,12 +8,14 @@
 pub mod case;
 pub mod envoy;
 pub mod http;
+pub mod kamailio;
 pub mod policy;
 pub mod ports;
 pub mod process;
 pub mod proxy;
 pub mod sipp;
 pub mod tools;
+pub mod trunks;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
