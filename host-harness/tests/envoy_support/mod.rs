@@ -170,60 +170,66 @@ impl Bootstrap {
 
     /// Starts Envoy with `workers` worker threads and waits until it is ready.
     pub fn start(self, workers: u32) -> Envoy {
-        let config = self.dir.join("envoy.yaml");
-        std::fs::write(&config, self.render()).unwrap();
-        let admin_file = self.dir.join("admin.txt");
-        let log = self.dir.join("envoy.log");
-        let guard = Guard::spawn(
-            Command::new(envoy_bin())
-                .arg("-c")
-                .arg(&config)
-                .args([
-                    "--disable-hot-restart",
-                    "--concurrency",
-                    &workers.to_string(),
-                ])
-                .arg("--admin-address-path")
-                .arg(&admin_file)
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap()),
-        );
-        let mut envoy = Envoy {
-            guard,
-            admin: String::new(),
-            log,
-            listeners: BTreeMap::new(),
-        };
-        let start = Instant::now();
-        loop {
-            if let Some(status) = envoy.guard.child().try_wait().unwrap() {
-                panic!("Envoy exited ({status}):\n{}", envoy.log());
-            }
-            let admin = std::fs::read_to_string(&admin_file).unwrap_or_default();
-            if !admin.trim().is_empty() {
-                envoy.admin = admin.trim().to_owned();
-                if http_get(&envoy.admin, "/ready").is_some_and(|(s, _)| s == 200) {
-                    break;
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "Envoy not ready after 60 s:\n{}",
-                envoy.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let (_, body) = http_get(&envoy.admin, "/listeners?format=json").unwrap();
-        let listeners: Value = serde_json::from_slice(&body).unwrap();
-        for l in listeners["listener_statuses"].as_array().unwrap() {
-            let a = &l["local_address"]["socket_address"];
-            envoy.listeners.insert(
-                l["name"].as_str().unwrap().to_owned(),
-                format!("{}:{}", a["address"].as_str().unwrap(), a["port_value"]),
-            );
-        }
-        envoy
+        start_envoy(&self.dir, &self.render(), workers)
     }
+}
+
+/// Starts Envoy on the bootstrap `yaml` (written to `dir/envoy.yaml`; JSON is YAML too)
+/// with `workers` worker threads, waits until it is ready and reads the listeners' ports.
+pub fn start_envoy(dir: &Path, yaml: &str, workers: u32) -> Envoy {
+    let config = dir.join("envoy.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let admin_file = dir.join("admin.txt");
+    let log = dir.join("envoy.log");
+    let guard = Guard::spawn(
+        Command::new(envoy_bin())
+            .arg("-c")
+            .arg(&config)
+            .args([
+                "--disable-hot-restart",
+                "--concurrency",
+                &workers.to_string(),
+            ])
+            .arg("--admin-address-path")
+            .arg(&admin_file)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap()),
+    );
+    let mut envoy = Envoy {
+        guard,
+        admin: String::new(),
+        log,
+        listeners: BTreeMap::new(),
+    };
+    let start = Instant::now();
+    loop {
+        if let Some(status) = envoy.guard.child().try_wait().unwrap() {
+            panic!("Envoy exited ({status}):\n{}", envoy.log());
+        }
+        let admin = std::fs::read_to_string(&admin_file).unwrap_or_default();
+        if !admin.trim().is_empty() {
+            envoy.admin = admin.trim().to_owned();
+            if http_get(&envoy.admin, "/ready").is_some_and(|(s, _)| s == 200) {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "Envoy not ready after 60 s:\n{}",
+            envoy.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, body) = http_get(&envoy.admin, "/listeners?format=json").unwrap();
+    let listeners: Value = serde_json::from_slice(&body).unwrap();
+    for l in listeners["listener_statuses"].as_array().unwrap() {
+        let a = &l["local_address"]["socket_address"];
+        envoy.listeners.insert(
+            l["name"].as_str().unwrap().to_owned(),
+            format!("{}:{}", a["address"].as_str().unwrap(), a["port_value"]),
+        );
+    }
+    envoy
 }
 
 /// A running Envoy.
@@ -283,6 +289,13 @@ impl Envoy {
                 Some((thread, serde_json::from_str(json).ok()?))
             })
             .collect()
+    }
+
+    /// The text the admin API answers at `path` (`/clusters`), or "" if it does not.
+    pub fn admin_text(&self, path: &str) -> String {
+        http_get(&self.admin, path)
+            .map(|(_, body)| String::from_utf8_lossy(&body).into_owned())
+            .unwrap_or_default()
     }
 
     /// The filter's metrics (`wasmcustom.*`).
@@ -404,7 +417,7 @@ pub fn first_message(dir: &Path, name: &str, what: &str, start: &str) -> String 
 
 /// The SIP message at the start of a trace block: the header section and
 /// Content-Length bytes of body (the trace adds blank lines after it).
-fn message_of(text: &str) -> String {
+pub fn message_of(text: &str) -> String {
     let head_end = text.find("\r\n\r\n").map_or(text.len(), |i| i + 4);
     let length: usize = header(text, "Content-Length").parse().unwrap_or(0);
     text[..(head_end + length).min(text.len())].to_owned()
