@@ -17,16 +17,12 @@ mod envoy_support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::envoy::{fill_example, self_signed_cert};
 use envoy_support::*;
 
-/// What the examples under `tests/envoy/` configure the filter with (the bundle polled
-/// over HTTP); a test that runs one gives it an inline test bundle instead.
-const EXAMPLE_PLUGIN_CONFIG: &str = r#"{"node": "edge-1.contoso.com", "bundle": {"http": {"cluster": "e911_bundles", "authority": "bundles.contoso.com", "path": "/contoso.bundle", "poll_seconds": 5}}}"#;
 /// Where `tests/envoy/tls.yaml` has its certificate and key.
 const EXAMPLE_CERT: &str = "/etc/envoy/tls/sip.crt";
 const EXAMPLE_KEY: &str = "/etc/envoy/tls/sip.key";
@@ -707,24 +703,6 @@ fn trusted_keys_refuse_unsigned_bundles() {
         "the signed bundle is refused:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// `tests/envoy/NAME` made runnable here: the admin and the listener `listen` (its
-/// `port_value: N` text) on port 0, the module by absolute path, the filter configured
-/// with `bundle` inline, and the `extra` replacements.
-fn runnable_example(name: &str, listen: &str, bundle: &Path, extra: &[(&str, &str)]) -> String {
-    let module = envoy_module().display().to_string();
-    let config = inline_config(bundle, None);
-    // The configuration sits in single quotes in the YAML; JSON and base64 have none.
-    assert!(!config.contains('\''));
-    let mut replacements = vec![
-        ("port_value: 9901", "port_value: 0"),
-        (listen, "port_value: 0"),
-        ("target/wasm/e911_envoy.wasm", module.as_str()),
-        (EXAMPLE_PLUGIN_CONFIG, config.as_str()),
-    ];
-    replacements.extend_from_slice(extra);
-    fill_example(name, &replacements)
 }
 
 /// Trunk failover by cluster, as `tests/envoy/failover.yaml` ships it: the E9-1-1

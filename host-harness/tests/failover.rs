@@ -1,6 +1,5 @@
 //! Trunk failover through the harness proxy and through Kamailio (DESIGN §2.6), with SIPp
-//! on loopback over TCP:
-//! an HQ caller dials 911; its route is `esp-primary`, then `esp-secondary`, then the ECRC
+//! on loopback over TCP: an HQ caller dials 911; its route is `esp-primary`, then `esp-secondary`, then the ECRC
 //! route's `redmond-pstn`. Each test breaks trunks in one way the provider's can break
 //! (503, port closed, silent) and checks that the call completes at the next trunk with
 //! the PIDF-LO the first trunk was sent, and that the audit names every trunk that failed
@@ -8,120 +7,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod common;
+use common::hosts::{Host, Proxy};
 use common::http::webhook;
-use common::kamailio::{
-    Kamailio, log as kamailio_log, require_tools, settings, start_kamailio_with,
-};
-use common::policy::{build_bundle, loopback_sources};
+use common::policy::loopback_sources;
 use common::ports::{free_port, scratch};
-use common::process::Guard;
-use common::proxy::{audit, audit_events, proxy_log, start_proxy};
+use common::proxy::{proxy_log, start_proxy};
 use common::sipp::{require_sipp, traced, uac};
 use common::trunks::{Running, Trunk, pidf, start};
-
-/// The proxy under test.
-#[derive(Clone, Copy, PartialEq)]
-enum Host {
-    /// `e911-harness proxy`, which sends each attempt's own bytes.
-    Harness,
-    /// Kamailio with the shipped kamailio.cfg, whose failure route resends the request it
-    /// holds (this call's edits included) with another destination and Request-URI.
-    Kamailio,
-}
-
-/// A proxy running for one test, with the trunks as its route upstreams.
-enum Proxy {
-    Harness {
-        dir: PathBuf,
-        port: u16,
-        _guard: Guard,
-    },
-    Kamailio(Kamailio),
-}
-
-impl Proxy {
-    /// Starts `host` on 127.0.0.1 with the loopback policy and `trunks` (id, address) as
-    /// the upstreams of those trunks, failing over after 500 ms without a provisional
-    /// response.
-    fn start(host: Host, dir: &Path, trunks: &[(&str, &str)]) -> Self {
-        let hook = webhook();
-        let sources = loopback_sources(dir, &hook.url, &["127.0.0.0/8"]);
-        let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
-        match host {
-            Host::Harness => {
-                let port = free_port("127.0.0.1");
-                let mut args = vec![
-                    format!("--listen=tcp:127.0.0.1:{port}"),
-                    format!("--policy={}", sources.display()),
-                    format!("--upstream=tcp:{default}"),
-                    format!("--state-dir={}", dir.join("state").display()),
-                    "--failover-timeout-ms=500".to_owned(),
-                ];
-                for (trunk, addr) in trunks {
-                    args.push(format!("--route-upstream={trunk}=tcp:{addr}"));
-                }
-                let guard = start_proxy(&args, dir);
-                Proxy::Harness {
-                    dir: dir.to_owned(),
-                    port,
-                    _guard: guard,
-                }
-            }
-            Host::Kamailio => {
-                require_tools();
-                build_bundle(&sources, &dir.join("policy.bundle"));
-                let uri = |addr: &str| format!("sip:{addr};transport=tcp");
-                let upstreams: Vec<(&str, String)> =
-                    trunks.iter().map(|(t, addr)| (*t, uri(addr))).collect();
-                let ini = settings(dir, &upstreams, "");
-                // The fail-safe upstream is the primary's: tried once already, so not again.
-                let failsafe = uri(trunks[0].1);
-                let defines = ["E911_FAILOVER_MS=500".to_owned()];
-                Proxy::Kamailio(start_kamailio_with(
-                    dir,
-                    &ini,
-                    &uri(&default),
-                    &failsafe,
-                    &defines,
-                ))
-            }
-        }
-    }
-
-    fn addr(&self) -> String {
-        match self {
-            Proxy::Harness { port, .. } => format!("127.0.0.1:{port}"),
-            Proxy::Kamailio(kamailio) => kamailio.addr(),
-        }
-    }
-
-    fn log(&self) -> String {
-        match self {
-            Proxy::Harness { dir, .. } => proxy_log(dir),
-            Proxy::Kamailio(kamailio) => kamailio_log(&kamailio.dir),
-        }
-    }
-
-    /// The decisions audited.
-    fn decisions(&self) -> Vec<serde_json::Value> {
-        match self {
-            Proxy::Harness { dir, .. } => audit(&dir.join("state")),
-            Proxy::Kamailio(kamailio) => kamailio.audit(),
-        }
-    }
-
-    /// The failover events audited, in order.
-    fn events(&self) -> Vec<serde_json::Value> {
-        match self {
-            Proxy::Harness { dir, .. } => audit_events(&dir.join("state")),
-            Proxy::Kamailio(kamailio) => kamailio.audit_events(),
-        }
-    }
-}
 
 /// One 911 call from HQ through `host` with the three trunks behaving as given; returns,
 /// in order, the trunks the audit says failed and why, after checking that the call
@@ -151,7 +46,8 @@ fn call(
         .zip(&running)
         .map(|(name, run)| (*name, run.addr.as_str()))
         .collect();
-    let proxy = Proxy::start(host, &dir, &upstreams);
+    let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
+    let proxy = Proxy::start(host, &dir, &upstreams, &default);
     let mut caller = uac(
         &dir,
         "caller",
@@ -299,6 +195,65 @@ fn kamailio_hands_a_call_to_the_secondary_when_the_primary_is_silent() {
 #[test]
 fn kamailio_sends_the_call_to_the_ecrc_route_when_every_provider_trunk_is_down() {
     every_provider_trunk_down(Host::Kamailio, "kamailio-failover-ecrc");
+}
+
+/// Every trunk of the route and the ECRC route refuses the connection: the caller gets a
+/// final 5xx from the proxy (not silence until its Timer B), and the audit names each
+/// trunk left. Returns the status line the caller got.
+fn every_trunk_unreachable(host: Host, name: &str) -> String {
+    let dir = scratch(name);
+    let names = ["esp-primary", "esp-secondary", "redmond-pstn"];
+    let ips = ["127.0.0.2", "127.0.0.5", "127.0.0.6"];
+    let closed: Vec<Running> = ips
+        .iter()
+        .zip(names)
+        .map(|(ip, name)| start(&dir, name, ip, &Trunk::Closed))
+        .collect();
+    let upstreams: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&closed)
+        .map(|(name, run)| (*name, run.addr.as_str()))
+        .collect();
+    let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
+    let proxy = Proxy::start(host, &dir, &upstreams, &default);
+    // HQ dials 911 (SIPp expects a 200 and fails the call on anything else).
+    let t = ["-t", "t1", "-m", "1", "-recv_timeout", "10000"];
+    let mut caller = uac(&dir, "caller", &proxy.addr(), "127.1.0.10", "911", &t);
+    caller.wait();
+    let answers = traced(&dir, "caller", "received");
+    let status = answers
+        .iter()
+        .filter_map(|m| m.lines().next())
+        .find(|l| l.starts_with("SIP/2.0 ") && !l.starts_with("SIP/2.0 1"))
+        .unwrap_or_else(|| panic!("no final answer: {answers:?}\n{}", proxy.log()))
+        .trim_end()
+        .to_owned();
+    assert!(status.starts_with("SIP/2.0 5"), "{status}");
+    let left: Vec<String> = proxy
+        .events()
+        .iter()
+        .map(|e| e["trunk"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["esp-primary", "esp-secondary", "redmond-pstn"],
+        "{}",
+        proxy.log()
+    );
+    assert!(proxy.events().last().unwrap()["next"].is_null());
+    status
+}
+
+#[test]
+fn with_every_trunk_unreachable_the_caller_gets_a_5xx_at_once() {
+    let status = every_trunk_unreachable(Host::Harness, "failover-nowhere");
+    assert!(status.starts_with("SIP/2.0 503 "), "{status}");
+}
+
+#[test]
+fn kamailio_answers_5xx_when_every_trunk_is_unreachable() {
+    let status = every_trunk_unreachable(Host::Kamailio, "kamailio-failover-nowhere");
+    assert!(status.starts_with("SIP/2.0 503 "), "{status}");
 }
 
 /// On one TCP connection: bytes that are not SIP, then a 911 INVITE. The garbage goes on

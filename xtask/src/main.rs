@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("setup") => setup().map(|_| ()),
+        Some("chaos") => chaos(&args[1..]),
         Some("build-component") => install_wasm_targets()
             .and_then(|()| workspace_root())
             .and_then(|root| component::build(&root))
@@ -78,7 +79,7 @@ fn main() -> ExitCode {
             .map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask build-component | cargo xtask build-envoy | cargo xtask build-web"
+                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask chaos [--seconds N] | cargo xtask build-component | cargo xtask build-envoy | cargo xtask build-web"
             );
             return ExitCode::from(2);
         }
@@ -127,6 +128,28 @@ fn setup() -> Result<PathBuf> {
     install_wasm_targets()?;
     install_debian_packages(TEST_PACKAGES)?;
     tools::install(&workspace_root()?)
+}
+
+/// The chaos tests (`host-harness/tests/chaos.rs`) run long: each host under emergency and
+/// ordinary calls, malformed traffic and a primary trunk stopped and started, for
+/// `--seconds` (300 by default; `cargo xtask test` runs them for 10). The counts each
+/// prints go in `BENCHMARKS.md`.
+fn chaos(args: &[String]) -> Result<()> {
+    let seconds = match args {
+        [] => 300,
+        [flag, n] if flag == "--seconds" => n.parse().context("--seconds takes a number")?,
+        _ => bail!("usage: cargo xtask chaos [--seconds N]"),
+    };
+    let tools = setup()?;
+    let root = workspace_root()?;
+    component::build(&root)?;
+    envoy::build(&root)?;
+    step(&format!("chaos: {seconds} s per host"));
+    run(cargo()
+        .args(["test", "-p", "e911-harness", "--test", "chaos", "--"])
+        .args(["--nocapture", "--test-threads", "1"])
+        .env("E911_TOOLS", &tools)
+        .env("E911_CHAOS_SECONDS", seconds.to_string()))
 }
 
 /// Every check CI runs, in the order that fails fastest.

@@ -62,7 +62,7 @@ pub struct Kamailio {
     pub dir: PathBuf,
     pub port: u16,
     pub ctl: String,
-    _group: Guard,
+    group: Guard,
 }
 
 /// The settings file for the glue: `upstreams` as `[upstreams]` lines, `extra` as more
@@ -151,7 +151,7 @@ pub fn start_kamailio_with(
         dir: dir.to_owned(),
         port,
         ctl,
-        _group: guard,
+        group: guard,
     }
 }
 
@@ -172,6 +172,11 @@ pub fn log(dir: &Path) -> String {
 }
 
 impl Kamailio {
+    /// Whether the main process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.group.child().try_wait().unwrap().is_none()
+    }
+
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }

@@ -5,10 +5,13 @@
 // and panic in #[test] functions, and these helpers are test code too.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod callee;
 pub mod case;
 pub mod envoy;
+pub mod hosts;
 pub mod http;
 pub mod kamailio;
+pub mod malformed;
 pub mod policy;
 pub mod ports;
 pub mod process;

@@ -39,14 +39,20 @@ pub struct Sipp {
     guard: Guard,
 }
 
-/// Starts SIPp with `args`, a 60 s limit it fails on, and its message, error and
+/// Starts SIPp with `args`, a 60 s limit it fails on (unless `args` sets `-timeout`), and its message, error and
 /// statistics traces in `dir`.
 pub fn sipp(dir: &Path, name: &str, args: &[String]) -> Sipp {
     let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
     let guard = Guard::spawn(
         Command::new("sipp")
             .args(args)
-            .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
+            .args(["-nostdin", "-timeout_error"])
+            // A run that says how long it may take (`-timeout` in `args`) keeps its own.
+            .args(if args.iter().any(|a| a == "-timeout") {
+                &[][..]
+            } else {
+                &["-timeout", "60s"][..]
+            })
             .args(["-trace_msg", "-message_file", &file("msg")])
             .args(["-trace_err", "-error_file", &file("err")])
             .args(["-trace_stat", "-stf", &file("csv"), "-fd", "1"])
@@ -65,6 +71,32 @@ impl Sipp {
         &self.name
     }
 
+    /// A cumulative figure from SIPp's last `-trace_stat` line (`OutgoingCall(C)`, ...).
+    pub fn stat(&self, name: &str) -> u64 {
+        let csv = std::fs::read_to_string(self.dir.join(format!("{}.csv", self.name))).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+        let last: Vec<&str> = lines.last().unwrap().split(';').collect();
+        let i = header.iter().position(|h| *h == name).unwrap();
+        last[i].parse().unwrap()
+    }
+
+    /// The Call-IDs of the calls SIPp placed from `ip`: `[call_id]` is `N-PID@IP` for the
+    /// Nth call. (Not from its trace: an INVITE written on a connection still opening,
+    /// `-t tn`, is not traced.)
+    pub fn call_ids(&mut self, ip: &str) -> Vec<String> {
+        let pid = self.guard.child().id();
+        (1..=self.stat("OutgoingCall(C)"))
+            .map(|n| format!("{n}-{pid}@{ip}"))
+            .collect()
+    }
+
+    /// Waits for SIPp to exit (at most its 60 s limit and a margin), whatever its calls
+    /// did.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.guard.wait(Duration::from_secs(120))
+    }
+
     /// Waits for SIPp to exit and asserts it succeeded with exactly `calls` successful
     /// calls and no failed one (from its `-trace_stat` file); a failure shows SIPp's
     /// errors and `host_log`, the log of what the calls went through.
@@ -78,14 +110,7 @@ impl Sipp {
             self.name,
             host_log()
         );
-        let csv = std::fs::read_to_string(file("csv")).unwrap();
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(';').collect();
-        let last: Vec<&str> = lines.last().unwrap().split(';').collect();
-        let column = |name: &str| -> u64 {
-            let i = header.iter().position(|h| *h == name).unwrap();
-            last[i].parse().unwrap()
-        };
+        let column = |name: &str| self.stat(name);
         assert_eq!(
             column("SuccessfulCall(C)"),
             calls,

@@ -1,7 +1,13 @@
-//! Helpers for `tests/envoy.rs`: finding Envoy and the module, writing a bootstrap with
+//! Helpers for `tests/envoy.rs` (and `tests/chaos.rs`, which uses a few; hence the allows): finding Envoy and the module, writing a bootstrap with
 //! ephemeral ports, reading Envoy's admin API and log, SIPp processes, a capturing TCP
 //! sink, a webhook receiver and a bundle server (plain HTTP/1.1 over std sockets).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -13,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::envoy::{address, cluster};
+use crate::common::envoy::{address, cluster, fill_example};
 pub use crate::common::http::{Webhook, read_request, webhook};
 pub use crate::common::policy::{build_bundle, edit, loopback_sources};
 pub use crate::common::ports::{free_port, scratch};
@@ -263,6 +269,11 @@ impl Envoy {
     /// `ip:port` of a listener.
     pub fn listener(&self, name: &str) -> &str {
         &self.listeners[name]
+    }
+
+    /// Whether Envoy is still running.
+    pub fn alive(&mut self) -> bool {
+        self.guard.child().try_wait().unwrap().is_none()
     }
 
     pub fn log(&self) -> String {
@@ -611,4 +622,25 @@ impl BundleServer {
     pub fn not_modified(&self) -> u32 {
         self.state.lock().unwrap().2
     }
+}
+
+/// What the examples under `tests/envoy/` configure the filter with (the bundle polled
+/// over HTTP); a test that runs one gives it an inline test bundle instead.
+pub const EXAMPLE_PLUGIN_CONFIG: &str = r#"{"node": "edge-1.contoso.com", "bundle": {"http": {"cluster": "e911_bundles", "authority": "bundles.contoso.com", "path": "/contoso.bundle", "poll_seconds": 5}}}"#;
+/// `tests/envoy/NAME` made runnable here: the admin and the listener `listen` (its
+/// `port_value: N` text) on port 0, the module by absolute path, the filter configured
+/// with `bundle` inline, and the `extra` replacements.
+pub fn runnable_example(name: &str, listen: &str, bundle: &Path, extra: &[(&str, &str)]) -> String {
+    let module = envoy_module().display().to_string();
+    let config = inline_config(bundle, None);
+    // The configuration sits in single quotes in the YAML; JSON and base64 have none.
+    assert!(!config.contains('\''));
+    let mut replacements = vec![
+        ("port_value: 9901", "port_value: 0"),
+        (listen, "port_value: 0"),
+        ("target/wasm/e911_envoy.wasm", module.as_str()),
+        (EXAMPLE_PLUGIN_CONFIG, config.as_str()),
+    ];
+    replacements.extend_from_slice(extra);
+    fill_example(name, &replacements)
 }
