@@ -308,3 +308,88 @@ Content-Length: 0\r\n\r\n",
     );
     assert!(proxy_log(&dir).contains("framing resumes at the next message"));
 }
+
+/// A 911 INVITE the plugin cannot decide still goes on the emergency route: unchanged, to
+/// `--failsafe-upstream`, recognised by the bundle's own numbers. Here one is too large
+/// to read (over the 64 KiB message limit; an ordinary one that large goes to the default
+/// upstream), and, with a component whose every call traps, one that could not be
+/// decided (9999: the outside-line prefix and a dial mask of the bundle).
+#[test]
+fn an_emergency_call_the_plugin_cannot_decide_goes_to_the_failsafe_upstream() {
+    let run = |name: &str, extra: &[&str], invites: &[(&str, &str, usize)]| {
+        let dir = scratch(name);
+        let hook = webhook();
+        let bundle = loopback_sources(&dir, &hook.url, &["127.0.0.0/8"]);
+        let failsafe = start(&dir, "failsafe", "127.0.0.7", &Trunk::Silent);
+        let default = start(&dir, "default", "127.0.0.4", &Trunk::Silent);
+        let port = free_port("127.0.0.1");
+        let mut args = vec![
+            format!("--listen=tcp:127.0.0.1:{port}"),
+            format!("--policy={}", bundle.display()),
+            format!("--upstream=tcp:{}", default.addr),
+            format!("--failsafe-upstream=tcp:{}", failsafe.addr),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let _proxy = start_proxy(&args, &dir);
+        let heard = |run: &Running| {
+            String::from_utf8_lossy(&run.heard.as_ref().unwrap().lock().unwrap()).into_owned()
+        };
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        for (dialled, call_id, body) in invites {
+            let body = "v".repeat(*body);
+            let invite = format!(
+                "INVITE sip:{dialled}@contoso.com SIP/2.0\r\n\
+Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-{call_id}\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:+14255550101@contoso.com>;tag=f1\r\n\
+To: <sip:{dialled}@contoso.com>\r\n\
+Call-ID: {call_id}\r\n\
+CSeq: 1 INVITE\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(invite.as_bytes()).unwrap();
+            let to = if dialled.starts_with('9') {
+                &failsafe
+            } else {
+                &default
+            };
+            common::process::wait_until(
+                &format!("{call_id} at its upstream"),
+                Duration::from_secs(10),
+                || heard(to).contains(&format!("Call-ID: {call_id}\r\n")),
+            );
+            let arrived = heard(to);
+            let at = arrived.find(&format!("INVITE sip:{dialled}@")).unwrap();
+            assert!(
+                arrived[at..].contains(&body),
+                "{name}: the body arrived whole"
+            );
+        }
+        proxy_log(&dir)
+    };
+    let log = run(
+        "failsafe-oversize",
+        &[],
+        &[
+            ("911", "too-large-911", 100 * 1024),
+            ("4255550100", "too-large-other", 100 * 1024),
+        ],
+    );
+    assert!(
+        log.contains(
+            "an emergency INVITE over the size limit; passed as received to the fail-safe upstream"
+        ),
+        "{log}"
+    );
+    let log = run(
+        "failsafe-trap",
+        &["--call-deadline-ms=0"],
+        &[("9999", "trapped-911", 10)],
+    );
+    assert!(
+        log.contains("emergency call relayed unchanged to the fail-safe upstream"),
+        "{log}"
+    );
+}

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Engine, MemoryStore, Verdict};
 use e911_harness::component_host::{ComponentHost, ComponentRuntime};
-use e911_policy::PublicKey;
+use e911_policy::{DialPlan, PublicKey};
 
 use super::lock;
 use crate::state;
@@ -210,6 +210,8 @@ pub struct Pool {
     deciders: Vec<Mutex<Box<dyn Decide>>>,
     next: AtomicUsize,
     calls: Mutex<()>,
+    /// The policy's emergency numbers, for what the proxy recognises by itself.
+    dial_plan: Mutex<Arc<DialPlan>>,
 }
 
 impl Pool {
@@ -218,20 +220,29 @@ impl Pool {
         std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
     }
 
-    /// A pool of `deciders` (at least one).
-    pub fn new(deciders: Vec<Box<dyn Decide>>) -> Self {
+    /// A pool of `deciders` (at least one) for a policy with `dial_plan`.
+    pub fn new(deciders: Vec<Box<dyn Decide>>, dial_plan: DialPlan) -> Self {
         Self {
             deciders: deciders.into_iter().map(Mutex::new).collect(),
             next: AtomicUsize::new(0),
             calls: Mutex::new(()),
+            dial_plan: Mutex::new(Arc::new(dial_plan)),
         }
     }
 
     /// Installs new deciders (a reload), each swapped in between two of its decisions.
-    pub fn replace(&self, deciders: Vec<Box<dyn Decide>>) {
+    pub fn replace(&self, deciders: Vec<Box<dyn Decide>>, dial_plan: DialPlan) {
         for (slot, decider) in self.deciders.iter().zip(deciders) {
             *lock(slot) = decider;
         }
+        *lock(&self.dial_plan) = Arc::new(dial_plan);
+    }
+
+    /// Whether `bytes` start an emergency call by the policy's numbers (read from the
+    /// request line alone: for a message the deciders could not take).
+    pub fn emergency_invite(&self, bytes: &[u8]) -> bool {
+        let plan = Arc::clone(&lock(&self.dial_plan));
+        super::failsafe::emergency_invite(bytes, &plan)
     }
 
     /// The revision in force.

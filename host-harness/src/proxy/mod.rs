@@ -16,6 +16,7 @@
 mod decide;
 mod effects;
 mod failover;
+mod failsafe;
 mod hop;
 mod net;
 mod notify;
@@ -51,6 +52,11 @@ pub struct ProxyArgs {
     /// Next hop for one trunk of the policy: `TRUNK=[udp:|tcp:]HOST:PORT` (repeatable).
     #[arg(long = "route-upstream")]
     pub route_upstream: Vec<String>,
+    /// Where an emergency call goes, unchanged, when the plugin cannot decide it (a
+    /// message too large to read, a failed decision): the provider's trunk. Recognised by
+    /// the bundle's own emergency numbers. Without it, such a call goes to `--upstream`.
+    #[arg(long)]
+    pub failsafe_upstream: Option<String>,
     /// A TCP next hop for requests that grow past 1300 bytes while headed for UDP.
     #[arg(long)]
     pub large_upstream: Option<String>,

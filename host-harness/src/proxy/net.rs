@@ -246,16 +246,30 @@ impl Proxy {
         origin: Origin,
         proto: Proto,
     ) {
-        let is_call = verdict.is_some_and(|v| v.report.kind != Kind::None);
+        // The plugin could not decide (the decision failed, or the component trapped and
+        // passed the message unchanged, degraded): an emergency call by the policy's own
+        // numbers still goes on the emergency route, unchanged (to --failsafe-upstream).
+        let undecided =
+            verdict.is_none_or(|v| v.report.kind == Kind::None && v.report.degraded.is_some());
+        let failsafe = undecided.then(|| self.failsafe_for(received)).flatten();
+        let is_call = verdict.is_some_and(|v| v.report.kind != Kind::None) || failsafe.is_some();
         let dialog = || {
             let call_id = e911_sip::parse(out, &ENGINE_LIMITS)
                 .ok()
                 .map(|m| hop::call_id(&m))?;
             lock(&self.dialogs).get(&call_id).map(|(up, _)| *up)
         };
-        let mut upstream = match verdict.and_then(|v| v.report.route.as_ref()) {
-            Some(route) => self.routes.for_route(Some(route)),
-            None => dialog().unwrap_or(self.routes.default),
+        let mut upstream = match (verdict.and_then(|v| v.report.route.as_ref()), failsafe) {
+            (Some(route), _) => self.routes.for_route(Some(route)),
+            (None, Some(failsafe)) => {
+                eprintln!(
+                    "e911-harness proxy: emergency call relayed unchanged to the fail-safe upstream {}",
+                    failsafe.addr
+                );
+                self.effects.count("proxy.failsafe");
+                failsafe
+            }
+            (None, None) => dialog().unwrap_or(self.routes.default),
         };
         let mut leg = upstream.proto.unwrap_or(proto);
         let Some(sent_by) = self.sent_by(leg) else {
@@ -639,13 +653,17 @@ impl Proxy {
 
     /// Reads one TCP connection until it closes, framing messages out of the stream with
     /// the framer every host uses. What cannot be framed never closes the connection: on
-    /// a caller's connection it goes on as received to the default upstream, over a
-    /// connection of its own (so it cannot land inside another caller's message), and
-    /// framing resumes at the next message; from an upstream it is dropped (there is no
-    /// transaction to relay it to).
+    /// a caller's connection it goes on as received to the default upstream (an
+    /// emergency INVITE too large to read: to the fail-safe one), over a connection of
+    /// its own (so it cannot land inside another caller's message), and framing resumes
+    /// at the next message; from an upstream it is dropped (there is no transaction to
+    /// relay it to).
     fn read_tcp(self: Arc<Self>, mut stream: TcpStream, id: u64, peer: SocketAddr, upstream: bool) {
         let mut framer = StreamFramer::default();
-        let mut passthrough: Option<TcpStream> = None;
+        let mut passthrough: Option<(Upstream, TcpStream)> = None;
+        // Where the run of unframed bytes under way goes: an emergency INVITE too large
+        // to read goes to the fail-safe upstream, anything else to the default one.
+        let mut run_to = self.routes.default;
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
             let (n, end) = match stream.read(&mut chunk) {
@@ -658,16 +676,27 @@ impl Proxy {
                 Piece::KeepAlive(_) => {}
                 Piece::Unframed { bytes, why, starts } => {
                     if starts {
+                        let failsafe = (why == Unframed::Oversize)
+                            .then(|| self.failsafe_for(bytes))
+                            .flatten();
+                        run_to = failsafe.unwrap_or(self.routes.default);
                         eprintln!(
-                            "e911-harness proxy: tcp:{peer}: {}; passed as received, framing resumes at the next message",
-                            match why {
-                                Unframed::Oversize => "a message over the size limit",
-                                Unframed::Unframeable => "bytes that do not frame as SIP",
+                            "e911-harness proxy: tcp:{peer}: {}; passed as received to {}, framing resumes at the next message",
+                            match (why, failsafe) {
+                                (Unframed::Oversize, Some(_)) =>
+                                    "an emergency INVITE over the size limit",
+                                (Unframed::Oversize, None) => "a message over the size limit",
+                                (Unframed::Unframeable, _) => "bytes that do not frame as SIP",
+                            },
+                            if failsafe.is_some() {
+                                "the fail-safe upstream"
+                            } else {
+                                "the default upstream"
                             }
                         );
                         self.effects.count("proxy.unframed");
                     }
-                    if upstream || !self.pass_unframed(&mut passthrough, bytes) {
+                    if upstream || !self.pass_unframed(&mut passthrough, run_to, bytes) {
                         self.effects.count("proxy.unframed.dropped");
                     }
                 }
@@ -680,24 +709,41 @@ impl Proxy {
         lock(&self.upstream_conns).retain(|_, conn| *conn != id);
     }
 
-    /// Writes unframed bytes from a caller to the default upstream on `conn`, connecting
-    /// it first; `false` when they could not go (a UDP default upstream, or no answer).
-    fn pass_unframed(&self, conn: &mut Option<TcpStream>, bytes: &[u8]) -> bool {
-        let upstream = self.routes.default;
+    /// Writes unframed bytes from a caller to `upstream` on `conn`, connecting it first
+    /// (again, when `conn` goes elsewhere); `false` when they could not go (a UDP
+    /// upstream, or no answer).
+    fn pass_unframed(
+        &self,
+        conn: &mut Option<(Upstream, TcpStream)>,
+        upstream: Upstream,
+        bytes: &[u8],
+    ) -> bool {
         if upstream.proto == Some(Proto::Udp) {
             return false;
         }
-        if conn.is_none() {
+        if conn.as_ref().is_none_or(|(to, _)| *to != upstream) {
             *conn = TcpStream::connect_timeout(&upstream.addr, CONNECT_TIMEOUT)
                 .ok()
-                .filter(|s| s.set_write_timeout(Some(WRITE_TIMEOUT)).is_ok());
+                .filter(|s| s.set_write_timeout(Some(WRITE_TIMEOUT)).is_ok())
+                .map(|s| (upstream, s));
         }
-        let Some(stream) = conn else { return false };
+        let Some((_, stream)) = conn else {
+            return false;
+        };
         let sent = stream.write_all(bytes).is_ok();
         if !sent {
             *conn = None;
         }
         sent
+    }
+
+    /// `--failsafe-upstream`, when `bytes` start an emergency INVITE by the policy's
+    /// numbers (the plugin could not decide it).
+    fn failsafe_for(&self, bytes: &[u8]) -> Option<Upstream> {
+        let pool = self.decider.as_ref()?;
+        self.routes
+            .failsafe
+            .filter(|_| pool.emergency_invite(bytes))
     }
 
     fn serve_udp(self: Arc<Self>) {

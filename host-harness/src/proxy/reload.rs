@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use e911_engine::Engine;
 use e911_harness::component_host::ComponentRuntime;
-use e911_policy::PublicKey;
+use e911_policy::{DialPlan, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use super::ProxyArgs;
@@ -113,28 +113,29 @@ impl Watcher {
             status_path: args.state_dir.as_ref().map(|d| d.join("status.json")),
         };
         if !args.no_plugin {
-            let decider = watcher
+            let (deciders, dial_plan) = watcher
                 .decider_for(loaded)
                 .with_context(|| format!("{}", args.policy.display()))?;
-            watcher.slot = Some(Arc::new(Pool::new(decider)));
+            watcher.slot = Some(Arc::new(Pool::new(deciders, dial_plan)));
         }
         Ok(watcher)
     }
 
     /// The pool's deciders for the engine chosen at start over a policy just loaded from
-    /// the source.
-    fn decider_for(&self, loaded: Loaded) -> Result<Vec<Box<dyn Decide>>> {
+    /// the source, and the policy's emergency numbers.
+    fn decider_for(&self, loaded: Loaded) -> Result<(Vec<Box<dyn Decide>>, DialPlan)> {
         let Loaded { policy, bundle } = loaded;
+        let dial_plan = policy.dial_plan();
         let size = Pool::size();
-        match &self.runtime {
+        let deciders = match &self.runtime {
             None => {
                 let engine = Arc::new(Engine::new(policy));
-                Ok((0..size)
+                (0..size)
                     .map(|_| {
                         Box::new(Native::new(Arc::clone(&engine), self.callbacks.clone()))
                             as Box<dyn Decide>
                     })
-                    .collect())
+                    .collect()
             }
             Some(runtime) => {
                 let bundle = match (bundle, self.origin.path()) {
@@ -147,9 +148,10 @@ impl Watcher {
                         Component::new(runtime, self.callbacks.clone(), &bundle, &self.keys)
                             .map(|c| Box::new(c) as Box<dyn Decide>)
                     })
-                    .collect()
+                    .collect::<Result<_>>()?
             }
-        }
+        };
+        Ok((deciders, dial_plan))
     }
 
     /// The engine deciding: `component` or `native`.
@@ -198,12 +200,12 @@ impl Watcher {
         self.status.reloads += 1;
         let built = loaded.and_then(|loaded| self.decider_for(*loaded));
         match built {
-            Ok(deciders) => {
+            Ok((deciders, dial_plan)) => {
                 let revision = deciders
                     .first()
                     .map(|d| d.revision().to_owned())
                     .unwrap_or_default();
-                slot.replace(deciders);
+                slot.replace(deciders, dial_plan);
                 eprintln!(
                     "e911-harness proxy: policy reloaded: revision {} (was {})",
                     revision, self.status.active_revision

@@ -46,6 +46,8 @@ pub struct Routes {
     trunks: HashMap<String, Upstream>,
     /// `--large-upstream`.
     pub large: Option<Upstream>,
+    /// `--failsafe-upstream`.
+    pub failsafe: Option<Upstream>,
 }
 
 impl Routes {
@@ -71,6 +73,11 @@ impl Routes {
             trunks,
             large: args
                 .large_upstream
+                .as_deref()
+                .map(Upstream::parse)
+                .transpose()?,
+            failsafe: args
+                .failsafe_upstream
                 .as_deref()
                 .map(Upstream::parse)
                 .transpose()?,

@@ -52,6 +52,8 @@ impl Proxy {
                 for (trunk, addr) in trunks {
                     args.push(format!("--route-upstream={trunk}=tcp:{addr}"));
                 }
+                // As Kamailio's E911_FAILSAFE_UPSTREAM below: the primary's.
+                args.push(format!("--failsafe-upstream=tcp:{}", trunks[0].1));
                 let guard = start_proxy(&args, dir);
                 Proxy::Harness {
                     dir: dir.to_owned(),

@@ -156,6 +156,7 @@ fn load(bundle: &[u8], trusted_keys: &[Vec<u8>]) -> Result<(BundleInfo, Engine),
 fn bundle_info(bundle: &Bundle) -> BundleInfo {
     let info = bundle.info();
     let c = bundle.counts();
+    let dial_plan = bundle.policy().dial_plan();
     BundleInfo {
         revision: info.revision.clone(),
         digest: info.digest_hex(),
@@ -173,13 +174,9 @@ fn bundle_info(bundle: &Bundle) -> BundleInfo {
             routes: c.routes,
             callers: c.callers,
         },
-        emergency_numbers: strings(bundle.policy().emergency_numbers()),
-        outside_line_prefixes: strings(bundle.policy().outside_line_prefixes()),
+        emergency_numbers: dial_plan.numbers,
+        outside_line_prefixes: dial_plan.prefixes,
     }
-}
-
-fn strings(items: Vec<&str>) -> Vec<String> {
-    items.into_iter().map(str::to_owned).collect()
 }
 
 fn bundle_error(err: LoadError) -> BundleError {

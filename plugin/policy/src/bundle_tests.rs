@@ -164,10 +164,3 @@ fn a_loaded_bundle_decides_like_the_compiled_policy() {
     };
     assert_eq!(loaded.decide(facts), policy.decide(facts));
 }
-
-#[test]
-fn a_bundle_names_every_emergency_number_and_prefix_once() {
-    let policy = contoso();
-    assert_eq!(policy.emergency_numbers(), ["911", "112", "999"]);
-    assert_eq!(policy.outside_line_prefixes(), ["9"]);
-}

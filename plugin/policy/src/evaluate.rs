@@ -10,6 +10,7 @@ use crate::decision::{
     CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch, Outbound,
     PolicyChoice, PolicyReason, Request, RouteChoice, RouteKind, RouteReason,
 };
+use crate::dial_plan::{forms, same};
 use crate::model::{Combine, EmergencyNumber, LocationPolicy, Route, TrunkKind, Validation};
 use crate::trust::{Peer, TrustedFacts};
 use crate::{Caller, Policy};
@@ -320,17 +321,7 @@ fn classify<'p>(
         return (CallKind::None, None);
     };
     let dialed = dialed.split(';').next().unwrap_or("").trim();
-    let forms = core::iter::once((None, dialed)).chain(
-        policy
-            .outside_line_prefixes
-            .iter()
-            .filter_map(|p| Some((Some(p.as_str()), dialed.strip_prefix(p.as_str())?))),
-    );
-    // Configured numbers compare without their `+` too, as dialled ones do.
-    let same =
-        |configured: &str, form: &str| configured.strip_prefix('+').unwrap_or(configured) == form;
-    for (prefix, form) in forms {
-        let form = form.strip_prefix('+').unwrap_or(form);
+    for (prefix, form) in forms(dialed, &policy.outside_line_prefixes) {
         for number in &policy.numbers {
             if same(&number.dial_string, form) {
                 let matched = Matched::Number {

@@ -24,6 +24,7 @@ mod bundle;
 pub mod civic;
 mod csv;
 mod decision;
+mod dial_plan;
 mod evaluate;
 mod identity;
 mod keys;
@@ -42,6 +43,7 @@ pub use decision::{
     CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch, Outbound,
     PolicyChoice, PolicyReason, Request, RequestTarget, RouteChoice, RouteKind, RouteReason,
 };
+pub use dial_plan::DialPlan;
 pub use e911_location::lis::{ElementKind, ElementMatch, NetworkFacts, NetworkMap};
 pub use e911_location::{CivicAddress, CivicElement, Location, Method, Point};
 pub use identity::identity_key;

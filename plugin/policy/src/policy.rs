@@ -4,6 +4,7 @@ use core::net::IpAddr;
 
 use e911_location::lis::{ElementMatch, KeyedTable, NetworkFacts, NetworkMap};
 
+use crate::dial_plan::DialPlan;
 use crate::identity::identity_key;
 use crate::model::{Caller, Counts, Erl, LocationPolicy, Route, Settings, Site};
 
@@ -117,20 +118,10 @@ impl Policy {
         &self.policies
     }
 
-    /// Every emergency dial string and dial mask of every location policy, as written,
-    /// once each: what a host recognises by itself when the engine cannot run (its
-    /// fail-safe route, a Max-Forwards check made before the engine).
-    pub fn emergency_numbers(&self) -> Vec<&str> {
-        let every = self.policies.iter().flat_map(|p| &p.numbers);
-        let numbers = every.flat_map(|n| core::iter::once(&n.dial_string).chain(&n.masks));
-        distinct(numbers.map(String::as_str))
-    }
-
-    /// Every outside-line prefix of every location policy, once each (stripped before
-    /// an emergency number is matched).
-    pub fn outside_line_prefixes(&self) -> Vec<&str> {
-        let every = self.policies.iter().flat_map(|p| &p.outside_line_prefixes);
-        distinct(every.map(String::as_str))
+    /// Every emergency number and outside-line prefix of every location policy: what a
+    /// host recognises by itself when the engine cannot decide a message.
+    pub fn dial_plan(&self) -> DialPlan {
+        DialPlan::of(&self.policies)
     }
 
     /// Every route.
@@ -199,15 +190,4 @@ impl Policy {
 
 fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
-}
-
-/// The items in their first order, without repeats (a handful per bundle).
-fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
 }

@@ -1,0 +1,89 @@
+//! Emergency numbers as dialled (DESIGN §3 step 2): how a dialled string compares with a
+//! configured number, shared by the engine's classification and by what a host recognises
+//! by itself when the engine cannot decide a message ([`DialPlan`]).
+
+/// The forms a dialled string is compared in: as dialled, then with each outside-line
+/// prefix stripped (the prefix given), each without a leading `+`.
+pub(crate) fn forms<'d, 'p>(
+    dialed: &'d str,
+    prefixes: &'p [String],
+) -> impl Iterator<Item = (Option<&'p str>, &'d str)> {
+    core::iter::once((None, dialed))
+        .chain(
+            prefixes
+                .iter()
+                .filter_map(move |p| Some((Some(p.as_str()), dialed.strip_prefix(p.as_str())?))),
+        )
+        .map(|(prefix, form)| (prefix, form.strip_prefix('+').unwrap_or(form)))
+}
+
+/// Whether a configured number and a dialled form (from [`forms`]) are the same number:
+/// configured numbers compare without their `+` too.
+pub(crate) fn same(configured: &str, form: &str) -> bool {
+    configured.strip_prefix('+').unwrap_or(configured) == form
+}
+
+/// Every emergency dial string and dial mask of a bundle's location policies, and every
+/// outside-line prefix, once each, as written. The engine matches a call against its own
+/// location policy; a host that cannot run the engine for a message (too large to read, a
+/// failed decision) matches against all of them, to send an emergency call on its
+/// fail-safe route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DialPlan {
+    /// Dial strings and masks.
+    pub numbers: Vec<String>,
+    /// Outside-line prefixes.
+    pub prefixes: Vec<String>,
+}
+
+impl DialPlan {
+    /// The plan of `policies`.
+    pub fn of<'a>(policies: impl IntoIterator<Item = &'a crate::LocationPolicy> + Clone) -> Self {
+        let numbers = policies
+            .clone()
+            .into_iter()
+            .flat_map(|p| &p.numbers)
+            .flat_map(|n| core::iter::once(&n.dial_string).chain(&n.masks));
+        let prefixes = policies.into_iter().flat_map(|p| &p.outside_line_prefixes);
+        Self {
+            numbers: distinct(numbers),
+            prefixes: distinct(prefixes),
+        }
+    }
+
+    /// Whether `dialed` (a Request-URI's user part or `tel:` number) is one of the
+    /// emergency numbers, with or without an outside-line prefix.
+    pub fn dials_emergency(&self, dialed: &str) -> bool {
+        let dialed = dialed.split(';').next().unwrap_or("").trim();
+        forms(dialed, &self.prefixes).any(|(_, form)| self.numbers.iter().any(|n| same(n, form)))
+    }
+}
+
+/// The items in their first order, without repeats (a handful per bundle).
+fn distinct<'a>(items: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for item in items {
+        if !seen.contains(item) {
+            seen.push(item.clone());
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testdata::contoso;
+
+    #[test]
+    fn names_every_number_and_prefix_once_and_recognises_them_dialled() {
+        let plan = contoso().dial_plan();
+        assert_eq!(plan.numbers, ["911", "112", "999"]);
+        assert_eq!(plan.prefixes, ["9"]);
+        for dialed in ["911", "+911", "9911", "112", "9999", "911;phone-context=+1"] {
+            assert!(plan.dials_emergency(dialed), "{dialed}");
+        }
+        for dialed in ["933", "4255550100", "91", "", "9"] {
+            assert!(!plan.dials_emergency(dialed), "{dialed}");
+        }
+    }
+}
