@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -31,7 +31,10 @@ pub struct Callee {
     running: Arc<AtomicBool>,
     /// The thread that holds the listening socket, while it listens.
     listening: Mutex<Option<JoinHandle<()>>>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
+    /// Open connections by a number of their own, so `stop` can cut them; each leaves
+    /// when its peer closes it (a long run would otherwise hold every socket open).
+    conns: Arc<Mutex<HashMap<u64, TcpStream>>>,
+    next_conn: Arc<AtomicU64>,
 }
 
 impl Callee {
@@ -43,6 +46,7 @@ impl Callee {
             running: Arc::new(AtomicBool::new(false)),
             listening: Mutex::new(None),
             conns: Arc::default(),
+            next_conn: Arc::default(),
         };
         callee.resume();
         callee
@@ -51,7 +55,7 @@ impl Callee {
     /// Stops: closes the listening socket (a connect is refused) and every connection.
     pub fn stop(&self) {
         self.stop_accepting();
-        for conn in self.conns.lock().unwrap().drain(..) {
+        for (_, conn) in self.conns.lock().unwrap().drain() {
             let _ = conn.shutdown(Shutdown::Both);
         }
     }
@@ -81,19 +85,24 @@ impl Callee {
         // Polled, so that `stop` closes the socket at once without a connection to wake it.
         listener.set_nonblocking(true).unwrap();
         self.running.store(true, Ordering::SeqCst);
-        let (running, heard, conns) = (
+        let (running, heard, conns, next) = (
             Arc::clone(&self.running),
             Arc::clone(&self.heard),
             Arc::clone(&self.conns),
+            Arc::clone(&self.next_conn),
         );
         *listening = Some(std::thread::spawn(move || {
             while running.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((conn, _)) => {
                         conn.set_nonblocking(false).unwrap();
-                        conns.lock().unwrap().push(conn.try_clone().unwrap());
-                        let heard = Arc::clone(&heard);
-                        std::thread::spawn(move || answer(conn, &heard));
+                        let id = next.fetch_add(1, Ordering::Relaxed);
+                        conns.lock().unwrap().insert(id, conn.try_clone().unwrap());
+                        let (heard, conns) = (Arc::clone(&heard), Arc::clone(&conns));
+                        std::thread::spawn(move || {
+                            answer(conn, &heard);
+                            conns.lock().unwrap().remove(&id);
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
