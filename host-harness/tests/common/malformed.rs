@@ -110,7 +110,10 @@ pub fn malformed_then_emergency(kind: &str, proxy: &str, from_ip: &str, call_id:
         }
         other => panic!("no malformed traffic called {other}"),
     };
-    let closed = conn.write_all(&garbage).is_err() || closed_by_peer(&conn);
+    let closed = conn.write_all(&garbage).is_err() || {
+        std::thread::sleep(Duration::from_millis(100));
+        closed_by_peer(&conn, Duration::from_millis(100))
+    };
     if closed {
         conn = connect();
     }
@@ -118,12 +121,10 @@ pub fn malformed_then_emergency(kind: &str, proxy: &str, from_ip: &str, call_id:
     Sent { conn, closed }
 }
 
-/// Whether the peer closed `conn` within 200 ms (answers it sent first are read and
-/// dropped).
-fn closed_by_peer(mut conn: &TcpStream) -> bool {
-    std::thread::sleep(Duration::from_millis(100));
-    conn.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
+/// Whether the peer has closed `conn`, waiting up to `wait` (not zero) for it; answers it
+/// sent first are read and dropped.
+pub fn closed_by_peer(mut conn: &TcpStream, wait: Duration) -> bool {
+    conn.set_read_timeout(Some(wait)).unwrap();
     let mut buf = [0u8; 4096];
     let closed = loop {
         match conn.read(&mut buf) {
