@@ -18,6 +18,8 @@
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    end_step();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -101,8 +104,15 @@ fn demo() -> Result<()> {
     install_wasm_targets()?;
     let root = workspace_root()?;
     let component = component::build(&root)?;
-    let mut cmd = cargo();
-    cmd.current_dir(&root)
+    // On a fresh machine this build is most of the wait: its own step, with cargo's
+    // progress shown.
+    step("demo: build e911-harness (release)");
+    run(cargo()
+        .current_dir(&root)
+        .args(["build", "--release", "-p", "e911-harness"]))?;
+    step("demo: the sample calls through the component");
+    run(cargo()
+        .current_dir(&root)
         .args([
             "run",
             "--quiet",
@@ -116,9 +126,7 @@ fn demo() -> Result<()> {
         .args(["--calls", "tests/corpus/emergency/manifest.tsv"])
         .args(["--out", "out/demo"])
         .args(["--engine", "component", "--component"])
-        .arg(&component);
-    step("demo: the sample calls through the component");
-    run(&mut cmd)
+        .arg(&component))
 }
 
 /// What the tests run against, installed where missing (the first step of `test`; on its
@@ -199,8 +207,22 @@ fn test() -> Result<()> {
     Ok(())
 }
 
+/// The step under way and when it started: each step says how long the one before it
+/// took, so a newcomer sees where the minutes go.
+static STEP: Mutex<Option<(String, Instant)>> = Mutex::new(None);
+
 fn step(name: &str) {
+    end_step();
     println!("\n==> {name}");
+    *STEP.lock().unwrap_or_else(PoisonError::into_inner) = Some((name.to_owned(), Instant::now()));
+}
+
+/// Reports how long the step under way took, and ends it.
+fn end_step() {
+    let done = STEP.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some((name, started)) = done {
+        println!("    ({name}: {:.1} s)", started.elapsed().as_secs_f64());
+    }
 }
 
 fn cargo() -> Command {
