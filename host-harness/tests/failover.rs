@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 mod common;
@@ -17,6 +18,31 @@ use common::ports::{free_port, scratch};
 use common::proxy::{proxy_log, start_proxy};
 use common::sipp::{require_sipp, traced, uac};
 use common::trunks::{Running, Trunk, pidf, start};
+
+/// The route's trunks in order: the provider's primary and secondary, then the ECRC
+/// route's PSTN gateway; and the loopback address each listens on.
+const ROUTE_TRUNKS: [&str; 3] = ["esp-primary", "esp-secondary", "redmond-pstn"];
+const ROUTE_IPS: [&str; 3] = ["127.0.0.2", "127.0.0.5", "127.0.0.6"];
+
+/// Starts the route's three trunks behaving as given, then `host` with them as their
+/// trunks' upstreams.
+fn start_route(host: Host, dir: &Path, trunks: &[Trunk; 3]) -> (Vec<Running>, Proxy) {
+    let running: Vec<Running> = trunks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| start(dir, ROUTE_TRUNKS[i], ROUTE_IPS[i], t))
+        .collect();
+    // SIPp callees need a moment to listen.
+    std::thread::sleep(Duration::from_millis(300));
+    let upstreams: Vec<(&str, &str)> = ROUTE_TRUNKS
+        .iter()
+        .zip(&running)
+        .map(|(name, run)| (*name, run.addr.as_str()))
+        .collect();
+    let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
+    let proxy = Proxy::start(host, dir, &upstreams, &default);
+    (running, proxy)
+}
 
 /// One 911 call from HQ through `host` with the three trunks behaving as given; returns,
 /// in order, the trunks the audit says failed and why, after checking that the call
@@ -33,21 +59,8 @@ fn call(
 ) -> Vec<(String, String)> {
     require_sipp();
     let dir = scratch(name);
-    let names = ["esp-primary", "esp-secondary", "redmond-pstn"];
-    let ips = ["127.0.0.2", "127.0.0.5", "127.0.0.6"];
-    let mut running: Vec<Running> = trunks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| start(&dir, names[i], ips[i], t))
-        .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let upstreams: Vec<(&str, &str)> = names
-        .iter()
-        .zip(&running)
-        .map(|(name, run)| (*name, run.addr.as_str()))
-        .collect();
-    let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
-    let proxy = Proxy::start(host, &dir, &upstreams, &default);
+    let names = ROUTE_TRUNKS;
+    let (mut running, proxy) = start_route(host, &dir, &trunks);
     let mut caller = uac(
         &dir,
         "caller",
@@ -202,20 +215,7 @@ fn kamailio_sends_the_call_to_the_ecrc_route_when_every_provider_trunk_is_down()
 /// trunk left. Returns the status line the caller got.
 fn every_trunk_unreachable(host: Host, name: &str) -> String {
     let dir = scratch(name);
-    let names = ["esp-primary", "esp-secondary", "redmond-pstn"];
-    let ips = ["127.0.0.2", "127.0.0.5", "127.0.0.6"];
-    let closed: Vec<Running> = ips
-        .iter()
-        .zip(names)
-        .map(|(ip, name)| start(&dir, name, ip, &Trunk::Closed))
-        .collect();
-    let upstreams: Vec<(&str, &str)> = names
-        .iter()
-        .zip(&closed)
-        .map(|(name, run)| (*name, run.addr.as_str()))
-        .collect();
-    let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
-    let proxy = Proxy::start(host, &dir, &upstreams, &default);
+    let (_closed, proxy) = start_route(host, &dir, &[Trunk::Closed, Trunk::Closed, Trunk::Closed]);
     // HQ dials 911 (SIPp expects a 200 and fails the call on anything else).
     let t = ["-t", "t1", "-m", "1", "-recv_timeout", "10000"];
     let mut caller = uac(&dir, "caller", &proxy.addr(), "127.1.0.10", "911", &t);

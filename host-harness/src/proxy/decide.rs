@@ -211,7 +211,7 @@ pub struct Pool {
     next: AtomicUsize,
     calls: Mutex<()>,
     /// The policy's emergency numbers, for what the proxy recognises by itself.
-    dial_plan: Mutex<Arc<DialPlan>>,
+    dial_plan: Mutex<DialPlan>,
 }
 
 impl Pool {
@@ -226,7 +226,7 @@ impl Pool {
             deciders: deciders.into_iter().map(Mutex::new).collect(),
             next: AtomicUsize::new(0),
             calls: Mutex::new(()),
-            dial_plan: Mutex::new(Arc::new(dial_plan)),
+            dial_plan: Mutex::new(dial_plan),
         }
     }
 
@@ -235,14 +235,13 @@ impl Pool {
         for (slot, decider) in self.deciders.iter().zip(deciders) {
             *lock(slot) = decider;
         }
-        *lock(&self.dial_plan) = Arc::new(dial_plan);
+        *lock(&self.dial_plan) = dial_plan;
     }
 
     /// Whether `bytes` start an emergency call by the policy's numbers (read from the
     /// request line alone: for a message the deciders could not take).
     pub fn emergency_invite(&self, bytes: &[u8]) -> bool {
-        let plan = Arc::clone(&lock(&self.dial_plan));
-        super::failsafe::emergency_invite(bytes, &plan)
+        super::failsafe::emergency_invite(bytes, &lock(&self.dial_plan))
     }
 
     /// The revision in force.

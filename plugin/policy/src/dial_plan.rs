@@ -2,12 +2,14 @@
 //! configured number, shared by the engine's classification and by what a host recognises
 //! by itself when the engine cannot decide a message ([`DialPlan`]).
 
-/// The forms a dialled string is compared in: as dialled, then with each outside-line
-/// prefix stripped (the prefix given), each without a leading `+`.
+/// The forms a dialled string is compared in, without its parameters (`;phone-context`):
+/// as dialled, then with each outside-line prefix stripped (the prefix given), each
+/// without a leading `+`.
 pub(crate) fn forms<'d, 'p>(
     dialed: &'d str,
     prefixes: &'p [String],
 ) -> impl Iterator<Item = (Option<&'p str>, &'d str)> {
+    let dialed = dialed.split(';').next().unwrap_or("").trim();
     core::iter::once((None, dialed))
         .chain(
             prefixes
@@ -54,7 +56,6 @@ impl DialPlan {
     /// Whether `dialed` (a Request-URI's user part or `tel:` number) is one of the
     /// emergency numbers, with or without an outside-line prefix.
     pub fn dials_emergency(&self, dialed: &str) -> bool {
-        let dialed = dialed.split(';').next().unwrap_or("").trim();
         forms(dialed, &self.prefixes).any(|(_, form)| self.numbers.iter().any(|n| same(n, form)))
     }
 }

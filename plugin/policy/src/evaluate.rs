@@ -320,7 +320,6 @@ fn classify<'p>(
     let Some(dialed) = facts.dialed() else {
         return (CallKind::None, None);
     };
-    let dialed = dialed.split(';').next().unwrap_or("").trim();
     for (prefix, form) in forms(dialed, &policy.outside_line_prefixes) {
         for number in &policy.numbers {
             if same(&number.dial_string, form) {
