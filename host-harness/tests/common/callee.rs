@@ -92,20 +92,27 @@ impl Callee {
             Arc::clone(&self.next_conn),
         );
         *listening = Some(std::thread::spawn(move || {
+            let take = |conn: TcpStream| {
+                conn.set_nonblocking(false).unwrap();
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                conns.lock().unwrap().insert(id, conn.try_clone().unwrap());
+                let (heard, conns) = (Arc::clone(&heard), Arc::clone(&conns));
+                std::thread::spawn(move || {
+                    answer(conn, &heard);
+                    conns.lock().unwrap().remove(&id);
+                });
+            };
             while running.load(Ordering::SeqCst) {
                 match listener.accept() {
-                    Ok((conn, _)) => {
-                        conn.set_nonblocking(false).unwrap();
-                        let id = next.fetch_add(1, Ordering::Relaxed);
-                        conns.lock().unwrap().insert(id, conn.try_clone().unwrap());
-                        let (heard, conns) = (Arc::clone(&heard), Arc::clone(&conns));
-                        std::thread::spawn(move || {
-                            answer(conn, &heard);
-                            conns.lock().unwrap().remove(&id);
-                        });
-                    }
+                    Ok((conn, _)) => take(conn),
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
+            }
+            // Connections the kernel already completed would be reset when the socket
+            // closes, and a proxy would lose what it sent on them: a crash, not the port
+            // closing that `stop` means. Take them first.
+            while let Ok((conn, _)) = listener.accept() {
+                take(conn);
             }
         }));
     }
