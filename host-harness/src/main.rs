@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 mod bundle_cmd;
 mod decider;
 mod demo;
-mod http_head;
+mod http_server;
 mod inspect;
 mod oci;
 mod playground;

@@ -7,19 +7,22 @@
 //!   disk now (so an edit on disk shows on the next load), and `/policy/NAME` each file;
 //! - anything else: a file under `--dir` (`/` is `index.html`).
 //!
-//! GET and HEAD only, one request per connection (`Connection: close`), a thread per
-//! connection; paths with `..` or a backslash are refused, so nothing outside the two
-//! folders is reachable.
+//! GET and HEAD only, on the shared server ([`crate::http_server`]: connection cap,
+//! timeouts, framing checks). A path is taken apart into segments before anything is
+//! decoded, and a segment that is empty, `.` or `..`, or that decodes to something with a
+//! `/`, `\\` or NUL in it, refuses the request; what is left is opened only if its real
+//! path (symlinks resolved) is still inside the folder, so nothing outside the two
+//! folders is reachable however the path is written.
 
-use std::io::{BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use hyper::{Method, Request, Response, StatusCode};
 
-use crate::http_head::{self, Head, read_head};
+use crate::http_server::{self, Body, LimitsArgs};
 
 /// What `playground` takes.
 #[derive(clap::Args, Debug)]
@@ -33,10 +36,10 @@ pub struct PlaygroundArgs {
     /// The built page (from `cargo xtask build-web`).
     #[arg(long, default_value = "target/wasm/web")]
     pub dir: PathBuf,
+    /// Connection cap and timeouts.
+    #[command(flatten)]
+    pub limits: LimitsArgs,
 }
-
-/// A client that sends nothing for this long is dropped.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The two folders served.
 struct Site {
@@ -46,6 +49,7 @@ struct Site {
 
 /// Serves until the process is stopped.
 pub fn run(args: &PlaygroundArgs) -> Result<()> {
+    let limits = args.limits.limits()?;
     let index = args.dir.join("index.html");
     if !index.is_file() {
         bail!(
@@ -56,6 +60,10 @@ pub fn run(args: &PlaygroundArgs) -> Result<()> {
     if !args.policy.is_dir() {
         bail!("{}: not a policy folder", args.policy.display());
     }
+    let site = Site {
+        dir: root(&args.dir)?,
+        policy: root(&args.policy)?,
+    };
     let listener = TcpListener::bind(&args.listen)
         .with_context(|| format!("--listen {}: cannot bind", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -65,65 +73,72 @@ pub fn run(args: &PlaygroundArgs) -> Result<()> {
         args.dir.display()
     );
     std::io::stdout().flush().ok();
-    let site = Arc::new(Site {
-        dir: args.dir.clone(),
-        policy: args.policy.clone(),
-    });
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let site = Arc::clone(&site);
-        std::thread::spawn(move || {
-            if let Err(err) = serve(stream, &site) {
-                eprintln!("playground: {err:#}");
-            }
-        });
-    }
-    Ok(())
+    http_server::serve(
+        listener,
+        limits,
+        "playground",
+        move |request: &Request<()>| respond(request, &site),
+    )
 }
 
-/// Answers one request.
-fn serve(stream: TcpStream, site: &Site) -> Result<()> {
-    stream.set_read_timeout(Some(READ_TIMEOUT)).ok();
-    let mut reader = BufReader::new(stream.try_clone().context("cloning the socket")?);
-    let response = match read_head(&mut reader).context("reading the request")? {
-        Head::Closed => return Ok(()),
-        Head::TooLarge => http_head::TOO_LARGE.to_vec(),
-        Head::Bad => http_head::BAD_REQUEST.to_vec(),
-        Head::Request(request) => respond(&request.method, &request.target, site),
-    };
-    let mut stream = stream;
-    stream
-        .write_all(&response)
-        .context("writing the response")?;
-    Ok(())
+/// A served folder's real path, the prefix every file served from it must keep.
+fn root(dir: &Path) -> Result<PathBuf> {
+    dir.canonicalize()
+        .with_context(|| format!("{}: cannot resolve", dir.display()))
 }
 
-/// The whole response to one request.
-fn respond(method: &str, target: &str, site: &Site) -> Vec<u8> {
-    let head_only = method == "HEAD";
-    if method != "GET" && !head_only {
-        return reply(405, "text/plain", b"GET or HEAD only\n".to_vec(), head_only);
+/// The whole response to one request. Files are small and local, so they are read on
+/// the server's thread rather than streamed.
+fn respond(request: &Request<()>, site: &Site) -> Response<Body> {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "GET or HEAD only\n",
+        );
     }
-    let path = target.split(['?', '#']).next().unwrap_or("/");
-    let Some(path) = decode_path(path) else {
-        return reply(400, "text/plain", b"bad path\n".to_vec(), head_only);
+    let Some(segments) = segments(request.uri().path()) else {
+        return reply(StatusCode::BAD_REQUEST, "text/plain", "bad path\n");
     };
-    let found = match path.strip_prefix("/policy/") {
-        Some("index.json") => policy_index(&site.policy).map(|json| (json, "application/json")),
-        Some(name) => read(&site.policy, name),
-        None => {
-            let name = path.trim_start_matches('/');
-            read(&site.dir, if name.is_empty() { "index.html" } else { name })
+    let names: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let found = match names.as_slice() {
+        [] => read(&site.dir, &["index.html"]),
+        ["policy", "index.json"] => {
+            policy_index(&site.policy).map(|json| (json, "application/json"))
         }
+        ["policy", rest @ ..] => read(&site.policy, rest),
+        _ => read(&site.dir, &names),
     };
     match found {
-        Some((body, content_type)) => reply(200, content_type, body, head_only),
-        None => reply(404, "text/plain", b"not found\n".to_vec(), head_only),
+        Some((body, content_type)) => reply(StatusCode::OK, content_type, body),
+        None => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
     }
 }
 
-/// The request path with `%XX` decoded; `None` for anything that could leave the folder.
-fn decode_path(raw: &str) -> Option<String> {
+/// The path's segments, each `%XX`-decoded; `None` if any could name something other
+/// than an entry of the folder it is in. `/` alone is no segments.
+fn segments(path: &str) -> Option<Vec<String>> {
+    let rest = path.strip_prefix('/')?;
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    // Split first, decode second: `%2F` is then a character inside one name (refused
+    // below), never a separator that could start an absolute path.
+    rest.split('/')
+        .map(|raw| {
+            let name = decode(raw)?;
+            let plain = !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains(['/', '\\', '\0']);
+            plain.then_some(name)
+        })
+        .collect()
+}
+
+/// `%XX` decoded; `None` for a bad escape or bytes that are not UTF-8.
+fn decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -137,22 +152,22 @@ fn decode_path(raw: &str) -> Option<String> {
             i += 1;
         }
     }
-    let path = String::from_utf8(out).ok()?;
-    let escapes = path.contains('\\')
-        || path.contains('\0')
-        || path.split('/').any(|segment| segment == "..")
-        || !path.starts_with('/');
-    (!escapes).then_some(path)
+    String::from_utf8(out).ok()
 }
 
-/// A file under `dir` and its content type.
-fn read(dir: &Path, name: &str) -> Option<(Vec<u8>, &'static str)> {
-    let path = dir.join(name);
-    if !path.is_file() {
+/// The file `names` under `root` and its content type, if its real path is still under
+/// `root` (a symlink out of the folder is not followed).
+fn read(root: &Path, names: &[&str]) -> Option<(Vec<u8>, &'static str)> {
+    let last = names.last()?;
+    let path = names
+        .iter()
+        .fold(root.to_path_buf(), |path, name| path.join(name));
+    let real = path.canonicalize().ok()?;
+    if !real.starts_with(root) || !real.is_file() {
         return None;
     }
-    let body = std::fs::read(&path).ok()?;
-    Some((body, content_type(name)))
+    let body = std::fs::read(&real).ok()?;
+    Some((body, content_type(last)))
 }
 
 /// `{"name": "<folder name>", "files": [<file names, sorted>]}`.
@@ -160,7 +175,10 @@ fn policy_index(dir: &Path) -> Option<Vec<u8>> {
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.is_file())
+        .filter(|path| {
+            path.canonicalize()
+                .is_ok_and(|real| real.starts_with(dir) && real.is_file())
+        })
         .filter_map(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
         .collect();
     files.sort();
@@ -188,50 +206,54 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn reply(status: u16, content_type: &str, body: Vec<u8>, head_only: bool) -> Vec<u8> {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "Method Not Allowed",
-    };
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    if !head_only {
-        out.extend(body);
-    }
-    out
+fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response<Body> {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The page is edited while served: always fetch it anew.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt;
 
     fn site() -> Site {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         Site {
-            dir: root.join("plugin/web/www"),
-            policy: root.join("policies/contoso"),
+            dir: root.join("plugin/web/www").canonicalize().unwrap(),
+            policy: root.join("policies/contoso").canonicalize().unwrap(),
         }
     }
 
-    fn status_and_body(response: &[u8]) -> (String, String) {
-        let text = String::from_utf8_lossy(response);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        (head.lines().next().unwrap().to_owned(), body.to_owned())
+    fn get(method: &str, target: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(target)
+            .body(())
+            .unwrap();
+        let response = respond(&request, &site());
+        let status = response.status();
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(response.into_body().collect())
+            .unwrap()
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     #[test]
     fn serves_the_page_and_the_policy_listing() {
-        let (status, body) = status_and_body(&respond("GET", "/", &site()));
-        assert_eq!(status, "HTTP/1.1 200 OK");
+        let (status, body) = get("GET", "/");
+        assert_eq!(status, StatusCode::OK);
         assert!(body.contains("E9-1-1 policy playground"));
-        let (status, body) = status_and_body(&respond("GET", "/policy/index.json", &site()));
-        assert_eq!(status, "HTTP/1.1 200 OK");
+        let (status, body) = get("GET", "/policy/index.json");
+        assert_eq!(status, StatusCode::OK);
         let index: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(index["name"], "contoso");
         assert!(
@@ -240,33 +262,29 @@ mod tests {
                 .unwrap()
                 .contains(&"erls.csv".into())
         );
-        let (_, body) = status_and_body(&respond("GET", "/policy/erls.csv", &site()));
+        let (_, body) = get("GET", "/policy/erls.csv");
         assert!(body.starts_with("id,description"));
     }
 
     #[test]
-    fn refuses_paths_that_leave_the_folders() {
-        for target in [
-            "/../Cargo.toml",
-            "/policy/../bundle.toml",
-            "/%2e%2e/Cargo.toml",
-            "/policy/..%5cx",
-            "/%zz",
+    fn refuses_segments_that_could_leave_the_folder() {
+        for path in [
+            "/..", "/a/../b", "/a//b", "//etc", "/a/", "/.", "/%2e%2e", "/a%2Fb", "/a%2fb",
+            "/a%5cb", "/a\\b", "/a%00", "/%zz", "/%ff", "relative",
         ] {
-            let response = respond("GET", target, &site());
-            let (status, _) = status_and_body(&response);
-            assert!(
-                status.contains("400") || status.contains("404"),
-                "{target}: {status}"
-            );
+            assert_eq!(segments(path), None, "{path}");
         }
+        assert_eq!(segments("/"), Some(vec![]));
+        assert_eq!(
+            segments("/pkg/e911%20web.js"),
+            Some(vec!["pkg".to_owned(), "e911 web.js".to_owned()])
+        );
     }
 
     #[test]
     fn names_types_browsers_insist_on() {
         assert_eq!(content_type("pkg/e911_web_bg.wasm"), "application/wasm");
         assert!(content_type("app.js").starts_with("text/javascript"));
-        let (status, _) = status_and_body(&respond("POST", "/", &site()));
-        assert!(status.contains("405"));
+        assert_eq!(get("POST", "/").0, StatusCode::METHOD_NOT_ALLOWED);
     }
 }

@@ -7,19 +7,24 @@
 //!   required for `If-None-Match`, so `W/` tags match too; `*` matches any bundle).
 //! - Before the first good bundle, `503` with `Retry-After`; after it, registry outages
 //!   and refused pushes change nothing: the last good bundle stays served.
-//! - HTTP/1.1 persistent connections (RFC 9112 §9.3), as Envoy's cluster pools them.
+//! - HTTP/1.1 persistent connections (RFC 9112 §9.3), as Envoy's cluster pools them, on
+//!   the shared server ([`crate::http_server`]: its connection cap, timeouts and framing
+//!   checks).
 
-use std::io::{BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use hyper::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_NONE_MATCH, RETRY_AFTER,
+};
+use hyper::{Method, Request, Response, StatusCode};
 
 use super::follow::{Follower, Update};
 use super::{FollowArgs, RegistryArgs, verify};
-use crate::http_head::{self, Head, Request, read_head};
+use crate::http_server::{self, Body, LimitsArgs};
 
 /// `bundle serve`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -41,25 +46,31 @@ pub struct ServeArgs {
     /// Poll interval.
     #[command(flatten)]
     pub follow: FollowArgs,
+    /// Connection cap and timeouts.
+    #[command(flatten)]
+    pub limits: LimitsArgs,
 }
 
-/// An idle persistent connection is closed after this long.
-const IDLE: Duration = Duration::from_secs(60);
 /// How often the main loop asks the follower whether a look is due.
 const TICK: Duration = Duration::from_millis(50);
 
 /// The bundle being served.
 struct Served {
-    bytes: Vec<u8>,
+    /// Cheap to clone into each response.
+    bytes: hyper::body::Bytes,
     /// Quoted, as it goes on the wire.
-    etag: String,
-    revision: String,
+    etag: HeaderValue,
+    revision: HeaderValue,
 }
+
+/// Names the revision served, for operators reading a response.
+const REVISION: HeaderName = HeaderName::from_static("e911-bundle-revision");
 
 type Current = Arc<RwLock<Option<Arc<Served>>>>;
 
 /// Serves until killed.
 pub fn run(args: &ServeArgs) -> Result<()> {
+    let limits = args.limits.limits()?;
     let keys = e911_harness::policy_source::read_keys(&args.trust_keys)?;
     let mut follower = Follower::new(&args.reference, &args.registry, &args.follow, keys)?;
     let listener = TcpListener::bind(args.listen)
@@ -75,7 +86,14 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let addr = listener.local_addr().unwrap_or(args.listen);
     let path = args.path.clone();
     let serving = current.clone();
-    std::thread::spawn(move || accept(&listener, &serving, &path));
+    std::thread::spawn(move || {
+        let handler =
+            move |request: &Request<()>| respond(request, read(&serving).as_deref(), &path);
+        if let Err(err) = http_server::serve(listener, limits, "e911-harness bundle serve", handler)
+        {
+            eprintln!("e911-harness bundle serve: {err:#}");
+        }
+    });
     println!(
         "e911-harness bundle serve: ready on http://{addr}{} following {} every {:?}",
         args.path,
@@ -92,7 +110,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             ),
             Update::New(followed) => install(&current, &followed.bytes, followed.bundle.info()),
             Update::Unreachable(why) | Update::Refused(why) => {
-                let revision = read(&current).map_or("none".to_owned(), |s| s.revision.clone());
+                let revision = read(&current).map_or("none".to_owned(), |s| {
+                    String::from_utf8_lossy(s.revision.as_bytes()).into_owned()
+                });
                 eprintln!("e911-harness bundle serve: {why}; revision {revision} stays served");
             }
         }
@@ -107,101 +127,85 @@ fn read(current: &Current) -> Option<Arc<Served>> {
 }
 
 fn install(current: &Current, bytes: &[u8], info: &e911_policy::BundleInfo) {
-    let served = Served {
-        bytes: bytes.to_vec(),
-        etag: format!("\"{}\"", verify::sha256_hex(bytes)),
-        revision: info.revision.clone(),
-    };
+    let etag = format!("\"{}\"", verify::sha256_hex(bytes));
+    // The revision comes from a signed bundle, but a field value still may not carry
+    // control characters (RFC 9110 §5.5); such a revision is named, not sent.
+    let revision = HeaderValue::from_str(&info.revision)
+        .unwrap_or_else(|_| HeaderValue::from_static("unprintable"));
     eprintln!(
-        "e911-harness bundle serve: serving revision {} (ETag {})",
-        served.revision, served.etag
+        "e911-harness bundle serve: serving revision {} (ETag {etag})",
+        info.revision
     );
+    // Quoted hex always is a field value; were it not, the last bundle stays served.
+    let Ok(etag) = HeaderValue::from_str(&etag) else {
+        eprintln!("e911-harness bundle serve: ETag {etag} is not a field value; not served");
+        return;
+    };
+    let served = Served {
+        bytes: hyper::body::Bytes::copy_from_slice(bytes),
+        etag,
+        revision,
+    };
     *current
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(served));
 }
 
-fn accept(listener: &TcpListener, current: &Current, path: &str) {
-    for conn in listener.incoming() {
-        let Ok(conn) = conn else { continue };
-        let current = current.clone();
-        let path = path.to_owned();
-        std::thread::spawn(move || {
-            if let Err(err) = connection(conn, &current, &path) {
-                eprintln!("e911-harness bundle serve: connection: {err}");
-            }
-        });
-    }
-}
-
-fn connection(conn: TcpStream, current: &Current, path: &str) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(IDLE))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut out = conn;
-    loop {
-        let request = match read_head(&mut reader)? {
-            Head::Closed => return Ok(()),
-            Head::TooLarge => return out.write_all(http_head::TOO_LARGE),
-            Head::Bad => return out.write_all(http_head::BAD_REQUEST),
-            Head::Request(request) => request,
-        };
-        // A GET carries no body; skip one if a client sent it anyway.
-        std::io::copy(
-            &mut Read::take(&mut reader, request.content_length),
-            &mut std::io::sink(),
-        )?;
-        out.write_all(&respond(&request, read(current).as_deref(), path))?;
-        if request.close {
-            return Ok(());
-        }
-    }
-}
-
 /// Whether `If-None-Match` names the served ETag (weak comparison, RFC 9110 §13.1.2).
-fn matches(if_none_match: &str, etag: &str) -> bool {
-    if_none_match
-        .split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+fn matches(if_none_match: &str, etag: &HeaderValue) -> bool {
+    if_none_match.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == etag.as_bytes()
+    })
 }
 
-fn respond(request: &Request, served: Option<&Served>, path: &str) -> Vec<u8> {
-    let target = request.target.split('?').next().unwrap_or_default();
-    let head_only = request.method == "HEAD";
-    let connection = if request.close { "close" } else { "keep-alive" };
-    let simple = |status: &str, extra: &str| {
-        format!("HTTP/1.1 {status}\r\n{extra}Content-Length: 0\r\nConnection: {connection}\r\n\r\n")
-            .into_bytes()
-    };
-    if request.method != "GET" && !head_only {
-        return simple("405 Method Not Allowed", "Allow: GET, HEAD\r\n");
+/// The response to one request; hyper adds `Content-Length`, `Date` and the
+/// keep-alive handling, and leaves the body off for HEAD.
+fn respond(request: &Request<()>, served: Option<&Served>, path: &str) -> Response<Body> {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        let mut response = status(StatusCode::METHOD_NOT_ALLOWED);
+        response
+            .headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
     }
-    if target != path {
-        return simple("404 Not Found", "");
+    if request.uri().path() != path {
+        return status(StatusCode::NOT_FOUND);
     }
     let Some(served) = served else {
-        return simple("503 Service Unavailable", "Retry-After: 5\r\n");
+        let mut response = status(StatusCode::SERVICE_UNAVAILABLE);
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        return response;
     };
-    let fields = format!(
-        "ETag: {}\r\nE911-Bundle-Revision: {}\r\nCache-Control: no-cache\r\n",
-        served.etag, served.revision
-    );
-    if request
-        .if_none_match
-        .as_deref()
-        .is_some_and(|tags| matches(tags, &served.etag))
-    {
-        return simple("304 Not Modified", &fields);
-    }
-    let mut response = format!(
-        "HTTP/1.1 200 OK\r\n{fields}Content-Type: {}\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n",
-        super::layout::BUNDLE_ARTIFACT_TYPE,
-        served.bytes.len()
-    )
-    .into_bytes();
-    if !head_only {
-        response.extend_from_slice(&served.bytes);
-    }
+    let not_modified = request
+        .headers()
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|tags| matches(tags, &served.etag));
+    let mut response = if not_modified {
+        status(StatusCode::NOT_MODIFIED)
+    } else {
+        let mut response = Response::new(Body::new(served.bytes.clone()));
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(super::layout::BUNDLE_ARTIFACT_TYPE),
+        );
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(ETAG, served.etag.clone());
+    headers.insert(REVISION, served.revision.clone());
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// A response with no body.
+fn status(code: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = code;
     response
 }
 
@@ -211,58 +215,78 @@ mod tests {
 
     fn served() -> Served {
         Served {
-            bytes: b"bundle".to_vec(),
-            etag: "\"abc\"".to_owned(),
-            revision: "r1".to_owned(),
+            bytes: hyper::body::Bytes::from_static(b"bundle"),
+            etag: HeaderValue::from_static("\"abc\""),
+            revision: HeaderValue::from_static("r1"),
         }
     }
 
-    fn request(text: &str) -> Request {
-        match read_head(&mut text.as_bytes()).unwrap() {
-            Head::Request(r) => r,
-            _ => panic!("not a request: {text:?}"),
+    fn request(method: &str, target: &str, if_none_match: &[&str]) -> Request<()> {
+        let mut builder = Request::builder().method(method).uri(target);
+        for tags in if_none_match {
+            builder = builder.header(IF_NONE_MATCH, *tags);
         }
+        builder.body(()).unwrap()
     }
 
-    fn status(response: &[u8]) -> String {
-        String::from_utf8_lossy(response)
-            .lines()
-            .next()
+    async fn body(response: Response<Body>) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        response
+            .into_body()
+            .collect()
+            .await
             .unwrap()
-            .to_owned()
+            .to_bytes()
+            .to_vec()
+    }
+
+    fn body_now(response: Response<Body>) -> Vec<u8> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(body(response))
     }
 
     #[test]
     fn answers_304_to_a_matching_if_none_match_in_any_form() {
-        for tags in ["\"abc\"", "W/\"abc\"", "\"x\", \"abc\"", "*"] {
-            let r = request(&format!(
-                "GET /bundle HTTP/1.1\r\nIf-None-Match: {tags}\r\n\r\n"
-            ));
-            let response = respond(&r, Some(&served()), "/bundle");
-            assert_eq!(status(&response), "HTTP/1.1 304 Not Modified", "{tags}");
-            assert!(String::from_utf8_lossy(&response).contains("ETag: \"abc\""));
+        for tags in [
+            &["\"abc\""][..],
+            &["W/\"abc\""],
+            &["\"x\", \"abc\""],
+            &["*"],
+            &["\"x\"", "\"abc\""],
+        ] {
+            let response = respond(&request("GET", "/bundle", tags), Some(&served()), "/bundle");
+            assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{tags:?}");
+            assert_eq!(response.headers()[ETAG], "\"abc\"");
+            assert!(body_now(response).is_empty());
         }
     }
 
     #[test]
     fn serves_the_bundle_bytes_with_its_etag() {
-        let r = request("GET /bundle?x=1 HTTP/1.1\r\nIf-None-Match: \"old\"\r\n\r\n");
+        let r = request("GET", "/bundle?x=1", &["\"old\""]);
         let response = respond(&r, Some(&served()), "/bundle");
-        let text = String::from_utf8_lossy(&response);
-        assert_eq!(status(&response), "HTTP/1.1 200 OK");
-        assert!(text.contains("ETag: \"abc\"\r\n"), "{text}");
-        assert!(text.ends_with("\r\n\r\nbundle"), "{text}");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[ETAG], "\"abc\"");
+        assert_eq!(response.headers()[REVISION], "r1");
+        assert_eq!(body_now(response), b"bundle");
     }
 
     #[test]
-    fn answers_404_405_503_and_keeps_http10_closed() {
-        let r = request("GET /other HTTP/1.1\r\n\r\n");
-        assert!(status(&respond(&r, Some(&served()), "/bundle")).contains("404"));
-        let r = request("POST /bundle HTTP/1.1\r\nContent-Length: 3\r\n\r\n");
-        assert_eq!(r.content_length, 3);
-        assert!(status(&respond(&r, Some(&served()), "/bundle")).contains("405"));
-        let r = request("\r\nGET /bundle HTTP/1.0\r\n\r\n");
-        assert!(r.close);
-        assert!(status(&respond(&r, None, "/bundle")).contains("503"));
+    fn answers_404_405_503() {
+        let r = request("GET", "/other", &[]);
+        assert_eq!(
+            respond(&r, Some(&served()), "/bundle").status(),
+            StatusCode::NOT_FOUND
+        );
+        let r = request("POST", "/bundle", &[]);
+        let response = respond(&r, Some(&served()), "/bundle");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[hyper::header::ALLOW], "GET, HEAD");
+        let r = request("GET", "/bundle", &[]);
+        let response = respond(&r, None, "/bundle");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "5");
     }
 }
