@@ -91,7 +91,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             move |request: &Request<()>| respond(request, read(&serving).as_deref(), &path);
         if let Err(err) = http_server::serve(listener, limits, "e911-harness bundle serve", handler)
         {
+            // A mirror that cannot serve is of no use to anyone polling it: say why and
+            // stop, rather than follow the tag with the port dead.
             eprintln!("e911-harness bundle serve: {err:#}");
+            std::process::exit(1);
         }
     });
     println!(
