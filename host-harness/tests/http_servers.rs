@@ -300,6 +300,12 @@ fn playground_paths_stay_inside_their_folders_however_written() {
             "{target:?}: {text}"
         );
     }
+    // The listing names only what can be fetched.
+    let got =
+        server.exchange(b"GET /policy/index.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(got.statuses(), [200], "{}", got.text());
+    assert!(got.text().contains("\"manifest.toml\""), "{}", got.text());
+    assert!(!got.text().contains("leak.toml"), "{}", got.text());
     // What is inside still comes back.
     for (target, body) in [
         ("/policy/manifest.toml", "revision = \"x\""),
