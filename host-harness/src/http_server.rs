@@ -13,7 +13,10 @@
 //!   connection closed (RFC 9112 §6.3: a server that does not read a body cannot know
 //!   where the next request starts). hyper refuses the rest itself: conflicting
 //!   `Content-Length` values (§6.3 item 5), whitespace before a field's colon (§5.1),
-//!   versions other than HTTP/1.0 and 1.1 (§2.3).
+//!   versions other than HTTP/1.0 and 1.1 (§2.3; 1.2 too, stricter than the RFC asks).
+//!   RFC 9112 (<https://www.rfc-editor.org/rfc/rfc9112>) §5.1: "A server MUST reject, with
+//!   a response status code of 400 (Bad Request), any received request message that
+//!   contains whitespace between a header field name and colon."
 //!
 //! The two servers supply only a [`Handler`]: a request head in, a whole response out.
 
