@@ -10,6 +10,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
 use super::layout::{self, Artifact, Kind};
+use super::limits::{BoundedSink, Limits};
 use super::{RegistryArgs, auth, verify};
 
 /// How long to wait for a registry to accept a connection; a poller must not hang on a
@@ -50,6 +51,7 @@ pub struct Registry {
     auth: RegistryAuth,
     /// Where the credentials came from (for messages).
     pub auth_source: String,
+    limits: Limits,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -75,6 +77,7 @@ impl Registry {
             client: Client::new(config),
             auth,
             auth_source,
+            limits: Limits::from(&args.limits),
             runtime,
         })
     }
@@ -101,35 +104,25 @@ impl Registry {
             .map_err(|err| self.explain(reference, "look up", err))
     }
 
-    /// Pulls the manifest, its config and its one layer, checking each against its digest.
+    /// Pulls the manifest, its config and its one layer, checking each against its digest
+    /// and its size against the descriptor and the limits.
     pub fn pull(&self, reference: &Reference) -> Result<Pulled> {
-        let (raw, digest) = self
-            .runtime
-            .block_on(
-                self.client
-                    .pull_manifest_raw(reference, &self.auth, &[OCI_IMAGE_MEDIA_TYPE]),
-            )
-            .map_err(|err| self.explain(reference, "pull", err))?;
-        verify::digest_matches("manifest", &digest, &raw)?;
-        if let Some(pinned) = reference.digest()
-            && pinned != digest
-        {
-            return Err(verify::refused(format!(
-                "manifest: registry served {digest} for {pinned}"
-            )));
-        }
-        let manifest: OciImageManifest = serde_json::from_slice(&raw).map_err(|err| {
-            verify::refused(format!("manifest: not an OCI image manifest: {err}"))
-        })?;
-        let config = self.blob(reference, "config", &manifest.config)?;
+        let (digest, manifest) = self.manifest(reference)?;
+        let config = self.blob(
+            reference,
+            "config",
+            &manifest.config,
+            (self.limits.manifest, "--max-manifest-bytes"),
+        )?;
         let kind = layout::classify(&manifest, &config)
             .map_err(|err| verify::refused(format!("{err:#}")))?;
+        let limit = self.limits.layer(kind);
         let layer = match manifest.layers.first() {
-            Some(layer) => self.blob(reference, "layer", layer)?,
+            Some(layer) => self.blob(reference, "layer", layer, limit)?,
             None => return Err(verify::refused("manifest has no layer")),
         };
-        let file =
-            layout::unpack(kind, &layer).map_err(|err| verify::refused(format!("{err:#}")))?;
+        let file = layout::unpack(kind, &layer, limit)
+            .map_err(|err| verify::refused(format!("{err:#}")))?;
         Ok(Pulled {
             digest,
             manifest,
@@ -139,22 +132,89 @@ impl Registry {
         })
     }
 
-    fn blob(
+    /// The image manifest `reference` names, with its digest, checked against that digest
+    /// (and the one a `@sha256:` reference pins).
+    pub fn manifest(&self, reference: &Reference) -> Result<(String, OciImageManifest)> {
+        let (digest, raw) = self.manifest_raw(reference, OCI_IMAGE_MEDIA_TYPE)?;
+        let manifest: OciImageManifest = serde_json::from_slice(&raw).map_err(|err| {
+            verify::refused(format!("manifest: not an OCI image manifest: {err}"))
+        })?;
+        Ok((digest, manifest))
+    }
+
+    /// A manifest's bytes (of `media_type`) and digest, checked.
+    ///
+    /// oci-client reads a manifest response whole (it has no streaming manifest call), so
+    /// the manifest limit is applied once it is in; blobs, where the size is, stream.
+    pub fn manifest_raw(
+        &self,
+        reference: &Reference,
+        media_type: &str,
+    ) -> Result<(String, Vec<u8>)> {
+        let (raw, digest) = self
+            .runtime
+            .block_on(
+                self.client
+                    .pull_manifest_raw(reference, &self.auth, &[media_type]),
+            )
+            .map_err(|err| self.explain(reference, "pull", err))?;
+        if raw.len() as u64 > self.limits.manifest {
+            return Err(verify::refused(format!(
+                "manifest {digest}: {} bytes, more than the {}-byte limit (--max-manifest-bytes)",
+                raw.len(),
+                self.limits.manifest
+            )));
+        }
+        verify::digest_matches("manifest", &digest, &raw)?;
+        if let Some(pinned) = reference.digest()
+            && pinned != digest
+        {
+            return Err(verify::refused(format!(
+                "manifest: registry served {digest} for {pinned}"
+            )));
+        }
+        Ok((digest, raw.to_vec()))
+    }
+
+    /// One blob, streamed: refused before the request when its descriptor declares more
+    /// than `limit`, and during it as soon as more bytes arrive than the descriptor
+    /// declares; oci-client hashes it as it arrives and the digest is checked at its end.
+    pub fn blob(
         &self,
         reference: &Reference,
         what: &str,
         descriptor: &OciDescriptor,
+        (limit, option): (u64, &str),
     ) -> Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        self.runtime
-            .block_on(self.client.pull_blob(reference, descriptor, &mut bytes))
-            .map_err(|err| match err {
-                // oci-client hashes the blob as it arrives.
-                oci_client::errors::OciDistributionError::DigestError(_) => {
-                    verify::refused(format!("{what} {}: {err}", descriptor.digest))
-                }
-                err => self.explain(reference, &format!("fetch the {what}"), err),
-            })?;
+        let Ok(declared) = u64::try_from(descriptor.size) else {
+            return Err(verify::refused(format!(
+                "{what} {}: the manifest declares a negative size",
+                descriptor.digest
+            )));
+        };
+        if declared > limit {
+            return Err(verify::refused(format!(
+                "{what} {}: the manifest declares {declared} bytes, more than the {limit}-byte limit ({option})",
+                descriptor.digest
+            )));
+        }
+        let mut sink = BoundedSink::new(declared);
+        let pulled = self
+            .runtime
+            .block_on(self.client.pull_blob(reference, descriptor, &mut sink));
+        if sink.exceeded() {
+            return Err(verify::refused(format!(
+                "{what} {}: the registry sent more than the {declared} bytes the manifest declares; stopped reading",
+                descriptor.digest
+            )));
+        }
+        pulled.map_err(|err| match err {
+            oci_client::errors::OciDistributionError::DigestError(_) => {
+                verify::refused(format!("{what} {}: {err}", descriptor.digest))
+            }
+            err => self.explain(reference, &format!("fetch the {what}"), err),
+        })?;
+        let bytes = sink.into_bytes();
         verify::blob(what, descriptor, &bytes)?;
         Ok(bytes)
     }

@@ -6,6 +6,7 @@
 //! - [`client`]: a blocking client over oci-client (a current-thread tokio runtime lives
 //!   inside it and nowhere else).
 //! - [`auth`]: anonymous, or Basic credentials from the environment or a Docker config.
+//! - [`limits`]: how big a manifest, blob or unpacked layer may be, enforced as it streams.
 //! - [`verify`]: digests of every blob and manifest; a bundle's signature.
 //! - [`follow`]: polls a tag's manifest digest, pulls and verifies on change.
 //! - [`serve`]: `bundle serve`, the HTTP mirror with ETags for Envoy's bundle poller.
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod client;
 pub mod follow;
 pub mod layout;
+pub mod limits;
 pub mod serve;
 pub mod verify;
 
@@ -30,6 +32,9 @@ pub struct RegistryArgs {
     /// Talk plain HTTP to the registry instead of HTTPS (a registry on loopback, in tests).
     #[arg(long)]
     pub insecure: bool,
+    /// How much a pull may read.
+    #[command(flatten)]
+    pub limits: limits::LimitArgs,
 }
 
 /// How often a followed tag is looked at.
