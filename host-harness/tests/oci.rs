@@ -1013,3 +1013,215 @@ fn a_gzip_bomb_in_istio_layout_is_refused_without_unpacking_it() {
         assert!(peak < 64 << 10, "{tag}: peak RSS {peak} KiB");
     }
 }
+
+/// `oci pull REFERENCE -o OUT --insecure --trust-key KEY…`, as the operator types it.
+fn pull_args<'a>(reference: &'a str, out: &'a Path, keys: &[&'a Path]) -> Vec<&'a str> {
+    let mut args = vec!["oci", "pull", reference, "-o", path(out), "--insecure"];
+    for key in keys {
+        args.extend(["--trust-key", path(key)]);
+    }
+    args
+}
+
+#[test]
+fn modules_and_components_carry_a_registry_signature_that_pulls_check() {
+    let dir = scratch("signed-wasm");
+    let registry = Registry::start(&dir, None);
+    let (key, public) = keygen(&dir, "signing.key");
+    let (other_key, other_public) = keygen(&dir, "other.key");
+    // A key's id: the first 8 bytes of SHA-256 over its 32 bytes, in hex.
+    let key_id = |public: &Path| {
+        let hex = std::fs::read_to_string(public).unwrap();
+        let bytes: Vec<u8> = (0..64)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
+            .collect();
+        sha256_hex(&bytes)[..16].to_owned()
+    };
+    let module = wasm_artifact("e911_envoy.wasm", "build-envoy");
+    let module_file = dir.join("e911_envoy.wasm");
+    std::fs::write(&module_file, &module).unwrap();
+    let component = wasm_artifact("e911_policy.component.wasm", "build-component");
+    let component_file = dir.join("policy.component.wasm");
+    std::fs::write(&component_file, &component).unwrap();
+
+    let reference = registry.reference("e911/envoy-filter:0.2.0");
+    let istio_reference = format!("{reference}-istio");
+    let component_reference = registry.reference("e911/policy-component:0.2.0");
+    let pushed = ok(
+        &[
+            "oci",
+            "push",
+            "module",
+            path(&module_file),
+            &reference,
+            "--insecure",
+            "--sign-key",
+            path(&key),
+        ],
+        &[],
+    );
+    let digest = pushed_digest(&pushed, &reference);
+    let signed_lines = pushed
+        .lines()
+        .filter(|l| l.contains("signed by key"))
+        .count();
+    assert_eq!(signed_lines, 2, "both layouts signed:\n{pushed}");
+    let pushed = ok(
+        &[
+            "oci",
+            "push",
+            "component",
+            path(&component_file),
+            &component_reference,
+            "--insecure",
+            "--sign-key",
+            path(&key),
+        ],
+        &[],
+    );
+    assert!(pushed.contains("signed by key"), "{pushed}");
+
+    // The layout in the registry: the referrers tag holds an index listing one signature
+    // manifest, whose subject is the module's manifest and whose layer is 64 bytes.
+    let referrers = |repo: &str, digest: &str| -> serde_json::Value {
+        let tag = digest.replace("sha256:", "sha256-");
+        let (status, _, body) = http_get(
+            registry.port,
+            &format!("/v2/{repo}/manifests/{tag}"),
+            &[("Accept", "application/vnd.oci.image.index.v1+json")],
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    };
+    let index = referrers("e911/envoy-filter", &digest);
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0]["artifactType"],
+        "application/vnd.e911.signature.v1"
+    );
+    let signature = registry.manifest("e911/envoy-filter", entries[0]["digest"].as_str().unwrap());
+    assert_eq!(signature["subject"]["digest"], digest.as_str());
+    assert_eq!(
+        signature["layers"][0]["mediaType"],
+        "application/vnd.e911.signature.ed25519.v1"
+    );
+    assert_eq!(signature["layers"][0]["size"], 64);
+    assert_eq!(
+        signature["annotations"]["io.e911.signature.key-id"],
+        key_id(&public).as_str()
+    );
+
+    // Verified pulls, all three layouts.
+    let out = dir.join("pulled.wasm");
+    for (reference, bytes) in [
+        (&reference, &module),
+        (&istio_reference, &module),
+        (&component_reference, &component),
+    ] {
+        let pulled = ok(&pull_args(reference, &out, &[&public]), &[]);
+        assert!(
+            pulled.contains(&format!("signed by key {}", key_id(&public))),
+            "{pulled}"
+        );
+        assert!(std::fs::read(&out).unwrap() == *bytes, "{reference}");
+        std::fs::remove_file(&out).unwrap();
+    }
+
+    // A key that did not sign it.
+    let err = fails(&pull_args(&reference, &out, &[&other_public]), &[]);
+    assert!(
+        err.contains("no signature verifies with the trusted keys"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written for a refused pull");
+
+    // A second signer is listed next to the first; either key now verifies.
+    ok(
+        &[
+            "oci",
+            "push",
+            "module",
+            path(&module_file),
+            &reference,
+            "--insecure",
+            "--sign-key",
+            path(&other_key),
+        ],
+        &[],
+    );
+    let listed = referrers("e911/envoy-filter", &digest)["manifests"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let pulled = ok(&pull_args(&reference, &out, &[&other_public]), &[]);
+    assert!(pulled.contains(&key_id(&other_public)), "{pulled}");
+    ok(&pull_args(&reference, &out, &[&public]), &[]);
+
+    // The signature blob changed at rest: its digest no longer matches, nothing verifies.
+    let component_digest = pushed_digest(&pushed, &component_reference);
+    let index = referrers("e911/policy-component", &component_digest);
+    let signature = registry.manifest(
+        "e911/policy-component",
+        index["manifests"][0]["digest"].as_str().unwrap(),
+    );
+    let blob = registry.blob_file(signature["layers"][0]["digest"].as_str().unwrap());
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&blob, &bytes).unwrap();
+    let err = fails(&pull_args(&component_reference, &out, &[&public]), &[]);
+    assert!(
+        err.contains("no signature verifies") && err.contains("refused"),
+        "{err}"
+    );
+
+    // Unsigned (pushed without --sign-key to a repository of its own): refused with keys,
+    // taken with a loud warning without.
+    let unsigned = registry.reference("e911/unsigned-filter:0.2.0");
+    ok(
+        &[
+            "oci",
+            "push",
+            "module",
+            path(&module_file),
+            &unsigned,
+            "--insecure",
+        ],
+        &[],
+    );
+    let _ = std::fs::remove_file(&out);
+    let err = fails(&pull_args(&unsigned, &out, &[&public]), &[]);
+    assert!(
+        err.contains("is unsigned (no referrers tag sha256-") && err.contains("--trust-key"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let run = harness(&pull_args(&unsigned, &out, &[]), &[]);
+    assert!(run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("UNVERIFIED"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("unverified"));
+
+    // A bundle keeps its own signature: no registry signature for it.
+    let err = fails(
+        &[
+            "oci",
+            "push",
+            "bundle",
+            path(&module_file),
+            &unsigned,
+            "--insecure",
+            "--sign-key",
+            path(&key),
+        ],
+        &[],
+    );
+    assert!(err.contains("bundle build --sign-key"), "{err}");
+}

@@ -11,6 +11,7 @@ use oci_client::{Client, Reference};
 
 use super::layout::{self, Artifact, Kind};
 use super::limits::{BoundedSink, Limits};
+use super::signature::{self, SigningKey};
 use super::{RegistryArgs, auth, verify};
 
 /// How long to wait for a registry to accept a connection; a poller must not hang on a
@@ -217,6 +218,156 @@ impl Registry {
         let bytes = sink.into_bytes();
         verify::blob(what, descriptor, &bytes)?;
         Ok(bytes)
+    }
+
+    /// Signs the manifest `digest` in `reference`'s repository and lists the signature
+    /// under the referrers tag (see [`signature`]); returns that tag.
+    pub fn sign(&self, reference: &Reference, digest: &str, key: &SigningKey) -> Result<String> {
+        let at = |what: &str| {
+            Reference::with_digest(
+                reference.registry().to_owned(),
+                reference.repository().to_owned(),
+                what.to_owned(),
+            )
+        };
+        let (_, subject) = self.manifest_raw(&at(digest), signature::IMAGE_MANIFEST_MEDIA_TYPE)?;
+        let sig = signature::sign(key, digest);
+        for blob in [signature::EMPTY_JSON, &sig[..]] {
+            let blob_digest = format!("sha256:{}", verify::sha256_hex(blob));
+            self.runtime
+                .block_on(
+                    self.client
+                        .push_blob(reference, blob.to_vec(), &blob_digest),
+                )
+                .map_err(|err| self.explain(reference, "push the signature to", err))?;
+        }
+        let manifest = signature::signature_manifest((digest, subject.len()), &sig, &key.key_id);
+        let manifest_digest = format!("sha256:{}", verify::sha256_hex(&manifest));
+        self.put_manifest(
+            &at(&manifest_digest),
+            manifest.clone(),
+            signature::IMAGE_MANIFEST_MEDIA_TYPE,
+        )?;
+        let tag = signature::referrers_tag(digest)?;
+        let index_ref = Reference::with_tag(
+            reference.registry().to_owned(),
+            reference.repository().to_owned(),
+            tag.clone(),
+        );
+        let existing = self.referrers_index(&index_ref)?;
+        let index = signature::index_with(existing.as_deref(), &manifest, &key.key_id)?;
+        self.put_manifest(&index_ref, index, signature::IMAGE_INDEX_MEDIA_TYPE)?;
+        Ok(tag)
+    }
+
+    /// The trusted key that signed the manifest `digest` (found through its referrers
+    /// tag); refused when nothing listed there verifies against `keys`.
+    pub fn signer(
+        &self,
+        reference: &Reference,
+        digest: &str,
+        keys: &[e911_policy::PublicKey],
+    ) -> Result<e911_policy::PublicKey> {
+        let tag = signature::referrers_tag(digest).map_err(verify::refused)?;
+        let index_ref = Reference::with_tag(
+            reference.registry().to_owned(),
+            reference.repository().to_owned(),
+            tag.clone(),
+        );
+        let Some(index) = self.referrers_index(&index_ref)? else {
+            return Err(verify::refused(format!(
+                "{digest} is unsigned (no referrers tag {tag}), but --trust-key was given; sign it with `oci push --sign-key`"
+            )));
+        };
+        let listed = signature::listed_signatures(&index)?;
+        if listed.is_empty() {
+            return Err(verify::refused(format!(
+                "{digest} is unsigned (its referrers tag {tag} lists no {} artifact), but --trust-key was given",
+                signature::SIGNATURE_ARTIFACT_TYPE
+            )));
+        }
+        let mut why = Vec::new();
+        for (sig_digest, _) in &listed {
+            match self.signature_bytes(reference, sig_digest, digest) {
+                Ok(bytes) => match signature::verified_by(keys, digest, &bytes) {
+                    Some(key) => return Ok(*key),
+                    None => why.push(format!("{sig_digest}: not by a trusted key")),
+                },
+                Err(err) => why.push(format!("{sig_digest}: {err:#}")),
+            }
+        }
+        Err(verify::refused(format!(
+            "{digest}: no signature verifies with the trusted keys ({})",
+            why.join("; ")
+        )))
+    }
+
+    fn signature_bytes(
+        &self,
+        reference: &Reference,
+        sig_digest: &str,
+        subject: &str,
+    ) -> Result<Vec<u8>> {
+        let at = Reference::with_digest(
+            reference.registry().to_owned(),
+            reference.repository().to_owned(),
+            sig_digest.to_owned(),
+        );
+        let (_, raw) = self.manifest_raw(&at, signature::IMAGE_MANIFEST_MEDIA_TYPE)?;
+        let manifest: OciImageManifest = serde_json::from_slice(&raw)
+            .map_err(|err| verify::refused(format!("not an OCI image manifest: {err}")))?;
+        let layer = signature::signature_layer(&manifest, subject).map_err(verify::refused)?;
+        self.blob(
+            reference,
+            "signature",
+            layer,
+            (signature::SIGNATURE_LEN as u64, "the signature size"),
+        )
+    }
+
+    /// The referrers index under `index_ref`'s tag, or `None` when there is no such tag.
+    fn referrers_index(&self, index_ref: &Reference) -> Result<Option<Vec<u8>>> {
+        use oci_client::errors::{OciDistributionError as E, OciErrorCode};
+        let pulled = self.runtime.block_on(self.client.pull_manifest_raw(
+            index_ref,
+            &self.auth,
+            &[signature::IMAGE_INDEX_MEDIA_TYPE],
+        ));
+        match pulled {
+            Ok((raw, digest)) => {
+                if raw.len() as u64 > self.limits.manifest {
+                    return Err(verify::refused(format!(
+                        "referrers index {digest}: {} bytes, more than the {}-byte limit (--max-manifest-bytes)",
+                        raw.len(),
+                        self.limits.manifest
+                    )));
+                }
+                verify::digest_matches("referrers index", &digest, &raw)?;
+                Ok(Some(raw.to_vec()))
+            }
+            Err(E::ImageManifestNotFoundError(_) | E::ServerError { code: 404, .. }) => Ok(None),
+            Err(E::RegistryError { envelope, .. })
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        OciErrorCode::ManifestUnknown | OciErrorCode::NotFound
+                    )
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(self.explain(index_ref, "look up signatures at", err)),
+        }
+    }
+
+    /// Stores `body` (a manifest of `media_type`) under `at`.
+    fn put_manifest(&self, at: &Reference, body: Vec<u8>, media_type: &str) -> Result<()> {
+        let content_type = http::HeaderValue::from_str(media_type)
+            .map_err(|err| anyhow::anyhow!("{media_type}: {err}"))?;
+        self.runtime
+            .block_on(self.client.push_manifest_raw(at, body, content_type))
+            .map_err(|err| self.explain(at, "push", err))?;
+        Ok(())
     }
 
     /// One line for a failed registry call: what, where, why, and a hint for the usual
