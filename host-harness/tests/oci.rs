@@ -1225,3 +1225,37 @@ fn modules_and_components_carry_a_registry_signature_that_pulls_check() {
     );
     assert!(err.contains("bundle build --sign-key"), "{err}");
 }
+
+#[test]
+fn a_manifest_over_the_limit_is_refused_before_its_body_is_read() {
+    let dir = scratch("huge-manifest");
+    let registry = Registry::start(&dir, None);
+    let unsigned = bundle(&dir, &contoso(), "2026.11.5", None);
+    let reference = registry.reference("e911/contoso:prod");
+    ok(
+        &[
+            "oci",
+            "push",
+            "bundle",
+            path(&unsigned),
+            &reference,
+            "--insecure",
+        ],
+        &[],
+    );
+    // The same manifest with 3 MiB of annotation (distribution 2.8 takes up to 4 MiB): the
+    // registry announces its length, and the pull refuses it before reading the body.
+    let mut manifest = registry.manifest("e911/contoso", "prod");
+    manifest["annotations"]["padding"] = "x".repeat(3 << 20).into();
+    registry.put_manifest("e911/contoso", "huge", &manifest);
+    let size = manifest.to_string().len();
+    let huge = registry.reference("e911/contoso:huge");
+    let out = dir.join("pulled.bundle");
+    let err = fails(&pull_args(&huge, &out, &[]), &[]);
+    assert!(
+        err.contains(&format!("the registry announces {size} bytes"))
+            && err.contains("more than the 65536-byte limit (--max-manifest-bytes)"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -11,6 +11,7 @@ use oci_client::{Client, Reference};
 
 use super::layout::{self, Artifact, Kind};
 use super::limits::{BoundedSink, Limits};
+use super::manifest::{FetchError, ManifestClient};
 use super::signature::{self, SigningKey};
 use super::{RegistryArgs, auth, verify};
 
@@ -53,6 +54,7 @@ pub struct Registry {
     /// Where the credentials came from (for messages).
     pub auth_source: String,
     limits: Limits,
+    manifests: ManifestClient,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -79,6 +81,7 @@ impl Registry {
             auth,
             auth_source,
             limits: Limits::from(&args.limits),
+            manifests: ManifestClient::new(args.insecure, CONNECT_TIMEOUT, READ_TIMEOUT)?,
             runtime,
         })
     }
@@ -143,38 +146,66 @@ impl Registry {
         Ok((digest, manifest))
     }
 
-    /// A manifest's bytes (of `media_type`) and digest, checked.
-    ///
-    /// oci-client reads a manifest response whole (it has no streaming manifest call), so
-    /// the manifest limit is applied once it is in; blobs, where the size is, stream.
+    /// A manifest's bytes (of `media_type`) and digest, read within the manifest limit and
+    /// checked (against the digest a `@sha256:` reference pins, too).
     pub fn manifest_raw(
         &self,
         reference: &Reference,
         media_type: &str,
     ) -> Result<(String, Vec<u8>)> {
-        let (raw, digest) = self
-            .runtime
-            .block_on(
-                self.client
-                    .pull_manifest_raw(reference, &self.auth, &[media_type]),
-            )
-            .map_err(|err| self.explain(reference, "pull", err))?;
-        if raw.len() as u64 > self.limits.manifest {
-            return Err(verify::refused(format!(
-                "manifest {digest}: {} bytes, more than the {}-byte limit (--max-manifest-bytes)",
-                raw.len(),
-                self.limits.manifest
-            )));
+        match self.fetch_manifest(reference, media_type)? {
+            Some(found) => Ok(found),
+            None => Err(self.explain(
+                reference,
+                "pull",
+                oci_client::errors::OciDistributionError::ImageManifestNotFoundError(
+                    "the registry has no such manifest".to_owned(),
+                ),
+            )),
         }
-        verify::digest_matches("manifest", &digest, &raw)?;
+    }
+
+    /// [`Registry::manifest_raw`], or `None` when the registry has no such manifest.
+    fn fetch_manifest(
+        &self,
+        reference: &Reference,
+        media_type: &str,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        use oci_client::errors::{OciDistributionError as E, OciErrorCode};
+        let fetched = self.runtime.block_on(self.manifests.fetch(
+            &self.client,
+            &self.auth,
+            reference,
+            media_type,
+            self.limits.manifest,
+        ));
+        let raw = match fetched {
+            Ok(raw) => raw,
+            Err(FetchError::Refused(err)) => return Err(err),
+            Err(FetchError::Registry(
+                E::ImageManifestNotFoundError(_) | E::ServerError { code: 404, .. },
+            )) => return Ok(None),
+            Err(FetchError::Registry(E::RegistryError { envelope, .. }))
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        OciErrorCode::ManifestUnknown | OciErrorCode::NotFound
+                    )
+                }) =>
+            {
+                return Ok(None);
+            }
+            Err(FetchError::Registry(err)) => return Err(self.explain(reference, "pull", err)),
+        };
         if let Some(pinned) = reference.digest()
-            && pinned != digest
+            && pinned != raw.digest
         {
             return Err(verify::refused(format!(
-                "manifest: registry served {digest} for {pinned}"
+                "manifest: registry served {} for {pinned}",
+                raw.digest
             )));
         }
-        Ok((digest, raw.to_vec()))
+        Ok(Some((raw.digest, raw.bytes)))
     }
 
     /// One blob, streamed: refused before the request when its descriptor declares more
@@ -327,37 +358,9 @@ impl Registry {
 
     /// The referrers index under `index_ref`'s tag, or `None` when there is no such tag.
     fn referrers_index(&self, index_ref: &Reference) -> Result<Option<Vec<u8>>> {
-        use oci_client::errors::{OciDistributionError as E, OciErrorCode};
-        let pulled = self.runtime.block_on(self.client.pull_manifest_raw(
-            index_ref,
-            &self.auth,
-            &[signature::IMAGE_INDEX_MEDIA_TYPE],
-        ));
-        match pulled {
-            Ok((raw, digest)) => {
-                if raw.len() as u64 > self.limits.manifest {
-                    return Err(verify::refused(format!(
-                        "referrers index {digest}: {} bytes, more than the {}-byte limit (--max-manifest-bytes)",
-                        raw.len(),
-                        self.limits.manifest
-                    )));
-                }
-                verify::digest_matches("referrers index", &digest, &raw)?;
-                Ok(Some(raw.to_vec()))
-            }
-            Err(E::ImageManifestNotFoundError(_) | E::ServerError { code: 404, .. }) => Ok(None),
-            Err(E::RegistryError { envelope, .. })
-                if envelope.errors.iter().any(|e| {
-                    matches!(
-                        e.code,
-                        OciErrorCode::ManifestUnknown | OciErrorCode::NotFound
-                    )
-                }) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(self.explain(index_ref, "look up signatures at", err)),
-        }
+        Ok(self
+            .fetch_manifest(index_ref, signature::IMAGE_INDEX_MEDIA_TYPE)?
+            .map(|(_, bytes)| bytes))
     }
 
     /// Stores `body` (a manifest of `media_type`) under `at`.

@@ -7,6 +7,7 @@
 //!   inside it and nowhere else).
 //! - [`auth`]: anonymous, or Basic credentials from the environment or a Docker config.
 //! - [`limits`]: how big a manifest, blob or unpacked layer may be, enforced as it streams.
+//! - [`manifest`]: manifest GETs read chunk by chunk within the manifest limit.
 //! - [`verify`]: digests of every blob and manifest; a bundle's signature.
 //! - [`signature`]: Ed25519 signatures over module and component manifest digests, stored
 //!   as OCI 1.1 referrers under the referrers tag schema.
@@ -18,6 +19,7 @@ pub mod client;
 pub mod follow;
 pub mod layout;
 pub mod limits;
+pub mod manifest;
 pub mod serve;
 pub mod signature;
 pub mod verify;

@@ -1,0 +1,132 @@
+//! Fetching a manifest with a bound. oci-client reads a manifest response whole before
+//! anything can look at its size, so a registry could make a pull (and the proxy
+//! following a tag) hold gigabytes; here the response is read chunk by chunk and refused
+//! as soon as it passes the limit, or at once when its Content-Length does. oci-client
+//! still does the authentication (a `Basic` challenge, or a bearer token it fetches).
+
+use std::time::Duration;
+
+use anyhow::Result;
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+
+use super::verify;
+
+/// A manifest response, read within its limit.
+pub struct RawManifest {
+    /// Its digest: SHA-256 of the bytes (checked against the registry's
+    /// `Docker-Content-Digest` when it sends one).
+    pub digest: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a manifest was not fetched.
+pub enum FetchError {
+    /// The registry answered, or could not be reached, as oci-client would report it.
+    Registry(OciDistributionError),
+    /// What came is refused (too big, wrong digest).
+    Refused(anyhow::Error),
+}
+
+/// A plain HTTP client for manifest GETs, with the same timeouts as oci-client's.
+pub struct ManifestClient {
+    http: reqwest::Client,
+    scheme: &'static str,
+}
+
+impl ManifestClient {
+    /// A client speaking HTTPS, or plain HTTP when `insecure`.
+    pub fn new(insecure: bool, connect: Duration, read: Duration) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect)
+            .read_timeout(read)
+            .build()
+            .map_err(|err| anyhow::anyhow!("starting the registry client: {err}"))?;
+        Ok(Self {
+            http,
+            scheme: if insecure { "http" } else { "https" },
+        })
+    }
+
+    /// The manifest `reference` names, of media type `accept`, at most `limit` bytes.
+    pub async fn fetch(
+        &self,
+        client: &Client,
+        auth: &RegistryAuth,
+        reference: &Reference,
+        accept: &str,
+        limit: u64,
+    ) -> Result<RawManifest, FetchError> {
+        let token = client
+            .auth(reference, auth, RegistryOperation::Pull)
+            .await
+            .map_err(FetchError::Registry)?;
+        let name = match (reference.digest(), reference.tag()) {
+            (Some(digest), _) => digest,
+            (None, Some(tag)) => tag,
+            (None, None) => "latest",
+        };
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{name}",
+            self.scheme,
+            reference.resolve_registry(),
+            reference.repository()
+        );
+        let mut request = self.http.get(&url).header(reqwest::header::ACCEPT, accept);
+        request = match (token, auth) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, _) => request,
+        };
+        let mut response = request
+            .send()
+            .await
+            .map_err(|err| FetchError::Registry(err.into()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Registry(OciDistributionError::ServerError {
+                code: status.as_u16(),
+                url,
+                message: String::new(),
+            }));
+        }
+        let too_big = |what: String| {
+            FetchError::Refused(verify::refused(format!(
+                "manifest {name}: {what}, more than the {limit}-byte limit (--max-manifest-bytes)"
+            )))
+        };
+        if let Some(length) = response.content_length()
+            && length > limit
+        {
+            return Err(too_big(format!("the registry announces {length} bytes")));
+        }
+        let announced = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| FetchError::Registry(err.into()))?
+        {
+            if bytes.len() as u64 + chunk.len() as u64 > limit {
+                return Err(too_big("the registry sent more".to_owned()));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let digest = format!("sha256:{}", verify::sha256_hex(&bytes));
+        if let Some(announced) = announced
+            && announced.starts_with("sha256:")
+            && announced != digest
+        {
+            return Err(FetchError::Refused(verify::refused(format!(
+                "manifest {name}: content has digest {digest}, the registry says {announced}"
+            ))));
+        }
+        Ok(RawManifest { digest, bytes })
+    }
+}
