@@ -101,11 +101,30 @@ impl Registry {
         self.digest(reference)
     }
 
-    /// The digest of the manifest the reference names now (one HEAD request).
+    /// The digest of the manifest the reference names now (one HEAD request; a bounded
+    /// GET if the registry does not say).
     pub fn digest(&self, reference: &Reference) -> Result<String> {
-        self.runtime
-            .block_on(self.client.fetch_manifest_digest(reference, &self.auth))
-            .map_err(|err| self.explain(reference, "look up", err))
+        let digest = self
+            .runtime
+            .block_on(self.manifests.digest(
+                &self.client,
+                &self.auth,
+                reference,
+                OCI_IMAGE_MEDIA_TYPE,
+                self.limits.manifest,
+            ))
+            .map_err(|err| match err {
+                FetchError::Refused(err) => err,
+                FetchError::Registry(err) => self.explain(reference, "look up", err),
+            })?;
+        if let Some(pinned) = reference.digest()
+            && pinned != digest
+        {
+            return Err(verify::refused(format!(
+                "manifest: registry names {digest} for {pinned}"
+            )));
+        }
+        Ok(digest)
     }
 
     /// Pulls the manifest, its config and its one layer, checking each against its digest

@@ -50,6 +50,73 @@ impl ManifestClient {
         })
     }
 
+    /// The digest of the manifest `reference` names: the registry's `Docker-Content-Digest`
+    /// from a HEAD request (what a follower polls), else the digest of a bounded GET
+    /// (where oci-client would read the response whole).
+    pub async fn digest(
+        &self,
+        client: &Client,
+        auth: &RegistryAuth,
+        reference: &Reference,
+        accept: &str,
+        limit: u64,
+    ) -> Result<String, FetchError> {
+        let (request, url) = self
+            .request(reqwest::Method::HEAD, client, auth, reference, accept)
+            .await?;
+        let response = request
+            .send()
+            .await
+            .map_err(|err| FetchError::Registry(err.into()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Registry(OciDistributionError::ServerError {
+                code: status.as_u16(),
+                url,
+                message: String::new(),
+            }));
+        }
+        match announced_digest(&response) {
+            Some(digest) => Ok(digest),
+            None => Ok(self
+                .fetch(client, auth, reference, accept, limit)
+                .await?
+                .digest),
+        }
+    }
+
+    /// An authenticated request for the manifest `reference` names, and its URL.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        client: &Client,
+        auth: &RegistryAuth,
+        reference: &Reference,
+        accept: &str,
+    ) -> Result<(reqwest::RequestBuilder, String), FetchError> {
+        let token = client
+            .auth(reference, auth, RegistryOperation::Pull)
+            .await
+            .map_err(FetchError::Registry)?;
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{}",
+            self.scheme,
+            reference.resolve_registry(),
+            reference.repository(),
+            name(reference)
+        );
+        let request = self
+            .http
+            .request(method, &url)
+            .header(reqwest::header::ACCEPT, accept);
+        let request = match (token, auth) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, _) => request,
+        };
+        Ok((request, url))
+    }
+
     /// The manifest `reference` names, of media type `accept`, at most `limit` bytes.
     pub async fn fetch(
         &self,
@@ -59,27 +126,10 @@ impl ManifestClient {
         accept: &str,
         limit: u64,
     ) -> Result<RawManifest, FetchError> {
-        let token = client
-            .auth(reference, auth, RegistryOperation::Pull)
-            .await
-            .map_err(FetchError::Registry)?;
-        let name = match (reference.digest(), reference.tag()) {
-            (Some(digest), _) => digest,
-            (None, Some(tag)) => tag,
-            (None, None) => "latest",
-        };
-        let url = format!(
-            "{}://{}/v2/{}/manifests/{name}",
-            self.scheme,
-            reference.resolve_registry(),
-            reference.repository()
-        );
-        let mut request = self.http.get(&url).header(reqwest::header::ACCEPT, accept);
-        request = match (token, auth) {
-            (Some(token), _) => request.bearer_auth(token),
-            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
-            (None, _) => request,
-        };
+        let name = name(reference);
+        let (request, url) = self
+            .request(reqwest::Method::GET, client, auth, reference, accept)
+            .await?;
         let mut response = request
             .send()
             .await
@@ -102,11 +152,7 @@ impl ManifestClient {
         {
             return Err(too_big(format!("the registry announces {length} bytes")));
         }
-        let announced = response
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let announced = announced_digest(&response);
         let mut bytes = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -129,4 +175,22 @@ impl ManifestClient {
         }
         Ok(RawManifest { digest, bytes })
     }
+}
+
+/// The tag or digest a reference names.
+fn name(reference: &Reference) -> &str {
+    match (reference.digest(), reference.tag()) {
+        (Some(digest), _) => digest,
+        (None, Some(tag)) => tag,
+        (None, None) => "latest",
+    }
+}
+
+/// The registry's `Docker-Content-Digest` field, if it sent one.
+fn announced_digest(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
