@@ -30,7 +30,7 @@ pub struct LimitArgs {
     /// Largest component a pull accepts, in bytes [default: 64 MiB].
     #[arg(long, value_name = "BYTES")]
     pub max_component_bytes: Option<u64>,
-    /// Largest manifest, config or signature blob a pull accepts, in bytes
+    /// Largest manifest (also a referrers index) or config a pull accepts, in bytes
     /// [default: 64 KiB].
     #[arg(long, value_name = "BYTES")]
     pub max_manifest_bytes: Option<u64>,
@@ -45,7 +45,7 @@ pub struct Limits {
     pub module: u64,
     /// A component layer.
     pub component: u64,
-    /// A manifest, a config, a signature.
+    /// A manifest, a referrers index, a config.
     pub manifest: u64,
 }
 
