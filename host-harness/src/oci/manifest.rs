@@ -194,3 +194,71 @@ fn announced_digest(response: &reqwest::Response) -> Option<String> {
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A registry that does what distribution never does (so the real one cannot stand in
+    /// here): sends a manifest chunked, without Content-Length, endlessly.
+    fn endless_registry() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                if !request_line.contains("/manifests/") {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+                    continue;
+                }
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+                let chunk = format!("{:x}\r\n{}\r\n", 1024, "x".repeat(1024));
+                // Stops when the client hangs up.
+                while stream.write_all(chunk.as_bytes()).is_ok() {}
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_manifest_without_length_is_cut_off_at_the_limit() {
+        let port = endless_registry();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = Client::new(oci_client::client::ClientConfig {
+            protocol: oci_client::client::ClientProtocol::Http,
+            ..Default::default()
+        });
+        let manifests =
+            ManifestClient::new(true, Duration::from_secs(5), Duration::from_secs(5)).unwrap();
+        let reference: Reference = format!("127.0.0.1:{port}/e911/x:y").parse().unwrap();
+        let fetched = runtime.block_on(manifests.fetch(
+            &client,
+            &RegistryAuth::Anonymous,
+            &reference,
+            "application/vnd.oci.image.manifest.v1+json",
+            64 << 10,
+        ));
+        match fetched {
+            Err(FetchError::Refused(err)) => {
+                assert!(verify::is_refused(&err));
+                let text = format!("{err:#}");
+                assert!(text.contains("the registry sent more"), "{text}");
+            }
+            Err(FetchError::Registry(err)) => panic!("registry error: {err}"),
+            Ok(raw) => panic!("took {} bytes", raw.bytes.len()),
+        }
+    }
+}
