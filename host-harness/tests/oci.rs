@@ -810,3 +810,452 @@ fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_lo
     assert!(to_proxy < poll + slack, "proxy: {to_proxy:?}");
     assert!(to_envoy < mirror_poll + poll + slack, "Envoy: {to_envoy:?}");
 }
+
+/// Uploads `layer` and `config` and a manifest naming them (with `declared` as the layer's
+/// size when given, else its true size) under `repo:tag`, as any client with push rights
+/// could.
+fn put_artifact(
+    registry: &Registry,
+    repo: &str,
+    tag: &str,
+    (config_type, config): (&str, &[u8]),
+    (layer_type, layer): (&str, &[u8]),
+    declared: Option<usize>,
+) {
+    let config_digest = registry.put_blob(repo, config);
+    let layer_digest = registry.put_blob(repo, layer);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
+        "layers": [{
+            "mediaType": layer_type,
+            "digest": layer_digest,
+            "size": declared.unwrap_or(layer.len()),
+        }],
+    });
+    registry.put_manifest(repo, tag, &manifest);
+}
+
+#[test]
+fn pulls_stop_at_the_kind_limit_and_at_the_size_the_manifest_declares() {
+    let dir = scratch("bounded");
+    let registry = Registry::start(&dir, None);
+    let unsigned = bundle(&dir, &contoso(), "2026.11.5", None);
+    let size = std::fs::metadata(&unsigned).unwrap().len();
+    let reference = registry.reference("e911/contoso:prod");
+    ok(
+        &[
+            "oci",
+            "push",
+            "bundle",
+            path(&unsigned),
+            &reference,
+            "--insecure",
+        ],
+        &[],
+    );
+    let out = dir.join("pulled.bundle");
+    let pull = |reference: &str, extra: &[&str]| {
+        let mut args = vec!["oci", "pull", reference, "-o", path(&out), "--insecure"];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+
+    // A bundle one byte over the limit: refused on the manifest's word, nothing written.
+    let under = (size - 1).to_string();
+    let args = pull(&reference, &["--max-bundle-bytes", &under]);
+    let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(
+        err.contains(&format!(
+            "declares {size} bytes, more than the {under}-byte limit (--max-bundle-bytes)"
+        )),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written for a refused pull");
+    // Exactly at the limit is fine.
+    let at = size.to_string();
+    let args = pull(&reference, &["--max-bundle-bytes", &at]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(&unsigned).unwrap());
+    let _ = std::fs::remove_file(&out);
+
+    // The manifest limit applies to the manifest itself.
+    let args = pull(&reference, &["--max-manifest-bytes", "100"]);
+    let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(
+        err.contains("more than the 100-byte limit (--max-manifest-bytes)"),
+        "{err}"
+    );
+
+    // distribution 2.8 stores a manifest whose descriptor understates its blob's size
+    // (it checks the blob exists, not its size): the pull stops reading once the
+    // registry has sent more than the manifest declared.
+    let bytes = std::fs::read(&unsigned).unwrap();
+    let mut manifest = registry.manifest("e911/contoso", "prod");
+    manifest["layers"][0]["size"] = 16.into();
+    registry.put_manifest("e911/contoso", "understated", &manifest);
+    assert_eq!(
+        registry.manifest("e911/contoso", "understated")["layers"][0]["size"],
+        16
+    );
+    let args = pull(&registry.reference("e911/contoso:understated"), &[]);
+    let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(
+        err.contains("the registry sent more than the 16 bytes the manifest declares"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(bytes.len() > 16);
+}
+
+/// `layer.tar.gz` made by the real tar and gzip from `files` (name, size) of zeros, as
+/// sparse files: megabytes of layer for gigabytes of content cost no disk.
+fn zero_tar_gzip(dir: &Path, files: &[(&str, u64)]) -> Vec<u8> {
+    let folder = dir.join("bomb");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (name, size) in files {
+        let file = std::fs::File::create(folder.join(name)).unwrap();
+        file.set_len(*size).unwrap();
+    }
+    let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar --format=ustar -cf - {} | gzip -9 > ../layer.tar.gz",
+            names.join(" ")
+        ))
+        .current_dir(&folder)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(dir.join("layer.tar.gz")).unwrap()
+}
+
+/// The peak resident size, in KiB, of `e911-harness ARGS` (GNU time's `%M`), and its
+/// stderr without time's line.
+fn peak_rss_kib(args: &[&str]) -> (u64, bool, String) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "peak-rss-kib %M", HARNESS])
+        .args(args)
+        .env("DOCKER_CONFIG", "/nonexistent-docker-config")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib "))
+        .unwrap_or_else(|| panic!("no peak RSS in:\n{stderr}"));
+    let rest: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("peak-rss-kib ") && !l.starts_with("Command exited"))
+        .collect();
+    (
+        line.trim().parse().unwrap(),
+        out.status.success(),
+        rest.join("\n"),
+    )
+}
+
+#[test]
+fn a_gzip_bomb_in_istio_layout_is_refused_without_unpacking_it() {
+    let dir = scratch("gzip-bomb");
+    let registry = Registry::start(&dir, None);
+    const BOMB: u64 = 256 << 20;
+    let config =
+        br#"{"architecture":"wasm","os":"wasip1","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config = ("application/vnd.oci.image.config.v1+json", &config[..]);
+    let gzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+    // plugin.wasm itself is the bomb: its tar header gives it away.
+    let layer = zero_tar_gzip(&dir, &[("plugin.wasm", BOMB)]);
+    assert!(layer.len() < 1 << 20, "{} bytes of layer", layer.len());
+    put_artifact(
+        &registry,
+        "e911/bomb",
+        "plugin",
+        config,
+        (gzip, &layer),
+        None,
+    );
+    // A bomb in front of a small plugin.wasm: only the decompressed count catches it.
+    std::fs::remove_dir_all(dir.join("bomb")).unwrap();
+    let layer = zero_tar_gzip(&dir, &[("padding", BOMB), ("plugin.wasm", 8)]);
+    put_artifact(
+        &registry,
+        "e911/bomb",
+        "ahead",
+        config,
+        (gzip, &layer),
+        None,
+    );
+
+    let out = dir.join("plugin.wasm");
+    for (tag, expected) in [
+        (
+            "plugin",
+            "plugin.wasm in the tar+gzip layer is 268435456 bytes, more than 67108864",
+        ),
+        (
+            "ahead",
+            "the tar+gzip layer unpacks to more than 67108864 bytes",
+        ),
+    ] {
+        let reference = registry.reference(&format!("e911/bomb:{tag}"));
+        let (peak, success, stderr) =
+            peak_rss_kib(&["oci", "pull", &reference, "-o", path(&out), "--insecure"]);
+        assert!(!success, "{tag}: pulled");
+        assert!(stderr.contains(expected), "{tag}: {stderr}");
+        assert!(stderr.contains("--max-module-bytes"), "{tag}: {stderr}");
+        assert!(!out.exists(), "{tag}: nothing written");
+        eprintln!("{tag}: peak RSS {peak} KiB refusing a {BOMB}-byte bomb");
+        // Far below the bomb (and below the 64 MiB limit): it was never held.
+        assert!(peak < 64 << 10, "{tag}: peak RSS {peak} KiB");
+    }
+}
+
+/// `oci pull REFERENCE -o OUT --insecure --trust-key KEY…`, as the operator types it.
+fn pull_args<'a>(reference: &'a str, out: &'a Path, keys: &[&'a Path]) -> Vec<&'a str> {
+    let mut args = vec!["oci", "pull", reference, "-o", path(out), "--insecure"];
+    for key in keys {
+        args.extend(["--trust-key", path(key)]);
+    }
+    args
+}
+
+#[test]
+fn modules_and_components_carry_a_registry_signature_that_pulls_check() {
+    let dir = scratch("signed-wasm");
+    let registry = Registry::start(&dir, None);
+    let (key, public) = keygen(&dir, "signing.key");
+    let (other_key, other_public) = keygen(&dir, "other.key");
+    // A key's id: the first 8 bytes of SHA-256 over its 32 bytes, in hex.
+    let key_id = |public: &Path| {
+        let hex = std::fs::read_to_string(public).unwrap();
+        let bytes: Vec<u8> = (0..64)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
+            .collect();
+        sha256_hex(&bytes)[..16].to_owned()
+    };
+    let module = wasm_artifact("e911_envoy.wasm", "build-envoy");
+    let module_file = dir.join("e911_envoy.wasm");
+    std::fs::write(&module_file, &module).unwrap();
+    let component = wasm_artifact("e911_policy.component.wasm", "build-component");
+    let component_file = dir.join("policy.component.wasm");
+    std::fs::write(&component_file, &component).unwrap();
+
+    let reference = registry.reference("e911/envoy-filter:0.2.0");
+    let istio_reference = format!("{reference}-istio");
+    let component_reference = registry.reference("e911/policy-component:0.2.0");
+    let pushed = ok(
+        &[
+            "oci",
+            "push",
+            "module",
+            path(&module_file),
+            &reference,
+            "--insecure",
+            "--sign-key",
+            path(&key),
+        ],
+        &[],
+    );
+    let digest = pushed_digest(&pushed, &reference);
+    let signed_lines = pushed
+        .lines()
+        .filter(|l| l.contains("signed by key"))
+        .count();
+    assert_eq!(signed_lines, 2, "both layouts signed:\n{pushed}");
+    let pushed = ok(
+        &[
+            "oci",
+            "push",
+            "component",
+            path(&component_file),
+            &component_reference,
+            "--insecure",
+            "--sign-key",
+            path(&key),
+        ],
+        &[],
+    );
+    assert!(pushed.contains("signed by key"), "{pushed}");
+
+    // The layout in the registry: the referrers tag holds an index listing one signature
+    // manifest, whose subject is the module's manifest and whose layer is 64 bytes.
+    let referrers = |repo: &str, digest: &str| -> serde_json::Value {
+        let tag = digest.replace("sha256:", "sha256-");
+        let (status, _, body) = http_get(
+            registry.port,
+            &format!("/v2/{repo}/manifests/{tag}"),
+            &[("Accept", "application/vnd.oci.image.index.v1+json")],
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    };
+    let index = referrers("e911/envoy-filter", &digest);
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0]["artifactType"],
+        "application/vnd.e911.signature.v1"
+    );
+    let signature = registry.manifest("e911/envoy-filter", entries[0]["digest"].as_str().unwrap());
+    assert_eq!(signature["subject"]["digest"], digest.as_str());
+    assert_eq!(
+        signature["layers"][0]["mediaType"],
+        "application/vnd.e911.signature.ed25519.v1"
+    );
+    assert_eq!(signature["layers"][0]["size"], 64);
+    assert_eq!(
+        signature["annotations"]["io.e911.signature.key-id"],
+        key_id(&public).as_str()
+    );
+
+    // Verified pulls, all three layouts.
+    let out = dir.join("pulled.wasm");
+    for (reference, bytes) in [
+        (&reference, &module),
+        (&istio_reference, &module),
+        (&component_reference, &component),
+    ] {
+        let pulled = ok(&pull_args(reference, &out, &[&public]), &[]);
+        assert!(
+            pulled.contains(&format!("signed by key {}", key_id(&public))),
+            "{pulled}"
+        );
+        assert!(std::fs::read(&out).unwrap() == *bytes, "{reference}");
+        std::fs::remove_file(&out).unwrap();
+    }
+
+    // A key that did not sign it.
+    let err = fails(&pull_args(&reference, &out, &[&other_public]), &[]);
+    assert!(
+        err.contains("no signature verifies with the trusted keys"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written for a refused pull");
+
+    // A second signer is listed next to the first; either key now verifies.
+    ok(
+        &[
+            "oci",
+            "push",
+            "module",
+            path(&module_file),
+            &reference,
+            "--insecure",
+            "--sign-key",
+            path(&other_key),
+        ],
+        &[],
+    );
+    let listed = referrers("e911/envoy-filter", &digest)["manifests"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let pulled = ok(&pull_args(&reference, &out, &[&other_public]), &[]);
+    assert!(pulled.contains(&key_id(&other_public)), "{pulled}");
+    ok(&pull_args(&reference, &out, &[&public]), &[]);
+
+    // The signature blob changed at rest: its digest no longer matches, nothing verifies.
+    let component_digest = pushed_digest(&pushed, &component_reference);
+    let index = referrers("e911/policy-component", &component_digest);
+    let signature = registry.manifest(
+        "e911/policy-component",
+        index["manifests"][0]["digest"].as_str().unwrap(),
+    );
+    let blob = registry.blob_file(signature["layers"][0]["digest"].as_str().unwrap());
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&blob, &bytes).unwrap();
+    let err = fails(&pull_args(&component_reference, &out, &[&public]), &[]);
+    assert!(
+        err.contains("no signature verifies") && err.contains("refused"),
+        "{err}"
+    );
+
+    // Unsigned (pushed without --sign-key to a repository of its own): refused with keys,
+    // taken with a loud warning without.
+    let unsigned = registry.reference("e911/unsigned-filter:0.2.0");
+    ok(
+        &[
+            "oci",
+            "push",
+            "module",
+            path(&module_file),
+            &unsigned,
+            "--insecure",
+        ],
+        &[],
+    );
+    let _ = std::fs::remove_file(&out);
+    let err = fails(&pull_args(&unsigned, &out, &[&public]), &[]);
+    assert!(
+        err.contains("is unsigned (no referrers tag sha256-") && err.contains("--trust-key"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let run = harness(&pull_args(&unsigned, &out, &[]), &[]);
+    assert!(run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("UNVERIFIED"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("unverified"));
+
+    // A bundle keeps its own signature: no registry signature for it.
+    let err = fails(
+        &[
+            "oci",
+            "push",
+            "bundle",
+            path(&module_file),
+            &unsigned,
+            "--insecure",
+            "--sign-key",
+            path(&key),
+        ],
+        &[],
+    );
+    assert!(err.contains("bundle build --sign-key"), "{err}");
+}
+
+#[test]
+fn a_manifest_over_the_limit_is_refused_before_its_body_is_read() {
+    let dir = scratch("huge-manifest");
+    let registry = Registry::start(&dir, None);
+    let unsigned = bundle(&dir, &contoso(), "2026.11.5", None);
+    let reference = registry.reference("e911/contoso:prod");
+    ok(
+        &[
+            "oci",
+            "push",
+            "bundle",
+            path(&unsigned),
+            &reference,
+            "--insecure",
+        ],
+        &[],
+    );
+    // The same manifest with 3 MiB of annotation (distribution 2.8 takes up to 4 MiB): the
+    // registry announces its length, and the pull refuses it before reading the body.
+    let mut manifest = registry.manifest("e911/contoso", "prod");
+    manifest["annotations"]["padding"] = "x".repeat(3 << 20).into();
+    registry.put_manifest("e911/contoso", "huge", &manifest);
+    let size = manifest.to_string().len();
+    let huge = registry.reference("e911/contoso:huge");
+    let out = dir.join("pulled.bundle");
+    let err = fails(&pull_args(&huge, &out, &[]), &[]);
+    assert!(
+        err.contains(&format!("the registry announces {size} bytes"))
+            && err.contains("more than the 65536-byte limit (--max-manifest-bytes)"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

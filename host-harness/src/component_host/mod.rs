@@ -113,13 +113,13 @@ impl ComponentRuntime {
     /// Loads the component file, compiled through the cache in [`cache::default_dir`].
     pub fn load(path: &Path, limits: HostLimits) -> Result<Self, HostError> {
         let bytes = std::fs::read(path).map_err(|err| HostError::Missing(path.into(), err))?;
-        Self::from_bytes(&bytes, &cache::default_dir(), limits)
+        Self::from_bytes(&bytes, cache::default_dir().as_deref(), limits)
     }
 
     /// Compiles (or loads from `cache_dir`) the component given as bytes.
     pub fn from_bytes(
         bytes: &[u8],
-        cache_dir: &Path,
+        cache_dir: Option<&Path>,
         limits: HostLimits,
     ) -> Result<Self, HostError> {
         let engine = ticking_engine("e911-epoch").map_err(HostError::Load)?;

@@ -19,7 +19,7 @@
 //! manifest digest, so a follower polling the tag does not reload for nothing.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
+use std::io::Read;
 
 use anyhow::{Context, Result, bail};
 use oci_client::client::{Config, ImageLayer};
@@ -277,11 +277,13 @@ pub fn classify(manifest: &OciImageManifest, config: &[u8]) -> Result<Kind> {
     })
 }
 
-/// The file an artifact carries: the wasm bytes (taken out of Istio's tar+gzip) or the
-/// bundle, from its one layer (already checked against its digest).
-pub fn unpack(kind: Kind, layer: &[u8]) -> Result<Vec<u8>> {
+/// The file an artifact carries: the wasm bytes (taken out of Istio's tar+gzip, which may
+/// unpack to no more than `limit` bytes) or the bundle, from its one layer (already checked
+/// against its digest and the same limit).
+pub fn unpack(kind: Kind, layer: &[u8], (limit, option): (u64, &str)) -> Result<Vec<u8>> {
     match kind {
-        Kind::Istio => untar_gzip(layer, ISTIO_PLUGIN_FILE),
+        Kind::Istio => untar_gzip(layer, ISTIO_PLUGIN_FILE, limit)
+            .map_err(|err| anyhow::anyhow!("{err:#} ({option})")),
         Kind::Module | Kind::Component | Kind::Bundle => Ok(layer.to_vec()),
     }
 }
@@ -307,21 +309,53 @@ fn tar_gzip(name: &str, data: &[u8]) -> Result<Vec<u8>> {
     gz.finish().context("compressing the tar layer")
 }
 
-/// The file `name` out of a tar+gzip layer.
-pub fn untar_gzip(layer: &[u8], name: &str) -> Result<Vec<u8>> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(layer));
+/// Room for tar's own framing around the file: a 512-byte header per entry, padding to
+/// 512 bytes and the two zero blocks at the end.
+const TAR_FRAMING: u64 = 64 << 10;
+
+/// The file `name` out of a tar+gzip layer, refused as soon as the layer unpacks to more
+/// than `limit` bytes of file (plus [`TAR_FRAMING`]), before that much is held anywhere.
+pub fn untar_gzip(layer: &[u8], name: &str, limit: u64) -> Result<Vec<u8>> {
+    let too_big = || anyhow::anyhow!("the tar+gzip layer unpacks to more than {limit} bytes");
+    let decoder = super::limits::BoundedReader::new(
+        flate2::read::GzDecoder::new(layer),
+        limit.saturating_add(TAR_FRAMING),
+    );
+    let mut archive = tar::Archive::new(decoder);
+    let found = find_in_tar(&mut archive, name, limit);
+    if archive.into_inner().exceeded() {
+        return Err(too_big());
+    }
+    match found? {
+        Some(file) => Ok(file),
+        None => bail!("the tar+gzip layer holds no {name}"),
+    }
+}
+
+fn find_in_tar<R: Read>(
+    archive: &mut tar::Archive<R>,
+    name: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>> {
     for entry in archive.entries().context("reading the tar+gzip layer")? {
-        let mut entry = entry.context("reading the tar+gzip layer")?;
+        let entry = entry.context("reading the tar+gzip layer")?;
         let path = entry.path().context("reading the tar+gzip layer")?;
         if path.to_str().map(|p| p.trim_start_matches("./")) == Some(name) {
+            // The header states the size: refuse before reading a byte of it.
+            if entry.size() > limit {
+                bail!(
+                    "{name} in the tar+gzip layer is {} bytes, more than {limit}",
+                    entry.size()
+                );
+            }
             let mut out = Vec::new();
-            entry
+            super::limits::BoundedReader::new(entry, limit)
                 .read_to_end(&mut out)
                 .context("reading the tar+gzip layer")?;
-            return Ok(out);
+            return Ok(Some(out));
         }
     }
-    bail!("the tar+gzip layer holds no {name}")
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -340,7 +374,10 @@ mod tests {
         let artifact = istio(&wasm).unwrap();
         let layer = &artifact.layers[0];
         assert_eq!(layer.media_type, TAR_GZIP_MEDIA_TYPE);
-        assert_eq!(untar_gzip(&layer.data, ISTIO_PLUGIN_FILE).unwrap(), wasm);
+        assert_eq!(
+            untar_gzip(&layer.data, ISTIO_PLUGIN_FILE, 1 << 20).unwrap(),
+            wasm
+        );
         let kind = classify(&artifact.manifest, &artifact.config.data).unwrap();
         assert_eq!(kind, Kind::Istio);
     }
@@ -375,6 +412,22 @@ mod tests {
         assert_eq!(
             config["layerDigests"][0],
             artifact.manifest.layers[0].digest.as_str()
+        );
+    }
+
+    #[test]
+    fn a_layer_that_unpacks_past_the_limit_is_refused_not_cut_short() {
+        // 100 KiB of zeros compress to a few hundred bytes.
+        let layer = tar_gzip(ISTIO_PLUGIN_FILE, &vec![0; 100 << 10]).unwrap();
+        assert!(layer.len() < 1024, "{} bytes", layer.len());
+        let err = untar_gzip(&layer, ISTIO_PLUGIN_FILE, 10 << 10).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(err.contains("more than 10240"), "{err}");
+        assert_eq!(
+            untar_gzip(&layer, ISTIO_PLUGIN_FILE, 100 << 10)
+                .unwrap()
+                .len(),
+            100 << 10
         );
     }
 }

@@ -6,7 +6,11 @@
 //! - [`client`]: a blocking client over oci-client (a current-thread tokio runtime lives
 //!   inside it and nowhere else).
 //! - [`auth`]: anonymous, or Basic credentials from the environment or a Docker config.
+//! - [`limits`]: how big a manifest, blob or unpacked layer may be, enforced as it streams.
+//! - [`manifest`]: manifest GETs read chunk by chunk within the manifest limit.
 //! - [`verify`]: digests of every blob and manifest; a bundle's signature.
+//! - [`signature`]: Ed25519 signatures over module and component manifest digests, stored
+//!   as OCI 1.1 referrers under the referrers tag schema.
 //! - [`follow`]: polls a tag's manifest digest, pulls and verifies on change.
 //! - [`serve`]: `bundle serve`, the HTTP mirror with ETags for Envoy's bundle poller.
 
@@ -14,7 +18,10 @@ pub mod auth;
 pub mod client;
 pub mod follow;
 pub mod layout;
+pub mod limits;
+pub mod manifest;
 pub mod serve;
+pub mod signature;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -30,6 +37,9 @@ pub struct RegistryArgs {
     /// Talk plain HTTP to the registry instead of HTTPS (a registry on loopback, in tests).
     #[arg(long)]
     pub insecure: bool,
+    /// How much a pull may read.
+    #[command(flatten)]
+    pub limits: limits::LimitArgs,
 }
 
 /// How often a followed tag is looked at.
@@ -70,18 +80,26 @@ pub enum OciCommand {
         /// For `bundle`: public key files; the bundle must be signed by one of them.
         #[arg(long = "trust-key")]
         trust_keys: Vec<PathBuf>,
+        /// For `module` and `component`: a secret key file (`bundle keygen`) to sign each
+        /// pushed manifest with, stored as an OCI referrer a pull with --trust-key checks.
+        /// A bundle carries its own signature (`bundle build --sign-key`).
+        #[arg(long, value_name = "KEY")]
+        sign_key: Option<PathBuf>,
         /// Registry connection.
         #[command(flatten)]
         registry: RegistryArgs,
     },
-    /// Pull an artifact, check every digest (and a bundle's signature), write its file.
+    /// Pull an artifact, check every digest and its signature (a module's or component's
+    /// in the registry, a bundle's embedded one), write its file.
     Pull {
         /// `oci://REGISTRY/REPO:TAG` or `…@sha256:DIGEST`.
         reference: String,
         /// Where to write the module, component or bundle.
         #[arg(short, long)]
         out: PathBuf,
-        /// Public key files; a bundle must be signed by one of them.
+        /// Public key files (64 hex digits, as `bundle keygen` writes): a bundle, or the
+        /// registry signature of a module or component, must be by one of them. Without
+        /// any, a module or component is taken unverified, with a warning.
         #[arg(long = "trust-key")]
         trust_keys: Vec<PathBuf>,
         /// Registry connection.
@@ -122,13 +140,14 @@ pub fn run(command: &OciCommand) -> Result<String> {
             reference,
             istio_tag,
             trust_keys,
+            sign_key,
             registry,
         } => push(
             *kind,
             file,
             reference,
             istio_tag.as_deref(),
-            trust_keys,
+            (trust_keys, sign_key.as_deref()),
             registry,
         ),
         OciCommand::Pull {
@@ -137,7 +156,7 @@ pub fn run(command: &OciCommand) -> Result<String> {
             trust_keys,
             registry,
         } => {
-            let (pulled, revision) = pull_checked(reference, trust_keys, registry)?;
+            let (pulled, verified) = pull_checked(reference, trust_keys, registry)?;
             std::fs::write(out, &pulled.file)
                 .with_context(|| format!("{}: cannot write", out.display()))?;
             Ok(format!(
@@ -147,9 +166,11 @@ pub fn run(command: &OciCommand) -> Result<String> {
                 pulled.digest,
                 pulled.file.len(),
                 verify::sha256_hex(&pulled.file),
-                revision
-                    .map(|r| format!(", revision {r}"))
-                    .unwrap_or_default()
+                match verified {
+                    Verified::Bundle(r) => format!(", revision {r}"),
+                    Verified::SignedBy(id) => format!(", signed by key {id}"),
+                    Verified::Unverified => ", unverified".to_owned(),
+                }
             ))
         }
         OciCommand::Inspect {
@@ -157,8 +178,8 @@ pub fn run(command: &OciCommand) -> Result<String> {
             trust_keys,
             registry,
         } => {
-            let (pulled, revision) = pull_checked(reference, trust_keys, registry)?;
-            Ok(describe(reference, &pulled, revision.as_deref()))
+            let (pulled, verified) = pull_checked(reference, trust_keys, registry)?;
+            Ok(describe(reference, &pulled, &verified))
         }
     }
 }
@@ -168,9 +189,16 @@ fn push(
     file: &std::path::Path,
     spec: &str,
     istio_tag: Option<&str>,
-    trust_keys: &[PathBuf],
+    (trust_keys, sign_key): (&[PathBuf], Option<&std::path::Path>),
     args: &RegistryArgs,
 ) -> Result<String> {
+    let signing = match (kind, sign_key) {
+        (PushKind::Bundle, Some(_)) => bail!(
+            "--sign-key: a bundle carries its own signature; sign it with `bundle build --sign-key`"
+        ),
+        (_, Some(key)) => Some(signature::read_signing_key(key)?),
+        (_, None) => None,
+    };
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let what = |err: anyhow::Error| anyhow::anyhow!("{}: {err:#}", file.display());
     let reference = client::parse_reference(spec)?;
@@ -184,6 +212,14 @@ fn push(
                 reference.whole(),
                 kind.name()
             ));
+            if let Some(key) = &signing {
+                let tag = registry.sign(reference, &digest, key)?;
+                lines.push(format!(
+                    "oci://{}: {digest} signed by key {}, listed under the referrers tag {tag}",
+                    reference.whole(),
+                    key.key_id
+                ));
+            }
             Ok::<_, anyhow::Error>(())
         };
     match kind {
@@ -230,33 +266,56 @@ fn push(
     Ok(lines.join("\n"))
 }
 
-/// Pulls and checks; a bundle is verified against the keys, and its revision returned.
+/// What a pull verified beyond digests.
+enum Verified {
+    /// A bundle's embedded signature (or none, when no keys were given): its revision.
+    Bundle(String),
+    /// A module's or component's registry signature, by this trusted key id.
+    SignedBy(String),
+    /// A module or component taken without keys.
+    Unverified,
+}
+
+/// Pulls and checks: a bundle against the keys by its own signature, a module or component
+/// by its signature in the registry; without keys, a module or component is taken with a
+/// warning on stderr.
 fn pull_checked(
     spec: &str,
     trust_keys: &[PathBuf],
     args: &RegistryArgs,
-) -> Result<(client::Pulled, Option<String>)> {
+) -> Result<(client::Pulled, Verified)> {
     let reference = client::parse_reference(spec)?;
     let keys = e911_harness::policy_source::read_keys(trust_keys)?;
     let registry = client::Registry::connect(&reference, args)?;
-    let pulled = registry
-        .pull(&reference)
-        .map_err(|err| anyhow::anyhow!("{spec}: {err:#}"))?;
-    let revision = match pulled.kind {
-        Kind::Bundle => Some(
+    let in_context = |err: anyhow::Error| anyhow::anyhow!("{spec}: {err:#}");
+    let pulled = registry.pull(&reference).map_err(in_context)?;
+    let verified = match pulled.kind {
+        Kind::Bundle => Verified::Bundle(
             verify::bundle(&pulled.file, &keys, &pulled.manifest)
-                .map_err(|err| anyhow::anyhow!("{spec}: {err:#}"))?
+                .map_err(in_context)?
                 .info()
                 .revision
                 .clone(),
         ),
-        _ if !keys.is_empty() => bail!("{spec}: --trust-key applies to policy bundles only"),
-        _ => None,
+        _ if keys.is_empty() => {
+            eprintln!(
+                "e911-harness: warning: {spec}: {} {} is UNVERIFIED: no --trust-key given, so anyone who can push to this repository could have replaced it",
+                pulled.kind.name(),
+                pulled.digest
+            );
+            Verified::Unverified
+        }
+        _ => Verified::SignedBy(
+            registry
+                .signer(&reference, &pulled.digest, &keys)
+                .map_err(in_context)?
+                .key_id(),
+        ),
     };
-    Ok((pulled, revision))
+    Ok((pulled, verified))
 }
 
-fn describe(spec: &str, pulled: &client::Pulled, revision: Option<&str>) -> String {
+fn describe(spec: &str, pulled: &client::Pulled, verified: &Verified) -> String {
     let mut out = format!(
         "{spec}\n  manifest   {}\n  kind       {}\n",
         pulled.digest,
@@ -285,8 +344,14 @@ fn describe(spec: &str, pulled: &client::Pulled, revision: Option<&str>) -> Stri
     for (key, value) in pulled.manifest.annotations.iter().flatten() {
         out.push_str(&format!("  annotation {key}={value}\n"));
     }
-    if let Some(revision) = revision {
-        out.push_str(&format!("  verified   bundle revision {revision}\n"));
+    match verified {
+        Verified::Bundle(revision) => {
+            out.push_str(&format!("  verified   bundle revision {revision}\n"));
+        }
+        Verified::SignedBy(key_id) => {
+            out.push_str(&format!("  verified   signed by key {key_id}\n"));
+        }
+        Verified::Unverified => out.push_str("  verified   NO (no --trust-key given)\n"),
     }
     out.trim_end().to_owned()
 }

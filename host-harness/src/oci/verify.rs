@@ -2,7 +2,8 @@
 //! descriptor names, the manifest against the digest the registry reported (and the one a
 //! `@sha256:` reference pins), and a policy bundle against its own payload digest, the
 //! trusted keys (unsigned is refused when keys are configured) and the revision its
-//! manifest announced.
+//! manifest announced. A module's or component's signature in the registry is checked
+//! in [`super::signature`]; sizes are bounded as bytes arrive, in [`super::limits`].
 
 use anyhow::Result;
 use e911_policy::{Bundle, PublicKey};

@@ -493,9 +493,12 @@ mod tests {
     #[test]
     fn stop_iteration_keeps_the_buffer_and_the_next_read_is_appended() {
         let cache = std::env::temp_dir().join(format!("e911-vm-test-{}", std::process::id()));
-        let runtime =
-            ProxyWasmRuntime::from_bytes(&pause_under_ten_bytes(), &cache, HostLimits::default())
-                .unwrap();
+        let runtime = ProxyWasmRuntime::from_bytes(
+            &pause_under_ten_bytes(),
+            Some(&cache),
+            HostLimits::default(),
+        )
+        .unwrap();
         let settings = VmSettings {
             plugin_configuration: Vec::new(),
             vm_configuration: Vec::new(),
