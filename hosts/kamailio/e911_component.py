@@ -33,7 +33,7 @@ except ImportError:  # used without the speed-ups (they are optional)
     _speedups = None
 
 PACKAGE = "e911:policy"
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 
 
 class Host(Protocol):

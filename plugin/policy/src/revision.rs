@@ -127,9 +127,8 @@ pub enum Admitted {
 
 /// An offered bundle older than the running one, refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "bundle revision {offered} is older than the running revision {running}; the running bundle stays (force a rollback with the host's allow-rollback setting)"
-)]
+/// Each host adds the name of its own setting that forces a rollback.
+#[error("bundle revision {offered} is older than the running revision {running}")]
 pub struct OlderRevision {
     /// The revision offered.
     pub offered: String,
