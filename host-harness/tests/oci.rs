@@ -624,13 +624,8 @@ fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_lo
     let dir = scratch("envoy");
     let registry = Registry::start(&dir, None);
     let (key, public) = keygen(&dir, "signing.key");
-    let hex = std::fs::read_to_string(&public).unwrap();
-    let hex = hex.trim();
-    let key_bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect();
-    let key_b64 = base64::engine::general_purpose::STANDARD.encode(key_bytes);
+    // The key file as keygen wrote it: Envoy reads the same hex as the harness.
+    let key_hex = std::fs::read_to_string(&public).unwrap().trim().to_owned();
     let source = loopback_policy(&dir);
     let reference = registry.reference("e911/contoso:prod");
     push_bundle(
@@ -697,7 +692,7 @@ fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_lo
     );
     let plugin_config = serde_json::json!({
         "node": "edge-1.contoso.com",
-        "trusted_keys": [key_b64],
+        "trusted_keys": [key_hex],
         "bundle": {"http": {"cluster": "bundles", "authority": "bundles.test",
                             "path": "/contoso.bundle", "poll_seconds": poll.as_secs()}},
     })

@@ -142,7 +142,9 @@ class Worker:
             self._refused(f"{path}: cannot read ({err.strerror})")
             return
         try:
-            info = self.plugin.configure(bundle, self.settings.trusted_keys)
+            info = self.plugin.configure(
+                bundle, self.settings.trusted_keys, self.settings.rollback
+            )
         except (self.component.BundleRefused, self.component.PluginTrap) as err:
             self._refused(f"{path}: bundle refused ({err})")
             return
@@ -181,7 +183,9 @@ class Worker:
             try:
                 with open(self.last_good, "rb") as file:
                     bundle = file.read()
-                info = self.plugin.configure(bundle, self.settings.trusted_keys)
+                info = self.plugin.configure(
+                bundle, self.settings.trusted_keys, self.settings.rollback
+            )
                 if info["digest"] == shared:
                     self.digest = shared
             except (OSError, self.component.BundleRefused, self.component.PluginTrap) as err:
