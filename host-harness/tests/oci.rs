@@ -619,7 +619,6 @@ fn bundle_serve_mirrors_the_tag_with_etags_through_an_outage() {
 /// series (the mirror's, then its own).
 #[test]
 fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_load() {
-    use base64::Engine as _;
     require_sipp();
     let dir = scratch("envoy");
     let registry = Registry::start(&dir, None);
