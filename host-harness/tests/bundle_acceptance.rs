@@ -252,6 +252,20 @@ fn trust_key_refuses_a_source_folder_and_says_to_sign_it() {
         assert!(err.contains(needle), "{needle:?} missing:\n{err}");
     }
 
+    // `bundle check` says the same of the folder, which compiles fine without keys.
+    let check = f.harness(&[
+        "bundle",
+        "check",
+        contoso.to_str().unwrap(),
+        "--trust-key",
+        "k1.pub",
+    ]);
+    assert_eq!(check.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(err.contains("a source folder is unsigned"), "{err}");
+    let check = f.harness(&["bundle", "check", contoso.to_str().unwrap()]);
+    assert!(check.status.success());
+
     // The proxy refuses it at start the same way.
     let dir = f.path("proxy");
     std::fs::create_dir_all(&dir).unwrap();
