@@ -762,6 +762,41 @@ fn ecds_refuses_an_older_revision_unless_allow_rollback() {
     assert!(envoy.log().contains(&unsigned("1")), "{}", envoy.log());
 }
 
+/// The HTTP poller applies the same rule: a bundle older than the published one is
+/// refused (once; the server keeps serving it) and the running revision stays.
+#[test]
+fn http_poll_refuses_an_older_revision() {
+    envoy_module();
+    let dir = scratch("rollback-poll");
+    let hook = "http://127.0.0.1:9/hooks/e911";
+    let older = std::fs::read(test_bundle(&dir.join("v1"), hook, "1")).unwrap();
+    let running = std::fs::read(test_bundle(&dir.join("v2"), hook, "2")).unwrap();
+    let server = BundleServer::start(running);
+    let config = r#"{"node": "edge-1.contoso.com", "bundle": {"http": {"cluster": "bundles",
+        "authority": "bundles.test", "path": "/contoso.bundle", "poll_seconds": 1}}}"#
+        .to_owned();
+    let envoy = Bootstrap::new(&dir)
+        .listener("sip", Filter::Inline(config), ("127.0.0.1", 9))
+        .cluster("bundles", ("127.0.0.1", server.port))
+        .start(1);
+    wait_for(
+        || envoy.log().contains("policy bundle envoy-test-2"),
+        "revision 2 active",
+    );
+    server.serve(older);
+    wait_for(
+        || envoy.log().contains("older than the running revision"),
+        "the older bundle refused",
+    );
+    let log = envoy.log();
+    assert!(
+        log.contains("GET /contoso.bundle refused, previous one stays active: bundle revision envoy-test-1 is older than the running revision envoy-test-2"),
+        "{log}"
+    );
+    assert!(!log.contains("policy bundle envoy-test-1"), "{log}");
+    assert!(envoy.stats()["wasmcustom.e911.reload_failures"] >= 1);
+}
+
 /// Trunk failover by cluster, as `tests/envoy/failover.yaml` ships it: the E9-1-1
 /// provider's primary SBC at priority 0, the secondary at priority 1, TCP health checks,
 /// outlier detection on connect failures and tcp_proxy connect retries. Both SBCs are
