@@ -727,6 +727,7 @@ fn ecds_refuses_an_older_revision_unless_allow_rollback() {
     // Once per context that activates it (the main thread and each worker).
     let unsigned = |rev: &str| format!("policy bundle revision envoy-test-{rev} is unsigned");
     assert!(envoy.log().contains(&unsigned("2")), "{}", envoy.log());
+    assert_eq!(envoy.stats()["wasmcustom.e911.bundle.unsigned"], 1);
 
     write_ecds(&ecds, &inline_config(&older, None));
     wait_for(

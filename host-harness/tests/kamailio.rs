@@ -411,6 +411,10 @@ fn kamailio_refuses_an_older_bundle_and_keeps_the_running_one() {
     }
     let why = "bundle revision 2026.9.30 is older than the running revision 2026.11.1";
     let state = kamailio.kamcmd(&["htable.dump", "e911state"]);
+    assert!(
+        state.contains("unsigned"),
+        "the state table says unsigned:\n{state}"
+    );
     assert!(state.contains(why), "the state table says why:\n{state}");
     assert!(
         log(&dir).contains(&format!("{why}; allow_rollback = yes accepts it")),

@@ -165,6 +165,9 @@ class Worker:
             except OSError as err:
                 KSR.warn(f"e911: {self.last_good}: last good bundle not kept ({err.strerror})\n")
             KSR.htable.sht_sets(state, "revision", info["revision"])
+            signer = info.get("signer-key-id")
+            signature = f"signed by {signer}" if signer else "unsigned"
+            KSR.htable.sht_sets(state, "signature", signature)
             KSR.htable.sht_sets(state, "digest", self.digest)
             # What kamailio.cfg recognises by itself (Max-Forwards, the fail-safe route):
             # this bundle's numbers, not a hard-coded list.

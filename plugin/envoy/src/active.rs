@@ -125,6 +125,10 @@ pub fn activate(bytes: &[u8], (loaded, admitted): (Loaded, Admitted), origin: &s
 fn install(loaded: Loaded, version: Option<Vec<u8>>) {
     metrics::count(metrics::ACTIVATIONS);
     metrics::gauge(metrics::BUNDLE_DIGEST, digest_gauge(&loaded.digest));
+    metrics::gauge(
+        metrics::BUNDLE_UNSIGNED,
+        u64::from(loaded.unsigned_warning.is_some()),
+    );
     let version = version.unwrap_or_else(|| loaded.digest.clone().into_bytes());
     let active = Active {
         engine: Rc::new(loaded.engine),
