@@ -36,8 +36,16 @@ pub fn check(path: &Path, keys: &[PathBuf]) -> Result<Checked> {
                 })
                 .collect()
         };
+        let mut problems: Vec<String> = lines(&check.problems, "");
+        // --trust-key means what it means for `run` and `proxy`: a folder is unsigned, so
+        // no host given these keys would take it (policy_source::load_signed says why).
+        if !keys.is_empty()
+            && let Err(err) = policy_source::load_signed(path, &policy_source::read_keys(keys)?)
+        {
+            problems.push(format!("{err:#}"));
+        }
         return Ok(Checked {
-            problems: lines(&check.problems, ""),
+            problems,
             warnings: lines(&check.warnings, "warning: "),
         });
     }

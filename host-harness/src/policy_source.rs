@@ -36,13 +36,48 @@ pub fn problem_lines(dir: &Path, problems: &[Problem]) -> String {
         .join("\n")
 }
 
+/// A policy loaded from `--policy`, and who signed it.
+pub struct Loaded {
+    /// The compiled policy.
+    pub policy: Policy,
+    /// The signer's key id; `None` for an unsigned bundle or a source folder.
+    pub signer: Option<String>,
+}
+
+impl Loaded {
+    /// The warning to log while this policy runs unsigned (see
+    /// [`e911_policy::unsigned_warning`]).
+    pub fn unsigned_warning(&self) -> Option<String> {
+        self.signer
+            .is_none()
+            .then(|| e911_policy::unsigned_warning(self.policy.revision()))
+    }
+}
+
 /// Compiles a source folder, or loads and verifies a bundle file against `keys` (when
 /// keys are given, unsigned bundles are refused).
 pub fn load(path: &Path, keys: &[PublicKey]) -> Result<Policy> {
+    load_signed(path, keys).map(|loaded| loaded.policy)
+}
+
+/// [`load`], saying who signed the bundle. `--trust-key` means the same for every kind of
+/// policy: with keys, only a bundle signed by one of them is accepted, so a source folder
+/// (which compiles to an unsigned policy) is refused rather than silently trusted.
+pub fn load_signed(path: &Path, keys: &[PublicKey]) -> Result<Loaded> {
     if path.is_dir() {
+        if !keys.is_empty() {
+            bail!(
+                "{}: a source folder is unsigned, but --trust-key requires a bundle signed by a trusted key: build one with `e911-harness bundle build {} --out FILE --sign-key KEY` and give that file",
+                path.display(),
+                path.display()
+            );
+        }
         let sources = read_sources(path)?;
         return match sources.compile() {
-            Ok(policy) => Ok(policy),
+            Ok(policy) => Ok(Loaded {
+                policy,
+                signer: None,
+            }),
             Err(problems) => bail!(
                 "{} problem(s) in the policy:\n{}",
                 problems.len(),
@@ -53,7 +88,11 @@ pub fn load(path: &Path, keys: &[PublicKey]) -> Result<Policy> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let bundle =
         Bundle::load(&bytes, keys).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
-    Ok(bundle.into_policy())
+    let signer = bundle.info().signer_key_id();
+    Ok(Loaded {
+        policy: bundle.into_policy(),
+        signer,
+    })
 }
 
 /// Reads public keys (64 hex digits each) from files.

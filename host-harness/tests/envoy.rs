@@ -646,7 +646,6 @@ fn psap_callback_from_the_upstream_side() {
 /// passes. Checked through `envoy --mode validate`, which runs the configure step.
 #[test]
 fn trusted_keys_refuse_unsigned_bundles() {
-    use base64::Engine as _;
     let envoy = envoy_bin();
     let dir = scratch("keys");
     let key = dir.join("signing.key");
@@ -657,12 +656,11 @@ fn trusted_keys_refuse_unsigned_bundles() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let public_hex = std::fs::read_to_string(dir.join("signing.key.pub")).unwrap();
-    let public: Vec<u8> = (0..64)
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&public_hex.trim()[i..i + 2], 16).unwrap())
-        .collect();
-    let public = base64::engine::general_purpose::STANDARD.encode(public);
+    // The key file as keygen wrote it: the one text form every host reads.
+    let public = std::fs::read_to_string(dir.join("signing.key.pub"))
+        .unwrap()
+        .trim()
+        .to_owned();
     let unsigned = test_bundle(&dir.join("unsigned"), "http://127.0.0.1:9/hooks", "1");
     let signed = dir.join("signed.bundle");
     let ok = std::process::Command::new(HARNESS)
@@ -703,6 +701,101 @@ fn trusted_keys_refuse_unsigned_bundles() {
         "the signed bundle is refused:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// An ECDS update to an older revision is refused: Envoy keeps the running bundle, the
+/// log says `older than the running revision`, the reload-failure counter moves; with
+/// `allow_rollback` the same bundle is accepted. Every bundle here is unsigned, and the
+/// filter says so at each activation.
+#[test]
+fn ecds_refuses_an_older_revision_unless_allow_rollback() {
+    envoy_module();
+    let dir = scratch("rollback");
+    let hook = "http://127.0.0.1:9/hooks/e911";
+    let older = test_bundle(&dir.join("v1"), hook, "1");
+    let running = test_bundle(&dir.join("v2"), hook, "2");
+    let ecds = dir.join("ecds");
+    std::fs::create_dir_all(&ecds).unwrap();
+    write_ecds(&ecds, &inline_config(&running, None));
+    let envoy = Bootstrap::new(&dir)
+        .listener("sip", Filter::Ecds(ecds.clone()), ("127.0.0.1", 9))
+        .start(1);
+    wait_for(
+        || envoy.log().contains("policy bundle envoy-test-2"),
+        "revision 2 active",
+    );
+    // Once per context that activates it (the main thread and each worker).
+    let unsigned = |rev: &str| format!("policy bundle revision envoy-test-{rev} is unsigned");
+    assert!(envoy.log().contains(&unsigned("2")), "{}", envoy.log());
+    assert_eq!(envoy.stats()["wasmcustom.e911.bundle.unsigned"], 1);
+
+    write_ecds(&ecds, &inline_config(&older, None));
+    wait_for(
+        || {
+            envoy
+                .stats()
+                .get("wasmcustom.e911.reload_failures")
+                .copied()
+                >= Some(1)
+        },
+        "the older bundle refused",
+    );
+    let log = envoy.log();
+    assert!(
+        log.contains(
+            "refused, previous one stays active: bundle revision envoy-test-1 is older than the running revision envoy-test-2"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("policy bundle envoy-test-1"), "{log}");
+
+    let mut forced: serde_json::Value = serde_json::from_str(&inline_config(&older, None)).unwrap();
+    forced["allow_rollback"] = serde_json::json!(true);
+    write_ecds(&ecds, &forced.to_string());
+    wait_for(
+        || {
+            envoy
+                .log()
+                .contains("rolled back to the older revision envoy-test-1")
+        },
+        "the forced rollback",
+    );
+    assert!(envoy.log().contains(&unsigned("1")), "{}", envoy.log());
+}
+
+/// The HTTP poller applies the same rule: a bundle older than the published one is
+/// refused (once; the server keeps serving it) and the running revision stays.
+#[test]
+fn http_poll_refuses_an_older_revision() {
+    envoy_module();
+    let dir = scratch("rollback-poll");
+    let hook = "http://127.0.0.1:9/hooks/e911";
+    let older = std::fs::read(test_bundle(&dir.join("v1"), hook, "1")).unwrap();
+    let running = std::fs::read(test_bundle(&dir.join("v2"), hook, "2")).unwrap();
+    let server = BundleServer::start(running);
+    let config = r#"{"node": "edge-1.contoso.com", "bundle": {"http": {"cluster": "bundles",
+        "authority": "bundles.test", "path": "/contoso.bundle", "poll_seconds": 1}}}"#
+        .to_owned();
+    let envoy = Bootstrap::new(&dir)
+        .listener("sip", Filter::Inline(config), ("127.0.0.1", 9))
+        .cluster("bundles", ("127.0.0.1", server.port))
+        .start(1);
+    wait_for(
+        || envoy.log().contains("policy bundle envoy-test-2"),
+        "revision 2 active",
+    );
+    server.serve(older);
+    wait_for(
+        || envoy.log().contains("older than the running revision"),
+        "the older bundle refused",
+    );
+    let log = envoy.log();
+    assert!(
+        log.contains("GET /contoso.bundle refused, previous one stays active: bundle revision envoy-test-1 is older than the running revision envoy-test-2"),
+        "{log}"
+    );
+    assert!(!log.contains("policy bundle envoy-test-1"), "{log}");
+    assert!(envoy.stats()["wasmcustom.e911.reload_failures"] >= 1);
 }
 
 /// Trunk failover by cluster, as `tests/envoy/failover.yaml` ships it: the E9-1-1

@@ -352,6 +352,77 @@ fn kamailio_calls_keep_flowing_through_a_reload_and_a_refused_bundle() {
     );
 }
 
+/// A bundle older than the running one is refused by the component's `configure` (the
+/// rule of every host), the running one stays and the state table and log say why; the
+/// unsigned bundle is warned about when it loads.
+#[test]
+fn kamailio_refuses_an_older_bundle_and_keeps_the_running_one() {
+    require_tools();
+    let dir = scratch("rollback");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
+    let bundle = dir.join("policy.bundle");
+    build_bundle(&src, &bundle);
+    let calls = 4;
+    let (mut callee, callee_uri) = uas(&dir, "callee", "uas.xml", "127.0.0.5", calls);
+    let ini = settings(
+        &dir,
+        &[
+            ("default", callee_uri.clone()),
+            ("elin", callee_uri.clone()),
+        ],
+        "",
+    );
+    let kamailio = start_kamailio(&dir, &ini, &callee_uri, &callee_uri);
+    let mut first = uac(&dir, "first", &kamailio, "127.2.0.10", "911", &["-m", "1"]);
+    assert_calls(&dir, &mut first, 1);
+    assert!(
+        log(&dir).contains("policy bundle revision 2026.11.1 is unsigned"),
+        "{}",
+        log(&dir)
+    );
+
+    edit(
+        &src,
+        "bundle.toml",
+        "revision = \"2026.11.1\"",
+        "revision = \"2026.9.30\"",
+    );
+    build_bundle(&src, &bundle);
+    let mut later = uac(
+        &dir,
+        "later",
+        &kamailio,
+        "127.2.0.10",
+        "911",
+        &["-m", "3", "-r", "10"],
+    );
+    assert_calls(&dir, &mut later, 3);
+    assert_calls(&dir, &mut callee, calls.into());
+
+    let records = kamailio.audit();
+    assert_eq!(
+        records.len(),
+        calls as usize,
+        "an audit line for every call"
+    );
+    for record in &records {
+        assert_eq!(record["bundle_revision"], "2026.11.1", "{records:#?}");
+    }
+    let why = "bundle revision 2026.9.30 is older than the running revision 2026.11.1";
+    let state = kamailio.kamcmd(&["htable.dump", "e911state"]);
+    assert!(
+        state.contains("unsigned"),
+        "the state table says unsigned:\n{state}"
+    );
+    assert!(state.contains(why), "the state table says why:\n{state}");
+    assert!(
+        log(&dir).contains(&format!("{why}; allow_rollback = yes accepts it")),
+        "{}",
+        log(&dir)
+    );
+}
+
 /// Fail-safe: with a per-call fuel budget far too small, the component traps on every
 /// INVITE. The emergency call still completes, relayed unchanged to the emergency
 /// route's upstream, and the log says why; an ordinary call goes its usual way. The

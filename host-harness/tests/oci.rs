@@ -152,9 +152,9 @@ fn component_carries_its_wit_world_in_the_config() {
     assert_eq!(
         names("imports"),
         [
-            "e911:policy/callback-store@0.3.0",
-            "e911:policy/notifier@0.3.0",
-            "e911:policy/log@0.3.0"
+            "e911:policy/callback-store@0.4.0",
+            "e911:policy/notifier@0.4.0",
+            "e911:policy/log@0.4.0"
         ]
     );
     let pulled = dir.join("pulled.wasm");
@@ -537,6 +537,68 @@ fn proxy_follows_a_registry_tag_under_sipp_load_through_an_outage() {
     }
 }
 
+/// A tag moved back to an older, validly signed bundle: the following proxy refuses it
+/// (the follower applies `e911_policy::admit`), keeps the running revision and says why,
+/// and takes the next newer push; with `--allow-rollback` the older push is applied.
+#[test]
+fn a_followed_tag_moved_to_an_older_signed_bundle_is_refused_unless_allow_rollback() {
+    let dir = scratch("rollback");
+    let registry = Registry::start(&dir, None);
+    let (key, public) = keygen(&dir, "signing.key");
+    let reference = registry.reference("e911/contoso:prod");
+    push_bundle(
+        &registry,
+        &bundle(&dir, &contoso(), "2026.11.2", Some(&key)),
+        &reference,
+    );
+    let proxy = |label: &str, extra: &[&str]| {
+        let mut args = vec![
+            "proxy".to_owned(),
+            format!("--listen=udp:127.0.0.1:{}", free_port("127.0.0.1")),
+            format!("--policy={reference}"),
+            "--insecure".to_owned(),
+            "--poll-seconds=0.5".to_owned(),
+            format!("--trust-key={}", public.display()),
+            "--upstream=127.0.0.5:5060".to_owned(),
+            format!("--state-dir={}", dir.join(label).display()),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        Watched::start(&args, "ready")
+    };
+    let refusing = proxy("refusing", &[]);
+    let forcing = proxy("forcing", &["--allow-rollback"]);
+
+    push_bundle(
+        &registry,
+        &bundle(&dir, &contoso(), "2026.9.1", Some(&key)),
+        &reference,
+    );
+    refusing.wait_for(
+        "bundle revision 2026.9.1 is older than the running revision 2026.11.2",
+        Duration::from_secs(15),
+    );
+    refusing.wait_for("revision 2026.11.2 stays active", Duration::from_secs(5));
+    forcing.wait_for(
+        "policy reloaded: revision 2026.9.1 (was 2026.11.2) (an older revision: --allow-rollback)",
+        Duration::from_secs(15),
+    );
+    assert!(
+        !refusing.output().contains("policy reloaded"),
+        "{}",
+        refusing.output()
+    );
+
+    push_bundle(
+        &registry,
+        &bundle(&dir, &contoso(), "2026.11.3", Some(&key)),
+        &reference,
+    );
+    refusing.wait_for(
+        "policy reloaded: revision 2026.11.3 (was 2026.11.2)",
+        Duration::from_secs(15),
+    );
+}
+
 /// `bundle serve` mirrors a tag over HTTP for Envoy's poller: the bundle bytes with a
 /// SHA-256 ETag, 304 for a matching If-None-Match, a new push served within a poll
 /// interval, the last good bundle served through an outage and a refused push.
@@ -619,18 +681,12 @@ fn bundle_serve_mirrors_the_tag_with_etags_through_an_outage() {
 /// series (the mirror's, then its own).
 #[test]
 fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_load() {
-    use base64::Engine as _;
     require_sipp();
     let dir = scratch("envoy");
     let registry = Registry::start(&dir, None);
     let (key, public) = keygen(&dir, "signing.key");
-    let hex = std::fs::read_to_string(&public).unwrap();
-    let hex = hex.trim();
-    let key_bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect();
-    let key_b64 = base64::engine::general_purpose::STANDARD.encode(key_bytes);
+    // The key file as keygen wrote it: Envoy reads the same hex as the harness.
+    let key_hex = std::fs::read_to_string(&public).unwrap().trim().to_owned();
     let source = loopback_policy(&dir);
     let reference = registry.reference("e911/contoso:prod");
     push_bundle(
@@ -697,7 +753,7 @@ fn one_push_reaches_the_harness_proxy_and_envoy_through_the_mirror_under_sipp_lo
     );
     let plugin_config = serde_json::json!({
         "node": "edge-1.contoso.com",
-        "trusted_keys": [key_b64],
+        "trusted_keys": [key_hex],
         "bundle": {"http": {"cluster": "bundles", "authority": "bundles.test",
                             "path": "/contoso.bundle", "poll_seconds": poll.as_secs()}},
     })

@@ -33,7 +33,7 @@ except ImportError:  # used without the speed-ups (they are optional)
     _speedups = None
 
 PACKAGE = "e911:policy"
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 
 
 class Host(Protocol):
@@ -77,6 +77,12 @@ def _record_to_dict(record: Any) -> dict[str, Any]:
 def _bundle_error(err: Any) -> str:
     """A `bundle-error` variant in words."""
     if isinstance(err, wc.Variant):
+        if err.tag == "older-revision":
+            older = err.payload
+            return (
+                f"older-revision: bundle revision {older.offered} is older than the running "
+                f"revision {older.running}; allow_rollback = yes accepts it"
+            )
         return err.tag if err.payload is None else f"{err.tag}: {err.payload}"
     return str(err)
 
@@ -134,7 +140,7 @@ class Plugin:
         self._configure_fuel = configure_fuel
         self._memory_limit = memory_limit
         self._linker = self._link()
-        self._bundle: Optional[tuple[bytes, list[bytes]]] = None
+        self._bundle: Optional[tuple[bytes, list[bytes], str]] = None
         self.revision = ""
         self._instance: Optional[tuple[wasmtime.Store, Any, Any]] = None
 
@@ -178,26 +184,31 @@ class Plugin:
                 self._configure(*self._bundle)
         return self._instance
 
-    def _configure(self, bundle: bytes, keys: list[bytes]) -> Any:
+    def _configure(self, bundle: bytes, keys: list[bytes], rollback: str) -> Any:
         store, configure, _ = self._instance or self._live()
         store.set_fuel(self._configure_fuel or 2**62)
         try:
-            result = configure(store, bundle, keys)
+            result = configure(store, bundle, keys, rollback)
             configure.post_return(store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as err:
             self._instance = None
             raise PluginTrap(f"configure trapped: {str(err).splitlines()[0]}") from None
         return result
 
-    def configure(self, bundle: bytes, keys: list[bytes]) -> dict[str, Any]:
-        """Loads a bundle; on refusal raises `BundleRefused` and the previous one stays."""
+    def configure(
+        self, bundle: bytes, keys: list[bytes], rollback: str = "refuse"
+    ) -> dict[str, Any]:
+        """Loads a bundle; on refusal raises `BundleRefused` and the previous one stays.
+        `rollback` is the WIT enum: `refuse` a revision older than the running one (the
+        component applies `e911_policy::admit`, the rule of every host) or `allow` it."""
         self._live()
-        result = self._configure(bundle, keys)
+        result = self._configure(bundle, keys, rollback)
         if isinstance(result, wc.Variant):  # result<bundle-info, bundle-error>: the error
             raise BundleRefused(_bundle_error(result))
         info = _record_to_dict(result)
         info["counts"] = _record_to_dict(info["counts"])
-        self._bundle = (bundle, keys)
+        # Configured again on a fresh instance after a trap, which runs nothing yet.
+        self._bundle = (bundle, keys, "refuse")
         self.revision = info["revision"]
         return info
 

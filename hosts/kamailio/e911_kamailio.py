@@ -142,7 +142,9 @@ class Worker:
             self._refused(f"{path}: cannot read ({err.strerror})")
             return
         try:
-            info = self.plugin.configure(bundle, self.settings.trusted_keys)
+            info = self.plugin.configure(
+                bundle, self.settings.trusted_keys, self.settings.rollback
+            )
         except (self.component.BundleRefused, self.component.PluginTrap) as err:
             self._refused(f"{path}: bundle refused ({err})")
             return
@@ -163,6 +165,9 @@ class Worker:
             except OSError as err:
                 KSR.warn(f"e911: {self.last_good}: last good bundle not kept ({err.strerror})\n")
             KSR.htable.sht_sets(state, "revision", info["revision"])
+            signer = info.get("signer-key-id")
+            signature = f"signed by {signer}" if signer else "unsigned"
+            KSR.htable.sht_sets(state, "signature", signature)
             KSR.htable.sht_sets(state, "digest", self.digest)
             # What kamailio.cfg recognises by itself (Max-Forwards, the fail-safe route):
             # this bundle's numbers, not a hard-coded list.
@@ -181,7 +186,9 @@ class Worker:
             try:
                 with open(self.last_good, "rb") as file:
                     bundle = file.read()
-                info = self.plugin.configure(bundle, self.settings.trusted_keys)
+                info = self.plugin.configure(
+                bundle, self.settings.trusted_keys, self.settings.rollback
+            )
                 if info["digest"] == shared:
                     self.digest = shared
             except (OSError, self.component.BundleRefused, self.component.PluginTrap) as err:

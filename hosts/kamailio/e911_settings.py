@@ -25,6 +25,7 @@ class Settings:
     component: str
     bundle: str
     trusted_keys: list[bytes]
+    rollback: str
     node: str
     cache_dir: str
     # Where the last bundle that loaded is copied, for workers that missed it.
@@ -45,6 +46,15 @@ class Settings:
     # Destination URIs ($du) by trunk id, plus "default" and "elin" (as the harness
     # proxy's --route-upstream, --upstream, --elin-upstream).
     upstreams: dict[str, str] = field(default_factory=dict)
+
+
+def _rollback(path: str, e911: configparser.SectionProxy) -> str:
+    """`allow_rollback`: whether a bundle older than the running one may replace it (the
+    WIT `rollback` enum: `allow` or `refuse`)."""
+    try:
+        return "allow" if e911.getboolean("allow_rollback", fallback=False) else "refuse"
+    except ValueError:
+        raise SettingsError(f"{path}: [e911] allow_rollback must be yes or no") from None
 
 
 def _key(path: str, text: str) -> bytes:
@@ -125,6 +135,7 @@ def load(path: str) -> Settings:
         component=file_setting("component"),
         bundle=file_setting("bundle"),
         trusted_keys=keys,
+        rollback=_rollback(path, e911),
         node=e911.get("node", "kamailio"),
         cache_dir=os.path.join(base, e911.get("cache_dir", "e911-cache")),
         state_dir=os.path.join(base, e911.get("state_dir", "e911-state")),

@@ -32,7 +32,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
 use bindings::e911::policy::{callback_store, log, notifier};
-use bindings::{PolicyPlugin, PolicyPluginPre};
+use bindings::{PolicyPlugin, PolicyPluginPre, Rollback};
 
 /// Host bindings generated from `wit/` (no `unsafe` in them).
 #[allow(missing_docs, clippy::all)]
@@ -93,6 +93,11 @@ impl std::fmt::Display for HostError {
             ),
             Self::Load(why) => write!(f, "the component cannot be loaded: {why}"),
             Self::Trap(why) => write!(f, "the component trapped in configure: {why}"),
+            Self::Bundle(bindings::BundleError::OlderRevision(older)) => write!(
+                f,
+                "the component refused the bundle: revision {} is older than the running revision {}",
+                older.offered, older.running
+            ),
             Self::Bundle(err) => write!(f, "the component refused the bundle: {err:?}"),
         }
     }
@@ -288,8 +293,10 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
     }
 
     /// Loads a compiled bundle (`Policy::write_bundle`), checked against `keys` (32-byte
-    /// Ed25519 public keys; none accepts unsigned bundles). On error the previous bundle
-    /// stays active.
+    /// Ed25519 public keys; none accepts unsigned bundles) and against the revision this
+    /// instance runs (an older one is refused: the harness proxy forces a rollback by
+    /// making fresh hosts, after applying the same rule itself). On error the previous
+    /// bundle stays active.
     pub fn configure(&mut self, bundle: &[u8], keys: &[[u8; 32]]) -> Result<BundleInfo, HostError> {
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
         let result = self.configure_live(bundle, &keys)?;
@@ -307,7 +314,10 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
         let deadline = self.runtime.limits.configure_deadline;
         let live = self.live()?;
         live.store.set_epoch_deadline(ticks(deadline));
-        match live.plugin.call_configure(&mut live.store, bundle, keys) {
+        match live
+            .plugin
+            .call_configure(&mut live.store, bundle, keys, Rollback::Refuse)
+        {
             Ok(result) => Ok(result),
             Err(err) => {
                 let why = describe(&err);
@@ -393,7 +403,11 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
             };
             let mut live = Live { store, plugin };
             if let Some((bundle, keys)) = &self.bundle {
-                match live.plugin.call_configure(&mut live.store, bundle, keys) {
+                // A fresh instance runs nothing yet: no rollback to refuse.
+                let configured =
+                    live.plugin
+                        .call_configure(&mut live.store, bundle, keys, Rollback::Refuse);
+                match configured {
                     Ok(Ok(_)) => {}
                     Ok(Err(err)) => {
                         self.idle = Some(live.store.into_data().callbacks);

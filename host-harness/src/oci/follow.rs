@@ -1,6 +1,8 @@
 //! Following a registry tag: every poll interval one HEAD request for the tag's manifest
 //! digest; only when it differs from the bundle in force is the artifact pulled and
-//! verified (digests, signature, revision). A registry that is down, or a push that does
+//! verified (digests, signature, revision). A bundle older than the one in force is
+//! refused like one that does not verify, unless `--allow-rollback` (`e911_policy::admit`,
+//! the rule every host applies). A registry that is down, or a push that does
 //! not verify, changes nothing: the caller keeps the last good bundle. A digest that was
 //! refused is not pulled again until the tag moves; an outage is reported once, and again
 //! only when the reason changes.
@@ -8,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use e911_policy::{Bundle, PublicKey};
+use e911_policy::{Bundle, PublicKey, Rollback};
 use oci_client::Reference;
 
 use super::client::{Registry, parse_reference};
@@ -48,6 +50,9 @@ pub struct Follower {
     every: Duration,
     next: Instant,
     current: Option<String>,
+    /// The revision of the bundle in force.
+    revision: Option<String>,
+    rollback: Rollback,
     refused: Option<String>,
     failure: Option<String>,
 }
@@ -70,6 +75,8 @@ impl Follower {
             every: follow.poll_seconds,
             next: Instant::now(),
             current: None,
+            revision: None,
+            rollback: follow.rollback(),
             refused: None,
             failure: None,
         })
@@ -90,6 +97,7 @@ impl Follower {
         self.next = Instant::now() + self.every;
         let followed = self.pull()?;
         self.current = Some(followed.digest.clone());
+        self.revision = Some(followed.bundle.info().revision.clone());
         Ok(followed)
     }
 
@@ -113,6 +121,17 @@ impl Follower {
         match self.pull() {
             Ok(followed) if followed.digest == digest => {
                 self.failure = None;
+                let revision = &followed.bundle.info().revision;
+                if let Err(older) =
+                    e911_policy::admit(self.revision.as_deref(), revision, self.rollback)
+                {
+                    self.refused = Some(digest.clone());
+                    return Update::Refused(format!(
+                        "{} ({digest}): {older}; --allow-rollback accepts it",
+                        self.spec
+                    ));
+                }
+                self.revision = Some(revision.clone());
                 self.current = Some(digest);
                 Update::New(Box::new(followed))
             }

@@ -42,12 +42,27 @@ pub struct RegistryArgs {
     pub limits: limits::LimitArgs,
 }
 
-/// How often a followed tag is looked at.
+/// How a followed policy is looked at, and what a new one may replace.
 #[derive(clap::Args, Debug, Clone)]
 pub struct FollowArgs {
     /// Seconds between two looks at the tag's manifest digest (a HEAD request each).
     #[arg(long, default_value = "10", value_parser = parse_seconds)]
     pub poll_seconds: Duration,
+    /// Accept a bundle whose revision is older than the running one (a deliberate
+    /// rollback); without it such a bundle is refused and the running one stays.
+    #[arg(long)]
+    pub allow_rollback: bool,
+}
+
+impl FollowArgs {
+    /// The rollback rule `--allow-rollback` chooses.
+    pub fn rollback(&self) -> e911_policy::Rollback {
+        if self.allow_rollback {
+            e911_policy::Rollback::Allow
+        } else {
+            e911_policy::Rollback::Refuse
+        }
+    }
 }
 
 /// A positive, finite number of seconds (`Duration::from_secs_f64` would panic otherwise).

@@ -28,6 +28,33 @@ pub struct Loaded {
     pub policy: Policy,
     /// The bundle file's bytes (registry); `None` for files, read when needed.
     pub bundle: Option<Vec<u8>>,
+    /// The signer's key id; `None`: unsigned (a source folder, or an unsigned bundle).
+    pub signer: Option<String>,
+}
+
+impl Loaded {
+    /// The warning to log while this policy runs unsigned.
+    pub fn unsigned_warning(&self) -> Option<String> {
+        self.signer
+            .is_none()
+            .then(|| e911_policy::unsigned_warning(self.policy.revision()))
+    }
+
+    fn from_files(loaded: policy_source::Loaded) -> Self {
+        Self {
+            policy: loaded.policy,
+            bundle: None,
+            signer: loaded.signer,
+        }
+    }
+
+    fn from_bundle(bundle: Bundle, bytes: Vec<u8>) -> Self {
+        Self {
+            signer: bundle.info().signer_key_id(),
+            policy: bundle.into_policy(),
+            bundle: Some(bytes),
+        }
+    }
 }
 
 /// What one tick found.
@@ -93,16 +120,12 @@ impl Origin {
         let spec = args.policy.to_string_lossy();
         if !spec.starts_with("oci://") {
             let path = args.policy.clone();
-            let policy = policy_source::load(&path, keys)?;
+            let loaded = Loaded::from_files(policy_source::load_signed(&path, keys)?);
             let seen = fingerprint(&path);
             let origin = Self::Files {
                 path,
                 seen,
                 pending: None,
-            };
-            let loaded = Loaded {
-                policy,
-                bundle: None,
             };
             return Ok((origin, loaded));
         }
@@ -110,10 +133,7 @@ impl Origin {
         let cache = args.state_dir.as_ref().map(|d| d.join(REGISTRY_CACHE));
         let loaded = match follower.pull_now() {
             Ok(followed) => {
-                let loaded = Loaded {
-                    policy: followed.bundle.into_policy(),
-                    bundle: Some(followed.bytes),
-                };
+                let loaded = Loaded::from_bundle(followed.bundle, followed.bytes);
                 save(cache.as_deref(), &loaded);
                 loaded
             }
@@ -157,12 +177,8 @@ impl Origin {
                 if pending.as_ref() == Some(&current) {
                     *pending = None;
                     *seen = current;
-                    let loaded = policy_source::load(path, keys).map(|policy| {
-                        Box::new(Loaded {
-                            policy,
-                            bundle: None,
-                        })
-                    });
+                    let loaded = policy_source::load_signed(path, keys)
+                        .map(|loaded| Box::new(Loaded::from_files(loaded)));
                     Change::Load(loaded)
                 } else {
                     *pending = (current != *seen).then_some(current);
@@ -172,10 +188,8 @@ impl Origin {
             Self::Registry { follower, cache } => match follower.poll() {
                 Update::Unchanged => Change::None,
                 Update::New(followed) => {
-                    let loaded = Loaded {
-                        policy: followed.bundle.into_policy(),
-                        bundle: Some(followed.bytes),
-                    };
+                    let followed = *followed;
+                    let loaded = Loaded::from_bundle(followed.bundle, followed.bytes);
                     save(cache.as_deref(), &loaded);
                     Change::Load(Ok(Box::new(loaded)))
                 }
@@ -206,8 +220,5 @@ fn from_cache(path: &Path, keys: &[PublicKey]) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let bundle =
         Bundle::load(&bytes, keys).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
-    Ok(Loaded {
-        policy: bundle.into_policy(),
-        bundle: Some(bytes),
-    })
+    Ok(Loaded::from_bundle(bundle, bytes))
 }

@@ -2,7 +2,9 @@
 //! registry tag: [`policy_origin`](super::policy_origin)) is polled; a change is rebuilt
 //! and validated, and the new decider replaces the old one between two messages. A broken
 //! source is refused with every problem (file:line) logged, and the previous policy stays
-//! active; so does a registry that cannot be reached. The state is written to
+//! active; so does a registry that cannot be reached, and so does a bundle older than the
+//! running one (`e911_policy::admit`, unless `--allow-rollback`). An unsigned policy is
+//! warned about at start and at every reload. The state is written to
 //! `--state-dir/status.json` after every poll; `e911-harness status` prints it.
 
 use std::collections::BTreeMap;
@@ -13,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use e911_engine::Engine;
 use e911_harness::component_host::ComponentRuntime;
-use e911_policy::{DialPlan, PublicKey};
+use e911_policy::{Admitted, DialPlan, PublicKey, Rollback};
 use serde::{Deserialize, Serialize};
 
 use super::ProxyArgs;
@@ -41,6 +43,9 @@ pub struct Status {
     pub engine: String,
     /// The bundle revision in force.
     pub active_revision: String,
+    /// Who signed it: a key id, or `unsigned`.
+    #[serde(default)]
+    pub signature: String,
     /// When it was loaded (seconds since the Unix epoch).
     pub last_success_at: u64,
     /// The last refused reload (every problem on its own line) or registry failure.
@@ -59,6 +64,7 @@ pub struct Status {
 pub struct Watcher {
     origin: Origin,
     keys: Vec<PublicKey>,
+    rollback: Rollback,
     callbacks: SharedCallbacks,
     /// The component, compiled once at start (`None`: `--engine native`).
     runtime: Option<ComponentRuntime>,
@@ -90,6 +96,7 @@ impl Watcher {
             eprintln!("e911-harness proxy: warning: {warning}");
         }
         let revision = loaded.policy.revision().to_owned();
+        let signature = signature(&loaded);
         let component = args.engine.engine == EngineArg::Component;
         let runtime = if component && !args.no_plugin {
             Some(args.engine.runtime()?)
@@ -99,6 +106,7 @@ impl Watcher {
         let mut watcher = Self {
             origin,
             keys,
+            rollback: args.follow.rollback(),
             callbacks,
             runtime,
             status: Status {
@@ -106,12 +114,16 @@ impl Watcher {
                 plugin: !args.no_plugin,
                 engine: if component { "component" } else { "native" }.to_owned(),
                 active_revision: revision,
+                signature,
                 last_success_at: now(),
                 ..Status::default()
             },
             slot: None,
             status_path: args.state_dir.as_ref().map(|d| d.join("status.json")),
         };
+        if let Some(warning) = loaded.unsigned_warning() {
+            eprintln!("e911-harness proxy: {warning}");
+        }
         if !args.no_plugin {
             let (deciders, dial_plan) = watcher
                 .decider_for(loaded)
@@ -124,7 +136,7 @@ impl Watcher {
     /// The pool's deciders for the engine chosen at start over a policy just loaded from
     /// the source, and the policy's emergency numbers.
     fn decider_for(&self, loaded: Loaded) -> Result<(Vec<Box<dyn Decide>>, DialPlan)> {
-        let Loaded { policy, bundle } = loaded;
+        let Loaded { policy, bundle, .. } = loaded;
         let dial_plan = policy.dial_plan();
         let size = Pool::size();
         let deciders = match &self.runtime {
@@ -196,21 +208,37 @@ impl Watcher {
     }
 
     fn reload(&mut self, loaded: Result<Box<Loaded>>) {
-        let Some(slot) = &self.slot else { return };
+        let Some(slot) = self.slot.clone() else {
+            return;
+        };
         self.status.reloads += 1;
-        let built = loaded.and_then(|loaded| self.decider_for(*loaded));
+        let built = loaded.and_then(|loaded| {
+            let admitted = self.admit(&loaded)?;
+            let signature = signature(&loaded);
+            let warning = loaded.unsigned_warning();
+            let (deciders, dial_plan) = self.decider_for(*loaded)?;
+            Ok((deciders, dial_plan, admitted, signature, warning))
+        });
         match built {
-            Ok((deciders, dial_plan)) => {
+            Ok((deciders, dial_plan, admitted, signature, warning)) => {
                 let revision = deciders
                     .first()
                     .map(|d| d.revision().to_owned())
                     .unwrap_or_default();
                 slot.replace(deciders, dial_plan);
+                let forced = match admitted {
+                    Admitted::ForcedRollback => " (an older revision: --allow-rollback)",
+                    _ => "",
+                };
                 eprintln!(
-                    "e911-harness proxy: policy reloaded: revision {} (was {})",
+                    "e911-harness proxy: policy reloaded: revision {} (was {}){forced}",
                     revision, self.status.active_revision
                 );
+                if let Some(warning) = warning {
+                    eprintln!("e911-harness proxy: {warning}");
+                }
                 self.status.active_revision = revision;
+                self.status.signature = signature;
                 self.status.last_success_at = now();
             }
             Err(err) => {
@@ -224,6 +252,22 @@ impl Watcher {
                 self.status.last_error_at = Some(now());
             }
         }
+    }
+
+    /// The rollback rule, the same for every host: a policy older than the running one is
+    /// refused unless `--allow-rollback`.
+    fn admit(&self, loaded: &Loaded) -> Result<Admitted> {
+        e911_policy::admit(
+            Some(&self.status.active_revision),
+            loaded.policy.revision(),
+            self.rollback,
+        )
+        .map_err(|older| {
+            anyhow::anyhow!(
+                "{}: {older}; start the proxy with --allow-rollback to accept it",
+                self.status.policy
+            )
+        })
     }
 
     fn write_status(&self) {
@@ -243,6 +287,14 @@ impl Watcher {
                 path.display()
             );
         }
+    }
+}
+
+/// `signed by KEY-ID`, or `unsigned`, for the status.
+fn signature(loaded: &Loaded) -> String {
+    match &loaded.signer {
+        Some(key_id) => format!("signed by {key_id}"),
+        None => "unsigned".to_owned(),
     }
 }
 
@@ -269,6 +321,9 @@ pub fn print_status(state_dir: &Path) -> Result<()> {
         status.active_revision,
         e911_engine::time::rfc3339(status.last_success_at)
     );
+    if !status.signature.is_empty() {
+        println!("signature        {}", status.signature);
+    }
     println!(
         "reloads          {} ({} refused)",
         status.reloads, status.refused

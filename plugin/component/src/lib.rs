@@ -16,12 +16,13 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use e911_engine::{CallCtx, CallbackStore, Engine, Transport};
-use e911_policy::{Bundle, LoadError, PublicKey};
+use e911_policy::{Admitted, Bundle, LoadError, PublicKey, Rollback};
 
 use bindings::e911::policy::{callback_store, log, notifier};
 use bindings::{
     Attempt, BundleCounts, BundleError, BundleInfo, CallKind, EditOp, InsertHeader, IpAddress,
-    Location, MessageContext, Output, Position, ReplaceHeader, Route, SetBody, Verdict,
+    Location, MessageContext, OlderRevision, Output, Position, ReplaceHeader, Route, SetBody,
+    Verdict,
 };
 
 /// The generated bindings. wit-bindgen's expansion uses `unsafe` (the canonical ABI glue:
@@ -35,20 +36,34 @@ mod bindings {
     });
 }
 
-/// The component. Stateless itself: the engine lives in [`ENGINE`].
+/// The component. Stateless itself: the engine lives in [`ACTIVE`].
 struct Plugin;
 
+/// The engine for the active bundle and that bundle's revision.
+struct Active {
+    engine: Engine,
+    revision: String,
+}
+
 thread_local! {
-    /// The engine for the active bundle; `None` until the first successful `configure`.
-    /// A component instance is single-threaded, so a `RefCell` is all it takes.
-    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The active bundle; `None` until the first successful `configure`. A component
+    /// instance is single-threaded, so a `RefCell` is all it takes.
+    static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
 }
 
 impl bindings::Guest for Plugin {
-    fn configure(bundle: Vec<u8>, trusted_keys: Vec<Vec<u8>>) -> Result<BundleInfo, BundleError> {
-        match load(&bundle, &trusted_keys) {
-            Ok((info, engine)) => {
-                ENGINE.with(|cell| *cell.borrow_mut() = Some(engine));
+    fn configure(
+        bundle: Vec<u8>,
+        trusted_keys: Vec<Vec<u8>>,
+        rollback: bindings::Rollback,
+    ) -> Result<BundleInfo, BundleError> {
+        let running = ACTIVE.with(|cell| cell.borrow().as_ref().map(|a| a.revision.clone()));
+        match load(&bundle, &trusted_keys)
+            .and_then(|loaded| admit(running.as_deref(), loaded, rollback))
+        {
+            Ok((info, engine, admitted)) => {
+                let revision = info.revision.clone();
+                ACTIVE.with(|cell| *cell.borrow_mut() = Some(Active { engine, revision }));
                 log::log(
                     log::Level::Info,
                     &format!(
@@ -56,6 +71,22 @@ impl bindings::Guest for Plugin {
                         info.revision, info.digest
                     ),
                 );
+                if admitted == Admitted::ForcedRollback {
+                    log::log(
+                        log::Level::Warn,
+                        &format!(
+                            "policy bundle rolled back from revision {} to the older {} because rollback was allowed",
+                            running.unwrap_or_default(),
+                            info.revision
+                        ),
+                    );
+                }
+                if info.signer_key_id.is_none() {
+                    log::log(
+                        log::Level::Warn,
+                        &e911_policy::unsigned_warning(&info.revision),
+                    );
+                }
                 Ok(info)
             }
             Err(err) => {
@@ -79,8 +110,10 @@ impl bindings::Guest for Plugin {
             transport: transport(ctx.transport),
             node: &ctx_node,
         };
-        let verdict = ENGINE.with(|cell| match &*cell.borrow() {
-            Some(engine) => engine.on_message(&message, &call_ctx, &mut HostStore),
+        let verdict = ACTIVE.with(|cell| match &*cell.borrow() {
+            Some(active) => active
+                .engine
+                .on_message(&message, &call_ctx, &mut HostStore),
             None => unconfigured(ctx.now),
         });
         if let Some(line) = log_line(&verdict) {
@@ -153,6 +186,26 @@ fn load(bundle: &[u8], trusted_keys: &[Vec<u8>]) -> Result<(BundleInfo, Engine),
     Ok((info, Engine::new(bundle.into_policy())))
 }
 
+/// The rollback rule (`e911_policy::admit`, the same for every host) applied to a bundle
+/// just loaded, given the revision this instance runs.
+fn admit(
+    running: Option<&str>,
+    (info, engine): (BundleInfo, Engine),
+    rollback: bindings::Rollback,
+) -> Result<(BundleInfo, Engine, Admitted), BundleError> {
+    let rollback = match rollback {
+        bindings::Rollback::Refuse => Rollback::Refuse,
+        bindings::Rollback::Allow => Rollback::Allow,
+    };
+    match e911_policy::admit(running, &info.revision, rollback) {
+        Ok(admitted) => Ok((info, engine, admitted)),
+        Err(older) => Err(BundleError::OlderRevision(OlderRevision {
+            offered: older.offered,
+            running: older.running,
+        })),
+    }
+}
+
 fn bundle_info(bundle: &Bundle) -> BundleInfo {
     let info = bundle.info();
     let c = bundle.counts();
@@ -210,6 +263,11 @@ fn describe(err: &BundleError) -> String {
         BundleError::BadSignature => "bundle signature does not verify".to_owned(),
         BundleError::Malformed(what) => format!("bundle content is malformed: {what}"),
         BundleError::BadKey(what) => what.clone(),
+        BundleError::OlderRevision(older) => e911_policy::OlderRevision {
+            offered: older.offered.clone(),
+            running: older.running.clone(),
+        }
+        .to_string(),
     }
 }
 
@@ -388,15 +446,45 @@ mod tests {
     }
 
     fn contoso() -> e911_policy::Policy {
+        contoso_at("2026.11.1")
+    }
+
+    /// Contoso's policy with `bundle.toml` saying `revision`.
+    fn contoso_at(revision: &str) -> e911_policy::Policy {
         let mut sources = Sources::new();
         for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
             let path = entry.unwrap().path();
-            sources.add(
-                path.file_name().unwrap().to_string_lossy(),
-                &std::fs::read(&path).unwrap(),
-            );
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let mut bytes = std::fs::read(&path).unwrap();
+            if name == "bundle.toml" {
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.contains("\"2026.11.1\""));
+                bytes = text
+                    .replace("\"2026.11.1\"", &format!("\"{revision}\""))
+                    .into_bytes();
+            }
+            sources.add(name, &bytes);
         }
         sources.compile().unwrap()
+    }
+
+    #[test]
+    fn an_older_revision_is_refused_unless_rollback_is_allowed() {
+        let older = contoso_at("2025.11.1").write_bundle(None).unwrap();
+        let refused = load(&older, &[])
+            .and_then(|loaded| admit(Some("2026.11.1"), loaded, bindings::Rollback::Refuse));
+        let Err(err) = refused else {
+            panic!("an older revision was admitted")
+        };
+        assert!(matches!(&err, BundleError::OlderRevision(o) if o.running == "2026.11.1"));
+        assert!(describe(&err).contains("older than the running revision 2026.11.1"));
+
+        let forced = load(&older, &[])
+            .and_then(|loaded| admit(Some("2026.11.1"), loaded, bindings::Rollback::Allow));
+        assert!(matches!(forced, Ok((_, _, Admitted::ForcedRollback))));
+        let same = load(&older, &[])
+            .and_then(|loaded| admit(Some("2025.11.01"), loaded, bindings::Rollback::Refuse));
+        assert!(matches!(same, Ok((_, _, Admitted::Same))));
     }
 
     #[test]

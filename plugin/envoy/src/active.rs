@@ -6,10 +6,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use e911_engine::Engine;
-use e911_policy::{Bundle, PublicKey};
+use e911_policy::{Admitted, Bundle, PublicKey, Rollback};
 use proxy_wasm::types::{LogLevel, Status};
 
-use crate::shared::{BUNDLE_KEY, Published, SetError, Shared, publish, published_version};
+use crate::shared::{self, BUNDLE_KEY, Published, SetError, Shared, publish, published_version};
 use crate::{host, metrics};
 
 /// Shared data through the host.
@@ -52,6 +52,8 @@ pub struct Loaded {
     pub revision: String,
     /// SHA-256 of its payload, hex.
     pub digest: String,
+    /// The warning to log while it runs, when it is unsigned.
+    pub unsigned_warning: Option<String>,
 }
 
 /// Validates bundle bytes (format, digest, signature against `keys`).
@@ -59,17 +61,31 @@ pub fn load(bytes: &[u8], keys: &[PublicKey]) -> Result<Loaded, String> {
     let bundle = Bundle::load(bytes, keys).map_err(|err| err.to_string())?;
     let revision = bundle.info().revision.clone();
     let digest = bundle.info().digest_hex();
+    let unsigned_warning = bundle.info().unsigned_warning();
     Ok(Loaded {
         engine: Engine::new(bundle.into_policy()),
         revision,
         digest,
+        unsigned_warning,
     })
+}
+
+/// Loads bundle bytes and applies the rollback rule against the bundle published now:
+/// what every bundle source (the configuration, the HTTP poll) goes through.
+pub fn load_admitted(
+    bytes: &[u8],
+    keys: &[PublicKey],
+    rollback: Rollback,
+) -> Result<(Loaded, Admitted), String> {
+    let loaded = load(bytes, keys)?;
+    let admitted = shared::admit(&HostShared, &loaded.revision, rollback)?;
+    Ok((loaded, admitted))
 }
 
 /// Makes a validated bundle the shared one and this worker's engine. `origin` says where
 /// it came from, for the log.
-pub fn activate(bytes: &[u8], loaded: Loaded, origin: &str) {
-    let status = match publish(&HostShared, bytes, &loaded.digest) {
+pub fn activate(bytes: &[u8], (loaded, admitted): (Loaded, Admitted), origin: &str) {
+    let status = match publish(&HostShared, bytes, &loaded.revision, &loaded.digest) {
         Ok(Published::New) => "published",
         // An unchanged bundle (a poll without ETag support, a repeated configuration)
         // this worker already runs: nothing to do, nothing to log.
@@ -91,12 +107,28 @@ pub fn activate(bytes: &[u8], loaded: Loaded, origin: &str) {
             loaded.revision, loaded.digest
         ),
     );
+    if admitted == Admitted::ForcedRollback {
+        host::log(
+            LogLevel::Warn,
+            &format!(
+                "e911: policy bundle rolled back to the older revision {} (allow_rollback)",
+                loaded.revision
+            ),
+        );
+    }
+    if let Some(warning) = &loaded.unsigned_warning {
+        host::log(LogLevel::Warn, &format!("e911: {warning}"));
+    }
     install(loaded, None);
 }
 
 fn install(loaded: Loaded, version: Option<Vec<u8>>) {
     metrics::count(metrics::ACTIVATIONS);
     metrics::gauge(metrics::BUNDLE_DIGEST, digest_gauge(&loaded.digest));
+    metrics::gauge(
+        metrics::BUNDLE_UNSIGNED,
+        u64::from(loaded.unsigned_warning.is_some()),
+    );
     let version = version.unwrap_or_else(|| loaded.digest.clone().into_bytes());
     let active = Active {
         engine: Rc::new(loaded.engine),

@@ -3,7 +3,8 @@
 //! ```json
 //! {"node": "edge-1.example", "max_message_bytes": 65536,
 //!  "bundle": {"inline": "<base64 of a compiled bundle>"},
-//!  "trusted_keys": ["<base64 ed25519 public key>"],
+//!  "trusted_keys": ["<64 hex digits: the KEY.pub `e911-harness bundle keygen` writes>"],
+//!  "allow_rollback": false,
 //!  "notifications": {"cluster": "security-desk", "timeout_ms": 2000}}
 //! ```
 //!
@@ -13,7 +14,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use e911_policy::PublicKey;
+use e911_policy::{PublicKey, Rollback};
 use serde::Deserialize;
 
 /// Envoy stops reading a connection at about 1 MiB buffered (its default per-connection
@@ -79,6 +80,8 @@ pub struct Config {
     pub bundle: BundleSource,
     /// Keys a bundle must be signed with (none: unsigned bundles are accepted).
     pub trusted_keys: Vec<PublicKey>,
+    /// Whether a bundle older than the running one may replace it (`allow_rollback`).
+    pub rollback: Rollback,
     /// The notification cluster, if any.
     pub notifications: Option<Notifications>,
 }
@@ -91,6 +94,8 @@ struct RawConfig {
     bundle: RawBundle,
     #[serde(default)]
     trusted_keys: Vec<String>,
+    #[serde(default)]
+    allow_rollback: bool,
     notifications: Option<Notifications>,
 }
 
@@ -141,6 +146,11 @@ impl Config {
             max_message_bytes,
             bundle,
             trusted_keys,
+            rollback: if raw.allow_rollback {
+                Rollback::Allow
+            } else {
+                Rollback::Refuse
+            },
             notifications: raw.notifications,
         })
     }
@@ -154,13 +164,12 @@ impl Config {
     }
 }
 
+/// A public key in the one text form every host reads: 64 hex digits, as
+/// `e911-harness bundle keygen` writes to `KEY.pub`.
 fn parse_key(text: &str) -> Result<PublicKey, String> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|err| format!("not base64: {err}"))?;
-    let bytes = <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("{} bytes, an ed25519 public key has 32", bytes.len()))?;
-    PublicKey::from_bytes(bytes).map_err(|err| err.to_string())
+    PublicKey::from_hex(text).map_err(|err| {
+        format!("{err}: a public key is written as the 64 hex digits `e911-harness bundle keygen` puts in KEY.pub, not base64")
+    })
 }
 
 #[cfg(test)]
@@ -174,6 +183,19 @@ mod tests {
         assert_eq!(c.node, "envoy");
         assert_eq!(c.max_message_bytes, 65536);
         assert!(c.trusted_keys.is_empty());
+        assert_eq!(c.rollback, Rollback::Refuse);
+    }
+
+    #[test]
+    fn reads_hex_trusted_keys_and_allow_rollback() {
+        let key = e911_policy::SecretKey::from_seed([3; 32]).public_key();
+        let json = format!(
+            r#"{{"bundle": {{"inline": "aA=="}}, "trusted_keys": ["{}"], "allow_rollback": true}}"#,
+            key.to_hex()
+        );
+        let c = Config::parse(json.as_bytes()).unwrap();
+        assert_eq!(c.trusted_keys, [key]);
+        assert_eq!(c.rollback, Rollback::Allow);
     }
 
     #[test]
@@ -209,6 +231,11 @@ mod tests {
             (
                 br#"{"bundle": {"inline": "aA=="}, "trusted_keys": ["aA=="]}"#,
                 "trusted_keys[0]",
+            ),
+            // The base64 form this filter once read names the expected form.
+            (
+                br#"{"bundle": {"inline": "aA=="}, "trusted_keys": ["A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="]}"#,
+                "trusted_keys[0]: expected 64 hex digits",
             ),
             (
                 br#"{"bundle": {"http": {"cluster": "c", "authority": "a", "path": "x"}}}"#,

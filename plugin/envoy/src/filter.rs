@@ -91,7 +91,7 @@ impl Root {
                 // The ETag is kept for a refused bundle too: the server then answers 304
                 // until it serves another one, and the refusal is reported once.
                 self.etag = host::call_response_header("etag");
-                match active::load(&body, &config.trusted_keys) {
+                match active::load_admitted(&body, &config.trusted_keys, config.rollback) {
                     Ok(loaded) => active::activate(&body, loaded, &format!("GET {path}")),
                     Err(why) => refuse(&format!("GET {path}"), &why),
                 }
@@ -134,15 +134,17 @@ impl RootContext for Root {
             }
         };
         match &config.bundle {
-            BundleSource::Inline(bytes) => match active::load(bytes, &config.trusted_keys) {
-                Ok(loaded) => active::activate(bytes, loaded, "the plugin configuration"),
-                Err(why) => {
-                    // Refusing the configuration keeps Envoy on the previous one (ECDS)
-                    // or stops it starting with a broken bundle (static).
-                    refuse("the plugin configuration", &why);
-                    return false;
+            BundleSource::Inline(bytes) => {
+                match active::load_admitted(bytes, &config.trusted_keys, config.rollback) {
+                    Ok(loaded) => active::activate(bytes, loaded, "the plugin configuration"),
+                    Err(why) => {
+                        // Refusing the configuration keeps Envoy on the previous one (ECDS)
+                        // or stops it starting with a broken bundle (static).
+                        refuse("the plugin configuration", &why);
+                        return false;
+                    }
                 }
-            },
+            }
             BundleSource::Http(_) => {
                 // Tick every second: the poller's lease and the first poll come soon;
                 // polls themselves follow poll_seconds.

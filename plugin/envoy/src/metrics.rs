@@ -19,6 +19,8 @@ pub const RELOAD_FAILURES: &str = "e911.reload_failures";
 pub const ACTIVATIONS: &str = "e911.bundle.activations";
 /// Gauge: the first six bytes of the active bundle's digest, as a number.
 pub const BUNDLE_DIGEST: &str = "e911.bundle.digest";
+/// Gauge: 1 while the active bundle is unsigned (no signature vouches for it), else 0.
+pub const BUNDLE_UNSIGNED: &str = "e911.bundle.unsigned";
 /// Notifications handed to the notification cluster.
 pub const NOTIFICATIONS_SENT: &str = "e911.notifications.sent";
 /// Notifications the cluster did not accept, or that could not be sent.

@@ -13,6 +13,9 @@ use e911_engine::{CallbackEntry, CallbackStore};
 pub const BUNDLE_KEY: &str = "e911.bundle";
 /// The active bundle's digest (hex).
 pub const VERSION_KEY: &str = "e911.bundle.version";
+/// The active bundle's revision: what a new bundle must not be older than. In shared
+/// data, not in a worker, because it must outlive a VM reload (an ECDS update).
+pub const REVISION_KEY: &str = "e911.bundle.revision";
 /// The HTTP poller's lease: `<holder> <expiry in ns>`.
 pub const POLLER_KEY: &str = "e911.bundle.poller";
 /// Prefix of one ELIN's callback entry (JSON of [`CallbackEntry`]).
@@ -44,8 +47,14 @@ pub enum Published {
     AlreadyActive,
 }
 
-/// Publishes validated bundle bytes under `digest` unless they are already active.
-pub fn publish(shared: &dyn Shared, bytes: &[u8], digest: &str) -> Result<Published, SetError> {
+/// Publishes validated bundle bytes of `revision` under `digest` unless they are already
+/// active.
+pub fn publish(
+    shared: &dyn Shared,
+    bytes: &[u8],
+    revision: &str,
+    digest: &str,
+) -> Result<Published, SetError> {
     if shared
         .get(VERSION_KEY)
         .is_some_and(|(v, _)| v == digest.as_bytes())
@@ -53,8 +62,28 @@ pub fn publish(shared: &dyn Shared, bytes: &[u8], digest: &str) -> Result<Publis
         return Ok(Published::AlreadyActive);
     }
     shared.set(BUNDLE_KEY, bytes, None)?;
+    shared.set(REVISION_KEY, revision.as_bytes(), None)?;
     shared.set(VERSION_KEY, digest.as_bytes(), None)?;
     Ok(Published::New)
+}
+
+/// The revision published now, if any.
+pub fn published_revision(shared: &dyn Shared) -> Option<String> {
+    shared
+        .get(REVISION_KEY)
+        .map(|(v, _)| String::from_utf8_lossy(&v).into_owned())
+}
+
+/// The rollback rule (`e911_policy::admit`, the same in every host) for a bundle of
+/// `revision` against the one published now; the refusal names the setting that forces it.
+pub fn admit(
+    shared: &dyn Shared,
+    revision: &str,
+    rollback: e911_policy::Rollback,
+) -> Result<e911_policy::Admitted, String> {
+    e911_policy::admit(published_revision(shared).as_deref(), revision, rollback).map_err(|older| {
+        format!("{older}; \"allow_rollback\": true in the plugin configuration accepts it")
+    })
 }
 
 /// The version (digest) currently published, if any.
@@ -187,11 +216,38 @@ mod tests {
     #[test]
     fn publishes_once_per_digest_bundle_before_version() {
         let m = Memory::default();
-        assert_eq!(publish(&m, b"B1", "d1"), Ok(Published::New));
-        assert_eq!(publish(&m, b"B1", "d1"), Ok(Published::AlreadyActive));
+        assert_eq!(publish(&m, b"B1", "1", "d1"), Ok(Published::New));
+        assert_eq!(publish(&m, b"B1", "1", "d1"), Ok(Published::AlreadyActive));
         assert_eq!(published_version(&m), Some(b"d1".to_vec()));
-        assert_eq!(publish(&m, b"B2", "d2"), Ok(Published::New));
+        assert_eq!(publish(&m, b"B2", "2", "d2"), Ok(Published::New));
         assert_eq!(m.get(BUNDLE_KEY).unwrap().0, b"B2");
+        assert_eq!(published_revision(&m).as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn a_bundle_older_than_the_published_one_is_refused_unless_rollback_is_allowed() {
+        use e911_policy::{Admitted, Rollback};
+        let m = Memory::default();
+        assert_eq!(
+            admit(&m, "2026.11.1", Rollback::Refuse),
+            Ok(Admitted::First)
+        );
+        publish(&m, b"B1", "2026.11.1", "d1").unwrap();
+        let why = admit(&m, "2026.9.1", Rollback::Refuse).unwrap_err();
+        assert!(
+            why.contains("older than the running revision 2026.11.1")
+                && why.contains("allow_rollback"),
+            "{why}"
+        );
+        assert_eq!(
+            admit(&m, "2026.9.1", Rollback::Allow),
+            Ok(Admitted::ForcedRollback)
+        );
+        assert_eq!(admit(&m, "2026.11.1", Rollback::Refuse), Ok(Admitted::Same));
+        assert_eq!(
+            admit(&m, "2026.12.1", Rollback::Refuse),
+            Ok(Admitted::Newer)
+        );
     }
 
     #[test]

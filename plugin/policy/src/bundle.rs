@@ -117,6 +117,23 @@ impl BundleInfo {
     pub fn signer_key_id(&self) -> Option<String> {
         self.signer.map(|k| k.key_id())
     }
+
+    /// The warning every host logs, at load and at each reload, while it runs an unsigned
+    /// bundle: without a signature, whoever can write the policy source decides where
+    /// emergency calls go. `None` for a signed bundle.
+    pub fn unsigned_warning(&self) -> Option<String> {
+        self.signer
+            .is_none()
+            .then(|| unsigned_warning(&self.revision))
+    }
+}
+
+/// The unsigned-bundle warning for `revision` (see [`BundleInfo::unsigned_warning`]), for
+/// hosts that only have the revision in hand.
+pub fn unsigned_warning(revision: &str) -> String {
+    format!(
+        "WARNING: policy bundle revision {revision} is unsigned: nothing proves who wrote it; sign it (`e911-harness bundle build --sign-key`) and configure the public key as a trusted key"
+    )
 }
 
 /// `revision 2026.11.1, sha256 3f…, signed by 1a2b…` for status lines.

@@ -11,6 +11,8 @@
 //! - [`Policy::write_bundle`] and [`Bundle::load`]: the signed binary artifact (magic,
 //!   version, revision, SHA-256, optional Ed25519 by [`SecretKey`] / [`PublicKey`]);
 //!   each refusal is a [`LoadError`].
+//! - [`Revision`] and [`admit`]: the one rule every host applies before it swaps
+//!   bundles: an older revision is refused unless the operator forces a [`Rollback`].
 //! - [`Policy::trust`]: what a request says ([`RawFacts`]) and who sent it become what the
 //!   policy may use ([`TrustedFacts`]), trust decided once (RFC 3325).
 //! - [`Policy::evaluate`]: [`TrustedFacts`] in, [`Decision`] out (DESIGN §3 steps 2, 4, 5,
@@ -31,6 +33,7 @@ mod keys;
 pub mod model;
 mod policy;
 mod problem;
+mod revision;
 mod sources;
 #[cfg(test)]
 mod testdata;
@@ -38,6 +41,7 @@ mod trust;
 
 pub use bundle::{
     Bundle, BundleInfo, FORMAT_VERSION, LoadError, MAGIC, MAX_BUNDLE_BYTES, WriteError,
+    unsigned_warning,
 };
 pub use decision::{
     CallKind, Decision, Dialog, LocationChoice, LocationSource, Matched, Mismatch, Outbound,
@@ -55,5 +59,6 @@ pub use model::{
 };
 pub use policy::{ElinOwner, Policy};
 pub use problem::Problem;
+pub use revision::{Admitted, OlderRevision, Revision, Rollback, admit};
 pub use sources::{Check, ElementRow, Sources, TOML_FILES};
 pub use trust::{IdentitySource, Peer, RawFacts, TrustedFacts};
