@@ -119,7 +119,15 @@ impl StreamFramer {
             });
             return n;
         }
-        if first_line_is_not_sip(rest, limits) {
+        // While resynchronising, framing resumes only on a line the search for the next
+        // start line would stop at; otherwise where a read ended would decide which
+        // messages a stream holds.
+        let not_sip = match first_line(rest, limits) {
+            Some(line) if self.in_run => !is_start_line(line),
+            Some(line) => !looks_like_sip(line),
+            None => false,
+        };
+        if not_sip {
             return self.resync(rest, limits, piece);
         }
         match frame(rest, limits) {
@@ -246,20 +254,21 @@ fn is_start_line(line: &[u8]) -> bool {
     }
 }
 
-/// Whether the first line of `buf` is complete and is no SIP start line. Framing alone
-/// would wait for a blank line up to the header-size limit; bytes that are not SIP are
-/// passed at their first line instead of stalling the connection.
-fn first_line_is_not_sip(buf: &[u8], limits: &Limits) -> bool {
-    let start = keep_alive_len(buf, limits);
-    let Some(rest) = buf.get(start..) else {
-        return false;
-    };
-    let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-        return false;
-    };
-    let line = rest.get(..end).unwrap_or_default();
+/// The first line of `buf` after keep-alive line ends, once it is complete.
+fn first_line<'b>(buf: &'b [u8], limits: &Limits) -> Option<&'b [u8]> {
+    let rest = buf.get(keep_alive_len(buf, limits)..)?;
+    let end = rest.iter().position(|&b| b == b'\n')?;
+    rest.get(..end)
+}
+
+/// Whether a complete first line could start a SIP message. Framing alone would wait for a
+/// blank line up to the header-size limit; bytes that are not SIP are passed at their
+/// first line instead of stalling the connection. Looser than [`is_start_line`]: at the
+/// start of a stream, or after a message, any token is a method (RFC 4475 §3.1.1.2
+/// `intmeth.dat`).
+fn looks_like_sip(line: &[u8]) -> bool {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    !(line.starts_with(b"SIP/2.0 ") || line.ends_with(b" SIP/2.0"))
+    line.starts_with(b"SIP/2.0 ") || line.ends_with(b" SIP/2.0")
 }
 
 #[cfg(test)]
@@ -388,6 +397,30 @@ mod tests {
     fn end_of_stream_passes_an_incomplete_tail() {
         let (got, _) = pieces(&[&BYE[..12], &BYE[12..20]], &Limits::DEFAULT);
         assert_eq!(got, vec![("unframed", BYE[..20].to_vec())]);
+    }
+
+    /// Found by the `framer` fuzz target: while resynchronising, a line that only looks
+    /// like SIP (`!odd SIP/2.0`) was skipped when the whole stream came in one read but
+    /// framed as a message when a read ended inside it and it was kept as the tail.
+    #[test]
+    fn resynchronising_frames_the_same_messages_wherever_a_read_ends() {
+        let stream = [
+            b"\x16\x03 not sip\r\n!odd SIP/2.0\r\nContent-Length: 0\r\n\r\n".as_slice(),
+            INVITE,
+        ]
+        .concat();
+        let messages = |chunks: &[&[u8]]| -> Vec<Vec<u8>> {
+            let (got, _) = pieces(chunks, &Limits::DEFAULT);
+            got.into_iter()
+                .filter(|(kind, _)| *kind == "message")
+                .map(|(_, bytes)| bytes)
+                .collect()
+        };
+        assert_eq!(messages(&[&stream]), vec![INVITE.to_vec()]);
+        for cut in 1..stream.len() {
+            let (a, b) = stream.split_at(cut);
+            assert_eq!(messages(&[a, b]), vec![INVITE.to_vec()], "cut {cut}");
+        }
     }
 
     #[test]
