@@ -286,3 +286,35 @@ fn characters_xml_forbids_are_refused_in_text_and_attributes() {
 fn is_allowed(c: char) -> bool {
     (c >= ' ' || matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{fffe}' | '\u{ffff}')
 }
+
+/// Found by the `pidf_read` fuzz target: RFC 3339 §5.6 lets `T` and `Z` be lower case,
+/// the writer writes them upper case (as `xs:dateTime` wants), and the reader kept them as
+/// sent, so a timestamp changed on the way through. Both now read in the writer's form;
+/// what is no date-time stays as written.
+#[test]
+fn date_times_read_in_the_form_the_writer_writes() {
+    let loc = only(
+        r#"<presence xmlns="urn:ietf:params:xml:ns:pidf"
+  xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10"
+  xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr">
+  <tuple id="t"><status><gp:geopriv>
+    <gp:location-info><ca:civicAddress><ca:country>US</ca:country></ca:civicAddress></gp:location-info>
+    <gp:usage-rules><gp:retention-expiry> 2003-06-23t04:57:29z </gp:retention-expiry></gp:usage-rules>
+  </gp:geopriv></status><timestamp>2003-06-22t20:57:29.5z</timestamp></tuple></presence>"#,
+    )
+    .location;
+    assert_eq!(loc.timestamp.as_deref(), Some("2003-06-22T20:57:29.5Z"));
+    assert_eq!(
+        loc.usage_rules.retention_expiry.as_deref(),
+        Some("2003-06-23T04:57:29Z")
+    );
+    let odd = only(
+        r#"<presence xmlns="urn:ietf:params:xml:ns:pidf"
+  xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10"
+  xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr">
+  <tuple id="t"><status><gp:geopriv>
+    <gp:location-info><ca:civicAddress><ca:country>US</ca:country></ca:civicAddress></gp:location-info>
+  </gp:geopriv></status><timestamp>yesterday noon</timestamp></tuple></presence>"#,
+    );
+    assert_eq!(odd.location.timestamp.as_deref(), Some("yesterday noon"));
+}
