@@ -33,7 +33,7 @@ const PEERS: [Option<&str>; 6] = [
 
 fuzz_target!(|data: &[u8]| {
     let peer = PEERS[data.len() % PEERS.len()].map(|p| p.parse::<IpAddr>().unwrap());
-    let transport = if data.len() % 2 == 0 {
+    let transport = if data.len().is_multiple_of(2) {
         Transport::Udp
     } else {
         Transport::Tcp

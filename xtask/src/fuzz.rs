@@ -88,6 +88,23 @@ pub fn run_targets(root: &Path, targets: &[&str], seconds: u64) -> Result<()> {
     Ok(())
 }
 
+/// fmt and clippy on the fuzz crate, which the workspace's own checks do not reach (it is
+/// a workspace of its own). Without the coverage flags: lints need no instrumentation.
+pub fn lint(root: &Path) -> Result<()> {
+    step("fmt and clippy (fuzz targets)");
+    let fuzz = root.join("fuzz");
+    run(cargo()
+        .current_dir(&fuzz)
+        .args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo()
+        .current_dir(&fuzz)
+        .args(["clippy", "--all-targets", "--target-dir"])
+        .arg(root.join("target/fuzz/clippy"))
+        .args(["--", "-D", "warnings"])
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("RUSTFLAGS", "--cfg fuzzing"))
+}
+
 /// Builds every target with the coverage flags; returns the folder of the binaries.
 fn build(root: &Path) -> Result<PathBuf> {
     step("fuzz: build the targets (stable, sanitizer coverage)");

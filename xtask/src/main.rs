@@ -185,6 +185,8 @@ fn test() -> Result<()> {
         "warnings",
     ]))?;
 
+    fuzz::lint(&root)?;
+
     for target in WASM_TARGETS {
         step(&format!("clippy ({target}): the plugin crates"));
         let mut cmd = cargo();
