@@ -455,6 +455,18 @@ impl Payload {
                 "a policy, route, site or caller points past its list",
             ));
         }
+        // The sources compiler refuses coordinates out of range (`sources/erls.rs`); a
+        // bundle is held to the same rule, or a NaN would reach the PIDF-LO writer.
+        if self
+            .erls
+            .iter()
+            .filter_map(|e| e.point.as_ref())
+            .any(|p| p.check().is_err())
+        {
+            return Err(LoadError::Malformed(
+                "an ERL's point is out of range or not a number",
+            ));
+        }
         Ok(Policy::assemble(Parts {
             network: self.network.into_map(erls)?,
             site_map: self.site_map.into_map(sites)?,
