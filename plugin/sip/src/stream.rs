@@ -64,6 +64,11 @@ pub struct StreamFramer {
     passing: usize,
     /// A run of unframed bytes is under way (so the next piece of it does not start one).
     in_run: bool,
+    /// The last unframed bytes ended inside a line (one longer than the header limit,
+    /// passed for its length): the rest of that line passes too, for the same reason. Read
+    /// as a line of its own, its end could look like a start line, and a message would
+    /// then exist or not depending on where a read ended.
+    rest_of_line: Option<Unframed>,
 }
 
 impl StreamFramer {
@@ -117,6 +122,16 @@ impl StreamFramer {
                 why: Unframed::Oversize,
                 starts: false,
             });
+            return n;
+        }
+        if let Some(why) = self.rest_of_line {
+            let n = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |lf| lf + 1);
+            let bytes = rest.get(..n).unwrap_or_default();
+            self.rest_of_line = (!bytes.ends_with(b"\n")).then_some(why);
+            self.unframed(bytes, why, piece);
             return n;
         }
         // While resynchronising, framing resumes only on a line the search for the next
@@ -207,7 +222,9 @@ impl StreamFramer {
             }
         };
         if n > 0 {
-            self.unframed(rest.get(..n).unwrap_or_default(), why, piece);
+            let bytes = rest.get(..n).unwrap_or_default();
+            self.rest_of_line = (!bytes.ends_with(b"\n")).then_some(why);
+            self.unframed(bytes, why, piece);
             self.in_run = true;
         }
         n
@@ -420,6 +437,31 @@ mod tests {
         for cut in 1..stream.len() {
             let (a, b) = stream.split_at(cut);
             assert_eq!(messages(&[a, b]), vec![INVITE.to_vec()], "cut {cut}");
+        }
+    }
+
+    /// Found by the `framer` fuzz target: a partial line longer than the header limit is
+    /// passed at once, and the rest of that line, in the next read, was taken for a line of
+    /// its own; `E x SIP/2.0` at the end of a long line then framed as a message, but only
+    /// when a read ended just before it.
+    #[test]
+    fn the_rest_of_a_line_passed_for_its_length_is_never_a_start_line() {
+        let limits = Limits {
+            max_message_bytes: 64,
+            max_header_bytes: 48,
+            max_headers: 3,
+            ..Limits::DEFAULT
+        };
+        let long = [b"INVITE sip:".as_slice(), &[b'a'; 60], b"E x SIP/2.0\r\n"].concat();
+        let stream = [b"garbage\r\n".as_slice(), &long, b"l: 0\r\n\r\n"].concat();
+        let messages = |chunks: &[&[u8]]| {
+            let (got, _) = pieces(chunks, &limits);
+            got.iter().filter(|(kind, _)| *kind == "message").count()
+        };
+        assert_eq!(messages(&[&stream]), 0);
+        for cut in 1..stream.len() {
+            let (a, b) = stream.split_at(cut);
+            assert_eq!(messages(&[a, b]), 0, "cut {cut}");
         }
     }
 
