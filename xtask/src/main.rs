@@ -10,6 +10,8 @@
 //!   checks its imports and panic paths (`envoy.rs`); `test` does it before the tests.
 //! - `cargo xtask build-web` builds the policy playground (`target/wasm/web/`, see
 //!   `web.rs`); `test` does it before the tests.
+//! - `cargo xtask fuzz [--seconds N] [--target NAME]` builds the fuzz targets (`fuzz/`)
+//!   and runs each for N seconds (`fuzz.rs`); `test` runs each for 10.
 //!
 //! Each command does its own set-up on a fresh machine of this project's kind (Debian with
 //! rustup), so a new clone needs nothing but these two lines. Set-up steps are idempotent:
@@ -26,6 +28,7 @@ use anyhow::{Context, Result, bail};
 mod architecture;
 mod component;
 mod envoy;
+mod fuzz;
 mod tools;
 mod wasm_build;
 mod web;
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("setup") => setup().map(|_| ()),
         Some("chaos") => chaos(&args[1..]),
+        Some("fuzz") => workspace_root().and_then(|root| fuzz::command(&root, &args[1..])),
         Some("build-component") => install_wasm_targets()
             .and_then(|()| workspace_root())
             .and_then(|root| component::build(&root))
@@ -81,7 +85,7 @@ fn main() -> ExitCode {
             .map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask chaos [--seconds N] | cargo xtask build-component | cargo xtask build-envoy | cargo xtask build-web"
+                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask chaos [--seconds N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask build-component | cargo xtask build-envoy | cargo xtask build-web"
             );
             return ExitCode::from(2);
         }
@@ -181,6 +185,8 @@ fn test() -> Result<()> {
         "warnings",
     ]))?;
 
+    fuzz::lint(&root)?;
+
     for target in WASM_TARGETS {
         step(&format!("clippy ({target}): the plugin crates"));
         let mut cmd = cargo();
@@ -204,7 +210,10 @@ fn test() -> Result<()> {
     run(cargo()
         .args(["test", "--workspace"])
         .env("E911_TOOLS", &tools))?;
-    Ok(())
+
+    // Every fuzz target briefly, so a change that breaks one of their invariants on the
+    // seeds or near them fails here; long runs are `cargo xtask fuzz` (FUZZING.md).
+    fuzz::run_targets(&root, &fuzz::TARGETS, fuzz::TEST_SECONDS)
 }
 
 /// The step under way and when it started: each step says how long the one before it

@@ -215,26 +215,45 @@ impl Policy {
     pub fn write_bundle(&self, signer: Option<&SecretKey>) -> Result<Vec<u8>, WriteError> {
         let payload = postcard::to_allocvec(&PayloadRef::of(self))
             .map_err(|e| WriteError::Encode(e.to_string()))?;
-        let revision = self.settings.revision.as_bytes();
-        let revision_len =
-            u16::try_from(revision.len()).map_err(|_| WriteError::RevisionTooLong)?;
-        let flags = if signer.is_some() { FLAG_SIGNED } else { 0 };
-        let mut out = Vec::with_capacity(payload.len() + revision.len() + 160);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&revision_len.to_le_bytes());
-        out.extend_from_slice(revision);
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&Sha256::digest(&payload));
-        if let Some(key) = signer {
-            let signature = key.sign(&signed_message(&out));
-            out.extend_from_slice(&key.public_key().to_bytes());
-            out.extend_from_slice(&signature);
-        }
-        out.extend_from_slice(&payload);
-        Ok(out)
+        write_envelope(&self.settings.revision, &payload, signer)
     }
+}
+
+/// The header around an encoded payload, with its digest and, given a key, signature.
+/// Public in fuzzing builds only: the fuzzer seals payloads it mutated, so that its inputs
+/// get past the digest and signature to the decoder (`fuzz/fuzz_targets/bundle_load.rs`).
+#[cfg(fuzzing)]
+pub fn write_envelope_for_fuzzing(
+    revision: &str,
+    payload: &[u8],
+    signer: Option<&SecretKey>,
+) -> Result<Vec<u8>, WriteError> {
+    write_envelope(revision, payload, signer)
+}
+
+fn write_envelope(
+    revision: &str,
+    payload: &[u8],
+    signer: Option<&SecretKey>,
+) -> Result<Vec<u8>, WriteError> {
+    let revision = revision.as_bytes();
+    let revision_len = u16::try_from(revision.len()).map_err(|_| WriteError::RevisionTooLong)?;
+    let flags = if signer.is_some() { FLAG_SIGNED } else { 0 };
+    let mut out = Vec::with_capacity(payload.len() + revision.len() + 160);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&flags.to_le_bytes());
+    out.extend_from_slice(&revision_len.to_le_bytes());
+    out.extend_from_slice(revision);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&Sha256::digest(payload));
+    if let Some(key) = signer {
+        let signature = key.sign(&signed_message(&out));
+        out.extend_from_slice(&key.public_key().to_bytes());
+        out.extend_from_slice(&signature);
+    }
+    out.extend_from_slice(payload);
+    Ok(out)
 }
 
 fn signed_message(header: &[u8]) -> Vec<u8> {
@@ -451,6 +470,18 @@ impl Payload {
         if !indices_ok {
             return Err(LoadError::Malformed(
                 "a policy, route, site or caller points past its list",
+            ));
+        }
+        // The sources compiler refuses coordinates out of range (`sources/erls.rs`); a
+        // bundle is held to the same rule, or a NaN would reach the PIDF-LO writer.
+        if self
+            .erls
+            .iter()
+            .filter_map(|e| e.point.as_ref())
+            .any(|p| p.check().is_err())
+        {
+            return Err(LoadError::Malformed(
+                "an ERL's point is out of range or not a number",
             ));
         }
         Ok(Policy::assemble(Parts {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::testdata::contoso;
+use e911_location::Point;
 
 fn key(n: u8) -> SecretKey {
     SecretKey::from_seed([n; 32])
@@ -163,4 +164,30 @@ fn a_loaded_bundle_decides_like_the_compiled_policy() {
         ..Default::default()
     };
     assert_eq!(loaded.decide(facts), policy.decide(facts));
+}
+
+/// Found by the `bundle_load` fuzz target: a well-signed payload whose ERL point had a NaN
+/// latitude (or a longitude of 5e276) loaded, although the sources compiler refuses any
+/// point out of range. Such a point cannot be written as a PIDF-LO the PSAP reads, and NaN
+/// made the policy unequal to itself. The loader holds the compiler's rule.
+#[test]
+fn an_erl_point_out_of_range_is_refused() {
+    for point in [
+        Point::new(f64::NAN, -122.1),
+        Point::new(47.6, 5.0e276),
+        Point::new(91.0, 0.0),
+        Point::new(47.6, -122.1).with_altitude(f64::INFINITY),
+    ] {
+        let mut policy = contoso();
+        policy.erls[0].point = Some(point);
+        let bytes = policy.write_bundle(None).unwrap();
+        assert_eq!(
+            Bundle::load(&bytes, &[]).unwrap_err(),
+            LoadError::Malformed("an ERL's point is out of range or not a number"),
+            "{point:?}"
+        );
+    }
+    let mut policy = contoso();
+    policy.erls[0].point = Some(Point::new(47.64, -122.13));
+    assert!(Bundle::load(&policy.write_bundle(None).unwrap(), &[]).is_ok());
 }

@@ -39,6 +39,8 @@ mod sources;
 mod testdata;
 mod trust;
 
+#[cfg(fuzzing)]
+pub use bundle::write_envelope_for_fuzzing;
 pub use bundle::{
     Bundle, BundleInfo, FORMAT_VERSION, LoadError, MAGIC, MAX_BUNDLE_BYTES, WriteError,
     unsigned_warning,

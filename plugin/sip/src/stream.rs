@@ -64,6 +64,11 @@ pub struct StreamFramer {
     passing: usize,
     /// A run of unframed bytes is under way (so the next piece of it does not start one).
     in_run: bool,
+    /// The last unframed bytes ended inside a line (one longer than the header limit,
+    /// passed for its length): the rest of that line passes too, for the same reason. Read
+    /// as a line of its own, its end could look like a start line, and a message would
+    /// then exist or not depending on where a read ended.
+    rest_of_line: Option<Unframed>,
 }
 
 impl StreamFramer {
@@ -119,7 +124,25 @@ impl StreamFramer {
             });
             return n;
         }
-        if first_line_is_not_sip(rest, limits) {
+        if let Some(why) = self.rest_of_line {
+            let n = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |lf| lf + 1);
+            let bytes = rest.get(..n).unwrap_or_default();
+            self.rest_of_line = (!bytes.ends_with(b"\n")).then_some(why);
+            self.unframed(bytes, why, piece);
+            return n;
+        }
+        // While resynchronising, framing resumes only on a line the search for the next
+        // start line would stop at; otherwise where a read ended would decide which
+        // messages a stream holds.
+        let not_sip = match first_line(rest, limits) {
+            Some(line) if self.in_run => !is_start_line(line),
+            Some(line) => !looks_like_sip(line),
+            None => false,
+        };
+        if not_sip {
             return self.resync(rest, limits, piece);
         }
         match frame(rest, limits) {
@@ -199,7 +222,9 @@ impl StreamFramer {
             }
         };
         if n > 0 {
-            self.unframed(rest.get(..n).unwrap_or_default(), why, piece);
+            let bytes = rest.get(..n).unwrap_or_default();
+            self.rest_of_line = (!bytes.ends_with(b"\n")).then_some(why);
+            self.unframed(bytes, why, piece);
             self.in_run = true;
         }
         n
@@ -246,20 +271,21 @@ fn is_start_line(line: &[u8]) -> bool {
     }
 }
 
-/// Whether the first line of `buf` is complete and is no SIP start line. Framing alone
-/// would wait for a blank line up to the header-size limit; bytes that are not SIP are
-/// passed at their first line instead of stalling the connection.
-fn first_line_is_not_sip(buf: &[u8], limits: &Limits) -> bool {
-    let start = keep_alive_len(buf, limits);
-    let Some(rest) = buf.get(start..) else {
-        return false;
-    };
-    let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-        return false;
-    };
-    let line = rest.get(..end).unwrap_or_default();
+/// The first line of `buf` after keep-alive line ends, once it is complete.
+fn first_line<'b>(buf: &'b [u8], limits: &Limits) -> Option<&'b [u8]> {
+    let rest = buf.get(keep_alive_len(buf, limits)..)?;
+    let end = rest.iter().position(|&b| b == b'\n')?;
+    rest.get(..end)
+}
+
+/// Whether a complete first line could start a SIP message. Framing alone would wait for a
+/// blank line up to the header-size limit; bytes that are not SIP are passed at their
+/// first line instead of stalling the connection. Looser than [`is_start_line`]: at the
+/// start of a stream, or after a message, any token is a method (RFC 4475 §3.1.1.2
+/// `intmeth.dat`).
+fn looks_like_sip(line: &[u8]) -> bool {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    !(line.starts_with(b"SIP/2.0 ") || line.ends_with(b" SIP/2.0"))
+    line.starts_with(b"SIP/2.0 ") || line.ends_with(b" SIP/2.0")
 }
 
 #[cfg(test)]
@@ -388,6 +414,55 @@ mod tests {
     fn end_of_stream_passes_an_incomplete_tail() {
         let (got, _) = pieces(&[&BYE[..12], &BYE[12..20]], &Limits::DEFAULT);
         assert_eq!(got, vec![("unframed", BYE[..20].to_vec())]);
+    }
+
+    /// Found by the `framer` fuzz target: while resynchronising, a line that only looks
+    /// like SIP (`!odd SIP/2.0`) was skipped when the whole stream came in one read but
+    /// framed as a message when a read ended inside it and it was kept as the tail.
+    #[test]
+    fn resynchronising_frames_the_same_messages_wherever_a_read_ends() {
+        let stream = [
+            b"\x16\x03 not sip\r\n!odd SIP/2.0\r\nContent-Length: 0\r\n\r\n".as_slice(),
+            INVITE,
+        ]
+        .concat();
+        let messages = |chunks: &[&[u8]]| -> Vec<Vec<u8>> {
+            let (got, _) = pieces(chunks, &Limits::DEFAULT);
+            got.into_iter()
+                .filter(|(kind, _)| *kind == "message")
+                .map(|(_, bytes)| bytes)
+                .collect()
+        };
+        assert_eq!(messages(&[&stream]), vec![INVITE.to_vec()]);
+        for cut in 1..stream.len() {
+            let (a, b) = stream.split_at(cut);
+            assert_eq!(messages(&[a, b]), vec![INVITE.to_vec()], "cut {cut}");
+        }
+    }
+
+    /// Found by the `framer` fuzz target: a partial line longer than the header limit is
+    /// passed at once, and the rest of that line, in the next read, was taken for a line of
+    /// its own; `E x SIP/2.0` at the end of a long line then framed as a message, but only
+    /// when a read ended just before it.
+    #[test]
+    fn the_rest_of_a_line_passed_for_its_length_is_never_a_start_line() {
+        let limits = Limits {
+            max_message_bytes: 64,
+            max_header_bytes: 48,
+            max_headers: 3,
+            ..Limits::DEFAULT
+        };
+        let long = [b"INVITE sip:".as_slice(), &[b'a'; 60], b"E x SIP/2.0\r\n"].concat();
+        let stream = [b"garbage\r\n".as_slice(), &long, b"l: 0\r\n\r\n"].concat();
+        let messages = |chunks: &[&[u8]]| {
+            let (got, _) = pieces(chunks, &limits);
+            got.iter().filter(|(kind, _)| *kind == "message").count()
+        };
+        assert_eq!(messages(&[&stream]), 0);
+        for cut in 1..stream.len() {
+            let (a, b) = stream.split_at(cut);
+            assert_eq!(messages(&[a, b]), 0, "cut {cut}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Lync's `msftE911PidfExtn` skipped; lower-case country codes upper-cased;
 //! `retransmission-allowed` written `yes`/`no`.
 
-use super::lexical::collapse;
+use super::lexical::{collapse, rfc3339};
 use super::tree::{self, Element, Ns};
 use super::{FoundLocation, MAX_INPUT_BYTES, Origin, PidfLo};
 use crate::civic::{CivicAddress, CivicElement};
@@ -80,7 +80,8 @@ impl Container {
         let timestamp = element
             .child(|e| e.name == "timestamp" && matches!(e.ns, Ns::DataModel | Ns::Pidf))
             .map(|e| collapse(&e.text()))
-            .filter(|s| !s.is_empty());
+            .filter(|s| !s.is_empty())
+            .map(date_time);
         Some(Self {
             placement: Some(placement),
             id: element.attr("id").map(str::to_owned),
@@ -178,7 +179,7 @@ fn read_usage_rules(rules: &Element) -> UsageRules {
                 let value = collapse(&text).to_ascii_lowercase();
                 out.retransmission_allowed = matches!(value.as_str(), "true" | "1" | "yes");
             }
-            "retention-expiry" => out.retention_expiry = trimmed(&text),
+            "retention-expiry" => out.retention_expiry = trimmed(&text).map(date_time),
             "external-ruleset" | "ruleset-reference" => out.external_ruleset = trimmed(&text),
             "note-well" => out.note_well = trimmed(&text),
             _ => {}
@@ -318,6 +319,16 @@ fn collect_positions(element: &Element, crs: Crs, out: &mut Vec<Point>) {
             }
             _ => collect_positions(child, crs, out),
         }
+    }
+}
+
+/// An RFC 3339 date-time in the form the writer writes it (`T` and `Z` upper case,
+/// RFC 3339 §5.6 allows either), so a location reads the same after a round trip;
+/// anything else as written.
+fn date_time(text: String) -> String {
+    match rfc3339(&text) {
+        Some(canonical) => canonical.into_owned(),
+        None => text,
     }
 }
 

@@ -240,3 +240,81 @@ fn byte_order_mark_is_skipped() {
     let doc = "\u{feff}<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:a@b\"/>";
     assert_eq!(read(doc).entity.as_deref(), Some("pres:a@b"));
 }
+
+/// Found by the `pidf_read` fuzz target: a raw NUL inside `A3` was read as part of the
+/// town's name, and the writer (rightly) wrote it as a space, so the location changed on
+/// the way through. XML 1.0 §2.2 (`Char`) allows no C0 control but tab, LF and CR, and
+/// neither U+FFFE nor U+FFFF, anywhere in a document: such a document is not XML.
+#[test]
+fn characters_xml_forbids_are_refused_in_text_and_attributes() {
+    let doc = |civic: &str, entity: &str| {
+        format!(
+            r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="{entity}"
+  xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10"
+  xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr">
+  <tuple id="t"><status><gp:geopriv><gp:location-info>
+    <ca:civicAddress><ca:country>AU</ca:country><ca:A3>{civic}</ca:A3></ca:civicAddress>
+  </gp:location-info></gp:geopriv></status></tuple></presence>"#
+        )
+    };
+    let civic = only(&doc("Wollongong", "pres:a@b")).location.civic.unwrap();
+    assert_eq!(civic.get(CivicElement::A3), Some("Wollongong"));
+    for (civic, entity) in [
+        ("Wol\0longong", "pres:a@b"),
+        ("Wol\u{1}longong", "pres:a@b"),
+        ("Wol\u{1b}longong", "pres:a@b"),
+        ("Wol\u{fffe}longong", "pres:a@b"),
+        ("<![CDATA[Wol\0longong]]>", "pres:a@b"),
+        ("Wollongong", "pres:a\0@b"),
+        ("Wollongong", "pres:a\u{ffff}@b"),
+    ] {
+        let input = doc(civic, entity);
+        let err = read_pidf_lo(input.as_bytes()).unwrap_err();
+        let ReadError::Malformed { at, reason } = &err else {
+            panic!("{civic:?} / {entity:?}: {err:?}");
+        };
+        let bad = input
+            .char_indices()
+            .find(|(_, c)| !is_allowed(*c))
+            .unwrap()
+            .0;
+        assert_eq!(*at, bad as u64, "{civic:?} / {entity:?}: {reason}");
+        assert!(reason.contains("§2.2"), "{reason}");
+    }
+}
+
+fn is_allowed(c: char) -> bool {
+    (c >= ' ' || matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{fffe}' | '\u{ffff}')
+}
+
+/// Found by the `pidf_read` fuzz target: RFC 3339 §5.6 lets `T` and `Z` be lower case,
+/// the writer writes them upper case (as `xs:dateTime` wants), and the reader kept them as
+/// sent, so a timestamp changed on the way through. Both now read in the writer's form;
+/// what is no date-time stays as written.
+#[test]
+fn date_times_read_in_the_form_the_writer_writes() {
+    let loc = only(
+        r#"<presence xmlns="urn:ietf:params:xml:ns:pidf"
+  xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10"
+  xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr">
+  <tuple id="t"><status><gp:geopriv>
+    <gp:location-info><ca:civicAddress><ca:country>US</ca:country></ca:civicAddress></gp:location-info>
+    <gp:usage-rules><gp:retention-expiry> 2003-06-23t04:57:29z </gp:retention-expiry></gp:usage-rules>
+  </gp:geopriv></status><timestamp>2003-06-22t20:57:29.5z</timestamp></tuple></presence>"#,
+    )
+    .location;
+    assert_eq!(loc.timestamp.as_deref(), Some("2003-06-22T20:57:29.5Z"));
+    assert_eq!(
+        loc.usage_rules.retention_expiry.as_deref(),
+        Some("2003-06-23T04:57:29Z")
+    );
+    let odd = only(
+        r#"<presence xmlns="urn:ietf:params:xml:ns:pidf"
+  xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10"
+  xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr">
+  <tuple id="t"><status><gp:geopriv>
+    <gp:location-info><ca:civicAddress><ca:country>US</ca:country></ca:civicAddress></gp:location-info>
+  </gp:geopriv></status><timestamp>yesterday noon</timestamp></tuple></presence>"#,
+    );
+    assert_eq!(odd.location.timestamp.as_deref(), Some("yesterday noon"));
+}

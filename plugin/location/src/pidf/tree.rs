@@ -145,9 +145,11 @@ impl Element {
 }
 
 /// Builds the tree of `input`. Checks well-formedness as far as a reader
-/// needs: matched tags (quick-xml), one root, nothing but whitespace outside
-/// it, known entities, no duplicate attributes, depth at most [`MAX_DEPTH`].
+/// needs: only characters XML allows, matched tags (quick-xml), one root,
+/// nothing but whitespace outside it, known entities, no duplicate
+/// attributes, depth at most [`MAX_DEPTH`].
 pub(crate) fn parse(input: &str) -> Result<Element, ReadError> {
+    check_chars(input)?;
     let mut reader = NsReader::from_str(input);
     let mut builder = Builder::default();
     loop {
@@ -179,6 +181,27 @@ pub(crate) fn parse(input: &str) -> Result<Element, ReadError> {
             Event::Eof => return builder.finish(position(&reader)),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
         }
+    }
+}
+
+/// XML 1.0 §2.2, <https://www.w3.org/TR/xml/#charsets>: "Char ::= #x9 | #xA
+/// | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]", for the
+/// whole document (text, attribute values, CDATA, comments). quick-xml does
+/// not check it, and a raw NUL read into a civic element would reach the
+/// PSAP as something the caller's document never validly said.
+fn check_chars(input: &str) -> Result<(), ReadError> {
+    match input
+        .char_indices()
+        .find(|(_, c)| !super::lexical::is_xml_char(*c))
+    {
+        Some((at, c)) => Err(malformed_at(
+            at,
+            format!(
+                "U+{:04X} is not a character XML allows (XML 1.0 §2.2)",
+                u32::from(c)
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
