@@ -579,3 +579,46 @@ fn kamailio_names_a_broken_settings_line_and_still_relays_the_emergency_call() {
     );
     assert!(text.contains(&expected), "{expected}\n{text}");
 }
+
+/// A `.cwasm` is native code wasmtime loads unchecked, so the glue uses the cache only in a
+/// folder no other user can write to: in a world-writable one it says why, compiles in
+/// memory, neither reads nor writes a cache file there, and the call goes out with its
+/// PIDF-LO as usual.
+#[test]
+fn kamailio_does_not_use_a_compiled_cache_others_can_write_to() {
+    use std::os::unix::fs::PermissionsExt;
+
+    require_tools();
+    let dir = scratch("open-cache");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let open = dir.join("open-cache");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (mut esp, esp_uri) = uas(&dir, "esp", "uas-sip-trunk.xml", "127.0.0.2", 1);
+    let (_plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
+    let ini = settings(&dir, &[("esp-primary", esp_uri.clone())], "");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    let text = text
+        .lines()
+        .map(|l| match l.starts_with("cache_dir = ") {
+            true => format!("cache_dir = {}", open.display()),
+            false => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&ini, text + "\n").unwrap();
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &esp_uri);
+    let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &["-m", "1"]);
+    assert_calls(&dir, &mut hq, 1);
+    assert_calls(&dir, &mut esp, 1);
+    let text = log(&dir);
+    let expected = format!(
+        "compiled cache not used, compiling in memory: {}: others can write to the cache folder (mode 777)",
+        open.display()
+    );
+    assert!(text.contains(&expected), "{expected}\n{text}");
+    let files: Vec<_> = std::fs::read_dir(&open).unwrap().collect();
+    assert!(files.is_empty(), "{files:?}");
+}

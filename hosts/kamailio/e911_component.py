@@ -21,6 +21,7 @@ import hashlib
 import importlib.metadata
 import ipaddress
 import os
+import stat
 import tempfile
 from typing import Any, Optional, Protocol
 
@@ -94,28 +95,77 @@ def _wasmtime_version() -> str:
         return "unknown"
 
 
-def _compile(engine: wasmtime.Engine, path: str, cache_dir: str) -> wc.Component:
-    """The component, from the cache when the same bytes were compiled by this wasmtime."""
+def private_cache_dir(cache_dir: str) -> tuple[Optional[str], str]:
+    """`cache_dir` if only this user can change what is in it, else None and why.
+
+    A `.cwasm` file is native code that wasmtime loads without checking it, so a folder
+    another user can write to would let them run code inside Kamailio. The rule is the
+    harness's (host-harness/src/component_host/cache.rs): a real directory (not a symlink)
+    owned by us; one of ours that others can only read is tightened to 0700; one that
+    others can write to is not used.
+    """
+    try:
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        info = os.lstat(cache_dir)
+    except OSError as err:
+        return None, f"{cache_dir}: cannot use the cache folder ({err.strerror})"
+    if not stat.S_ISDIR(info.st_mode):
+        return None, f"{cache_dir}: the cache folder is not a directory (a symlink?)"
+    if info.st_uid != os.geteuid():
+        return None, f"{cache_dir}: the cache folder belongs to uid {info.st_uid}, not to us"
+    if info.st_mode & 0o022:
+        return None, f"{cache_dir}: others can write to the cache folder (mode {info.st_mode & 0o777:o})"
+    if info.st_mode & 0o077:
+        try:
+            os.chmod(cache_dir, 0o700)
+        except OSError as err:
+            return None, f"{cache_dir}: cannot make the cache folder private ({err.strerror})"
+    return cache_dir, ""
+
+
+def _read_private(path: str) -> Optional[bytes]:
+    """The file's bytes if it is a regular file of ours that only we can read or write.
+
+    Checked on the opened file, not the name, so nothing can be swapped in between.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            return None
+        return file.read()
+
+
+def _compile(engine: wasmtime.Engine, path: str, cache_dir: str) -> tuple[wc.Component, str]:
+    """The component, from the cache when the same bytes were compiled by this wasmtime,
+    and why the cache was not used (empty when it was)."""
     with open(path, "rb") as file:
         wasm = file.read()
+    folder, refused = private_cache_dir(cache_dir)
+    if folder is None:
+        return wc.Component(engine, wasm), refused
     key = hashlib.sha256(wasm + f"|wasmtime-py {_wasmtime_version()}|fuel".encode())
-    cached = os.path.join(cache_dir, f"e911-policy-{key.hexdigest()[:32]}.cwasm")
-    if os.path.exists(cached):
+    cached = os.path.join(folder, f"e911-policy-{key.hexdigest()[:32]}.cwasm")
+    native = _read_private(cached)
+    if native is not None:
         try:
-            return wc.Component.deserialize_file(engine, cached)
+            return wc.Component.deserialize(engine, native), ""
         except wasmtime.WasmtimeError:
             pass  # stale or damaged: compile again below and overwrite it
     component = wc.Component(engine, wasm)
     try:
-        os.makedirs(cache_dir, exist_ok=True)
-        # Written aside and renamed: another worker may be reading the cache right now.
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        # Written aside (mkstemp makes it 0600) and renamed: another worker may be reading
+        # the cache right now.
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as out:
             out.write(component.serialize())
         os.replace(tmp, cached)
     except OSError:
         pass  # no cache: every process compiles, slower but correct
-    return component
+    return component, ""
 
 
 class Plugin:
@@ -134,7 +184,7 @@ class Plugin:
         # Always on, so the cached artefact matches whatever budget the settings give.
         config.consume_fuel = True
         self._engine = wasmtime.Engine(config)
-        self._component = _compile(self._engine, component_path, cache_dir)
+        self._component, self.cache_refused = _compile(self._engine, component_path, cache_dir)
         self._host = host
         self._call_fuel = call_fuel
         self._configure_fuel = configure_fuel

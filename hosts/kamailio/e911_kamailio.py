@@ -118,6 +118,8 @@ class Worker:
             self.settings.configure_fuel,
             self.settings.memory_limit,
         )
+        if self.plugin.cache_refused:
+            KSR.warn(f"e911: compiled cache not used, compiling in memory: {self.plugin.cache_refused}\n")
         self.seen: Optional[tuple[int, int, int]] = None
         self.digest = ""
         self.last_good = os.path.join(self.settings.state_dir, "last-good.bundle")
