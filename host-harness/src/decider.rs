@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use e911_component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
-use e911_harness::component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_harness::proxy_wasm_host::{ProxyWasmDecider, ProxyWasmRuntime};
 use e911_policy::{Policy, PublicKey};
 

@@ -100,7 +100,7 @@ def private_cache_dir(cache_dir: str) -> tuple[Optional[str], str]:
 
     A `.cwasm` file is native code that wasmtime loads without checking it, so a folder
     another user can write to would let them run code inside Kamailio. The rule is the
-    harness's (host-harness/src/component_host/cache.rs): a real directory (not a symlink)
+    harness's (hosts/component-host/src/cache.rs): a real directory (not a symlink)
     owned by us; one of ours that others can only read is tightened to 0700; one that
     others can write to is not used.
     """

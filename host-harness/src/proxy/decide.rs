@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
+use e911_component_host::{ComponentHost, ComponentRuntime};
 use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Engine, MemoryStore, Verdict};
-use e911_harness::component_host::{ComponentHost, ComponentRuntime};
 use e911_policy::{DialPlan, PublicKey};
 
 use super::lock;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use e911_component_host::ComponentRuntime;
 use e911_engine::Engine;
-use e911_harness::component_host::ComponentRuntime;
 use e911_policy::{Admitted, DialPlan, PublicKey, Rollback};
 use serde::{Deserialize, Serialize};
 

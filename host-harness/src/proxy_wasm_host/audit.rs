@@ -1,13 +1,13 @@
 //! The plugin's audit line, `e911.audit <JSON>` at info level, read back into the
 //! engine's [`Report`]: the JSON is `e911_engine::Report` serialized, so every field maps
 //! one to one (the words the engine keeps as `&'static str` through
-//! [`crate::component_host::convert::known`], as for the component).
+//! [`e911_component_host::convert::known`], as for the component).
 
 use e911_engine::time::parse_rfc3339;
 use e911_engine::{Kind, LocationReport, Report, RouteReport};
 use serde_json::Value;
 
-use crate::component_host::convert::known;
+use e911_component_host::convert::known;
 
 /// What starts an audit line (the Envoy build's).
 pub use e911_envoy::AUDIT_PREFIX;

@@ -148,7 +148,7 @@ impl ProxyWasmDecider {
         let metrics: Vec<&'static str> = vm
             .take_increments()
             .iter()
-            .map(|m| crate::component_host::convert::known(m))
+            .map(|m| e911_component_host::convert::known(m))
             .collect();
         let _ = vm.take_http_calls();
         let mut report = None;

@@ -2,7 +2,7 @@
 //! started from it.
 //!
 //! The module is compiled with Cranelift once and kept in the component host's
-//! precompiled cache ([`crate::component_host::cache`]), so each harness run loads native
+//! precompiled cache ([`e911_component_host::cache`]), so each harness run loads native
 //! code in milliseconds. Imports are resolved before anything runs: a module that imports a
 //! function this host does not provide fails to load, naming it.
 
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wasmtime::{Engine, InstancePre, Linker};
 
-use crate::component_host::{HostLimits, TICK, cache, ticking_engine};
+use e911_component_host::{HostLimits, TICK, cache, ticking_engine};
 
 use super::state::HostState;
 use super::{env, wasi};

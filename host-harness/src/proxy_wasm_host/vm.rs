@@ -437,7 +437,7 @@ fn i32_id(id: u32) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use crate::component_host::HostLimits;
+    use e911_component_host::HostLimits;
 
     use super::*;
 

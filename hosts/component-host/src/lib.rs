@@ -1,4 +1,4 @@
-//! The wasmtime host for the policy component (`wit/policy.wit`, world `policy-plugin`).
+//! `e911-component-host`: the wasmtime host for the policy component (`wit/policy.wit`, world `policy-plugin`).
 //!
 //! [`ComponentRuntime`] compiles the component once (through the `.cwasm` cache in
 //! [`cache`]) and starts the epoch ticker; [`ComponentHost`] is one live instance with its
@@ -38,7 +38,7 @@ use bindings::{PolicyPlugin, PolicyPluginPre, Rollback};
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../../wit",
         world: "policy-plugin",
     });
 }
@@ -145,8 +145,8 @@ impl ComponentRuntime {
 
 /// An engine with epoch interruption and a thread named `ticker` that advances its epoch
 /// every [`TICK`] until the last clone of the engine is dropped. Both hosts (this one and
-/// [`crate::proxy_wasm_host`]) bound each call's time with it.
-pub(crate) fn ticking_engine(ticker: &str) -> Result<Engine, String> {
+/// the proxy-wasm host in `e911-harness`) bound each call's time with it.
+pub fn ticking_engine(ticker: &str) -> Result<Engine, String> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     let engine = Engine::new(&config).map_err(|err| format!("{err:#}"))?;
