@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# SIPp call rate through Kamailio (hosts/kamailio/kamailio.cfg) with the plugin path and
-# without it (-A WITHOUT_E911), same SIPp parameters, same run; then the per-INVITE cost
-# of the component through wasmtime-py (bench_invite.py).
+# SIPp call rate and Kamailio's CPU per 1000 calls through hosts/kamailio/kamailio.cfg in
+# three modes, same SIPp parameters, same run: without an E9-1-1 path (-A WITHOUT_E911),
+# with the hand-written baseline route (-A E911_HANDWRITTEN, e911_handwritten.cfg), and
+# with the plugin path; then the per-INVITE cost of the component through the bridge
+# (bench_invite.py).
 #
 #   hosts/kamailio/bench-rate.sh [CALLS] [RATE] [LIMIT]   (defaults 2000 1000 20)
 #
@@ -11,7 +13,10 @@
 # the rate found is what Kamailio sustains, not how it degrades once UDP buffers overflow.
 # Kamailio gets 256 MiB of shared memory: at ~1000 calls/s tm keeps ~5000 finished
 # transactions for their wait timer, more than the default 64 MiB holds.
-# The rate is completed calls divided by the wall time of each SIPp run. Needs kamailio,
+# The rate is completed calls divided by the wall time of each SIPp run. CPU is user plus
+# system time of every Kamailio process (/proc/PID/stat), read before and after each SIPp
+# run, divided by the calls completed. The bundle has no notification targets, so the
+# plugin does what the baseline does: subnet to ERL, PIDF-LO, Geolocation, audit. Needs kamailio,
 # kamailio-python3-modules, sipp and target/tools/venv with wasmtime-py (`cargo xtask
 # test` installs them). A measurement, not a test: nothing is asserted.
 set -euo pipefail
@@ -33,9 +38,20 @@ printf '"127.1.0.0","Redmond B40 wired, floor 1","Building 40, Floor 1","Contoso
 printf '"127.2.0.0","Wichita branch","Floor 1","Contoso;+13165550100;+13165550101","100","","N","Main","St","","Wichita","KS","67202","US"\r\n' >>"$work/src/subnets.csv"
 sed -i 's#\["10.2.0.0/16"\]#["10.2.0.0/16", "127.2.0.0/16"]#' "$work/src/sites.toml"
 sed -i 's#"2001:db8::/32"\]#"2001:db8::/32", "127.0.0.0/8"]#' "$work/src/bundle.toml"
-# Notifications go to a closed local port: the timer process drops them, off the call path.
-printf '[targets.redmond-security]\nwebhook = "http://127.0.0.1:9/"\n[targets.wichita-security]\nwebhook = "http://127.0.0.1:9/"\n' >"$work/src/notifications.toml"
+# No notifications: the hand-written baseline sends none either.
+sed -i 's/^notifications = .*/notifications = []/' "$work/src/policies.toml"
+: >"$work/src/notifications.toml"
 "$bin" bundle build "$work/src" -o "$work/policy.bundle" >/dev/null
+
+# CPU ticks (user + system) of a Kamailio main process and its children.
+kamailio_ticks() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
 
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -74,20 +90,26 @@ EOF
     -nostdin -timeout 30s >/dev/null 2>&1 || true
   for kind in other:4255550199 emergency:911; do
     local name=${kind%%:*} dial=${kind#*:}
-    local start end
+    local start end t0 t1
+    t0=$(kamailio_ticks "$kam")
     start=$(date +%s.%N)
     sipp "127.0.0.1:$kport" -sf "$root/tests/sipp/uac.xml" -s "$dial" -i 127.1.0.10 \
       -p "$(free_port)" -r "$rate" -l "$limit" -m "$calls" -nostdin -timeout 300s \
       -trace_err -error_file "$dir/$name.err" \
       -trace_stat -fd 1 -stf "$dir/$name.csv" >/dev/null 2>&1 || true
     end=$(date +%s.%N)
+    t1=$(kamailio_ticks "$kam")
     local ok
     ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="SuccessfulCall(C)") c=i} END{print $c}' "$dir/$name.csv")
     local cps
     cps=$(awk -v n="$ok" -v a="$start" -v b="$end" 'BEGIN{print n / (b - a)}')
-    printf '%-10s %-10s %6s/%s calls ok  %8.1f calls/s\n' "$label" "$name" "$ok" "$calls" "$cps"
+    local cpu
+    cpu=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$ok" 'BEGIN{print n ? t / hz / n * 1000 : 0}')
+    printf '%-11s %-10s %6s/%s calls ok  %8.1f calls/s  %6.3f CPU s per 1000 calls\n' \
+      "$label" "$name" "$ok" "$calls" "$cps" "$cpu"
     if [ "$ok" != "$calls" ]; then grep -m1 -A2 'Aborting\|Unexpected\|error' "$dir/$name.err" || true; fi
     eval "${label//-/_}_$name=$cps"
+    eval "${label//-/_}_${name}_cpu=$cpu"
   done
   kill "$kam" "$uas" 2>/dev/null || true
   wait "$kam" "$uas" 2>/dev/null || true
@@ -95,12 +117,15 @@ EOF
 
 echo "SIPp -r $rate -l $limit -m $calls -t u1, loopback; Kamailio 5.6, children=2"
 run_mode "-A WITHOUT_E911" no-plugin
+run_mode "-A E911_HANDWRITTEN" handwritten
 run_mode "" plugin
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print b ? a / b : 0}'; }
 for name in other emergency; do
-  with=$(eval echo "\$plugin_$name")
-  without=$(eval echo "\$no_plugin_$name")
-  printf 'ratio plugin/no-plugin %-10s %.3f\n' "$name" "$(awk -v a="$with" -v b="$without" 'BEGIN{print a / b}')"
+  printf 'rate plugin/no-plugin     %-10s %.3f\n' "$name" \
+    "$(ratio "$(eval echo "\$plugin_$name")" "$(eval echo "\$no_plugin_$name")")"
 done
+printf 'CPU  plugin/handwritten   emergency  %.3f\n' \
+  "$(ratio "$plugin_emergency_cpu" "$handwritten_emergency_cpu")"
 echo
 echo "Per-INVITE cost through wasmtime-py (bench_invite.py, /usr/bin/python3, Kamailio's Python):"
 /usr/bin/python3 "$root/hosts/kamailio/bench_invite.py" "$work/policy.bundle" 2000
