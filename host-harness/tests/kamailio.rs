@@ -622,3 +622,63 @@ fn kamailio_does_not_use_a_compiled_cache_others_can_write_to() {
     let files: Vec<_> = std::fs::read_dir(&open).unwrap().collect();
     assert!(files.is_empty(), "{files:?}");
 }
+
+/// The security desk by SIP MESSAGE, as the harness proxy sends it: an emergency call from
+/// HQ, whose policy notifies `redmond-security`, here a SIPp desk. The MESSAGE goes to the
+/// desk's URI (Request-URI and To), from our identity, with the notification's text naming
+/// the caller and the location; the call itself completes on its trunk.
+#[test]
+fn kamailio_sends_the_security_desk_a_sip_message() {
+    require_tools();
+    let dir = scratch("message");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
+    let (mut desk, desk_uri) = uas(&dir, "desk", "uas-message.xml", "127.0.0.12", 1);
+    let desk_uri = desk_uri.replace("sip:", "sip:security-redmond@");
+    edit(
+        &src,
+        "notifications.toml",
+        "[targets.redmond-security]\n",
+        &format!("[targets.redmond-security]\nsip = \"{desk_uri}\"\n"),
+    );
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let (mut trunk, trunk_uri) = uas(&dir, "trunk", "uas-sip-trunk.xml", "127.0.0.2", 1);
+    let (_plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
+    let ini = settings(&dir, &[("esp-primary", trunk_uri.clone())], "");
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &trunk_uri);
+    let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &["-m", "1"]);
+    assert_calls(&dir, &mut hq, 1);
+    assert_calls(&dir, &mut trunk, 1);
+    assert_calls(&dir, &mut desk, 1);
+
+    let message = traced(&dir, "desk", "received")
+        .into_iter()
+        .find(|m| m.starts_with("MESSAGE "))
+        .expect("the desk received a MESSAGE");
+    let (head, body) = message.split_once("\r\n\r\n").unwrap();
+    let lines: Vec<&str> = head.lines().collect();
+    assert_eq!(lines[0], format!("MESSAGE {desk_uri} SIP/2.0"), "{message}");
+    let header = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {message}"))
+            .trim()
+    };
+    assert_eq!(header("To:"), format!("<{desk_uri}>"), "{message}");
+    assert!(
+        header("From:").starts_with("<sip:e911@kamailio-test>;tag="),
+        "{message}"
+    );
+    assert_eq!(header("Content-Type:"), "text/plain", "{message}");
+    assert!(
+        body.starts_with("EMERGENCY 911 call from sip:+14255550101@contoso.com"),
+        "{body}"
+    );
+    assert!(body.contains("Redmond"), "the location: {body}");
+    assert!(
+        log(&dir).contains(&format!("notification redmond-security sent to {desk_uri}")),
+        "{}",
+        log(&dir)
+    );
+}

@@ -36,6 +36,7 @@ import KSR  # provided by app_python3
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import e911_edits  # noqa: E402
+import e911_message  # noqa: E402
 import e911_settings  # noqa: E402
 
 # The callback store's selection lock: ELIN choice reads and writes the store, and two
@@ -83,10 +84,10 @@ class KamailioHost:
         )
 
     def notify(self, notification: dict[str, Any]) -> None:
-        # Queued for the timer process: the call never waits for a webhook.
-        if not notification.get("webhook"):
+        # Queued for the timer process: the call never waits for a webhook or a MESSAGE.
+        if not notification.get("webhook") and not notification.get("sip"):
             return
-        payload = json.dumps({"webhook": notification["webhook"], "json": notification["json"]})
+        payload = json.dumps(notification_item(notification, self.settings.node))
         if KSR.mqueue.mq_add(self.settings.notify_queue, notification["target"], payload) < 0:
             KSR.warn(f"e911: notification for {notification['target']} dropped: queue full\n")
 
@@ -321,6 +322,30 @@ def audit_record(verdict: Any, problems: list[str]) -> dict[str, Any]:
     }
 
 
+def notification_item(notification: dict[str, Any], node: str) -> dict[str, Any]:
+    """What the notify queue carries for one notification: where it goes and what it says."""
+    return {
+        "target": notification.get("target", ""),
+        "webhook": notification.get("webhook"),
+        "json": notification.get("json", ""),
+        "sip": notification.get("sip"),
+        "text": notification.get("text", ""),
+        "from": e911_message.sender(node),
+    }
+
+
+def send_message(item: dict[str, Any]) -> None:
+    """The SIP MESSAGE of a queued notification, if it names a desk's SIP URI."""
+    uri = item.get("sip")
+    if not uri:
+        return
+    problem = e911_message.send(KSR, uri, item.get("text", ""), item.get("from", ""))
+    if problem:
+        KSR.warn(f"e911: notification {item.get('target', '')} not sent: {problem}\n")
+    else:
+        KSR.info(f"e911: notification {item.get('target', '')} sent to {uri}\n")
+
+
 _worker: Optional[Worker] = None
 
 
@@ -352,9 +377,17 @@ class Handler:
             return -1
 
     def e911_notify(self, msg: Any, payload: str) -> int:
-        """Sends one queued notification (runs in the rtimer process, off the call path)."""
+        """Sends one queued notification (runs in the rtimer process, off the call path):
+        the MESSAGE first, since tm sends it without waiting, then the webhook."""
         try:
             item = json.loads(payload)
+        except ValueError as err:
+            KSR.warn(f"e911: notification not delivered: unreadable queue entry: {err}\n")
+            return 1
+        send_message(item)
+        if not item.get("webhook"):
+            return 1
+        try:
             request = urllib.request.Request(
                 item["webhook"],
                 data=item["json"].encode("utf-8"),
