@@ -682,3 +682,71 @@ fn kamailio_sends_the_security_desk_a_sip_message() {
         log(&dir)
     );
 }
+
+/// ELIN callbacks survive a restart, even a crash: Wichita dials 911 and gets an ELIN;
+/// every Kamailio process is killed (SIGKILL, so no module saves anything on the way
+/// out); a new Kamailio starts on the same SQLite file, and the PSAP's callback to that
+/// ELIN reaches the caller, with the entry's own expiry kept.
+#[test]
+fn kamailio_restart_keeps_callbacks() {
+    require_tools();
+    let dir = scratch("restart");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.1.0.0/16", "127.2.0.0/16"]);
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.6", 1);
+    let (mut caller, caller_uri) = uas(&dir, "caller", "uas-callback.xml", "127.0.0.7", 1);
+    let ini = settings(&dir, &[("elin", elin_uri.clone())], "");
+    let kamailio = start_kamailio(&dir, &ini, &caller_uri, &elin_uri);
+    let mut wichita = uac(
+        &dir,
+        "wichita-911",
+        &kamailio,
+        "127.2.0.10",
+        "911",
+        &["-m", "1"],
+    );
+    assert_calls(&dir, &mut wichita, 1);
+    assert_calls(&dir, &mut elin, 1);
+    let number = kamailio.audit()[0]["elin"].as_str().unwrap().to_owned();
+    // `s:`: kamcmd would read +13165550100 as a number.
+    let key = format!("s:{number}");
+    let before = kamailio.kamcmd(&["htable.get", "e911cb", &key]);
+    let expire = |item: &str| {
+        item.lines()
+            .find_map(|l| l.trim().strip_prefix("expire: "))
+            .unwrap_or_else(|| panic!("no expiry in {item}"))
+            .to_owned()
+    };
+    assert!(
+        expire(&before).starts_with("20"),
+        "the entry has an expiry: {before}"
+    );
+    kamailio.crash();
+
+    // A new Kamailio (its log starts over) on the same files.
+    std::fs::rename(dir.join("kamailio.log"), dir.join("kamailio-before.log")).unwrap();
+    let kamailio = start_kamailio(&dir, &ini, &caller_uri, &elin_uri);
+    let after = kamailio.kamcmd(&["htable.get", "e911cb", &key]);
+    assert_eq!(
+        expire(&after),
+        expire(&before),
+        "the entry keeps its expiry"
+    );
+    assert_eq!(after, before, "the entry comes back as it was");
+    let mut psap = uac(&dir, "psap", &kamailio, "127.9.0.1", &number, &["-m", "1"]);
+    assert_calls(&dir, &mut psap, 1);
+    assert_calls(&dir, &mut caller, 1);
+    let records = kamailio.audit();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "callback" && r["elin"] == number.as_str()),
+        "the callback is decided from the restored entry: {records:#?}"
+    );
+    let received = invite(&dir, "caller", "received");
+    assert!(
+        received.contains("\r\nPriority: psap-callback\r\n"),
+        "{received}"
+    );
+}

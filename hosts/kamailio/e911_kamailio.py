@@ -35,6 +35,7 @@ import KSR  # provided by app_python3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import e911_callback_db  # noqa: E402
 import e911_edits  # noqa: E402
 import e911_message  # noqa: E402
 import e911_settings  # noqa: E402
@@ -50,6 +51,7 @@ class KamailioHost:
     def __init__(self, settings: e911_settings.Settings) -> None:
         self.settings = settings
         self.locked = False
+        self.callback_db = callback_db(settings.callback_table)
 
     def _lock(self) -> None:
         if not self.locked:
@@ -75,13 +77,16 @@ class KamailioHost:
 
     def store_put(self, elin: str, entry: dict[str, Any]) -> None:
         self._lock()
-        left = max(int(entry.get("expires-at") or 0) - int(time.time()), 0)
+        now = int(time.time())
+        left = max(int(entry.get("expires-at") or 0) - now, 0)
+        value = json.dumps(entry, separators=(",", ":"))
         KSR.htable.sht_setxs(
-            self.settings.callback_table,
-            elin,
-            json.dumps(entry, separators=(",", ":")),
-            left + self.settings.callback_grace,
+            self.settings.callback_table, elin, value, left + self.settings.callback_grace
         )
+        if self.callback_db is not None:
+            problem = self.callback_db.save(elin, value, now + left + self.settings.callback_grace)
+            if problem:
+                KSR.err(f"e911: callback for {elin} kept in memory only: {problem}\n")
 
     def notify(self, notification: dict[str, Any]) -> None:
         # Queued for the timer process: the call never waits for a webhook or a MESSAGE.
@@ -401,6 +406,34 @@ class Handler:
         return 1
 
 
+def callback_db(table: str) -> Optional[e911_callback_db.CallbackDb]:
+    """The SQLite copy of the callback htable named by kamailio.cfg's E911_CALLBACK_DB;
+    None when there is none (the entries then live only as long as Kamailio)."""
+    path = e911_callback_db.path_of(defined("E911_CALLBACK_DB"))
+    return None if path is None else e911_callback_db.CallbackDb(path, table)
+
+
+def prepare_callback_db() -> None:
+    """Creates the callback table before htable loads it (app_python3 is loaded, and so
+    initialised, before htable in kamailio.cfg). The table is named as the htable."""
+    url = defined("E911_CALLBACK_DB")
+    path = e911_callback_db.path_of(url)
+    if path is None:
+        if url:
+            KSR.info(f"e911: {url}: not SQLite; its callback table is yours to create\n")
+        return
+    table = "e911cb"
+    try:
+        table = e911_settings.load(defined("E911_SETTINGS")).callback_table
+    except e911_settings.SettingsError:
+        pass  # the first call logs the settings' problem
+    try:
+        e911_callback_db.prepare(path, table)
+    except e911_callback_db.CallbackDbError as err:
+        KSR.err(f"e911: {err}\n")
+
+
 def mod_init() -> Handler:
     """Called once in Kamailio's main process, before the fork: nothing wasmtime here."""
+    prepare_callback_db()
     return Handler()

@@ -128,6 +128,11 @@ pub fn start_kamailio_with(
             .arg(define("E911_FAILSAFE_UPSTREAM", failsafe))
             .arg("-A")
             .arg(define("CTL_SOCKET", &ctl))
+            .arg("-A")
+            .arg(define(
+                "E911_CALLBACK_DB",
+                &format!("sqlite://{}", callback_db(dir).display()),
+            ))
             .args(defines.iter().flat_map(|d| ["-A", d.as_str()]))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap()),
@@ -155,6 +160,11 @@ pub fn start_kamailio_with(
     }
 }
 
+/// The SQLite file that keeps a test Kamailio's ELIN callbacks across restarts.
+pub fn callback_db(dir: &Path) -> PathBuf {
+    dir.join("callbacks.sqlite")
+}
+
 pub fn kamcmd_output(ctl: &str, args: &[&str]) -> Option<String> {
     let out = Command::new("kamcmd")
         .args(["-s", ctl])
@@ -172,6 +182,12 @@ pub fn log(dir: &Path) -> String {
 }
 
 impl Kamailio {
+    /// Kills every Kamailio process at once (SIGKILL): no module gets to save anything.
+    pub fn crash(mut self) {
+        let group = format!("-{}", self.group.child().id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    }
+
     /// Whether the main process is still running.
     pub fn alive(&mut self) -> bool {
         self.group.child().try_wait().unwrap().is_none()
