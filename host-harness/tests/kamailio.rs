@@ -485,6 +485,18 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
         "{text}"
     );
     assert!(kamailio.audit().is_empty(), "no decision was made");
+    // Both INVITEs failed in the plugin path; the emergency one was relayed fail-safe.
+    let count = |name: &str| kamailio.kamcmd(&["htable.get", "e911stats", name]);
+    assert!(
+        count("e911.plugin.failed").contains("value: 2"),
+        "{}",
+        count("e911.plugin.failed")
+    );
+    assert!(
+        count("e911.failsafe.relayed").contains("value: 1"),
+        "{}",
+        count("e911.failsafe.relayed")
+    );
 }
 
 /// RFC 3261 §16.3 step 3 answers 483 to a request whose Max-Forwards is spent, but a
@@ -748,5 +760,118 @@ fn kamailio_restart_keeps_callbacks() {
     assert!(
         received.contains("\r\nPriority: psap-callback\r\n"),
         "{received}"
+    );
+}
+
+/// Replaces the bundle file's bytes in place, keeping its inode, size and modification
+/// time: the workers' file watch cannot see the change, only a reload request can.
+fn rewrite_unseen(bundle: &Path, bytes: &[u8]) {
+    let old = std::fs::metadata(bundle).unwrap();
+    assert_eq!(
+        old.len(),
+        bytes.len() as u64,
+        "the same size, or the watch sees it"
+    );
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(bundle)
+        .unwrap();
+    std::io::Write::write_all(&mut &file, bytes).unwrap();
+    file.set_modified(old.modified().unwrap()).unwrap();
+    drop(file);
+    let new = std::fs::metadata(bundle).unwrap();
+    assert_eq!(new.modified().unwrap(), old.modified().unwrap());
+}
+
+/// The operator's commands: `kamcmd htable.seti e911state reload N` has every worker read
+/// the bundle again, even one changed where the file watch cannot see it; a broken one is
+/// refused and the last good one stays; `kamcmd htable.dump e911state` prints the active
+/// revision, whether it is signed, what each worker runs and the counters.
+#[test]
+fn kamailio_reloads_on_a_kamcmd_request_and_prints_its_state() {
+    require_tools();
+    let dir = scratch("rpc");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
+    let bundle = dir.join("policy.bundle");
+    build_bundle(&src, &bundle);
+    let first = std::fs::read(&bundle).unwrap();
+    // The same length, so the same size: the watch sees no change.
+    edit(
+        &src,
+        "bundle.toml",
+        "revision = \"2026.11.1\"",
+        "revision = \"2026.11.2\"",
+    );
+    let next = dir.join("next.bundle");
+    build_bundle(&src, &next);
+    let second = std::fs::read(&next).unwrap();
+    let calls = 4;
+    let (mut callee, callee_uri) = uas(&dir, "callee", "uas.xml", "127.0.0.5", calls);
+    let ini = settings(
+        &dir,
+        &[
+            ("default", callee_uri.clone()),
+            ("elin", callee_uri.clone()),
+        ],
+        "",
+    );
+    let kamailio = start_kamailio(&dir, &ini, &callee_uri, &callee_uri);
+    let call = |name: &str| {
+        let mut sipp = uac(&dir, name, &kamailio, "127.2.0.10", "911", &["-m", "1"]);
+        assert_calls(&dir, &mut sipp, 1);
+        kamailio.audit().last().unwrap()["bundle_revision"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(call("first"), "2026.11.1");
+    assert_ne!(first, second);
+    rewrite_unseen(&bundle, &second);
+    assert_eq!(
+        call("unseen"),
+        "2026.11.1",
+        "the watch alone does not see it"
+    );
+
+    kamailio.kamcmd(&["htable.seti", "e911state", "reload", "1"]);
+    assert_eq!(call("reloaded"), "2026.11.2", "the request reloads it");
+
+    let mut broken = second.clone();
+    let last = broken.len() - 1;
+    broken[last] ^= 0xff;
+    rewrite_unseen(&bundle, &broken);
+    kamailio.kamcmd(&["htable.seti", "e911state", "reload", "2"]);
+    assert_eq!(call("refused"), "2026.11.2", "the last good bundle stays");
+    assert_calls(&dir, &mut callee, calls.into());
+
+    let state = kamailio.kamcmd(&["htable.dump", "e911state"]);
+    let stats = kamailio.kamcmd(&["htable.dump", "e911stats"]);
+    let get = |table: &str, name: &str| {
+        let item = kamailio.kamcmd(&["htable.get", table, name]);
+        item.lines()
+            .find_map(|l| l.trim().strip_prefix("value: "))
+            .unwrap_or_else(|| panic!("no {name}: {item}\n{state}\n{stats}"))
+            .to_owned()
+    };
+    let value = |name: &str| get("e911state", name);
+    let count = |name: &str| get("e911stats", name);
+    assert_eq!(value("revision"), "2026.11.2", "{state}");
+    assert_eq!(value("signature"), "unsigned", "{state}");
+    assert_eq!(count("e911.messages"), calls.to_string(), "{stats}");
+    assert_eq!(count("e911.emergency"), calls.to_string(), "{stats}");
+    assert_eq!(count("e911.bundle.refused"), "1", "counted once: {stats}");
+    assert!(
+        value("refused")
+            .contains("bundle refused (digest-mismatch); active revision 2026.11.2 stays"),
+        "{state}"
+    );
+    // The worker that decided the last call acted on the last request and kept the good
+    // bundle; an idle worker acts on it before its next call.
+    let last = kamailio.audit().last().unwrap()["pid"].to_string();
+    assert_eq!(
+        value(&format!("worker.{last}")),
+        "2026.11.2 (reload request 2)",
+        "{state}"
     );
 }

@@ -36,6 +36,7 @@ import KSR  # provided by app_python3
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import e911_callback_db  # noqa: E402
+import e911_control  # noqa: E402
 import e911_edits  # noqa: E402
 import e911_message  # noqa: E402
 import e911_settings  # noqa: E402
@@ -129,7 +130,11 @@ class Worker:
         self.seen: Optional[tuple[int, int, int]] = None
         self.digest = ""
         self.last_good = os.path.join(self.settings.state_dir, "last-good.bundle")
+        # A reload requested before this worker started is done by the load below.
+        self.reload_seen = e911_control.reload_request(KSR, self.settings.state_table)
+        self.published = ""
         self.reload()
+        self.publish()
 
     def reload(self) -> None:
         """Loads the bundle file if it changed since the last look (a file watch checked
@@ -203,12 +208,31 @@ class Worker:
                 KSR.err(f"e911: {self.last_good}: last good bundle not loaded ({err})\n")
         active = self.plugin.revision or "none"
         line = f"{why}; active revision {active} stays"
+        e911_control.count_refusal(KSR, self.settings, line)
         KSR.htable.sht_sets(self.settings.state_table, "refused", line)
         KSR.err(f"e911: {line}\n")
 
+    def reload_on_request(self) -> None:
+        """An operator's `kamcmd htable.seti e911state reload N` (e911_control.py): the
+        bundle file is read again on this call, changed or not."""
+        request = e911_control.reload_request(KSR, self.settings.state_table)
+        if request is not None and request != self.reload_seen:
+            self.reload_seen = request
+            self.seen = None
+            KSR.info(f"e911: reload requested ({request}): reading {self.settings.bundle}\n")
+
+    def publish(self) -> None:
+        """`worker.<pid>` in the state table: what this worker runs, for the operator."""
+        line = e911_control.worker_line(self.plugin.revision, self.reload_seen)
+        if line != self.published:
+            KSR.htable.sht_sets(self.settings.state_table, e911_control.worker_key(), line)
+            self.published = line
+
     def decide(self) -> int:
         """Decides the current message and applies the verdict."""
+        self.reload_on_request()
         self.reload()
+        self.publish()
         if not self.plugin.revision:
             raise RuntimeError("no policy bundle is active")
         message = KSR.pv.get("$mb")
@@ -226,7 +250,7 @@ class Worker:
             self.host.unlock()
         KSR.pv.sets("$avp(e911_kind)", verdict.kind)
         for metric in verdict.metrics:
-            KSR.htable.sht_inc(self.settings.state_table, metric)
+            KSR.htable.sht_inc(self.settings.stats_table, metric)
         # `output` None is `unchanged`: an ordinary call, or an emergency call whose route
         # changes nothing (a local gateway), which still goes to its route and is audited.
         problems = [] if verdict.output is None else e911_edits.apply(KSR, verdict.edits)
