@@ -10,9 +10,10 @@ Per call: the message buffer (`$mb`), peer (`$si`) and transport (`$pr`) go to t
 component's `on-message`; the verdict's edit list is applied with Kamailio's functions
 (e911_edits.py); the route's trunk picks the destination (`$du`) from `[upstreams]`; an
 audit line goes to the log. The imports are Kamailio's: the callback store is the shared
-memory htable `e911cb` (every worker sees it; entries expire), notifications go through
-the mqueue `e911notify` to a timer process that POSTs them (`e911_notify`), logs through
-`KSR.info` and friends.
+memory htable `e911cb` (every worker sees it; entries expire; written through to SQLite so
+they survive a restart, e911_callback_db.py), notifications go through the mqueue
+`e911notify` to a timer process that POSTs webhooks and sends SIP MESSAGEs
+(`e911_notify`, e911_message.py), logs through `KSR.info` and friends.
 
 Returns 1 when the call was decided (changed or not), -1 when the plugin path failed: the
 script then relays the INVITE unchanged, on the emergency route when it dials an
@@ -368,7 +369,10 @@ def send_message(item: dict[str, Any]) -> None:
     uri = item.get("sip")
     if not uri:
         return
-    problem = e911_message.send(KSR, uri, item.get("text", ""), item.get("from", ""))
+    try:
+        problem = e911_message.send(KSR, uri, item.get("text", ""), item.get("from", ""))
+    except Exception as err:  # a KSR call that failed: the webhook still goes
+        problem = f"{uri}: {type(err).__name__}: {err}"
     if problem:
         KSR.warn(f"e911: notification {item.get('target', '')} not sent: {problem}\n")
     else:
