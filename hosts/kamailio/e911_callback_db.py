@@ -1,96 +1,82 @@
-"""ELIN callback entries that survive a Kamailio restart: a SQLite copy of the `e911cb`
-htable, which htable loads at startup (kamailio.cfg: `dbtable`, `db_expires`).
+"""ELIN callback entries that survive a Kamailio restart: an SQLite copy of the `e911cb`
+htable, in `state_dir/callbacks.sqlite`.
 
-Each entry is written here when the glue stores it, in the same lock (write-through),
-so a crash loses nothing a PSAP may call back to; htable's own `dbmode=1` writes only on
-a clean stop. The rows have htable's layout: `key_name`, `key_type` (0: a plain key),
-`value_type` (0: a string), `key_value`, `expires` (absolute Unix time, read back with
-`db_expires`), so htable gives each entry back its own expiry and drops expired ones.
+Each entry is written here when the glue stores it, in the same lock (write-through), so
+a crash loses nothing a PSAP may call back to; at startup, before the fork, the glue puts
+the entries whose time has not run out back into the htable with what is left of their
+expiry. Not htable's own `dbtable`: Kamailio does not start when htable cannot open its
+database, and a callback store must never keep the proxy, and so emergency calls, from
+starting. Here a database that cannot be used is one log line, and the entries live in
+memory only.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import time
 from typing import Optional
 
-SCHEME = "sqlite://"
-# A table name goes into SQL text (SQLite cannot bind identifiers): letters, digits, _.
-TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+FILE_NAME = "callbacks.sqlite"
 # How long a worker waits for another's write before giving up on its own.
 BUSY_SECONDS = 1.0
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS callbacks ("
+    "elin TEXT PRIMARY KEY NOT NULL, "
+    "entry TEXT NOT NULL, "
+    # Absolute Unix time after which the entry is gone (its window plus the grace).
+    "expires INTEGER NOT NULL)"
+)
 
 
 class CallbackDbError(Exception):
     """The database cannot be used: the message names the file and the problem."""
 
 
-def path_of(url: str) -> Optional[str]:
-    """The file of a `sqlite:///path` URL (db_sqlite's form); None for another database,
-    whose table the operator creates."""
-    if not url.startswith(SCHEME):
-        return None
-    return url[len(SCHEME) :]
+def path_in(state_dir: str) -> str:
+    return os.path.join(state_dir, FILE_NAME)
 
 
-def _checked(table: str) -> str:
-    if not TABLE_NAME.match(table):
-        raise CallbackDbError(f"callback table name {table!r} is not a plain SQL name")
-    return table
-
-
-def prepare(path: str, table: str) -> None:
-    """Creates the folder, the file and htable's table if missing, and removes expired
-    rows. Runs once, in Kamailio's main process, before htable loads the table."""
-    table = _checked(table)
+def restore(path: str) -> list[tuple[str, str, int]]:
+    """Creates the file and its table if missing, drops expired entries and returns the
+    others as (ELIN, entry, seconds left). Runs once, in Kamailio's main process."""
+    now = int(time.time())
     try:
         os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-        with sqlite3.connect(path, timeout=BUSY_SECONDS) as db:
-            # WAL: a worker's write does not block htable's reader, and a commit is
-            # durable once written (synchronous=NORMAL: no fsync per call; a process
-            # crash loses nothing, only a power cut may lose the last entries).
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} ("
-                "id INTEGER PRIMARY KEY NOT NULL, "
-                "key_name TEXT DEFAULT '' NOT NULL, "
-                "key_type INTEGER DEFAULT 0 NOT NULL, "
-                "value_type INTEGER DEFAULT 0 NOT NULL, "
-                "key_value TEXT DEFAULT '' NOT NULL, "
-                "expires INTEGER DEFAULT 0 NOT NULL)"
-            )
-            db.execute(f"CREATE INDEX IF NOT EXISTS {table}_key_name ON {table} (key_name)")
-            db.execute(
-                f"DELETE FROM {table} WHERE expires > 0 AND expires < ?", (int(time.time()),)
-            )
-        db.close()
+        db = sqlite3.connect(path, timeout=BUSY_SECONDS)
+        try:
+            with db:
+                # WAL with synchronous=NORMAL: a commit costs no fsync, and what was
+                # committed survives a crash of the process (only a power cut may lose
+                # the last entries).
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(SCHEMA)
+                db.execute("DELETE FROM callbacks WHERE expires <= ?", (now,))
+            rows = db.execute("SELECT elin, entry, expires FROM callbacks").fetchall()
+        finally:
+            db.close()
     except (OSError, sqlite3.Error) as err:
         raise CallbackDbError(f"{path}: callback database not usable ({err})") from None
+    return [(elin, entry, expires - now) for elin, entry, expires in rows]
 
 
 class CallbackDb:
     """One worker's connection, opened on its first write (after the fork)."""
 
-    def __init__(self, path: str, table: str) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.table = _checked(table)
         self.db: Optional[sqlite3.Connection] = None
 
-    def save(self, key: str, value: str, expires: int) -> str:
-        """Replaces the row of `key`; returns "" when written, else why not."""
+    def save(self, elin: str, entry: str, expires: int) -> str:
+        """Writes the entry of `elin`; returns "" when written, else why not."""
         try:
             if self.db is None:
                 self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
                 self.db.execute("PRAGMA synchronous=NORMAL")
             with self.db:
-                self.db.execute(f"DELETE FROM {self.table} WHERE key_name = ?", (key,))
                 self.db.execute(
-                    f"INSERT INTO {self.table} "
-                    "(key_name, key_type, value_type, key_value, expires) "
-                    "VALUES (?, 0, 0, ?, ?)",
-                    (key, value, expires),
+                    "INSERT OR REPLACE INTO callbacks (elin, entry, expires) VALUES (?, ?, ?)",
+                    (elin, entry, expires),
                 )
         except sqlite3.Error as err:
             self.db = None

@@ -53,7 +53,9 @@ class KamailioHost:
     def __init__(self, settings: e911_settings.Settings) -> None:
         self.settings = settings
         self.locked = False
-        self.callback_db = callback_db(settings.callback_table)
+        self.callback_db = e911_callback_db.CallbackDb(
+            e911_callback_db.path_in(settings.state_dir)
+        )
 
     def _lock(self) -> None:
         if not self.locked:
@@ -85,10 +87,9 @@ class KamailioHost:
         KSR.htable.sht_setxs(
             self.settings.callback_table, elin, value, left + self.settings.callback_grace
         )
-        if self.callback_db is not None:
-            problem = self.callback_db.save(elin, value, now + left + self.settings.callback_grace)
-            if problem:
-                KSR.err(f"e911: callback for {elin} kept in memory only: {problem}\n")
+        problem = self.callback_db.save(elin, value, now + left + self.settings.callback_grace)
+        if problem:
+            KSR.err(f"e911: callback for {elin} kept in memory only: {problem}\n")
 
     def notify(self, notification: dict[str, Any]) -> None:
         # Queued for the timer process: the call never waits for a webhook or a MESSAGE.
@@ -434,34 +435,29 @@ class Handler:
         return 1
 
 
-def callback_db(table: str) -> Optional[e911_callback_db.CallbackDb]:
-    """The SQLite copy of the callback htable named by kamailio.cfg's E911_CALLBACK_DB;
-    None when there is none (the entries then live only as long as Kamailio)."""
-    path = e911_callback_db.path_of(defined("E911_CALLBACK_DB"))
-    return None if path is None else e911_callback_db.CallbackDb(path, table)
-
-
-def prepare_callback_db() -> None:
-    """Creates the callback table before htable loads it (app_python3 is loaded, and so
-    initialised, before htable in kamailio.cfg). The table is named as the htable."""
-    url = defined("E911_CALLBACK_DB")
-    path = e911_callback_db.path_of(url)
-    if path is None:
-        if url:
-            KSR.info(f"e911: {url}: not SQLite; its callback table is yours to create\n")
-        return
-    table = "e911cb"
+def restore_callbacks() -> None:
+    """Puts the callback entries kept in SQLite back into the htable, each with what is
+    left of its expiry. Runs in the main process before the fork (app_python3 is loaded
+    after htable, so the htable exists); a problem is logged and the proxy starts anyway."""
     try:
-        table = e911_settings.load(defined("E911_SETTINGS")).callback_table
+        settings = e911_settings.load(defined("E911_SETTINGS"))
     except e911_settings.SettingsError:
-        pass  # the first call logs the settings' problem
+        return  # the first call logs the settings' problem
+    path = e911_callback_db.path_in(settings.state_dir)
     try:
-        e911_callback_db.prepare(path, table)
+        entries = e911_callback_db.restore(path)
     except e911_callback_db.CallbackDbError as err:
-        KSR.err(f"e911: {err}\n")
+        KSR.err(f"e911: {err}; callbacks are kept in memory only\n")
+        return
+    for elin, entry, left in entries:
+        KSR.htable.sht_setxs(settings.callback_table, elin, entry, left)
+    KSR.info(f"e911: {path}: {len(entries)} callback entries restored\n")
 
 
 def mod_init() -> Handler:
     """Called once in Kamailio's main process, before the fork: nothing wasmtime here."""
-    prepare_callback_db()
+    try:
+        restore_callbacks()
+    except Exception as err:  # an exception here would keep Kamailio from starting
+        KSR.err(f"e911: callbacks not restored: {type(err).__name__}: {err}\n")
     return Handler()

@@ -59,7 +59,6 @@ const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-python3-modules",
     "kamailio-extra-modules",
-    "kamailio-sqlite-modules",
     "docker-registry",
     "chromium",
 ];

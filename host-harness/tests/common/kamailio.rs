@@ -128,11 +128,6 @@ pub fn start_kamailio_with(
             .arg(define("E911_FAILSAFE_UPSTREAM", failsafe))
             .arg("-A")
             .arg(define("CTL_SOCKET", &ctl))
-            .arg("-A")
-            .arg(define(
-                "E911_CALLBACK_DB",
-                &format!("sqlite://{}", callback_db(dir).display()),
-            ))
             .args(defines.iter().flat_map(|d| ["-A", d.as_str()]))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap()),
@@ -158,11 +153,6 @@ pub fn start_kamailio_with(
         ctl,
         group: guard,
     }
-}
-
-/// The SQLite file that keeps a test Kamailio's ELIN callbacks across restarts.
-pub fn callback_db(dir: &Path) -> PathBuf {
-    dir.join("callbacks.sqlite")
 }
 
 pub fn kamcmd_output(ctl: &str, args: &[&str]) -> Option<String> {
