@@ -485,6 +485,18 @@ fn kamailio_relays_an_emergency_call_unchanged_when_the_component_traps() {
         "{text}"
     );
     assert!(kamailio.audit().is_empty(), "no decision was made");
+    // Both INVITEs failed in the plugin path; the emergency one was relayed fail-safe.
+    let count = |name: &str| kamailio.kamcmd(&["htable.get", "e911stats", name]);
+    assert!(
+        count("e911.plugin.failed").contains("value: 2"),
+        "{}",
+        count("e911.plugin.failed")
+    );
+    assert!(
+        count("e911.failsafe.relayed").contains("value: 1"),
+        "{}",
+        count("e911.failsafe.relayed")
+    );
 }
 
 /// RFC 3261 §16.3 step 3 answers 483 to a request whose Max-Forwards is spent, but a
@@ -621,4 +633,300 @@ fn kamailio_does_not_use_a_compiled_cache_others_can_write_to() {
     assert!(text.contains(&expected), "{expected}\n{text}");
     let files: Vec<_> = std::fs::read_dir(&open).unwrap().collect();
     assert!(files.is_empty(), "{files:?}");
+}
+
+/// The security desk by SIP MESSAGE, as the harness proxy sends it: an emergency call from
+/// HQ, whose policy notifies `redmond-security`, here a SIPp desk. The MESSAGE goes to the
+/// desk's URI (Request-URI and To), from our identity, with the notification's text naming
+/// the caller and the location; the call itself completes on its trunk.
+#[test]
+fn kamailio_sends_the_security_desk_a_sip_message() {
+    require_tools();
+    let dir = scratch("message");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
+    let (mut desk, desk_uri) = uas(&dir, "desk", "uas-message.xml", "127.0.0.12", 1);
+    let desk_uri = desk_uri.replace("sip:", "sip:security-redmond@");
+    edit(
+        &src,
+        "notifications.toml",
+        "[targets.redmond-security]\n",
+        &format!("[targets.redmond-security]\nsip = \"{desk_uri}\"\n"),
+    );
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let (mut trunk, trunk_uri) = uas(&dir, "trunk", "uas-sip-trunk.xml", "127.0.0.2", 1);
+    let (_plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
+    let ini = settings(&dir, &[("esp-primary", trunk_uri.clone())], "");
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &trunk_uri);
+    let mut hq = uac(&dir, "hq-911", &kamailio, "127.1.0.10", "911", &["-m", "1"]);
+    assert_calls(&dir, &mut hq, 1);
+    assert_calls(&dir, &mut trunk, 1);
+    assert_calls(&dir, &mut desk, 1);
+
+    let message = traced(&dir, "desk", "received")
+        .into_iter()
+        .find(|m| m.starts_with("MESSAGE "))
+        .expect("the desk received a MESSAGE");
+    let (head, body) = message.split_once("\r\n\r\n").unwrap();
+    let lines: Vec<&str> = head.lines().collect();
+    assert_eq!(lines[0], format!("MESSAGE {desk_uri} SIP/2.0"), "{message}");
+    let header = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {message}"))
+            .trim()
+    };
+    assert_eq!(header("To:"), format!("<{desk_uri}>"), "{message}");
+    assert!(
+        header("From:").starts_with("<sip:e911@kamailio-test>;tag="),
+        "{message}"
+    );
+    assert_eq!(header("Content-Type:"), "text/plain", "{message}");
+    assert!(
+        body.starts_with("EMERGENCY 911 call from sip:+14255550101@contoso.com"),
+        "{body}"
+    );
+    assert!(body.contains("Redmond"), "the location: {body}");
+    assert!(
+        log(&dir).contains(&format!("notification redmond-security sent to {desk_uri}")),
+        "{}",
+        log(&dir)
+    );
+}
+
+/// ELIN callbacks survive a restart, even a crash: Wichita dials 911 and gets an ELIN;
+/// every Kamailio process is killed (SIGKILL, so no module saves anything on the way
+/// out); a new Kamailio starts on the same SQLite file, and the PSAP's callback to that
+/// ELIN reaches the caller, with the entry's own expiry kept.
+#[test]
+fn kamailio_restart_keeps_callbacks() {
+    require_tools();
+    let dir = scratch("restart");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.1.0.0/16", "127.2.0.0/16"]);
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.6", 1);
+    let (mut caller, caller_uri) = uas(&dir, "caller", "uas-callback.xml", "127.0.0.7", 1);
+    let ini = settings(&dir, &[("elin", elin_uri.clone())], "");
+    let kamailio = start_kamailio(&dir, &ini, &caller_uri, &elin_uri);
+    let mut wichita = uac(
+        &dir,
+        "wichita-911",
+        &kamailio,
+        "127.2.0.10",
+        "911",
+        &["-m", "1"],
+    );
+    assert_calls(&dir, &mut wichita, 1);
+    assert_calls(&dir, &mut elin, 1);
+    let number = kamailio.audit()[0]["elin"].as_str().unwrap().to_owned();
+    // `s:`: kamcmd would read +13165550100 as a number.
+    let key = format!("s:{number}");
+    let before = kamailio.kamcmd(&["htable.get", "e911cb", &key]);
+    let field = |item: &str, name: &str| {
+        item.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {item}"))
+            .to_owned()
+    };
+    // "2026-12-05 19:33:22" as seconds within the month: enough to compare two expiries.
+    let expire = |item: &str| -> i64 {
+        let text = field(item, "expire: ");
+        let n: Vec<i64> = text
+            .split(['-', ' ', ':'])
+            .map(|p| p.parse().unwrap_or_else(|_| panic!("expiry {text}")))
+            .collect();
+        assert!(n[0] >= 2026, "the entry has an expiry: {item}");
+        ((n[2] * 24 + n[3]) * 60 + n[4]) * 60 + n[5]
+    };
+    assert!(expire(&before) > 0);
+    kamailio.crash();
+
+    // A new Kamailio (its log starts over) on the same files.
+    std::fs::rename(dir.join("kamailio.log"), dir.join("kamailio-before.log")).unwrap();
+    let kamailio = start_kamailio(&dir, &ini, &caller_uri, &elin_uri);
+    assert!(
+        log(&dir).contains("1 callback entries restored"),
+        "{}",
+        log(&dir)
+    );
+    let after = kamailio.kamcmd(&["htable.get", "e911cb", &key]);
+    assert_eq!(
+        field(&after, "value: "),
+        field(&before, "value: "),
+        "the entry comes back as it was"
+    );
+    // Put back with what was left of it: the same instant, give or take the second the
+    // restore straddled.
+    assert!(
+        (expire(&after) - expire(&before)).abs() <= 1,
+        "the entry keeps its expiry: {before}\n{after}"
+    );
+    let mut psap = uac(&dir, "psap", &kamailio, "127.9.0.1", &number, &["-m", "1"]);
+    assert_calls(&dir, &mut psap, 1);
+    assert_calls(&dir, &mut caller, 1);
+    let records = kamailio.audit();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "callback" && r["elin"] == number.as_str()),
+        "the callback is decided from the restored entry: {records:#?}"
+    );
+    let received = invite(&dir, "caller", "received");
+    assert!(
+        received.contains("\r\nPriority: psap-callback\r\n"),
+        "{received}"
+    );
+}
+
+/// Replaces the bundle file's bytes in place, keeping its inode, size and modification
+/// time: the workers' file watch cannot see the change, only a reload request can.
+fn rewrite_unseen(bundle: &Path, bytes: &[u8]) {
+    let old = std::fs::metadata(bundle).unwrap();
+    assert_eq!(
+        old.len(),
+        bytes.len() as u64,
+        "the same size, or the watch sees it"
+    );
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(bundle)
+        .unwrap();
+    std::io::Write::write_all(&mut &file, bytes).unwrap();
+    file.set_modified(old.modified().unwrap()).unwrap();
+    drop(file);
+    let new = std::fs::metadata(bundle).unwrap();
+    assert_eq!(new.modified().unwrap(), old.modified().unwrap());
+}
+
+/// The operator's commands: `kamcmd htable.seti e911state reload N` has every worker read
+/// the bundle again, even one changed where the file watch cannot see it; a broken one is
+/// refused and the last good one stays; `kamcmd htable.dump e911state` prints the active
+/// revision, whether it is signed, what each worker runs and the counters.
+#[test]
+fn kamailio_reloads_on_a_kamcmd_request_and_prints_its_state() {
+    require_tools();
+    let dir = scratch("rpc");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.0.0.0/8"]);
+    let bundle = dir.join("policy.bundle");
+    build_bundle(&src, &bundle);
+    let first = std::fs::read(&bundle).unwrap();
+    // The same length, so the same size: the watch sees no change.
+    edit(
+        &src,
+        "bundle.toml",
+        "revision = \"2026.11.1\"",
+        "revision = \"2026.11.2\"",
+    );
+    let next = dir.join("next.bundle");
+    build_bundle(&src, &next);
+    let second = std::fs::read(&next).unwrap();
+    let calls = 4;
+    let (mut callee, callee_uri) = uas(&dir, "callee", "uas.xml", "127.0.0.5", calls);
+    let ini = settings(
+        &dir,
+        &[
+            ("default", callee_uri.clone()),
+            ("elin", callee_uri.clone()),
+        ],
+        "",
+    );
+    let kamailio = start_kamailio(&dir, &ini, &callee_uri, &callee_uri);
+    let call = |name: &str| {
+        let mut sipp = uac(&dir, name, &kamailio, "127.2.0.10", "911", &["-m", "1"]);
+        assert_calls(&dir, &mut sipp, 1);
+        kamailio.audit().last().unwrap()["bundle_revision"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(call("first"), "2026.11.1");
+    assert_ne!(first, second);
+    rewrite_unseen(&bundle, &second);
+    assert_eq!(
+        call("unseen"),
+        "2026.11.1",
+        "the watch alone does not see it"
+    );
+
+    kamailio.kamcmd(&["htable.seti", "e911state", "reload", "1"]);
+    assert_eq!(call("reloaded"), "2026.11.2", "the request reloads it");
+
+    let mut broken = second.clone();
+    let last = broken.len() - 1;
+    broken[last] ^= 0xff;
+    rewrite_unseen(&bundle, &broken);
+    kamailio.kamcmd(&["htable.seti", "e911state", "reload", "2"]);
+    assert_eq!(call("refused"), "2026.11.2", "the last good bundle stays");
+    assert_calls(&dir, &mut callee, calls.into());
+
+    let state = kamailio.kamcmd(&["htable.dump", "e911state"]);
+    let stats = kamailio.kamcmd(&["htable.dump", "e911stats"]);
+    let get = |table: &str, name: &str| {
+        let item = kamailio.kamcmd(&["htable.get", table, name]);
+        item.lines()
+            .find_map(|l| l.trim().strip_prefix("value: "))
+            .unwrap_or_else(|| panic!("no {name}: {item}\n{state}\n{stats}"))
+            .to_owned()
+    };
+    let value = |name: &str| get("e911state", name);
+    let count = |name: &str| get("e911stats", name);
+    assert_eq!(value("revision"), "2026.11.2", "{state}");
+    assert_eq!(value("signature"), "unsigned", "{state}");
+    assert_eq!(count("e911.messages"), calls.to_string(), "{stats}");
+    assert_eq!(count("e911.emergency"), calls.to_string(), "{stats}");
+    assert_eq!(count("e911.bundle.refused"), "1", "counted once: {stats}");
+    assert!(
+        value("refused")
+            .contains("bundle refused (digest-mismatch); active revision 2026.11.2 stays"),
+        "{state}"
+    );
+    // The worker that decided the last call acted on the last request and kept the good
+    // bundle; an idle worker acts on it before its next call.
+    let last = kamailio.audit().last().unwrap()["pid"].to_string();
+    assert_eq!(
+        value(&format!("worker.{last}")),
+        "2026.11.2 (reload request 2)",
+        "{state}"
+    );
+}
+
+/// A callback database that cannot be opened (here a folder where the file should be)
+/// never keeps Kamailio from starting or a call from going out: one log line says why,
+/// and the ELIN is handed out and kept in memory.
+#[test]
+fn kamailio_starts_and_hands_out_elins_when_the_callback_database_is_unusable() {
+    require_tools();
+    let dir = scratch("bad-callback-db");
+    let hook = webhook().url;
+    let src = loopback_sources(&dir, &hook, &["127.1.0.0/16", "127.2.0.0/16"]);
+    build_bundle(&src, &dir.join("policy.bundle"));
+    let db = dir.join("state/callbacks.sqlite");
+    std::fs::create_dir_all(&db).unwrap();
+    let (mut elin, elin_uri) = uas(&dir, "elin", "uas-elin.xml", "127.0.0.6", 1);
+    let (_plain, plain_uri) = uas(&dir, "plain", "uas.xml", "127.0.0.9", 1);
+    let ini = settings(&dir, &[("elin", elin_uri.clone())], "");
+    let kamailio = start_kamailio(&dir, &ini, &plain_uri, &elin_uri);
+    let mut wichita = uac(
+        &dir,
+        "wichita-911",
+        &kamailio,
+        "127.2.0.10",
+        "911",
+        &["-m", "1"],
+    );
+    assert_calls(&dir, &mut wichita, 1);
+    assert_calls(&dir, &mut elin, 1);
+    assert_eq!(kamailio.audit()[0]["elin"], "+13165550100");
+    let text = log(&dir);
+    let why = format!("e911: {}: callback database not usable", db.display());
+    assert!(text.contains(&why), "{why}\n{text}");
+    assert!(
+        text.contains("e911: callback for +13165550100 kept in memory only"),
+        "{text}"
+    );
+    let stored = kamailio.kamcmd(&["htable.get", "e911cb", "s:+13165550100"]);
+    assert!(stored.contains("sip:+14255550101@contoso.com"), "{stored}");
 }

@@ -10,9 +10,10 @@ Per call: the message buffer (`$mb`), peer (`$si`) and transport (`$pr`) go to t
 component's `on-message`; the verdict's edit list is applied with Kamailio's functions
 (e911_edits.py); the route's trunk picks the destination (`$du`) from `[upstreams]`; an
 audit line goes to the log. The imports are Kamailio's: the callback store is the shared
-memory htable `e911cb` (every worker sees it; entries expire), notifications go through
-the mqueue `e911notify` to a timer process that POSTs them (`e911_notify`), logs through
-`KSR.info` and friends.
+memory htable `e911cb` (every worker sees it; entries expire; written through to SQLite so
+they survive a restart, e911_callback_db.py), notifications go through the mqueue
+`e911notify` to a timer process that POSTs webhooks and sends SIP MESSAGEs
+(`e911_notify`, e911_message.py), logs through `KSR.info` and friends.
 
 Returns 1 when the call was decided (changed or not), -1 when the plugin path failed: the
 script then relays the INVITE unchanged, on the emergency route when it dials an
@@ -35,7 +36,10 @@ import KSR  # provided by app_python3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import e911_callback_db  # noqa: E402
+import e911_control  # noqa: E402
 import e911_edits  # noqa: E402
+import e911_message  # noqa: E402
 import e911_settings  # noqa: E402
 
 # The callback store's selection lock: ELIN choice reads and writes the store, and two
@@ -49,6 +53,9 @@ class KamailioHost:
     def __init__(self, settings: e911_settings.Settings) -> None:
         self.settings = settings
         self.locked = False
+        self.callback_db = e911_callback_db.CallbackDb(
+            e911_callback_db.path_in(settings.state_dir)
+        )
 
     def _lock(self) -> None:
         if not self.locked:
@@ -74,19 +81,21 @@ class KamailioHost:
 
     def store_put(self, elin: str, entry: dict[str, Any]) -> None:
         self._lock()
-        left = max(int(entry.get("expires-at") or 0) - int(time.time()), 0)
+        now = int(time.time())
+        left = max(int(entry.get("expires-at") or 0) - now, 0)
+        value = json.dumps(entry, separators=(",", ":"))
         KSR.htable.sht_setxs(
-            self.settings.callback_table,
-            elin,
-            json.dumps(entry, separators=(",", ":")),
-            left + self.settings.callback_grace,
+            self.settings.callback_table, elin, value, left + self.settings.callback_grace
         )
+        problem = self.callback_db.save(elin, value, now + left + self.settings.callback_grace)
+        if problem:
+            KSR.err(f"e911: callback for {elin} kept in memory only: {problem}\n")
 
     def notify(self, notification: dict[str, Any]) -> None:
-        # Queued for the timer process: the call never waits for a webhook.
-        if not notification.get("webhook"):
+        # Queued for the timer process: the call never waits for a webhook or a MESSAGE.
+        if not notification.get("webhook") and not notification.get("sip"):
             return
-        payload = json.dumps({"webhook": notification["webhook"], "json": notification["json"]})
+        payload = json.dumps(notification_item(notification, self.settings.node))
         if KSR.mqueue.mq_add(self.settings.notify_queue, notification["target"], payload) < 0:
             KSR.warn(f"e911: notification for {notification['target']} dropped: queue full\n")
 
@@ -123,7 +132,11 @@ class Worker:
         self.seen: Optional[tuple[int, int, int]] = None
         self.digest = ""
         self.last_good = os.path.join(self.settings.state_dir, "last-good.bundle")
+        # A reload requested before this worker started is done by the load below.
+        self.reload_seen = e911_control.reload_request(KSR, self.settings.state_table)
+        self.published = ""
         self.reload()
+        self.publish()
 
     def reload(self) -> None:
         """Loads the bundle file if it changed since the last look (a file watch checked
@@ -197,12 +210,31 @@ class Worker:
                 KSR.err(f"e911: {self.last_good}: last good bundle not loaded ({err})\n")
         active = self.plugin.revision or "none"
         line = f"{why}; active revision {active} stays"
+        e911_control.count_refusal(KSR, self.settings, line)
         KSR.htable.sht_sets(self.settings.state_table, "refused", line)
         KSR.err(f"e911: {line}\n")
 
+    def reload_on_request(self) -> None:
+        """An operator's `kamcmd htable.seti e911state reload N` (e911_control.py): the
+        bundle file is read again on this call, changed or not."""
+        request = e911_control.reload_request(KSR, self.settings.state_table)
+        if request is not None and request != self.reload_seen:
+            self.reload_seen = request
+            self.seen = None
+            KSR.info(f"e911: reload requested ({request}): reading {self.settings.bundle}\n")
+
+    def publish(self) -> None:
+        """`worker.<pid>` in the state table: what this worker runs, for the operator."""
+        line = e911_control.worker_line(self.plugin.revision, self.reload_seen)
+        if line != self.published:
+            KSR.htable.sht_sets(self.settings.state_table, e911_control.worker_key(), line)
+            self.published = line
+
     def decide(self) -> int:
         """Decides the current message and applies the verdict."""
+        self.reload_on_request()
         self.reload()
+        self.publish()
         if not self.plugin.revision:
             raise RuntimeError("no policy bundle is active")
         message = KSR.pv.get("$mb")
@@ -220,7 +252,7 @@ class Worker:
             self.host.unlock()
         KSR.pv.sets("$avp(e911_kind)", verdict.kind)
         for metric in verdict.metrics:
-            KSR.htable.sht_inc(self.settings.state_table, metric)
+            KSR.htable.sht_inc(self.settings.stats_table, metric)
         # `output` None is `unchanged`: an ordinary call, or an emergency call whose route
         # changes nothing (a local gateway), which still goes to its route and is audited.
         problems = [] if verdict.output is None else e911_edits.apply(KSR, verdict.edits)
@@ -321,6 +353,33 @@ def audit_record(verdict: Any, problems: list[str]) -> dict[str, Any]:
     }
 
 
+def notification_item(notification: dict[str, Any], node: str) -> dict[str, Any]:
+    """What the notify queue carries for one notification: where it goes and what it says."""
+    return {
+        "target": notification.get("target", ""),
+        "webhook": notification.get("webhook"),
+        "json": notification.get("json", ""),
+        "sip": notification.get("sip"),
+        "text": notification.get("text", ""),
+        "from": e911_message.sender(node),
+    }
+
+
+def send_message(item: dict[str, Any]) -> None:
+    """The SIP MESSAGE of a queued notification, if it names a desk's SIP URI."""
+    uri = item.get("sip")
+    if not uri:
+        return
+    try:
+        problem = e911_message.send(KSR, uri, item.get("text", ""), item.get("from", ""))
+    except Exception as err:  # a KSR call that failed: the webhook still goes
+        problem = f"{uri}: {type(err).__name__}: {err}"
+    if problem:
+        KSR.warn(f"e911: notification {item.get('target', '')} not sent: {problem}\n")
+    else:
+        KSR.info(f"e911: notification {item.get('target', '')} sent to {uri}\n")
+
+
 _worker: Optional[Worker] = None
 
 
@@ -352,9 +411,17 @@ class Handler:
             return -1
 
     def e911_notify(self, msg: Any, payload: str) -> int:
-        """Sends one queued notification (runs in the rtimer process, off the call path)."""
+        """Sends one queued notification (runs in the rtimer process, off the call path):
+        the MESSAGE first, since tm sends it without waiting, then the webhook."""
         try:
             item = json.loads(payload)
+        except ValueError as err:
+            KSR.warn(f"e911: notification not delivered: unreadable queue entry: {err}\n")
+            return 1
+        send_message(item)
+        if not item.get("webhook"):
+            return 1
+        try:
             request = urllib.request.Request(
                 item["webhook"],
                 data=item["json"].encode("utf-8"),
@@ -368,6 +435,29 @@ class Handler:
         return 1
 
 
+def restore_callbacks() -> None:
+    """Puts the callback entries kept in SQLite back into the htable, each with what is
+    left of its expiry. Runs in the main process before the fork (app_python3 is loaded
+    after htable, so the htable exists); a problem is logged and the proxy starts anyway."""
+    try:
+        settings = e911_settings.load(defined("E911_SETTINGS"))
+    except e911_settings.SettingsError:
+        return  # the first call logs the settings' problem
+    path = e911_callback_db.path_in(settings.state_dir)
+    try:
+        entries = e911_callback_db.restore(path)
+    except e911_callback_db.CallbackDbError as err:
+        KSR.err(f"e911: {err}; callbacks are kept in memory only\n")
+        return
+    for elin, entry, left in entries:
+        KSR.htable.sht_setxs(settings.callback_table, elin, entry, left)
+    KSR.info(f"e911: {path}: {len(entries)} callback entries restored\n")
+
+
 def mod_init() -> Handler:
     """Called once in Kamailio's main process, before the fork: nothing wasmtime here."""
+    try:
+        restore_callbacks()
+    except Exception as err:  # an exception here would keep Kamailio from starting
+        KSR.err(f"e911: callbacks not restored: {type(err).__name__}: {err}\n")
     return Handler()

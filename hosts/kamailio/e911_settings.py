@@ -39,6 +39,9 @@ class Settings:
     callback_table: str
     lock_table: str
     state_table: str
+    # The counters (`kamcmd htable.dump e911stats`): a table whose missing keys read 0,
+    # so that an increment creates them.
+    stats_table: str
     notify_queue: str
     # How long a callback entry stays in the htable after its window closes: ELIN
     # selection reads `uses` and `assigned-at` of past entries (wit/policy.wit).
@@ -146,6 +149,7 @@ def load(path: str) -> Settings:
         callback_table=e911.get("callback_table", "e911cb"),
         lock_table=e911.get("lock_table", "e911lock"),
         state_table=e911.get("state_table", "e911state"),
+        stats_table=e911.get("stats_table", "e911stats"),
         notify_queue=e911.get("notify_queue", "e911notify"),
         callback_grace=_int(path, e911, "callback_grace_seconds", 7 * 24 * 3600),
         upstreams=upstreams,

@@ -172,6 +172,12 @@ pub fn log(dir: &Path) -> String {
 }
 
 impl Kamailio {
+    /// Kills every Kamailio process at once (SIGKILL): no module gets to save anything.
+    pub fn crash(mut self) {
+        let group = format!("-{}", self.group.child().id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    }
+
     /// Whether the main process is still running.
     pub fn alive(&mut self) -> bool {
         self.group.child().try_wait().unwrap().is_none()
