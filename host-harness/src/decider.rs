@@ -6,7 +6,7 @@
 //! compiled bundle bytes: the file as given, or a source folder compiled here
 //! (`Policy::write_bundle(None)`); so does the Envoy build under the harness's proxy-wasm
 //! host, inline in its plugin configuration (what it recovers of a verdict:
-//! [`e911_harness::proxy_wasm_host::decide`]).
+//! [`e911_proxy_wasm_host::decide`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,8 +14,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use e911_component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
-use e911_harness::proxy_wasm_host::{ProxyWasmDecider, ProxyWasmRuntime};
 use e911_policy::{Policy, PublicKey};
+use e911_proxy_wasm_host::{ProxyWasmDecider, ProxyWasmRuntime};
 
 use e911_harness::policy_source;
 
