@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand};
 mod bundle_cmd;
 mod decider;
 mod demo;
-mod http_server;
 mod inspect;
 mod oci;
 mod playground;
