@@ -17,7 +17,7 @@ use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
 use e911_policy::{Policy, PublicKey};
 use e911_proxy_wasm_host::{ProxyWasmDecider, ProxyWasmRuntime};
 
-use e911_harness::policy_source;
+use e911_host_files::policy_source;
 
 /// Where `cargo xtask build-component` writes the component.
 pub const DEFAULT_COMPONENT: &str = "target/wasm/e911_policy.component.wasm";

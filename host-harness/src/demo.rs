@@ -12,7 +12,7 @@ use e911_engine::{CallCtx, MemoryStore, Transport, Verdict};
 
 use crate::decider::{Decider, EngineArg, EngineArgs};
 use crate::run::parse_peer;
-use e911_harness::policy_source;
+use e911_host_files::policy_source;
 
 /// One row of the manifest.
 pub struct Call {

@@ -17,7 +17,6 @@ mod oci;
 mod playground;
 mod proxy;
 mod run;
-mod state;
 
 #[derive(Parser)]
 #[command(

@@ -15,8 +15,8 @@ use e911_engine::{CallCtx, MemoryStore, Report, Transport, Verdict};
 use serde::Serialize;
 
 use crate::decider::{Decider, EngineArgs};
-use crate::state;
-use e911_harness::policy_source;
+use e911_host_files::policy_source;
+use e911_host_files::state;
 
 /// What `run` and `explain` take.
 #[derive(clap::Args, Debug)]

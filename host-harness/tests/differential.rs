@@ -24,7 +24,7 @@ use std::process::{Command, Output};
 
 use e911_component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_engine::{CallCtx, Engine, Kind, MemoryStore, Output as Forward, Transport};
-use e911_harness::policy_source::read_sources;
+use e911_host_files::policy_source::read_sources;
 use e911_proxy_wasm_host::{
     Direction, ProxyWasmDecider, ProxyWasmRuntime, ProxyWasmVm, VmSettings,
 };

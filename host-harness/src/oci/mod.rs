@@ -268,7 +268,7 @@ fn push(
         }
         PushKind::Bundle => {
             // Refuse to publish what a follower with the same keys would refuse.
-            let keys = e911_harness::policy_source::read_keys(trust_keys)?;
+            let keys = e911_host_files::policy_source::read_keys(trust_keys)?;
             e911_policy::Bundle::load(&bytes, &keys)
                 .map_err(|err| anyhow::anyhow!("{}: {err}; not pushed", file.display()))?;
             push_one(
@@ -300,7 +300,7 @@ fn pull_checked(
     args: &RegistryArgs,
 ) -> Result<(client::Pulled, Verified)> {
     let reference = client::parse_reference(spec)?;
-    let keys = e911_harness::policy_source::read_keys(trust_keys)?;
+    let keys = e911_host_files::policy_source::read_keys(trust_keys)?;
     let registry = client::Registry::connect(&reference, args)?;
     let in_context = |err: anyhow::Error| anyhow::anyhow!("{spec}: {err:#}");
     let pulled = registry.pull(&reference).map_err(in_context)?;

@@ -71,7 +71,7 @@ type Current = Arc<RwLock<Option<Arc<Served>>>>;
 /// Serves until killed.
 pub fn run(args: &ServeArgs) -> Result<()> {
     let limits = args.limits.limits()?;
-    let keys = e911_harness::policy_source::read_keys(&args.trust_keys)?;
+    let keys = e911_host_files::policy_source::read_keys(&args.trust_keys)?;
     let mut follower = Follower::new(&args.reference, &args.registry, &args.follow, keys)?;
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("--listen {}: cannot bind", args.listen))?;

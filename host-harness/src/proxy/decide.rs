@@ -20,7 +20,7 @@ use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Engine, MemoryStore, Ve
 use e911_policy::{DialPlan, PublicKey};
 
 use super::lock;
-use crate::state;
+use e911_host_files::state;
 
 /// Bytes and context in, a verdict out. Implementations must not block on I/O other than
 /// the callback store's save.

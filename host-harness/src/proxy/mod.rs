@@ -120,7 +120,7 @@ pub fn run(args: &ProxyArgs) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    let keys = e911_harness::policy_source::read_keys(&args.trust_keys)?;
+    let keys = e911_host_files::policy_source::read_keys(&args.trust_keys)?;
     let watcher = reload::Watcher::start(args, keys)?;
     let effects = effects::Effects::start(args.state_dir.as_deref())?;
     let proxy = net::Proxy::bind(

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use e911_harness::policy_source;
+use e911_host_files::policy_source;
 use e911_policy::{Bundle, Policy, PublicKey};
 
 use super::ProxyArgs;
