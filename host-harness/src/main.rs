@@ -13,7 +13,6 @@ mod bundle_cmd;
 mod decider;
 mod demo;
 mod inspect;
-mod oci;
 mod playground;
 mod proxy;
 mod run;
@@ -75,7 +74,7 @@ enum Command {
     },
     /// OCI registries: push, pull and inspect modules, components and policy bundles.
     #[command(subcommand)]
-    Oci(oci::OciCommand),
+    Oci(e911_oci::OciCommand),
 }
 
 #[derive(Subcommand)]
@@ -113,7 +112,7 @@ enum BundleCommand {
         file: PathBuf,
     },
     /// Follow a registry tag and serve the current bundle over HTTP with an ETag.
-    Serve(oci::serve::ServeArgs),
+    Serve(e911_oci::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -152,7 +151,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
         }
         Command::Oci(command) => {
-            println!("{}", oci::run(&command)?);
+            println!("{}", e911_oci::run(&command)?);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -186,6 +185,6 @@ fn bundle(command: BundleCommand) -> Result<ExitCode> {
             println!("{}", bundle_cmd::keygen(&file)?);
             Ok(ExitCode::SUCCESS)
         }
-        BundleCommand::Serve(args) => oci::serve::run(&args).map(|()| ExitCode::SUCCESS),
+        BundleCommand::Serve(args) => e911_oci::serve::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

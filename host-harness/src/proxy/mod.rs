@@ -81,10 +81,10 @@ pub struct ProxyArgs {
     pub engine: crate::decider::EngineArgs,
     /// For an `oci://` policy: how to reach the registry (`--insecure`).
     #[command(flatten)]
-    pub registry: crate::oci::RegistryArgs,
+    pub registry: e911_oci::RegistryArgs,
     /// For an `oci://` policy: how often its tag is looked at (`--poll-seconds`).
     #[command(flatten)]
-    pub follow: crate::oci::FollowArgs,
+    pub follow: e911_oci::FollowArgs,
 }
 
 /// A listening address.

@@ -17,7 +17,7 @@ use e911_host_files::policy_source;
 use e911_policy::{Bundle, Policy, PublicKey};
 
 use super::ProxyArgs;
-use crate::oci::follow::{Follower, Update};
+use e911_oci::follow::{Follower, Update};
 
 /// The cache of the last good registry bundle, under `--state-dir`.
 const REGISTRY_CACHE: &str = "registry.bundle";

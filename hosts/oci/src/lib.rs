@@ -1,5 +1,9 @@
-//! Distribution through OCI registries: `e911-harness oci push|pull|inspect`, the
-//! registry follower behind `proxy --policy oci://…` and `bundle serve`.
+//! `e911-oci`: distribution through OCI registries: `e911-harness oci push|pull|inspect`,
+//! the registry follower behind `proxy --policy oci://…` and `bundle serve`.
+//!
+//! Depends on the plugin crate `e911-policy`, on `e911-host-files` (`--trust-key` files)
+//! and on `e911-http` (`bundle serve`'s server); tokio, oci-client, reqwest, tar and
+//! flate2 stay inside it. The SIP proxy (its `oci://` follower) and the CLI depend on it.
 //!
 //! - [`layout`]: the four artifact kinds (proxy-wasm module in the CNCF Wasm layout and in
 //!   Istio's tar+gzip layout, the WIT component, the policy bundle) and their media types.
