@@ -10,11 +10,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bundle_cmd;
-mod decider;
 mod demo;
 mod inspect;
 mod playground;
-mod proxy;
 mod run;
 
 #[derive(Parser)]
@@ -51,7 +49,7 @@ enum Command {
         now: Option<String>,
         /// The engine: `--engine component|native`, `--component PATH`.
         #[command(flatten)]
-        engine: decider::EngineArgs,
+        engine: e911_decider::EngineArgs,
     },
     /// Parse SIP messages and print what the plugin would base its decision on.
     Inspect {
@@ -63,7 +61,7 @@ enum Command {
     #[command(subcommand)]
     Bundle(BundleCommand),
     /// A small SIP proxy over UDP and TCP with the plugin in the path (for SIPp tests).
-    Proxy(proxy::ProxyArgs),
+    Proxy(e911_sip_proxy::ProxyArgs),
     /// Serve the policy playground page (the engine in the browser) and a policy folder.
     Playground(playground::PlaygroundArgs),
     /// Print a running proxy's status: active bundle revision, last reload error, counters.
@@ -145,10 +143,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Inspect { files } => inspect::run(&files),
         Command::Bundle(command) => bundle(command),
-        Command::Proxy(args) => proxy::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Proxy(args) => e911_sip_proxy::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Playground(args) => playground::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Status { state_dir } => {
-            proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
+            e911_sip_proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
         }
         Command::Oci(command) => {
             println!("{}", e911_oci::run(&command)?);

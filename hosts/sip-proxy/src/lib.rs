@@ -1,4 +1,5 @@
-//! `e911-harness proxy`: a small SIP proxy over UDP and TCP for local testing with SIPp.
+//! `e911-sip-proxy`: `e911-harness proxy`, a small SIP proxy over UDP and TCP for local
+//! testing with SIPp.
 //!
 //! Every message goes through a [`decide::Decide`] (the policy component under wasmtime,
 //! loaded once at start, or with `--engine native` the linked engine), its effects are performed
@@ -12,6 +13,11 @@
 //! Threads: one per UDP listener, one per TCP connection (accepted or to an upstream),
 //! the policy watcher (which also writes `status.json`), the failover timer, and the
 //! notification worker.
+//!
+//! Depends on the plugin crates, on `e911-decider` for the engines it decides through
+//! (and `e911-component-host` to compile the component once for every pool member), on
+//! `e911-host-files` (policy, keys, callback state) and on `e911-oci` (the `oci://`
+//! follower). Only the CLI depends on it.
 
 mod decide;
 mod effects;
@@ -78,7 +84,7 @@ pub struct ProxyArgs {
     pub trust_keys: Vec<PathBuf>,
     /// The engine: `--engine component|native`, `--component PATH`.
     #[command(flatten)]
-    pub engine: crate::decider::EngineArgs,
+    pub engine: e911_decider::EngineArgs,
     /// For an `oci://` policy: how to reach the registry (`--insecure`).
     #[command(flatten)]
     pub registry: e911_oci::RegistryArgs,

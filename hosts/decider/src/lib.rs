@@ -1,5 +1,5 @@
-//! `--engine component|native|proxy-wasm`: who decides, behind one call that returns the
-//! engine's `Verdict` whichever it is.
+//! `e911-decider`: `--engine component|native|proxy-wasm`, who decides, behind one call
+//! that returns the engine's `Verdict` whichever it is.
 //!
 //! Both load the policy through [`policy_source::load`] first, so a bad folder or bundle
 //! gives the same one-line error whichever engine runs. The component then gets the
@@ -7,6 +7,9 @@
 //! (`Policy::write_bundle(None)`); so does the Envoy build under the harness's proxy-wasm
 //! host, inline in its plugin configuration (what it recovers of a verdict:
 //! [`e911_proxy_wasm_host::decide`]).
+//!
+//! Depends on the plugin crates, `e911-component-host`, `e911-proxy-wasm-host` and
+//! `e911-host-files`; the CLI (`run`, `explain`, `demo`) and the SIP proxy depend on it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -173,7 +176,7 @@ fn artifact_path(given: Option<&Path>, default: &str, xtask: &str) -> Result<Pat
         None => vec![
             PathBuf::from(default),
             Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
+                .join("../..")
                 .join(default),
         ],
     };
