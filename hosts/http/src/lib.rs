@@ -23,7 +23,7 @@
 //! Depends on nothing of ours: hyper, tokio and clap (for [`LimitsArgs`]). `e911-oci`
 //! (`bundle serve`) and the CLI (`playground`) depend on it.
 
-mod idle;
+pub mod idle;
 
 use std::convert::Infallible;
 use std::net::TcpListener;

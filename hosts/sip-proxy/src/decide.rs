@@ -73,7 +73,7 @@ impl Callbacks {
     /// Writes the store to its file (if it has one) when it changed since the last write,
     /// from a snapshot taken under the store's lock and written outside it; a failure is
     /// logged, the call goes on.
-    fn persist(&self) {
+    pub fn persist(&self) {
         let Some(path) = &self.path else { return };
         let mut saved = lock(&self.saved);
         let (snapshot, generation) = {

@@ -19,16 +19,16 @@
 //! `e911-host-files` (policy, keys, callback state) and on `e911-oci` (the `oci://`
 //! follower). Only the CLI depends on it.
 
-mod decide;
-mod effects;
-mod failover;
-mod failsafe;
-mod hop;
-mod net;
-mod notify;
-mod policy_origin;
-mod reload;
-mod route;
+pub mod decide;
+pub mod effects;
+pub mod failover;
+pub mod failsafe;
+pub mod hop;
+pub mod net;
+pub mod notify;
+pub mod policy_origin;
+pub mod reload;
+pub mod route;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -95,8 +95,10 @@ pub struct ProxyArgs {
 
 /// A listening address.
 #[derive(Debug, Clone, Copy)]
-enum Listen {
+pub enum Listen {
+    /// `--listen udp:HOST:PORT`.
     Udp(SocketAddr),
+    /// `--listen tcp:HOST:PORT`.
     Tcp(SocketAddr),
 }
 
