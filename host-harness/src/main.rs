@@ -1,7 +1,9 @@
 //! `e911-harness`: the local host for the E9-1-1 policy plugin.
 //!
-//! Subcommands are thin: each reads files, calls the plugin crates, and prints. Every user
-//! mistake becomes one line naming the file and the problem (no panics, no backtraces).
+//! Subcommands are thin: each reads files, calls the plugin crates or a host crate
+//! (`e911-decider` for the engine, `e911-sip-proxy`, `e911-oci`, `e911-http`), and prints.
+//! Every user mistake becomes one line naming the file and the problem (no panics, no
+//! backtraces).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
