@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, criterion_group, criterion_main};
 use e911_component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_engine::{CallCtx, Engine, MemoryStore, Transport};
-use e911_harness::policy_source::read_sources;
-use e911_harness::proxy_wasm_host::state::Clock;
-use e911_harness::proxy_wasm_host::{
+use e911_host_files::policy_source::read_sources;
+use e911_proxy_wasm_host::state::Clock;
+use e911_proxy_wasm_host::{
     Direction, ProxyWasmDecider, ProxyWasmRuntime, ProxyWasmVm, VmSettings,
 };
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use e911_policy::{Bundle, SecretKey};
 
-use e911_harness::policy_source::{self, problem_lines, read_sources};
+use e911_host_files::policy_source::{self, problem_lines, read_sources};
 
 /// What `bundle check` found: problems (the bundle does not compile or load) and
 /// warnings (it does, but deserves a look), each one line naming its file and line.

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use e911_engine::{CallCtx, MemoryStore, Transport, Verdict};
 
-use crate::decider::{Decider, EngineArg, EngineArgs};
 use crate::run::parse_peer;
-use e911_harness::policy_source;
+use e911_decider::{Decider, EngineArg, EngineArgs};
+use e911_host_files::policy_source;
 
 /// One row of the manifest.
 pub struct Call {

@@ -1,7 +1,9 @@
 //! `e911-harness`: the local host for the E9-1-1 policy plugin.
 //!
-//! Subcommands are thin: each reads files, calls the plugin crates, and prints. Every user
-//! mistake becomes one line naming the file and the problem (no panics, no backtraces).
+//! Subcommands are thin: each reads files, calls the plugin crates or a host crate
+//! (`e911-decider` for the engine, `e911-sip-proxy`, `e911-oci`, `e911-http`), and prints.
+//! Every user mistake becomes one line naming the file and the problem (no panics, no
+//! backtraces).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,15 +12,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bundle_cmd;
-mod decider;
 mod demo;
-mod http_server;
 mod inspect;
-mod oci;
 mod playground;
-mod proxy;
 mod run;
-mod state;
 
 #[derive(Parser)]
 #[command(
@@ -54,7 +51,7 @@ enum Command {
         now: Option<String>,
         /// The engine: `--engine component|native`, `--component PATH`.
         #[command(flatten)]
-        engine: decider::EngineArgs,
+        engine: e911_decider::EngineArgs,
     },
     /// Parse SIP messages and print what the plugin would base its decision on.
     Inspect {
@@ -66,7 +63,7 @@ enum Command {
     #[command(subcommand)]
     Bundle(BundleCommand),
     /// A small SIP proxy over UDP and TCP with the plugin in the path (for SIPp tests).
-    Proxy(proxy::ProxyArgs),
+    Proxy(e911_sip_proxy::ProxyArgs),
     /// Serve the policy playground page (the engine in the browser) and a policy folder.
     Playground(playground::PlaygroundArgs),
     /// Print a running proxy's status: active bundle revision, last reload error, counters.
@@ -77,7 +74,7 @@ enum Command {
     },
     /// OCI registries: push, pull and inspect modules, components and policy bundles.
     #[command(subcommand)]
-    Oci(oci::OciCommand),
+    Oci(e911_oci::OciCommand),
 }
 
 #[derive(Subcommand)]
@@ -115,7 +112,7 @@ enum BundleCommand {
         file: PathBuf,
     },
     /// Follow a registry tag and serve the current bundle over HTTP with an ETag.
-    Serve(oci::serve::ServeArgs),
+    Serve(e911_oci::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -148,13 +145,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Inspect { files } => inspect::run(&files),
         Command::Bundle(command) => bundle(command),
-        Command::Proxy(args) => proxy::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Proxy(args) => e911_sip_proxy::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Playground(args) => playground::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Status { state_dir } => {
-            proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
+            e911_sip_proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
         }
         Command::Oci(command) => {
-            println!("{}", oci::run(&command)?);
+            println!("{}", e911_oci::run(&command)?);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -188,6 +185,6 @@ fn bundle(command: BundleCommand) -> Result<ExitCode> {
             println!("{}", bundle_cmd::keygen(&file)?);
             Ok(ExitCode::SUCCESS)
         }
-        BundleCommand::Serve(args) => oci::serve::run(&args).map(|()| ExitCode::SUCCESS),
+        BundleCommand::Serve(args) => e911_oci::serve::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

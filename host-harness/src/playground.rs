@@ -7,7 +7,7 @@
 //!   disk now (so an edit on disk shows on the next load), and `/policy/NAME` each file;
 //! - anything else: a file under `--dir` (`/` is `index.html`).
 //!
-//! GET and HEAD only, on the shared server ([`crate::http_server`]: connection cap,
+//! GET and HEAD only, on the shared server ([`e911_http`]: connection cap,
 //! timeouts, framing checks). A path is taken apart into segments before anything is
 //! decoded, and a segment that is empty, `.` or `..`, or that decodes to something with a
 //! `/`, `\\` or NUL in it, refuses the request; what is left is opened only if its real
@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::http_server::{self, Body, LimitsArgs};
+use e911_http::{Body, LimitsArgs};
 
 /// What `playground` takes.
 #[derive(clap::Args, Debug)]
@@ -73,7 +73,7 @@ pub fn run(args: &PlaygroundArgs) -> Result<()> {
         args.dir.display()
     );
     std::io::stdout().flush().ok();
-    http_server::serve(
+    e911_http::serve(
         listener,
         limits,
         "playground",

@@ -14,9 +14,9 @@ use e911_engine::time::parse_rfc3339;
 use e911_engine::{CallCtx, MemoryStore, Report, Transport, Verdict};
 use serde::Serialize;
 
-use crate::decider::{Decider, EngineArgs};
-use crate::state;
-use e911_harness::policy_source;
+use e911_decider::{Decider, EngineArgs};
+use e911_host_files::policy_source;
+use e911_host_files::state;
 
 /// What `run` and `explain` take.
 #[derive(clap::Args, Debug)]

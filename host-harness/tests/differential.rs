@@ -24,8 +24,8 @@ use std::process::{Command, Output};
 
 use e911_component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_engine::{CallCtx, Engine, Kind, MemoryStore, Output as Forward, Transport};
-use e911_harness::policy_source::read_sources;
-use e911_harness::proxy_wasm_host::{
+use e911_host_files::policy_source::read_sources;
+use e911_proxy_wasm_host::{
     Direction, ProxyWasmDecider, ProxyWasmRuntime, ProxyWasmVm, VmSettings,
 };
 
@@ -406,7 +406,7 @@ fn envoy_vm() -> ProxyWasmVm {
         ),
         vm_configuration: Vec::new(),
         shared: Default::default(),
-        clock: e911_harness::proxy_wasm_host::state::Clock::Fixed(1_793_000_000 * 1_000_000_000),
+        clock: e911_proxy_wasm_host::state::Clock::Fixed(1_793_000_000 * 1_000_000_000),
         echo: None,
     };
     ProxyWasmVm::start(&runtime, settings).unwrap()
@@ -555,7 +555,7 @@ fn a_configuration_the_envoy_build_refuses_is_an_error_with_its_reason() {
             .to_vec(),
         vm_configuration: Vec::new(),
         shared: Default::default(),
-        clock: e911_harness::proxy_wasm_host::state::Clock::System,
+        clock: e911_proxy_wasm_host::state::Clock::System,
         echo: None,
     };
     let err = ProxyWasmVm::start(&runtime, settings)
@@ -649,8 +649,8 @@ fn a_psap_callback_from_upstream_is_retargeted_as_native_does() {
     assert_eq!(verdict.report.kind, Kind::Callback);
 
     let runtime = ProxyWasmRuntime::load(&envoy_module(), HostLimits::default()).unwrap();
-    let shared = e911_harness::proxy_wasm_host::shared_data::SharedData::default();
-    e911_harness::proxy_wasm_host::decide::seed(&shared, &state);
+    let shared = e911_proxy_wasm_host::shared_data::SharedData::default();
+    e911_proxy_wasm_host::decide::seed(&shared, &state);
     let settings = VmSettings {
         plugin_configuration: ProxyWasmDecider::configuration(
             "edge-1.contoso.com",
@@ -658,7 +658,7 @@ fn a_psap_callback_from_upstream_is_retargeted_as_native_does() {
         ),
         vm_configuration: Vec::new(),
         shared,
-        clock: e911_harness::proxy_wasm_host::state::Clock::Fixed(now * 1_000_000_000),
+        clock: e911_proxy_wasm_host::state::Clock::Fixed(now * 1_000_000_000),
         echo: None,
     };
     let mut vm = ProxyWasmVm::start(&runtime, settings).unwrap();
@@ -685,7 +685,7 @@ fn an_envoy_build_polling_its_bundle_asks_once_per_tick_and_forwards_calls_meanw
         plugin_configuration: config.to_vec(),
         vm_configuration: Vec::new(),
         shared: Default::default(),
-        clock: e911_harness::proxy_wasm_host::state::Clock::Fixed(1_793_000_000 * 1_000_000_000),
+        clock: e911_proxy_wasm_host::state::Clock::Fixed(1_793_000_000 * 1_000_000_000),
         echo: None,
     };
     let mut vm = ProxyWasmVm::start(&runtime, settings).unwrap();

@@ -171,6 +171,8 @@ fn test() -> Result<()> {
 
     step("architecture: paths named in ARCHITECTURE.md exist");
     architecture::check(&root)?;
+    step("architecture: host crates depend only on the layers above them");
+    architecture::check_layers(&root)?;
 
     step("fmt");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;

@@ -1,12 +1,15 @@
-//! `--engine component|native|proxy-wasm`: who decides, behind one call that returns the
-//! engine's `Verdict` whichever it is.
+//! `e911-decider`: `--engine component|native|proxy-wasm`, who decides, behind one call
+//! that returns the engine's `Verdict` whichever it is.
 //!
 //! Both load the policy through [`policy_source::load`] first, so a bad folder or bundle
 //! gives the same one-line error whichever engine runs. The component then gets the
 //! compiled bundle bytes: the file as given, or a source folder compiled here
 //! (`Policy::write_bundle(None)`); so does the Envoy build under the harness's proxy-wasm
 //! host, inline in its plugin configuration (what it recovers of a verdict:
-//! [`e911_harness::proxy_wasm_host::decide`]).
+//! [`e911_proxy_wasm_host::decide`]).
+//!
+//! Depends on the plugin crates, `e911-component-host`, `e911-proxy-wasm-host` and
+//! `e911-host-files`; the CLI (`run`, `explain`, `demo`) and the SIP proxy depend on it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,10 +17,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use e911_component_host::{ComponentHost, ComponentRuntime, HostLimits};
 use e911_engine::{CallCtx, Engine, MemoryStore, Verdict};
-use e911_harness::proxy_wasm_host::{ProxyWasmDecider, ProxyWasmRuntime};
 use e911_policy::{Policy, PublicKey};
+use e911_proxy_wasm_host::{ProxyWasmDecider, ProxyWasmRuntime};
 
-use e911_harness::policy_source;
+use e911_host_files::policy_source;
 
 /// Where `cargo xtask build-component` writes the component.
 pub const DEFAULT_COMPONENT: &str = "target/wasm/e911_policy.component.wasm";
@@ -173,7 +176,7 @@ fn artifact_path(given: Option<&Path>, default: &str, xtask: &str) -> Result<Pat
         None => vec![
             PathBuf::from(default),
             Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
+                .join("../..")
                 .join(default),
         ],
     };

@@ -1,4 +1,5 @@
-//! `e911-harness proxy`: a small SIP proxy over UDP and TCP for local testing with SIPp.
+//! `e911-sip-proxy`: `e911-harness proxy`, a small SIP proxy over UDP and TCP for local
+//! testing with SIPp.
 //!
 //! Every message goes through a [`decide::Decide`] (the policy component under wasmtime,
 //! loaded once at start, or with `--engine native` the linked engine), its effects are performed
@@ -12,17 +13,22 @@
 //! Threads: one per UDP listener, one per TCP connection (accepted or to an upstream),
 //! the policy watcher (which also writes `status.json`), the failover timer, and the
 //! notification worker.
+//!
+//! Depends on the plugin crates, on `e911-decider` for the engines it decides through
+//! (and `e911-component-host` to compile the component once for every pool member), on
+//! `e911-host-files` (policy, keys, callback state) and on `e911-oci` (the `oci://`
+//! follower). Only the CLI depends on it.
 
-mod decide;
-mod effects;
-mod failover;
-mod failsafe;
-mod hop;
-mod net;
-mod notify;
-mod policy_origin;
-mod reload;
-mod route;
+pub mod decide;
+pub mod effects;
+pub mod failover;
+pub mod failsafe;
+pub mod hop;
+pub mod net;
+pub mod notify;
+pub mod policy_origin;
+pub mod reload;
+pub mod route;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -78,19 +84,21 @@ pub struct ProxyArgs {
     pub trust_keys: Vec<PathBuf>,
     /// The engine: `--engine component|native`, `--component PATH`.
     #[command(flatten)]
-    pub engine: crate::decider::EngineArgs,
+    pub engine: e911_decider::EngineArgs,
     /// For an `oci://` policy: how to reach the registry (`--insecure`).
     #[command(flatten)]
-    pub registry: crate::oci::RegistryArgs,
+    pub registry: e911_oci::RegistryArgs,
     /// For an `oci://` policy: how often its tag is looked at (`--poll-seconds`).
     #[command(flatten)]
-    pub follow: crate::oci::FollowArgs,
+    pub follow: e911_oci::FollowArgs,
 }
 
 /// A listening address.
 #[derive(Debug, Clone, Copy)]
-enum Listen {
+pub enum Listen {
+    /// `--listen udp:HOST:PORT`.
     Udp(SocketAddr),
+    /// `--listen tcp:HOST:PORT`.
     Tcp(SocketAddr),
 }
 
@@ -120,7 +128,7 @@ pub fn run(args: &ProxyArgs) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    let keys = e911_harness::policy_source::read_keys(&args.trust_keys)?;
+    let keys = e911_host_files::policy_source::read_keys(&args.trust_keys)?;
     let watcher = reload::Watcher::start(args, keys)?;
     let effects = effects::Effects::start(args.state_dir.as_deref())?;
     let proxy = net::Proxy::bind(

@@ -1,7 +1,7 @@
-//! A small proxy-wasm host in wasmtime, for running the Envoy build of the plugin
-//! (`plugin/envoy`, `target/wasm/e911_envoy.wasm`) outside Envoy with Envoy's rules
-//! (DESIGN §5): `e911-harness run --engine proxy-wasm`, and the differential test that
-//! holds it to the native engine on every golden case.
+//! `e911-proxy-wasm-host`: a small proxy-wasm host in wasmtime, for running the Envoy
+//! build of the plugin (`plugin/envoy`, `target/wasm/e911_envoy.wasm`) outside Envoy with
+//! Envoy's rules (DESIGN §5): `e911-harness run --engine proxy-wasm`, and the differential
+//! test that holds it to the native engine on every golden case.
 //!
 //! - [`runtime`]: compiles and links the module once ([`ProxyWasmRuntime`]);
 //! - [`vm`]: one VM, started and driven as Envoy drives a network filter
@@ -13,6 +13,10 @@
 //!   read;
 //! - [`decide`]: the module behind the harness's decision call ([`ProxyWasmDecider`]),
 //!   and [`audit`], which reads the decision back from the audit log line.
+//!
+//! Depends on the plugin crates `e911-engine` and `e911-envoy` (the module's own
+//! shared-data layout) and on `e911-component-host` (compile cache, epoch ticker, limits);
+//! nothing of ours depends on it but the engine choice (`e911-decider`) and the CLI's tests.
 //!
 //! Not Envoy: no HTTP call is ever answered (calls are recorded), timers fire only when
 //! the caller ticks, and one VM serves one thread.

@@ -1,5 +1,9 @@
-//! Distribution through OCI registries: `e911-harness oci push|pull|inspect`, the
-//! registry follower behind `proxy --policy oci://…` and `bundle serve`.
+//! `e911-oci`: distribution through OCI registries: `e911-harness oci push|pull|inspect`,
+//! the registry follower behind `proxy --policy oci://…` and `bundle serve`.
+//!
+//! Depends on the plugin crate `e911-policy`, on `e911-host-files` (`--trust-key` files)
+//! and on `e911-http` (`bundle serve`'s server); tokio, oci-client, reqwest, tar and
+//! flate2 stay inside it. The SIP proxy (its `oci://` follower) and the CLI depend on it.
 //!
 //! - [`layout`]: the four artifact kinds (proxy-wasm module in the CNCF Wasm layout and in
 //!   Istio's tar+gzip layout, the WIT component, the policy bundle) and their media types.
@@ -268,7 +272,7 @@ fn push(
         }
         PushKind::Bundle => {
             // Refuse to publish what a follower with the same keys would refuse.
-            let keys = e911_harness::policy_source::read_keys(trust_keys)?;
+            let keys = e911_host_files::policy_source::read_keys(trust_keys)?;
             e911_policy::Bundle::load(&bytes, &keys)
                 .map_err(|err| anyhow::anyhow!("{}: {err}; not pushed", file.display()))?;
             push_one(
@@ -300,7 +304,7 @@ fn pull_checked(
     args: &RegistryArgs,
 ) -> Result<(client::Pulled, Verified)> {
     let reference = client::parse_reference(spec)?;
-    let keys = e911_harness::policy_source::read_keys(trust_keys)?;
+    let keys = e911_host_files::policy_source::read_keys(trust_keys)?;
     let registry = client::Registry::connect(&reference, args)?;
     let in_context = |err: anyhow::Error| anyhow::anyhow!("{spec}: {err:#}");
     let pulled = registry.pull(&reference).map_err(in_context)?;

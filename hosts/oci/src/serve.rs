@@ -8,7 +8,7 @@
 //! - Before the first good bundle, `503` with `Retry-After`; after it, registry outages
 //!   and refused pushes change nothing: the last good bundle stays served.
 //! - HTTP/1.1 persistent connections (RFC 9112 §9.3), as Envoy's cluster pools them, on
-//!   the shared server ([`crate::http_server`]: its connection cap, timeouts and framing
+//!   the shared server ([`e911_http`]: its connection cap, timeouts and framing
 //!   checks).
 
 use std::net::{SocketAddr, TcpListener};
@@ -24,7 +24,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::follow::{Follower, Update};
 use super::{FollowArgs, RegistryArgs, verify};
-use crate::http_server::{self, Body, LimitsArgs};
+use e911_http::{Body, LimitsArgs};
 
 /// `bundle serve`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -71,7 +71,7 @@ type Current = Arc<RwLock<Option<Arc<Served>>>>;
 /// Serves until killed.
 pub fn run(args: &ServeArgs) -> Result<()> {
     let limits = args.limits.limits()?;
-    let keys = e911_harness::policy_source::read_keys(&args.trust_keys)?;
+    let keys = e911_host_files::policy_source::read_keys(&args.trust_keys)?;
     let mut follower = Follower::new(&args.reference, &args.registry, &args.follow, keys)?;
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("--listen {}: cannot bind", args.listen))?;
@@ -89,8 +89,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     std::thread::spawn(move || {
         let handler =
             move |request: &Request<()>| respond(request, read(&serving).as_deref(), &path);
-        if let Err(err) = http_server::serve(listener, limits, "e911-harness bundle serve", handler)
-        {
+        if let Err(err) = e911_http::serve(listener, limits, "e911-harness bundle serve", handler) {
             // A mirror that cannot serve is of no use to anyone polling it: say why and
             // stop, rather than follow the tag with the port dead.
             eprintln!("e911-harness bundle serve: {err:#}");

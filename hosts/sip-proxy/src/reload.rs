@@ -22,7 +22,7 @@ use super::ProxyArgs;
 use super::decide::{Callbacks, Component, Decide, Native, Pool, SharedCallbacks};
 use super::net::Proxy;
 use super::policy_origin::{Change, Loaded, Origin};
-use crate::decider::{self, EngineArg};
+use e911_decider::EngineArg;
 
 /// How often the source is looked at (a registry origin: how often it is asked whether
 /// its own poll interval has passed).
@@ -152,7 +152,7 @@ impl Watcher {
             Some(runtime) => {
                 let bundle = match (bundle, self.origin.path()) {
                     (Some(bytes), _) => bytes,
-                    (None, Some(path)) => decider::bundle_bytes(path, &policy)?,
+                    (None, Some(path)) => e911_decider::bundle_bytes(path, &policy)?,
                     (None, None) => anyhow::bail!("the registry origin gave no bundle bytes"),
                 };
                 (0..size)

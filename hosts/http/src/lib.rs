@@ -1,6 +1,6 @@
-//! The HTTP/1.1 server under `bundle serve` and `playground`: hyper's (RFC 9112 framing,
-//! keep-alive, HEAD, `Date`) on a current-thread tokio runtime of its own, with what an
-//! operator needs before exposing a port:
+//! `e911-http`: the HTTP/1.1 server under `bundle serve` and `playground`: hyper's (RFC
+//! 9112 framing, keep-alive, HEAD, `Date`) on a current-thread tokio runtime of its own,
+//! with what an operator needs before exposing a port:
 //!
 //! - at most `--max-connections` connections at once (a semaphore); one over the cap is
 //!   answered `503` and closed before anything is read from it;
@@ -19,8 +19,11 @@
 //!   contains whitespace between a header field name and colon."
 //!
 //! The two servers supply only a [`Handler`]: a request head in, a whole response out.
+//!
+//! Depends on nothing of ours: hyper, tokio and clap (for [`LimitsArgs`]). `e911-oci`
+//! (`bundle serve`) and the CLI (`playground`) depend on it.
 
-mod idle;
+pub mod idle;
 
 use std::convert::Infallible;
 use std::net::TcpListener;

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use e911_harness::policy_source;
+use e911_host_files::policy_source;
 use e911_policy::{Bundle, Policy, PublicKey};
 
 use super::ProxyArgs;
-use crate::oci::follow::{Follower, Update};
+use e911_oci::follow::{Follower, Update};
 
 /// The cache of the last good registry bundle, under `--state-dir`.
 const REGISTRY_CACHE: &str = "registry.bundle";

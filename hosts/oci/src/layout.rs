@@ -311,7 +311,7 @@ fn tar_gzip(name: &str, data: &[u8]) -> Result<Vec<u8>> {
 
 /// Room for tar's own framing around the file: a 512-byte header per entry, padding to
 /// 512 bytes and the two zero blocks at the end.
-const TAR_FRAMING: u64 = 64 << 10;
+pub const TAR_FRAMING: u64 = 64 << 10;
 
 /// The file `name` out of a tar+gzip layer, refused as soon as the layer unpacks to more
 /// than `limit` bytes of file (plus [`TAR_FRAMING`]), before that much is held anywhere.

@@ -20,7 +20,7 @@ use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Engine, MemoryStore, Ve
 use e911_policy::{DialPlan, PublicKey};
 
 use super::lock;
-use crate::state;
+use e911_host_files::state;
 
 /// Bytes and context in, a verdict out. Implementations must not block on I/O other than
 /// the callback store's save.
@@ -73,7 +73,7 @@ impl Callbacks {
     /// Writes the store to its file (if it has one) when it changed since the last write,
     /// from a snapshot taken under the store's lock and written outside it; a failure is
     /// logged, the call goes on.
-    fn persist(&self) {
+    pub fn persist(&self) {
         let Some(path) = &self.path else { return };
         let mut saved = lock(&self.saved);
         let (snapshot, generation) = {

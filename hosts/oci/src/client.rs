@@ -1,5 +1,6 @@
 //! A blocking registry client: oci-client driven by a current-thread tokio runtime owned
-//! here, so the rest of the harness stays synchronous and tokio never leaves this module.
+//! here, so every other crate stays synchronous and tokio never leaves this crate (the
+//! HTTP server of `e911-http` has a runtime of its own).
 
 use std::time::Duration;
 
