@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SIPp call rate through Kamailio (hosts/kamailio/kamailio.cfg) with the plugin path and
 # without it (-A WITHOUT_E911), same SIPp parameters, same run; then the per-INVITE cost
-# of the component through wasmtime-py (bench_invite.py).
+# of the native bridge beside the component's own time (bench_invite.py).
 #
 #   hosts/kamailio/bench-rate.sh [CALLS] [RATE] [LIMIT]   (defaults 2000 1000 20)
 #
@@ -12,15 +12,15 @@
 # Kamailio gets 256 MiB of shared memory: at ~1000 calls/s tm keeps ~5000 finished
 # transactions for their wait timer, more than the default 64 MiB holds.
 # The rate is completed calls divided by the wall time of each SIPp run. Needs kamailio,
-# kamailio-python3-modules, sipp and target/tools/venv with wasmtime-py (`cargo xtask
-# test` installs them). A measurement, not a test: nothing is asserted.
+# kamailio-python3-modules and sipp (`cargo xtask setup` installs them); builds the
+# component and the bridge itself. A measurement, not a test: nothing is asserted.
 set -euo pipefail
 calls=${1:-2000}
 rate=${2:-1000}
 limit=${3:-20}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-tools=${E911_TOOLS:-$root/target/tools}
 cargo build --release -q -p e911-harness --manifest-path "$root/Cargo.toml"
+(cd "$root" && cargo xtask build-component >/dev/null && cargo xtask build-kamailio >/dev/null)
 bin="$root/target/release/e911-harness"
 work=$(mktemp -d)
 pids=()
@@ -49,7 +49,7 @@ run_mode() { # define label
 [e911]
 component = $root/target/wasm/e911_policy.component.wasm
 bundle = $work/policy.bundle
-venv = $tools/venv
+native_module = $root/target/kamailio/e911_native.so
 cache_dir = $work/cache
 state_dir = $dir/state
 [upstreams]
@@ -102,5 +102,5 @@ for name in other emergency; do
   printf 'ratio plugin/no-plugin %-10s %.3f\n' "$name" "$(awk -v a="$with" -v b="$without" 'BEGIN{print a / b}')"
 done
 echo
-echo "Per-INVITE cost through wasmtime-py (bench_invite.py, /usr/bin/python3, Kamailio's Python):"
-/usr/bin/python3 "$root/hosts/kamailio/bench_invite.py" "$work/policy.bundle" 2000
+echo "Per-INVITE cost of the bridge (bench_invite.py, /usr/bin/python3, Kamailio's Python):"
+/usr/bin/python3 "$root/hosts/kamailio/bench_invite.py" "$work/policy.bundle" 5000
