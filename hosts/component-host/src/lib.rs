@@ -217,7 +217,7 @@ impl<S> notifier::Host for HostState<S> {
 
 impl<S> log::Host for HostState<S> {
     fn log(&mut self, level: log::Level, message: String) {
-        if !self.log_level.is_some_and(|min| rank(level) >= rank(min)) {
+        if self.log_level.is_none_or(|min| rank(level) < rank(min)) {
             return;
         }
         match &self.log_sink {

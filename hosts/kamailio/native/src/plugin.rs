@@ -35,6 +35,8 @@ impl Plugin {
     /// `memory_limit` bytes and `call_deadline_ms` (`configure_deadline_ms` for a
     /// bundle), past which it traps.
     #[new]
+    // The Python constructor's keyword arguments, one per setting of e911.ini.
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (host, component, cache_dir, memory_limit, call_deadline_ms, configure_deadline_ms, log_level = "info"))]
     fn new(
         py: Python<'_>,
