@@ -16,16 +16,16 @@
 # The rate is completed calls divided by the wall time of each SIPp run. CPU is user plus
 # system time of every Kamailio process (/proc/PID/stat), read before and after each SIPp
 # run, divided by the calls completed. The bundle has no notification targets, so the
-# plugin does what the baseline does: subnet to ERL, PIDF-LO, Geolocation, audit. Needs kamailio,
-# kamailio-python3-modules, sipp and target/tools/venv with wasmtime-py (`cargo xtask
-# test` installs them). A measurement, not a test: nothing is asserted.
+# plugin does what the baseline does: subnet to ERL, PIDF-LO, Geolocation, audit. Needs
+# kamailio, kamailio-python3-modules and sipp (`cargo xtask setup` installs them); builds
+# the component and the bridge itself. A measurement, not a test: nothing is asserted.
 set -euo pipefail
 calls=${1:-2000}
 rate=${2:-1000}
 limit=${3:-20}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-tools=${E911_TOOLS:-$root/target/tools}
 cargo build --release -q -p e911-harness --manifest-path "$root/Cargo.toml"
+(cd "$root" && cargo xtask build-component >/dev/null && cargo xtask build-kamailio >/dev/null)
 bin="$root/target/release/e911-harness"
 work=$(mktemp -d)
 pids=()
@@ -65,7 +65,7 @@ run_mode() { # define label
 [e911]
 component = $root/target/wasm/e911_policy.component.wasm
 bundle = $work/policy.bundle
-venv = $tools/venv
+native_module = $root/target/kamailio/e911_native.so
 cache_dir = $work/cache
 state_dir = $dir/state
 [upstreams]
@@ -127,5 +127,5 @@ done
 printf 'CPU  plugin/handwritten   emergency  %.3f\n' \
   "$(ratio "$plugin_emergency_cpu" "$handwritten_emergency_cpu")"
 echo
-echo "Per-INVITE cost through wasmtime-py (bench_invite.py, /usr/bin/python3, Kamailio's Python):"
-/usr/bin/python3 "$root/hosts/kamailio/bench_invite.py" "$work/policy.bundle" 2000
+echo "Per-INVITE cost of the bridge (bench_invite.py, /usr/bin/python3, Kamailio's Python):"
+/usr/bin/python3 "$root/hosts/kamailio/bench_invite.py" "$work/policy.bundle" 5000

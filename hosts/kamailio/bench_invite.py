@@ -1,41 +1,46 @@
-"""Per-INVITE cost of the component through wasmtime-py, as the Kamailio glue calls it,
-outside Kamailio (same Python, same Plugin class, a dictionary for the callback store).
+"""What the native bridge adds per INVITE: the component's `on_message` called from Python
+through `e911_native`, as the Kamailio glue calls it, against the same call timed inside
+Rust in the same process (`Plugin.bench_component`). Outside Kamailio, with Kamailio's
+Python (/usr/bin/python3) and a dict for the callback store.
 
+    cargo xtask build-component && cargo xtask build-kamailio
     /usr/bin/python3 hosts/kamailio/bench_invite.py BUNDLE [ROUNDS]
 
 BUNDLE: a compiled bundle with 127.1.0.0/16 mapped to HQ and 127.2.0.0/16 to Wichita
-(bench-rate.sh builds one). Prints the median and p90 of ROUNDS calls (default 2000) per
-message kind, in microseconds, for `on-message` alone and for the message's marshalling
-(the list<u8> going in) measured apart; first with wasmtime-py's own list<u8> conversion,
-then with e911_speedups (what the Kamailio glue installs). A measurement, not a test:
-nothing is asserted.
+(bench-rate.sh builds one). Per message kind, ROUNDS calls (default 5000) each way, after
+a warm-up; prints median and p90 in microseconds of: the component's own time (the Rust
+host's `on_message`, callback-store calls included), `on_message` from Python, and
+`on_message` plus every read the glue makes of the verdict; then the bridge's cost (the
+medians' differences). A measurement, not a test: nothing is asserted.
 """
 
 from __future__ import annotations
 
-import ctypes
+import importlib.util
 import os
 import statistics
 import sys
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
+BRIDGE = os.path.join(ROOT, "target", "kamailio", "e911_native.so")
+COMPONENT = os.path.join(ROOT, "target", "wasm", "e911_policy.component.wasm")
 
-import e911_settings  # noqa: E402
 
-sys.path[:0] = e911_settings.venv_site_packages(
-    os.path.join(os.environ.get("E911_TOOLS", os.path.join(ROOT, "target", "tools")), "venv")
-)
-
-import e911_component  # noqa: E402
-import e911_speedups  # noqa: E402
-from wasmtime import _ffi as ffi  # noqa: E402
+def load_bridge() -> Any:
+    spec = importlib.util.spec_from_file_location("e911_native", BRIDGE)
+    if spec is None or spec.loader is None:
+        sys.exit(f"{BRIDGE}: missing; run `cargo xtask build-kamailio`")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class MemoryHost:
+    """The glue's host object with a dict for Kamailio's htable."""
+
     def __init__(self) -> None:
         self.entries: dict[str, dict[str, Any]] = {}
 
@@ -45,15 +50,12 @@ class MemoryHost:
     def store_put(self, elin: str, entry: dict[str, Any]) -> None:
         self.entries[elin] = entry
 
-    def notify(self, notification: dict[str, Any]) -> None:
-        pass
-
     def log(self, level: str, message: str) -> None:
         pass
 
 
-def invite(dial: str, ip: str) -> bytes:
-    """The INVITE tests/sipp/uac.xml sends."""
+def invite(dial: str, ip: str) -> str:
+    """The INVITE tests/sipp/uac.xml sends, as `$mb` gives it: a str."""
     sdp = (
         f"v=0\r\no=- 53655765 2353687637 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\n"
         "t=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
@@ -72,56 +74,66 @@ def invite(dial: str, ip: str) -> bytes:
         "Content-Type: application/sdp\r\n"
         f"Content-Length: {len(sdp)}\r\n\r\n"
     )
-    return (head + sdp).encode()
+    return head + sdp
+
+
+def glue_reads(verdict: Any) -> None:
+    """What e911_kamailio.Worker.decide and audit_record read of a verdict."""
+    verdict.kind, verdict.metrics, verdict.notifications
+    if verdict.changed:
+        verdict.edits
+    if verdict.route is not None:
+        verdict.alternates
+    if verdict.audit:
+        (verdict.call_id, verdict.caller, verdict.dialed, verdict.bundle_revision)
+        (verdict.policy, verdict.route, verdict.location, verdict.elin)
+        (verdict.degraded, verdict.trace)
+
+
+def timed(rounds: int, call: Callable[[], Any]) -> list[int]:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter_ns()
+        call()
+        times.append(time.perf_counter_ns() - start)
+    return times
+
+
+def stats(ns: list[int]) -> tuple[float, float]:
+    """Median and p90, in microseconds."""
+    return statistics.median(ns) / 1e3, statistics.quantiles(ns, n=10)[8] / 1e3
 
 
 def main() -> None:
     bundle_path = sys.argv[1]
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    component = os.path.join(ROOT, "target", "wasm", "e911_policy.component.wasm")
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
+    bridge = load_bridge()
     cache = os.path.join(ROOT, "target", "tmp", "e911-kamailio-bench-cwasm")
-    plugin = e911_component.Plugin(MemoryHost(), component, cache, 50_000_000, 0, 64 << 20)
+    plugin = bridge.Plugin(MemoryHost(), COMPONENT, cache, 64 << 20, 300, 10_000, "info")
     with open(bundle_path, "rb") as file:
         plugin.configure(file.read(), [])
-    for path in ("wasmtime-py as shipped", "with e911_speedups (as the Kamailio glue runs)"):
-        if path.startswith("with"):
-            if not e911_speedups.install():
-                print("e911_speedups: the list<u8> layout check failed")
-                return
-            plugin._instance = None  # instantiated again, its function types pinned
-        print(path)
-        measure(plugin, rounds)
-
-
-def measure(plugin: e911_component.Plugin, rounds: int) -> None:
-    list_u8 = None
+    print(f"{rounds} calls each; microseconds, median (p90)")
+    print(f"  {'INVITE':26} {'size':>6}  {'component':>15}  {'on_message':>15}  {'+ glue reads':>15}  bridge adds")
     for name, dial, ip in [
-        ("ordinary INVITE", "4255550199", "127.1.0.11"),
+        ("ordinary", "4255550199", "127.1.0.11"),
         ("911, sip-trunk (PIDF-LO)", "911", "127.1.0.10"),
         ("911, ELIN gateway", "911", "127.2.0.10"),
     ]:
         message = invite(dial, ip)
-        calls = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            plugin.on_message(message, ip, "udp", int(time.time()), "bench")
-            calls.append(time.perf_counter() - start)
-        # The message alone through the value conversion.
-        store, _, on_message = plugin._live()
-        if list_u8 is None:
-            list_u8 = on_message.type(store).params[0][1]
-        lowering = []
-        for _ in range(rounds):
-            raw = ffi.wasmtime_component_val_t()
-            start = time.perf_counter()
-            list_u8.convert_to_c(store, message, ctypes.pointer(raw))
-            lowering.append(time.perf_counter() - start)
-            ffi.wasmtime_component_val_delete(ctypes.byref(raw))
-        us = lambda xs, q: statistics.quantiles(xs, n=10)[q] * 1e6  # noqa: E731
+        now = int(time.time())
+        decide = lambda: plugin.on_message(message, ip, "udp", now, "bench")  # noqa: E731
+        timed(rounds // 5, decide)  # warm-up: caches, branch predictors, the allocator
+        inside = plugin.bench_component(message, ip, "udp", now, "bench", rounds)
+        outside = timed(rounds, decide)
+        with_reads = timed(rounds, lambda: glue_reads(decide()))
+        c, py, reads = stats(inside), stats(outside), stats(with_reads)
+        cells = "  ".join(f"{m:7.1f} ({p:5.1f})" for m, p in (c, py, reads))
         print(
-            f"  {name:26} {len(message):4} B  on-message median {statistics.median(calls) * 1e6:7.0f} us"
-            f"  p90 {us(calls, 8):7.0f} us   message lowering median {statistics.median(lowering) * 1e6:6.1f} us"
+            f"  {name:26} {len(message):4} B  {cells}  "
+            f"{py[0] - c[0]:5.1f} / {reads[0] - c[0]:5.1f}"
         )
+    print("bridge adds: on_message median minus the component's / with the glue's reads")
+
 
 if __name__ == "__main__":
     main()

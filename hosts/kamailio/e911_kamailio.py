@@ -3,16 +3,18 @@
 kamailio.cfg loads this file (`modparam("app_python3", "load", ...)`) and calls
 `python_exec("e911_invite", "<settings file>")` for initial INVITEs only (emergency calls
 and PSAP callbacks to ELINs are initial INVITEs); the script passes everything else
-without entering Python, because handing a message to the component through Python costs
-about a millisecond (BENCHMARKS.md, "Kamailio").
+without entering Python, because even the cheapest trip through app_python3 costs a
+worker more than the component's decision (BENCHMARKS.md, "Kamailio").
 
+The component runs in the native bridge `e911_native` (hosts/kamailio/native/, built by
+`cargo xtask build-kamailio`): the wasmtime host of the harness as a Python extension.
 Per call: the message buffer (`$mb`), peer (`$si`) and transport (`$pr`) go to the
 component's `on-message`; the verdict's edit list is applied with Kamailio's functions
 (e911_edits.py); the route's trunk picks the destination (`$du`) from `[upstreams]`; an
 audit line goes to the log. The imports are Kamailio's: the callback store is the shared
 memory htable `e911cb` (every worker sees it; entries expire; written through to SQLite so
-they survive a restart, e911_callback_db.py), notifications go through the mqueue
-`e911notify` to a timer process that POSTs webhooks and sends SIP MESSAGEs
+they survive a restart, e911_callback_db.py), the verdict's notifications go through the
+mqueue `e911notify` to a timer process that POSTs webhooks and sends SIP MESSAGEs
 (`e911_notify`, e911_message.py), logs through `KSR.info` and friends.
 
 Returns 1 when the call was decided (changed or not), -1 when the plugin path failed: the
@@ -25,6 +27,8 @@ itself. Each SIP worker makes its engine in `child_init`, before its first call.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -41,6 +45,8 @@ import e911_control  # noqa: E402
 import e911_edits  # noqa: E402
 import e911_message  # noqa: E402
 import e911_settings  # noqa: E402
+
+NATIVE_MODULE = "e911_native"
 
 # The callback store's selection lock: ELIN choice reads and writes the store, and two
 # workers deciding two calls from one site at once must not hand out the same ELIN.
@@ -104,6 +110,22 @@ class KamailioHost:
         {"debug": KSR.dbg, "info": KSR.info, "warn": KSR.warn}.get(level, KSR.err)(line)
 
 
+def import_bridge(settings: e911_settings.Settings) -> Any:
+    """The native bridge: the file `native_module` names, else `e911_native` from
+    `python_path`. Imported in the worker, after the fork, like everything wasmtime."""
+    if not settings.native_module:
+        return importlib.import_module(NATIVE_MODULE)
+    if NATIVE_MODULE in sys.modules:
+        return sys.modules[NATIVE_MODULE]
+    spec = importlib.util.spec_from_file_location(NATIVE_MODULE, settings.native_module)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{settings.native_module}: not a Python extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[NATIVE_MODULE] = module
+    return module
+
+
 class Worker:
     """One Kamailio process's component, bundle and settings (created after the fork)."""
 
@@ -112,20 +134,19 @@ class Worker:
         for path in reversed(self.settings.python_path):
             if path not in sys.path:
                 sys.path.insert(0, path)
-        import e911_component  # wasmtime-py: imported in the worker, after the fork
-        import e911_speedups
-
-        if not e911_speedups.install():
-            KSR.warn("e911: list<u8> fast path not installed: wasmtime-py's own conversion is used\n")
-        self.component = e911_component
+        if self.settings.obsolete:
+            unused = ", ".join(self.settings.obsolete)
+            KSR.warn(f"e911: {self.settings.path}: {unused} no longer used (see e911.ini.example)\n")
+        self.component = import_bridge(self.settings)
         self.host = KamailioHost(self.settings)
-        self.plugin = e911_component.Plugin(
+        self.plugin = self.component.Plugin(
             self.host,
             self.settings.component,
             self.settings.cache_dir,
-            self.settings.call_fuel,
-            self.settings.configure_fuel,
             self.settings.memory_limit,
+            self.settings.call_deadline_ms,
+            self.settings.configure_deadline_ms,
+            self.settings.plugin_log,
         )
         if self.plugin.cache_refused:
             KSR.warn(f"e911: compiled cache not used, compiling in memory: {self.plugin.cache_refused}\n")
@@ -241,8 +262,9 @@ class Worker:
         if not isinstance(message, str):
             raise RuntimeError("the message buffer is unreadable")
         try:
+            # The str as it is: the bridge reads its UTF-8 without a copy.
             verdict = self.plugin.on_message(
-                message.encode("utf-8"),
+                message,
                 KSR.pv.get("$si"),
                 str(KSR.pv.get("$pr") or "udp").lower(),
                 int(time.time()),
@@ -253,49 +275,52 @@ class Worker:
         KSR.pv.sets("$avp(e911_kind)", verdict.kind)
         for metric in verdict.metrics:
             KSR.htable.sht_inc(self.settings.stats_table, metric)
-        # `output` None is `unchanged`: an ordinary call, or an emergency call whose route
-        # changes nothing (a local gateway), which still goes to its route and is audited.
-        problems = [] if verdict.output is None else e911_edits.apply(KSR, verdict.edits)
-        upstream = None if verdict.route is None else self._upstream(verdict.route)
+        for notification in verdict.notifications:
+            self.host.notify(notification)
+        # Not `changed`: an ordinary call, or an emergency call whose route changes
+        # nothing (a local gateway), which still goes to its route and is audited.
+        problems = e911_edits.apply(KSR, verdict.edits) if verdict.changed else []
+        route = verdict.route
+        upstream = None if route is None else self._upstream(route)
         if upstream:
             KSR.setdsturi(upstream)
-            self._failover(verdict, upstream)
+            self._failover(verdict, route, upstream)
         if problems:
-            KSR.err(f"e911: {verdict.__dict__['call-id']}: edits not applied: {'; '.join(problems)}\n")
+            KSR.err(f"e911: {verdict.call_id}: edits not applied: {'; '.join(problems)}\n")
         if verdict.audit:
             KSR.info(f"e911 audit {json.dumps(audit_record(verdict, problems))}\n")
         return 1
 
-    def _failover(self, verdict: Any, first: str) -> None:
+    def _failover(self, verdict: Any, route: dict[str, Any], first: str) -> None:
         """Lists where the call goes if its trunk fails, for kamailio.cfg's failure route:
         the verdict's alternates (the route's further trunks, then the ECRC route's), then
         the fail-safe upstream, each as `$avp(e911_du)`, `$avp(e911_ru)` and
         `$avp(e911_trunk)`. An AVP added last is read first, so they go in backwards.
         Kamailio resends the request it holds, with this call's edits (the same PIDF-LO);
         only the destination and the Request-URI change."""
-        tries = [(first, verdict.route.target, verdict.route.trunk)]
-        for attempt in verdict.alternates:
-            upstream = self.settings.upstreams.get(attempt.trunk)
+        tries = [(first, route["target"], route["trunk"])]
+        for trunk, target in verdict.alternates:
+            upstream = self.settings.upstreams.get(trunk)
             if upstream is None:
-                KSR.warn(f"e911: no [upstreams] entry for trunk {attempt.trunk}: not a failover\n")
+                KSR.warn(f"e911: no [upstreams] entry for trunk {trunk}: not a failover\n")
                 continue
-            tries.append((upstream, attempt.target, attempt.trunk))
+            tries.append((upstream, target, trunk))
         failsafe = defined("E911_FAILSAFE_UPSTREAM")
         if verdict.kind == "emergency" and failsafe and all(t[0] != failsafe for t in tries):
-            tries.append((failsafe, verdict.route.target, "fail-safe"))
-        KSR.pv.sets("$avp(e911_trunk_now)", verdict.route.trunk)
+            tries.append((failsafe, route["target"], "fail-safe"))
+        KSR.pv.sets("$avp(e911_trunk_now)", route["trunk"])
         for upstream, target, trunk in reversed(tries[1:]):
             KSR.pv.sets("$avp(e911_du)", upstream)
             KSR.pv.sets("$avp(e911_ru)", target)
             KSR.pv.sets("$avp(e911_trunk)", trunk)
 
-    def _upstream(self, route: Any) -> Optional[str]:
+    def _upstream(self, route: dict[str, Any]) -> Optional[str]:
         """`$du` for a decided route: its trunk's, else `elin` for an ELIN gateway, else
         `default`; None leaves the destination to kamailio.cfg."""
         upstreams = self.settings.upstreams
-        if route.trunk in upstreams:
-            return upstreams[route.trunk]
-        if route.kind == "elin-gateway" and "elin" in upstreams:
+        if route["trunk"] in upstreams:
+            return upstreams[route["trunk"]]
+        if route["kind"] == "elin-gateway" and "elin" in upstreams:
             return upstreams["elin"]
         return upstreams.get("default")
 
@@ -330,22 +355,19 @@ def ere_escape(text: str) -> str:
 
 def audit_record(verdict: Any, problems: list[str]) -> dict[str, Any]:
     """The audit line: the decision as the harness proxy's audit.jsonl records it."""
-    fields = verdict.__dict__
-    route = None if verdict.route is None else dict(vars(verdict.route))
-    location = None if verdict.location is None else dict(vars(verdict.location))
-    degraded = fields["degraded"]
+    degraded = verdict.degraded
     if problems:
         degraded = "; ".join(filter(None, [degraded, *problems]))
     return {
         "time": int(time.time()),
         "kind": verdict.kind,
-        "call_id": fields["call-id"],
+        "call_id": verdict.call_id,
         "caller": verdict.caller,
         "dialed": verdict.dialed,
-        "bundle_revision": fields["bundle-revision"],
+        "bundle_revision": verdict.bundle_revision,
         "policy": verdict.policy,
-        "route": route,
-        "location": location,
+        "route": verdict.route,
+        "location": verdict.location,
         "elin": verdict.elin,
         "degraded": degraded,
         "trace": verdict.trace,
@@ -455,7 +477,7 @@ def restore_callbacks() -> None:
 
 
 def mod_init() -> Handler:
-    """Called once in Kamailio's main process, before the fork: nothing wasmtime here."""
+    """Called once in Kamailio's main process, before the fork: no bridge here."""
     try:
         restore_callbacks()
     except Exception as err:  # an exception here would keep Kamailio from starting

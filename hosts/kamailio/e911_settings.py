@@ -8,7 +8,6 @@ naming the file and the key, which the glue logs before relaying the call unchan
 from __future__ import annotations
 
 import configparser
-import glob
 import os
 from dataclasses import dataclass, field
 
@@ -31,11 +30,16 @@ class Settings:
     # Where the last bundle that loaded is copied, for workers that missed it.
     state_dir: str
     python_path: list[str]
-    # Per-call budget in wasmtime fuel (about one unit per wasm instruction); a call that
-    # runs out traps and the message is relayed unchanged. 0: no limit.
-    call_fuel: int
-    configure_fuel: int
+    # The native bridge (`cargo xtask build-kamailio` writes target/kamailio/e911_native.so);
+    # "" imports `e911_native` from python_path.
+    native_module: str
+    # Time for one call into the component; a call that runs over traps and the message
+    # is relayed unchanged (the fail-safe route).
+    call_deadline_ms: int
+    configure_deadline_ms: int
     memory_limit: int
+    # The lowest level of the component's log lines that reach Kamailio's log.
+    plugin_log: str
     callback_table: str
     lock_table: str
     state_table: str
@@ -49,6 +53,13 @@ class Settings:
     # Destination URIs ($du) by trunk id, plus "default" and "elin" (as the harness
     # proxy's --route-upstream, --upstream, --elin-upstream).
     upstreams: dict[str, str] = field(default_factory=dict)
+    # Keys of the wasmtime-py glue that mean nothing now, for one warning at start.
+    obsolete: list[str] = field(default_factory=list)
+
+
+# Settings of the wasmtime-py glue: accepted, so an old file keeps working, but unused.
+OBSOLETE = ("call_fuel", "configure_fuel", "venv")
+LOG_LEVELS = ("debug", "info", "warn", "error", "off")
 
 
 def _rollback(path: str, e911: configparser.SectionProxy) -> str:
@@ -95,11 +106,6 @@ def _parse_error(path: str, err: configparser.Error) -> str:
     return f"{path}:{lineno}: {problem}" if lineno else f"{path}: {problem}"
 
 
-def venv_site_packages(venv: str) -> list[str]:
-    """The site-packages folders of a virtualenv (whatever its Python minor version)."""
-    return sorted(glob.glob(os.path.join(venv, "lib", "python3*", "site-packages")))
-
-
 def load(path: str) -> Settings:
     """Reads and checks the settings file."""
     parser = configparser.ConfigParser(interpolation=None)
@@ -130,8 +136,10 @@ def load(path: str) -> Settings:
         except (OSError, UnicodeDecodeError) as err:
             raise SettingsError(f"{key_path}: cannot read the trusted key ({err})") from None
     python_path = [os.path.join(base, p) for p in e911.get("python_path", "").split()]
-    for venv in e911.get("venv", "").split():
-        python_path.extend(venv_site_packages(os.path.join(base, venv)))
+    native_module = e911.get("native_module", "")
+    plugin_log = e911.get("plugin_log", "info")
+    if plugin_log not in LOG_LEVELS:
+        raise SettingsError(f"{path}: [e911] plugin_log must be one of {', '.join(LOG_LEVELS)}")
     upstreams = dict(parser["upstreams"]) if parser.has_section("upstreams") else {}
     return Settings(
         path=path,
@@ -143,9 +151,11 @@ def load(path: str) -> Settings:
         cache_dir=os.path.join(base, e911.get("cache_dir", "e911-cache")),
         state_dir=os.path.join(base, e911.get("state_dir", "e911-state")),
         python_path=python_path,
-        call_fuel=_int(path, e911, "call_fuel", 50_000_000),
-        configure_fuel=_int(path, e911, "configure_fuel", 0),
+        native_module=os.path.join(base, native_module) if native_module else "",
+        call_deadline_ms=_int(path, e911, "call_deadline_ms", 300),
+        configure_deadline_ms=_int(path, e911, "configure_deadline_ms", 10_000),
         memory_limit=_int(path, e911, "memory_limit_mib", 64) << 20,
+        plugin_log=plugin_log,
         callback_table=e911.get("callback_table", "e911cb"),
         lock_table=e911.get("lock_table", "e911lock"),
         state_table=e911.get("state_table", "e911state"),
@@ -153,4 +163,5 @@ def load(path: str) -> Settings:
         notify_queue=e911.get("notify_queue", "e911notify"),
         callback_grace=_int(path, e911, "callback_grace_seconds", 7 * 24 * 3600),
         upstreams=upstreams,
+        obsolete=[key for key in OBSOLETE if key in e911],
     )

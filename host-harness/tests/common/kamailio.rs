@@ -1,6 +1,6 @@
 //! Kamailio 5.6 with the shipped `hosts/kamailio/kamailio.cfg` and the component called
-//! from `app_python3` through wasmtime-py: start it on loopback, read its log, audit lines
-//! and htables.
+//! from `app_python3` through the native bridge (`hosts/kamailio/native/`): start it on
+//! loopback, read its log, audit lines and htables.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,7 +10,7 @@ use super::ports::free_port;
 use super::process::Guard;
 use super::repo_root;
 use super::sipp::require_sipp;
-use super::tools::{component, tools};
+use super::tools::{component, kamailio_bridge};
 
 /// Fails (never skips) when something the tests drive is missing.
 pub fn require_tools() {
@@ -40,21 +40,8 @@ pub fn require_tools() {
         app_python3,
         "Kamailio's app_python3 is missing: install kamailio-python3-modules, or run `cargo xtask test`"
     );
-    assert!(
-        wasmtime_py().is_some(),
-        "wasmtime-py is missing from {}: run `cargo xtask test`",
-        tools().join("venv").display()
-    );
+    kamailio_bridge();
     component();
-}
-
-/// The venv's site-packages folder that holds wasmtime-py.
-pub fn wasmtime_py() -> Option<PathBuf> {
-    let lib = tools().join("venv/lib");
-    std::fs::read_dir(lib).ok()?.find_map(|entry| {
-        let site = entry.ok()?.path().join("site-packages");
-        site.join("wasmtime").exists().then_some(site)
-    })
 }
 
 /// One Kamailio with its scratch folder, control socket and log.
@@ -69,12 +56,12 @@ pub struct Kamailio {
 /// `[e911]` lines.
 pub fn settings(dir: &Path, upstreams: &[(&str, String)], extra: &str) -> PathBuf {
     let mut text = format!(
-        "[e911]\ncomponent = {}\nbundle = {}\npython_path = {}\nnode = kamailio-test\n\
+        "[e911]\ncomponent = {}\nbundle = {}\nnative_module = {}\nnode = kamailio-test\n\
          cache_dir = {}\nstate_dir = {}\n{extra}\n[upstreams]\n",
         component().display(),
         dir.join("policy.bundle").display(),
-        wasmtime_py().unwrap().display(),
-        // Shared by every test: compiled once per component and wasmtime-py version.
+        kamailio_bridge().display(),
+        // Shared by every test: compiled once per component and wasmtime version.
         std::env::temp_dir().join("e911-kamailio-cwasm").display(),
         dir.join("state").display(),
     );

@@ -41,3 +41,14 @@ pub fn envoy_module() -> PathBuf {
 pub fn component() -> PathBuf {
     wasm_file("e911_policy.component.wasm", "build-component")
 }
+
+/// The native Kamailio bridge (`cargo xtask build-kamailio`).
+pub fn kamailio_bridge() -> PathBuf {
+    let path = repo_root().join("target/kamailio/e911_native.so");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask test` (or `cargo xtask build-kamailio`)",
+        path.display()
+    );
+    path
+}

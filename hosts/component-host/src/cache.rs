@@ -164,7 +164,8 @@ fn warn_once(why: &str) {
 ///
 /// A folder of ours that only we could write to (an older harness made it 0755) is
 /// tightened to 0700 rather than given up: nothing in it can have come from anyone else.
-fn private_dir(dir: &Path) -> Result<(), String> {
+/// Public so a host can say why a folder was not used in its own log (the Kamailio bridge).
+pub fn private_dir(dir: &Path) -> Result<(), String> {
     if std::fs::symlink_metadata(dir).is_err() {
         std::fs::DirBuilder::new()
             .recursive(true)

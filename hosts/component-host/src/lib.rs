@@ -25,6 +25,7 @@ pub mod cache;
 pub mod convert;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Verdict};
@@ -32,7 +33,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
 use bindings::e911::policy::{callback_store, log, notifier};
-use bindings::{PolicyPlugin, PolicyPluginPre, Rollback};
+use bindings::{PolicyPlugin, PolicyPluginPre};
 
 /// Host bindings generated from `wit/` (no `unsafe` in them).
 #[allow(missing_docs, clippy::all)]
@@ -164,12 +165,17 @@ pub fn ticking_engine(ticker: &str) -> Result<Engine, String> {
     Ok(engine)
 }
 
+/// Where the component's `log` lines go instead of stderr: a host with a log of its own
+/// (Kamailio's, through the bridge in `hosts/kamailio/native/`) passes one.
+pub type LogSink = Arc<dyn Fn(log::Level, &str) + Send + Sync>;
+
 /// The state a store holds: the callback store the component reads and writes, the
 /// memory limiter, and what the imports saw.
 pub struct HostState<S> {
     callbacks: S,
     limits: StoreLimits,
     log_level: Option<log::Level>,
+    log_sink: Option<LogSink>,
     notified: u64,
 }
 
@@ -211,8 +217,12 @@ impl<S> notifier::Host for HostState<S> {
 
 impl<S> log::Host for HostState<S> {
     fn log(&mut self, level: log::Level, message: String) {
-        if self.log_level.is_some_and(|min| rank(level) >= rank(min)) {
-            eprintln!("e911-plugin: {}: {message}", name(level));
+        if self.log_level.is_none_or(|min| rank(level) < rank(min)) {
+            return;
+        }
+        match &self.log_sink {
+            Some(sink) => sink(level, &message),
+            None => eprintln!("e911-plugin: {}: {message}", name(level)),
         }
     }
 }
@@ -226,7 +236,8 @@ fn rank(level: log::Level) -> u8 {
     }
 }
 
-fn name(level: log::Level) -> &'static str {
+/// The level's name in the WIT (`debug`, `info`, `warn`, `error`).
+pub fn name(level: log::Level) -> &'static str {
     match level {
         log::Level::Debug => "debug",
         log::Level::Info => "info",
@@ -249,6 +260,12 @@ fn log_threshold() -> Option<log::Level> {
 /// What `configure` reports about the active bundle.
 pub type BundleInfo = bindings::BundleInfo;
 
+/// Whether `configure` may load an older revision than the running one.
+pub type Rollback = bindings::Rollback;
+
+/// The level of a component `log` line.
+pub type LogLevel = log::Level;
+
 /// One live instance.
 struct Live<S: 'static> {
     store: Store<HostState<S>>,
@@ -268,6 +285,7 @@ pub struct ComponentHost<S: 'static> {
     revision: String,
     traps: u64,
     log_level: Option<log::Level>,
+    log_sink: Option<LogSink>,
 }
 
 impl<S: CallbackStore + 'static> ComponentHost<S> {
@@ -289,6 +307,7 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
             revision: String::new(),
             traps: 0,
             log_level: log_threshold(),
+            log_sink: None,
         })
     }
 
@@ -298,8 +317,19 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
     /// making fresh hosts, after applying the same rule itself). On error the previous
     /// bundle stays active.
     pub fn configure(&mut self, bundle: &[u8], keys: &[[u8; 32]]) -> Result<BundleInfo, HostError> {
+        self.configure_with(bundle, keys, Rollback::Refuse)
+    }
+
+    /// As [`configure`](Self::configure), with the operator's choice for an older
+    /// revision: `Rollback::Allow` loads it anyway (Kamailio's `allow_rollback = yes`).
+    pub fn configure_with(
+        &mut self,
+        bundle: &[u8],
+        keys: &[[u8; 32]],
+        rollback: Rollback,
+    ) -> Result<BundleInfo, HostError> {
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
-        let result = self.configure_live(bundle, &keys)?;
+        let result = self.configure_live(bundle, &keys, rollback)?;
         let info = result.map_err(HostError::Bundle)?;
         self.revision = info.revision.clone();
         self.bundle = Some((bundle.to_vec(), keys));
@@ -310,13 +340,14 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
         &mut self,
         bundle: &[u8],
         keys: &[Vec<u8>],
+        rollback: Rollback,
     ) -> Result<Result<BundleInfo, bindings::BundleError>, HostError> {
         let deadline = self.runtime.limits.configure_deadline;
         let live = self.live()?;
         live.store.set_epoch_deadline(ticks(deadline));
         match live
             .plugin
-            .call_configure(&mut live.store, bundle, keys, Rollback::Refuse)
+            .call_configure(&mut live.store, bundle, keys, rollback)
         {
             Ok(result) => Ok(result),
             Err(err) => {
@@ -344,6 +375,18 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
                 self.trapped(&why);
                 self.trap_verdict(&why, ctx.now)
             }
+        }
+    }
+
+    /// Sends the component's `log` lines at `threshold` and above to `sink` (`None`:
+    /// none), instead of stderr from `E911_PLUGIN_LOG`'s threshold.
+    pub fn set_log(&mut self, sink: LogSink, threshold: Option<log::Level>) {
+        self.log_level = threshold;
+        self.log_sink = Some(sink);
+        if let Some(live) = self.live.as_mut() {
+            let state = live.store.data_mut();
+            state.log_level = threshold;
+            state.log_sink = self.log_sink.clone();
         }
     }
 
@@ -388,6 +431,7 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
                     .trap_on_grow_failure(true)
                     .build(),
                 log_level: self.log_level,
+                log_sink: self.log_sink.clone(),
                 notified: 0,
             };
             let mut store = Store::new(&self.runtime.engine, state);
