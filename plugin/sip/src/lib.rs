@@ -13,6 +13,8 @@
 //!   [`StartLine`] and one [`Field`] (kind, name [`Span`], value [`Span`]) per header
 //!   line, in wire order, duplicates kept. [`Limits`] bounds sizes; [`Leniency`] names
 //!   every tolerated deviation. Failures are [`ParseError`]s: `Copy`, no allocation.
+//!   [`addressing`] reads only the Request-URI and To, for deciding that a request is
+//!   of no interest without building a [`Message`].
 //! - **Typed views**, decoded on demand so a bad header fails only its own view:
 //!   [`Message::request_uri`] ([`Uri`]: [`SipUri`], [`TelUri`], [`ServiceUrn`]),
 //!   [`Message::top_via`] / [`Message::vias`] ([`Via`]), [`Message::from`] /
@@ -50,6 +52,7 @@
 
 extern crate alloc;
 
+mod addressing;
 mod body;
 mod edit;
 mod error;
@@ -69,6 +72,7 @@ mod stream;
 pub mod uri;
 mod views;
 
+pub use addressing::{Addressing, addressing};
 pub use body::{
     MultipartBody, MultipartError, MultipartErrorKind, NewPart, Part, multipart_mixed,
     parse_multipart,

@@ -14,7 +14,7 @@ use crate::limits::Limits;
 use crate::message::{Field, Message};
 use crate::section::{RawField, Scanner, SectionEnd, line_at};
 use crate::span::Span;
-use crate::start_line::parse_start_line;
+use crate::start_line::{StartLine, parse_start_line};
 
 /// Parses one complete message from `buf`.
 ///
@@ -26,6 +26,36 @@ use crate::start_line::parse_start_line;
 /// Only the framing-relevant parts are checked here: start line, header lines, names,
 /// Content-Length. Header values are decoded later, on demand, by the typed views.
 pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
+    let (start, headers_at) = read_start_line(buf, limits)?;
+    let section = parse_section(buf, headers_at, buf.len(), limits, message_ends(limits))?;
+    let body_start = section.body_start;
+    let content_length = section.content_length;
+    let end = match content_length {
+        None => buf.len(),
+        Some(n) => match body_start.checked_add(n as usize) {
+            Some(end) if end <= buf.len() => end,
+            _ if limits.leniency.allow_short_body => buf.len(),
+            _ => return Err(ParseError::new(ParseErrorKind::BodyLength, body_start)),
+        },
+    };
+    if end > limits.max_message_bytes as usize {
+        return Err(ParseError::new(ParseErrorKind::TooLarge, 0));
+    }
+    Ok(Message::from_parts(
+        buf,
+        start,
+        section.fields,
+        section.header_end,
+        Span::new(body_start, end),
+        content_length,
+    ))
+}
+
+/// The start line of a message and where its header lines start.
+pub(crate) fn read_start_line(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<(StartLine, usize), ParseError> {
     if u32::try_from(buf.len()).is_err() {
         return Err(ParseError::new(ParseErrorKind::TooLarge, 0));
     }
@@ -46,33 +76,16 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseErr
         first.content_end,
         lenient.allow_extra_start_line_spaces,
     )?;
-    let ends = if lenient.allow_missing_blank_line {
+    Ok((start, first.next))
+}
+
+/// How a whole message's header section may end under `limits`.
+pub(crate) fn message_ends(limits: &Limits) -> SectionEnd {
+    if limits.leniency.allow_missing_blank_line {
         SectionEnd::BlankLineOrEnd
     } else {
         SectionEnd::BlankLine
-    };
-    let section = parse_section(buf, first.next, buf.len(), limits, ends)?;
-    let body_start = section.body_start;
-    let content_length = section.content_length;
-    let end = match content_length {
-        None => buf.len(),
-        Some(n) => match body_start.checked_add(n as usize) {
-            Some(end) if end <= buf.len() => end,
-            _ if lenient.allow_short_body => buf.len(),
-            _ => return Err(ParseError::new(ParseErrorKind::BodyLength, body_start)),
-        },
-    };
-    if end > limits.max_message_bytes as usize {
-        return Err(ParseError::new(ParseErrorKind::TooLarge, 0));
     }
-    Ok(Message::from_parts(
-        buf,
-        start,
-        section.fields,
-        section.header_end,
-        Span::new(body_start, end),
-        content_length,
-    ))
 }
 
 /// The header section of a message or a MIME part.
@@ -95,6 +108,37 @@ pub(crate) fn parse_section(
     limits: &Limits,
     ends: SectionEnd,
 ) -> Result<Section, ParseError> {
+    // Header lines are rarely shorter than 32 bytes: one allocation, no regrowth.
+    let cap = (limits.max_header_bytes as usize).min(end);
+    let mut fields = Vec::with_capacity((cap.saturating_sub(pos) / 32).clamp(8, 64));
+    let mut lengths = ContentLengths::default();
+    let (header_end, body_start) = scan_section(buf, pos, end, limits, ends, |raw| {
+        let field = Field::from_raw(buf, raw);
+        if field.kind == HeaderKind::ContentLength {
+            lengths.add(buf, raw)?;
+        }
+        fields.push(field);
+        Ok(())
+    })?;
+    Ok(Section {
+        fields,
+        header_end,
+        body_start,
+        content_length: lengths.value,
+    })
+}
+
+/// The one walk over a header section that [`parse_section`] and
+/// [`crate::addressing`] share: every field in order to `on_field`, the limits on size
+/// and count enforced, and `(blank line start, body start)` at the end.
+pub(crate) fn scan_section(
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    limits: &Limits,
+    ends: SectionEnd,
+    mut on_field: impl FnMut(RawField) -> Result<(), ParseError>,
+) -> Result<(usize, usize), ParseError> {
     let lenient = limits.leniency;
     let cap = (limits.max_header_bytes as usize).min(end);
     let ends = if cap == end {
@@ -103,29 +147,16 @@ pub(crate) fn parse_section(
         SectionEnd::BlankLine
     };
     let mut scanner = Scanner::new(buf, pos, cap, lenient.allow_lf_only_line_ends, ends);
-    // Header lines are rarely shorter than 32 bytes: one allocation, no regrowth.
-    let mut fields = Vec::with_capacity((cap.saturating_sub(pos) / 32).clamp(8, 64));
-    let mut lengths = ContentLengths::default();
-    for raw in scanner.by_ref() {
+    for (count, raw) in scanner.by_ref().enumerate() {
         let raw = raw.map_err(|e| truncated(e, cap, end))?;
-        if fields.len() >= limits.max_headers as usize {
+        if count >= limits.max_headers as usize {
             return Err(ParseError::new(ParseErrorKind::TooManyHeaders, raw.name.0));
         }
-        let field = Field::from_raw(buf, raw);
-        if field.kind == HeaderKind::ContentLength {
-            lengths.add(buf, raw)?;
-        }
-        fields.push(field);
+        on_field(raw)?;
     }
-    let (header_end, body_start) = scanner
+    scanner
         .section()
-        .ok_or_else(|| ParseError::new(ParseErrorKind::UnterminatedHeaders, pos))?;
-    Ok(Section {
-        fields,
-        header_end,
-        body_start,
-        content_length: lengths.value,
-    })
+        .ok_or_else(|| ParseError::new(ParseErrorKind::UnterminatedHeaders, pos))
 }
 
 /// An unterminated section that hit the size cap rather than the end of the input is

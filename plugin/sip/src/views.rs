@@ -8,6 +8,7 @@ use crate::header::{
     Priority, Via,
 };
 use crate::message::{Field, Message};
+use crate::span::Span;
 use crate::start_line::StartLine;
 use crate::uri::Uri;
 
@@ -35,7 +36,7 @@ impl<'a> Message<'a> {
         one: fn(&'a [u8]) -> Result<T, Fail>,
     ) -> Result<T, HeaderError> {
         let f = self.single(kind)?;
-        parse_one(self.slice(f.value), kind, one).map_err(|e| e.shifted(f.value.lo()))
+        view_value(self.as_bytes(), f.value, kind, one)
     }
 
     fn view_list<T: 'a>(
@@ -53,16 +54,7 @@ impl<'a> Message<'a> {
     /// RFC 3261 §19.1.1: headers are "not allowed" in a Request-URI
     /// (RFC 4475 §3.1.2.11 `escruri.dat`).
     pub fn request_uri(&self) -> Result<Uri<'a>, UriError> {
-        let StartLine::Request(r) = self.start_line() else {
-            return Err(UriError::new(UriErrorKind::Missing, 0));
-        };
-        let uri = Uri::parse(self.slice(r.uri)).map_err(|e| e.shifted(r.uri.lo()))?;
-        if let Uri::Sip(sip) = &uri
-            && sip.headers.is_some()
-        {
-            return Err(UriError::new(UriErrorKind::Headers, r.uri.lo()));
-        }
-        Ok(uri)
+        request_uri(self.as_bytes(), self.start_line())
     }
 
     /// The Call-ID.
@@ -147,6 +139,32 @@ impl<'a> Message<'a> {
     pub fn priority(&self) -> Result<Priority<'a>, HeaderError> {
         self.view_one(HeaderKind::Priority, Priority::parse)
     }
+}
+
+/// The Request-URI of `start` in `buf`, decoded. RFC 3261 §19.1.1: headers are "not
+/// allowed" in a Request-URI (RFC 4475 §3.1.2.11 `escruri.dat`).
+pub(crate) fn request_uri<'a>(buf: &'a [u8], start: &StartLine) -> Result<Uri<'a>, UriError> {
+    let StartLine::Request(r) = start else {
+        return Err(UriError::new(UriErrorKind::Missing, 0));
+    };
+    let uri = Uri::parse(r.uri.slice(buf)).map_err(|e| e.shifted(r.uri.lo()))?;
+    if let Uri::Sip(sip) = &uri
+        && sip.headers.is_some()
+    {
+        return Err(UriError::new(UriErrorKind::Headers, r.uri.lo()));
+    }
+    Ok(uri)
+}
+
+/// The value at `value` in `buf`, decoded by `one` as a single-valued header of `kind`,
+/// errors placed in the buffer.
+pub(crate) fn view_value<'a, T>(
+    buf: &'a [u8],
+    value: Span,
+    kind: HeaderKind,
+    one: fn(&'a [u8]) -> Result<T, Fail>,
+) -> Result<T, HeaderError> {
+    parse_one(value.slice(buf), kind, one).map_err(|e| e.shifted(value.lo()))
 }
 
 #[cfg(test)]

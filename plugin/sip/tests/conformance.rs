@@ -23,7 +23,7 @@ use e911_sip::uri::percent_decode;
 
 use e911_sip::{
     AddrForm, Edits, Framed, HeaderErrorKind, HeaderKind, Host, Leniency, Limits, Message, Method,
-    ParseErrorKind, SipUri, Transport, Uri, UriErrorKind, frame, parse,
+    ParseErrorKind, SipUri, Transport, Uri, UriErrorKind, addressing, frame, parse,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -749,6 +749,24 @@ fn truncated_and_mutated_corpus_never_panics() {
             }
             exercise(&b, &tolerant());
             exercise(&b, &Limits::DEFAULT);
+        }
+    }
+}
+
+/// [`addressing`] reads the Request-URI and To of every torture message as the full
+/// parse's views do, whenever the full parse succeeds, strictly and tolerantly.
+#[test]
+fn addressing_agrees_with_the_full_parse() {
+    for case in cases() {
+        for limits in [Limits::DEFAULT, tolerant()] {
+            let Ok(msg) = parse(&case.bytes, &limits) else {
+                continue;
+            };
+            let label = format!("{}/{}", case.corpus, case.name);
+            let peek = addressing(&case.bytes, &limits)
+                .unwrap_or_else(|e| panic!("{label}: parses but addressing fails: {e}"));
+            assert_eq!(peek.request_uri, msg.request_uri(), "{label}");
+            assert_eq!(peek.to, msg.to(), "{label}");
         }
     }
 }

@@ -1,0 +1,118 @@
+//! [`addressing`]: whom a request is addressed to, from its Request-Line and To alone.
+//!
+//! A proxy that only wants to know whether a request concerns it (is this INVITE an
+//! emergency call?) need not build a [`crate::Message`]: no field table, no Content-Length,
+//! no body. The header section is still walked with the parser's own scanner and limits,
+//! so a header line [`crate::parse`] would refuse makes this fail too, and the Request-URI
+//! and To come out exactly as [`crate::Message::request_uri`] and [`crate::Message::to`]
+//! decode them. What it does not check (Content-Length, the body, the message size) never
+//! changes whom the request is addressed to.
+
+use crate::error::{HeaderError, HeaderErrorKind, ParseError, UriError};
+use crate::header::{HeaderKind, NameAddr};
+use crate::limits::Limits;
+use crate::parse::{message_ends, read_start_line, scan_section};
+use crate::span::Span;
+use crate::uri::Uri;
+use crate::views::{request_uri, view_value};
+
+/// The Request-URI and To of a request, decoded as the typed views decode them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Addressing<'a> {
+    /// The Request-URI; [`crate::UriErrorKind::Missing`] for a response.
+    pub request_uri: Result<Uri<'a>, UriError>,
+    /// The To address; a missing or repeated To is an error, as for
+    /// [`crate::Message::to`].
+    pub to: Result<NameAddr<'a>, HeaderError>,
+}
+
+/// Reads the addressing of the message in `buf` under `limits`, without parsing the rest.
+pub fn addressing<'a>(buf: &'a [u8], limits: &Limits) -> Result<Addressing<'a>, ParseError> {
+    let (start, headers_at) = read_start_line(buf, limits)?;
+    let mut to: Result<Span, HeaderError> = Err(missing(0));
+    let mut seen = false;
+    scan_section(
+        buf,
+        headers_at,
+        buf.len(),
+        limits,
+        message_ends(limits),
+        |raw| {
+            // `To` or its compact form `t` (RFC 3261 §7.3.3): two bytes at most, so the
+            // other fields cost one length test each.
+            let name = Span::new(raw.name.0, raw.name.1);
+            if name.len() <= 2 && HeaderKind::from_name(name.slice(buf)) == HeaderKind::To {
+                to = if seen {
+                    Err(HeaderError::new(
+                        HeaderKind::To,
+                        HeaderErrorKind::Duplicate,
+                        name.lo(),
+                    ))
+                } else {
+                    Ok(Span::new(raw.value.0, raw.value.1))
+                };
+                seen = true;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Addressing {
+        request_uri: request_uri(buf, &start),
+        to: to.and_then(|value| view_value(buf, value, HeaderKind::To, NameAddr::parse)),
+    })
+}
+
+fn missing(at: usize) -> HeaderError {
+    HeaderError::new(HeaderKind::To, HeaderErrorKind::Missing, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    /// Whatever the input, the addressing agrees with the full parse's views when the
+    /// full parse succeeds.
+    fn agrees(buf: &[u8]) {
+        let peek = addressing(buf, &Limits::DEFAULT);
+        let Ok(msg) = parse(buf, &Limits::DEFAULT) else {
+            return;
+        };
+        let peek = peek.expect("the scan fails where the full parse succeeds");
+        assert_eq!(peek.request_uri, msg.request_uri());
+        assert_eq!(peek.to, msg.to());
+    }
+
+    #[test]
+    fn reads_the_request_uri_and_to_as_the_views_do() {
+        let buf = b"INVITE sip:911@contoso.com;user=phone SIP/2.0\r\n\
+            Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+            t: \"Emergency\"\r\n <sip:911@contoso.com>\r\n\
+            Content-Length: 0\r\n\r\n";
+        let a = addressing(buf, &Limits::DEFAULT).unwrap();
+        assert_eq!(a.request_uri.unwrap().user(), Some(&b"911"[..]));
+        assert_eq!(a.to.unwrap().uri, b"sip:911@contoso.com");
+        agrees(buf);
+    }
+
+    #[test]
+    fn a_missing_or_repeated_to_is_an_error_as_in_the_views() {
+        let none = b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n\r\n";
+        let a = addressing(none, &Limits::DEFAULT).unwrap();
+        assert_eq!(a.to.unwrap_err().kind, HeaderErrorKind::Missing);
+        agrees(none);
+        let two = b"INVITE sip:a@b SIP/2.0\r\nTo: <sip:a@b>;tag=1\r\nTO: <sip:911@b>\r\n\r\n";
+        let a = addressing(two, &Limits::DEFAULT).unwrap();
+        assert_eq!(a.to.unwrap_err().kind, HeaderErrorKind::Duplicate);
+        agrees(two);
+    }
+
+    #[test]
+    fn fails_on_a_header_line_the_parser_refuses() {
+        let bad = b"INVITE sip:a@b SIP/2.0\r\nTo <sip:a@b>\r\n\r\n";
+        assert!(parse(bad, &Limits::DEFAULT).is_err());
+        assert!(addressing(bad, &Limits::DEFAULT).is_err());
+        let lf = b"INVITE sip:a@b SIP/2.0\nTo: <sip:a@b>\n\n";
+        assert!(addressing(lf, &Limits::DEFAULT).is_err());
+    }
+}
