@@ -1,7 +1,9 @@
 //! [`Engine::on_message`]: bytes and context in, a [`Verdict`] out (DESIGN §3).
 //!
 //! The fast path comes first: anything that is not an initial INVITE is forwarded
-//! byte-identical after looking at a handful of bytes. An INVITE is parsed strictly; one
+//! byte-identical after looking at a handful of bytes, and an INVITE whose Request-URI and
+//! To make it an ordinary call after reading those alone ([`crate::ordinary`]). Any other
+//! INVITE is parsed strictly; one
 //! the strict parser refuses is read by the lenient reader ([`e911_sip::salvage`]) and
 //! classified like any other, so no limit or stray byte is a reason not to recognise an
 //! emergency call, only a reason to degrade. Its facts go through the policy's trust step,
@@ -18,6 +20,7 @@ use crate::callback::{CallbackStore, Seconds};
 use crate::client_location::client_location;
 use crate::emergency;
 use crate::facts::SipFacts;
+use crate::ordinary::{Screen, screen};
 use crate::rewrite::{EditOp, apply_checked, priority_ops, strip_asserted_identity};
 use crate::time::rfc3339;
 use crate::verdict::{Kind, Output, Verdict};
@@ -63,7 +66,7 @@ pub const ENGINE_LIMITS: Limits = Limits {
 };
 
 /// The first parse of an INVITE: strict syntax, the standard size limits.
-const STRICT: Limits = Limits::DEFAULT;
+pub(crate) const STRICT: Limits = Limits::DEFAULT;
 
 /// Strict syntax and no size limit of its own: how the engine parses what the lenient
 /// reader rebuilt (a 911 with 300 header fields is still a 911; the host bounds the
@@ -176,6 +179,27 @@ impl Engine {
         if !bytes.starts_with(b"INVITE ") {
             return self.pass(ctx, Vec::new());
         }
+        // Most INVITEs are ordinary calls: their Request-URI and To say so.
+        match screen(&self.policy, bytes, &STRICT) {
+            Screen::Ordinary { dialed } => {
+                let mut verdict = self.pass(ctx, Vec::new());
+                verdict.report.dialed = dialed;
+                return verdict;
+            }
+            Screen::InDialog => return self.in_dialog(ctx),
+            Screen::Unsure => {}
+        }
+        self.on_full_invite(bytes, ctx, store)
+    }
+
+    /// An INVITE the screen did not settle: parsed strictly, else read leniently, then
+    /// decided.
+    pub(crate) fn on_full_invite(
+        &self,
+        bytes: &[u8],
+        ctx: &CallCtx<'_>,
+        store: &mut dyn CallbackStore,
+    ) -> Verdict {
         match parse(bytes, &STRICT) {
             Ok(msg) => self.on_invite(&msg, Reading::Strict, ctx, store),
             Err(error) => self.on_unparsed(bytes, error, ctx, store),
@@ -222,10 +246,7 @@ impl Engine {
     ) -> Verdict {
         let sip = SipFacts::read(msg, &self.policy.settings().headers);
         if sip.in_dialog {
-            return self.pass(
-                ctx,
-                vec!["in-dialog request (To has a tag): not a new call".to_owned()],
-            );
+            return self.in_dialog(ctx);
         }
         let facts = self.policy.trust(sip.raw(ctx.peer, ctx.now));
         // DESIGN §3 step 2: a PSAP callback comes from the carrier side. An INVITE to one
@@ -275,6 +296,14 @@ impl Engine {
         verdict.report.degraded = Some(format!("unparsed INVITE: {error}; {why}"));
         verdict.metrics.push("e911.degraded");
         verdict
+    }
+
+    /// An INVITE inside a dialog: forwarded unchanged.
+    fn in_dialog(&self, ctx: &CallCtx<'_>) -> Verdict {
+        self.pass(
+            ctx,
+            vec!["in-dialog request (To has a tag): not a new call".to_owned()],
+        )
     }
 
     /// A verdict that forwards the message unchanged.

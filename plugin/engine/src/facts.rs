@@ -9,7 +9,7 @@
 use core::net::IpAddr;
 
 use e911_policy::{Dialog, HeaderNames, RawFacts, Request};
-use e911_sip::{HeaderKind, Host, Message, Method, Uri};
+use e911_sip::{HeaderKind, Host, Message, Method, NameAddr, Uri};
 
 /// What one request says, copied out of the message so it can outlive the parse.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,22 +42,13 @@ impl SipFacts {
     /// Reads the facts of `msg`; `headers` names the bundle's configured headers.
     pub fn read(msg: &Message<'_>, headers: &HeaderNames) -> Self {
         let invite = matches!(msg.method(), Some(Method::Invite));
-        let to = msg.to().ok();
-        let ruri = msg.request_uri().ok();
-        let to_uri = to.as_ref().and_then(|t| t.uri().ok());
+        let addressed = Addressed::read(msg.request_uri().ok(), msg.to().ok());
         Self {
             invite,
-            in_dialog: to.is_some_and(|t| t.tag().is_some()),
+            in_dialog: addressed.in_dialog,
             call_id: msg.call_id().ok().map(text),
-            service_urn: [ruri.as_ref(), to_uri.as_ref()]
-                .into_iter()
-                .flatten()
-                .find_map(|u| u.service_urn())
-                .map(|urn| format!("urn:service:{}", text(urn.service()).to_ascii_lowercase())),
-            dialed: [ruri.as_ref(), to_uri.as_ref()]
-                .into_iter()
-                .flatten()
-                .find_map(dialed),
+            service_urn: addressed.service_urn,
+            dialed: addressed.dialed,
             asserted_identity: msg
                 .p_asserted_identities()
                 .flatten()
@@ -100,6 +91,34 @@ impl SipFacts {
             port: self.port.as_deref(),
             client_location: None,
             now,
+        }
+    }
+}
+
+/// Whom a request is addressed to, from its Request-URI and To: all that decides whether
+/// an INVITE can start an emergency call or a PSAP callback. [`SipFacts::read`] and the
+/// ordinary-INVITE screen ([`crate::ordinary`]) both read it here, so they cannot disagree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Addressed {
+    /// Whether To carries a tag (an in-dialog request, RFC 3261 §12.2).
+    pub in_dialog: bool,
+    /// `urn:service:…` from the Request-URI, else from To (RFC 5031), lower-cased.
+    pub service_urn: Option<String>,
+    /// The dialled user part (Request-URI, else To), without user parameters.
+    pub dialed: Option<String>,
+}
+
+impl Addressed {
+    /// Reads the addressing from the decoded Request-URI and To, where they decoded.
+    pub(crate) fn read(ruri: Option<Uri<'_>>, to: Option<NameAddr<'_>>) -> Self {
+        let to_uri = to.as_ref().and_then(|t| t.uri().ok());
+        let uris = || [ruri.as_ref(), to_uri.as_ref()].into_iter().flatten();
+        Self {
+            in_dialog: to.is_some_and(|t| t.tag().is_some()),
+            service_urn: uris()
+                .find_map(|u| u.service_urn())
+                .map(|urn| format!("urn:service:{}", text(urn.service()).to_ascii_lowercase())),
+            dialed: uris().find_map(dialed),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! [`Notification`]s, an audit [`Report`] and metric names. The one piece of state, ELIN
 //! callbacks, goes through the [`CallbackStore`] trait that each host backs.
 //!
-//! One INVITE's path (DESIGN §3): [`facts`] reads the SIP text into plain facts;
+//! One INVITE's path (DESIGN §3): the ordinary-INVITE screen forwards an INVITE whose
+//! Request-URI and To already make it an ordinary call; otherwise [`facts`] reads the SIP text into plain facts;
 //! [`client_location`] finds the client's PIDF-LO; `e911_policy::Policy::evaluate`
 //! classifies, locates, resolves the policy and picks the route; the emergency module
 //! rewrites for the route ([`rewrite`]) and records why. Nothing here does I/O or reads a
@@ -20,6 +21,7 @@ pub mod client_location;
 mod emergency;
 mod engine;
 pub mod facts;
+mod ordinary;
 mod report;
 pub mod rewrite;
 pub mod time;

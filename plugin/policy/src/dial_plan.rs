@@ -60,6 +60,24 @@ impl DialPlan {
     }
 }
 
+impl crate::Policy {
+    /// Whether any location policy could classify a call to `dialed` as an emergency or
+    /// test call: its dial strings, masks and test numbers, with its outside-line
+    /// prefixes. Which policy applies depends on the caller; this asks all of them, so a
+    /// `false` settles that the call is neither, whoever places it. The engine's screen
+    /// for ordinary INVITEs rests on it.
+    pub fn may_classify(&self, dialed: &str) -> bool {
+        self.policies().iter().any(|p| {
+            forms(dialed, &p.outside_line_prefixes).any(|(_, form)| {
+                p.numbers
+                    .iter()
+                    .any(|n| same(&n.dial_string, form) || n.masks.iter().any(|m| same(m, form)))
+                    || p.test_numbers.iter().any(|t| same(t, form))
+            })
+        })
+    }
+}
+
 /// The items in their first order, without repeats (a handful per bundle).
 fn distinct<'a>(items: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
@@ -85,6 +103,26 @@ mod tests {
         }
         for dialed in ["933", "4255550100", "91", "", "9"] {
             assert!(!plan.dials_emergency(dialed), "{dialed}");
+        }
+    }
+
+    #[test]
+    fn may_classify_emergency_and_test_numbers_of_every_policy() {
+        let policy = contoso();
+        for dialed in [
+            "911",
+            "9911",
+            "+911",
+            "112",
+            "999",
+            "933",
+            "9933",
+            "911;phone-context=+1",
+        ] {
+            assert!(policy.may_classify(dialed), "{dialed}");
+        }
+        for dialed in ["4255550100", "+14255550199", "0911", "9111", "91", "", "9"] {
+            assert!(!policy.may_classify(dialed), "{dialed}");
         }
     }
 }

@@ -1,0 +1,187 @@
+//! The ordinary-INVITE screen: most INVITEs are ordinary calls, and their Request-URI and
+//! To settle that without parsing the rest of the message (DESIGN §3 step 2).
+//!
+//! An INVITE can start an emergency or test call only through a service URN or a dialled
+//! number some location policy knows, and can be a PSAP callback only when it dials one
+//! of our ELINs. When the addressing ([`e911_sip::addressing`], the parser's own scanner
+//! and limits) names none of these, the INVITE is forwarded untouched, as the full path
+//! would forward it. Anything else, and anything the scan cannot read, takes the full
+//! path: the strict parse, the lenient reader, the policy. The screen never changes a
+//! message, so a strict parse still guards every message the engine rewrites.
+
+use e911_policy::Policy;
+use e911_sip::{Limits, addressing};
+
+use crate::facts::Addressed;
+
+/// What the screen settled about an INVITE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Screen {
+    /// Not an emergency call, a test call or a PSAP callback, whoever sends it.
+    Ordinary {
+        /// The dialled user part, for the report.
+        dialed: Option<String>,
+    },
+    /// To carries a tag: a request inside a dialog, not a new call.
+    InDialog,
+    /// The full path decides.
+    Unsure,
+}
+
+/// Screens one INVITE under `limits` (the strict first parse's).
+pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
+    let Ok(found) = addressing(bytes, limits) else {
+        return Screen::Unsure;
+    };
+    // Without a readable To the full path still classifies on the Request-URI, and its
+    // report says how it read the message: leave that to it.
+    let Ok(to) = found.to else {
+        return Screen::Unsure;
+    };
+    let addressed = Addressed::read(found.request_uri.ok(), Some(to));
+    if addressed.in_dialog {
+        return Screen::InDialog;
+    }
+    if addressed.service_urn.is_some() {
+        return Screen::Unsure;
+    }
+    match addressed.dialed {
+        Some(d) if policy.may_classify(&d) || policy.elin(&d).is_some() => Screen::Unsure,
+        dialed => Screen::Ordinary { dialed },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a broken fixture should fail loudly.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::path::{Path, PathBuf};
+
+    use e911_policy::Sources;
+
+    use super::*;
+    use crate::engine::STRICT;
+    use crate::{CallCtx, Engine, Kind, MemoryStore, Output, Transport};
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn contoso() -> Engine {
+        let mut sources = Sources::new();
+        for entry in std::fs::read_dir(root().join("policies/contoso")).unwrap() {
+            let path = entry.unwrap().path();
+            sources.add(
+                path.file_name().unwrap().to_string_lossy(),
+                &std::fs::read(&path).unwrap(),
+            );
+        }
+        Engine::new(sources.compile().unwrap())
+    }
+
+    /// Every INVITE of the sample calls and the golden cases.
+    fn invites() -> Vec<(String, Vec<u8>)> {
+        let mut all = Vec::new();
+        let samples = root().join("tests/corpus/emergency");
+        for entry in std::fs::read_dir(&samples).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sip") {
+                all.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+        for entry in std::fs::read_dir(root().join("tests/cases")).unwrap() {
+            let path = entry.unwrap().path().join("input.sip");
+            if let Ok(bytes) = std::fs::read(&path) {
+                all.push((path.display().to_string(), bytes));
+            }
+        }
+        all.retain(|(_, bytes)| bytes.starts_with(b"INVITE "));
+        assert!(all.len() > 20, "too few INVITEs found: {}", all.len());
+        all
+    }
+
+    /// Copies of `bytes` with one byte of the Request-Line or the To field changed to one
+    /// that changes meaning there: digits, separators, line ends, a tag.
+    fn mutations(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let text = String::from_utf8_lossy(bytes);
+        let to = ["\r\nTo:", "\r\nt:", "\r\nTO:"]
+            .iter()
+            .find_map(|n| text.find(n))
+            .unwrap_or(0);
+        let line_end = |from: usize| text[from..].find("\r\n").map_or(from, |i| from + i + 2);
+        let request_line = 0..line_end(0);
+        let to_field = to..line_end(to + 2);
+        let mut out = Vec::new();
+        for at in request_line.chain(to_field) {
+            for b in [
+                b'9', b'1', b'+', b':', b';', b' ', b'\n', b'<', b'>', b'@', b't',
+            ] {
+                let mut copy = bytes.to_vec();
+                copy[at] = b;
+                out.push(copy);
+            }
+        }
+        out.push(text.replacen(">\r\n", ">;tag=x\r\n", 1).into_bytes());
+        out
+    }
+
+    /// Where the screen settles an INVITE, the full path (strict parse, lenient reader,
+    /// trust, policy) decides the same: forwarded unchanged, not a call we handle, the
+    /// same number dialled, nothing to notify or count. Checked for an enterprise and a
+    /// carrier-side peer, on every sample call and golden case and on copies with their
+    /// Request-Line or To changed.
+    #[test]
+    fn agrees_with_the_full_path_wherever_it_settles() {
+        let engine = contoso();
+        let (mut settled, mut unsure) = (0, 0);
+        for (name, original) in invites() {
+            for bytes in core::iter::once(original.clone()).chain(mutations(&original)) {
+                if !bytes.starts_with(b"INVITE ") {
+                    continue;
+                }
+                let screened = screen(engine.policy(), &bytes, &STRICT);
+                if screened == Screen::Unsure {
+                    unsure += 1;
+                    continue;
+                }
+                settled += 1;
+                for peer in ["10.1.0.25", "203.0.113.10"] {
+                    let ctx = CallCtx {
+                        now: 1_795_000_000,
+                        peer: peer.parse().ok(),
+                        transport: Transport::Udp,
+                        node: "edge-1.example",
+                    };
+                    let fast = engine.on_message(&bytes, &ctx, &mut MemoryStore::default());
+                    let full = engine.on_full_invite(&bytes, &ctx, &mut MemoryStore::default());
+                    let label = format!(
+                        "{name} from {peer}: {:?}\n{}",
+                        full.report,
+                        String::from_utf8_lossy(&bytes)
+                    );
+                    assert!(matches!(full.output, Output::Unchanged), "{label}");
+                    assert_eq!(full.report.kind, Kind::None, "{label}");
+                    assert_eq!(full.edits, fast.edits, "{label}");
+                    assert_eq!(full.metrics, fast.metrics, "{label}");
+                    assert_eq!(full.notifications, fast.notifications, "{label}");
+                    assert_eq!(full.report.dialed, fast.report.dialed, "{label}");
+                    assert_eq!(full.report.degraded, None, "{label}");
+                    // The screen reads no more than the addressing, so it cannot say
+                    // whether the full path had to read the rest leniently.
+                    if !full.report.read_leniently {
+                        assert_eq!(full.report, fast.report, "{label}");
+                    }
+                    if let Screen::Ordinary { dialed } = &screened {
+                        assert_eq!(&fast.report.dialed, dialed, "{label}");
+                    }
+                }
+            }
+        }
+        // The corpora hold ordinary calls and emergency calls: both outcomes must occur.
+        assert!(
+            settled > 100 && unsure > 100,
+            "settled {settled}, unsure {unsure}"
+        );
+    }
+}
