@@ -129,8 +129,8 @@ fn rewrite_for_route(
     verdict: &mut Verdict,
 ) {
     let legs = legs(input.decision, route);
-    let mut elin = None;
-    let mut rendered = legs.iter().map(|leg| render(input, leg, store, &mut elin));
+    let mut call = PerCall::default();
+    let mut rendered = legs.iter().map(|leg| render(input, leg, store, &mut call));
     if let Some(first) = rendered.next() {
         verdict.report.trace.extend(first.notes);
         if let Some(why) = first.degraded {
@@ -163,7 +163,7 @@ fn rewrite_for_route(
             order.join(", then ")
         ));
     }
-    if let Some((number, entry)) = elin {
+    if let Some((number, entry)) = call.elin {
         verdict.report.elin = Some(number.clone());
         store.put(&number, entry);
     }
@@ -175,23 +175,38 @@ fn target(leg: &Leg<'_>) -> String {
         .map_or_else(|| leg.hop.target.clone(), |o| o.request_target(leg.hop).uri)
 }
 
+/// What the legs of one call share, worked out by the first leg that needs it.
+#[derive(Default)]
+struct PerCall {
+    /// The ELIN the call holds, chosen by the first ELIN-gateway leg and kept by the
+    /// others.
+    elin: Option<(String, CallbackEntry)>,
+    /// The location edits (PIDF-LO, multipart body, Geolocation) and their trace notes,
+    /// the same for every SIP-trunk leg: written once per call.
+    location: Option<LocationEdits>,
+}
+
+/// The location edits of a call and the notes they add to the trace, or why they could
+/// not be made.
+type LocationEdits = Result<(Vec<EditOp>, Vec<String>), String>;
+
 /// The message for one leg: the whole rewrite, or (if it fails) the Request-URI and
-/// `Route` alone, or the message as received; never a refusal. `elin` is the ELIN the
-/// call holds, chosen by the first ELIN-gateway leg and kept by the others.
+/// `Route` alone, or the message as received; never a refusal.
 fn render(
     input: &Input<'_, '_>,
     leg: &Leg<'_>,
     store: &dyn CallbackStore,
-    elin: &mut Option<(String, CallbackEntry)>,
+    call: &mut PerCall,
 ) -> Rendered {
-    let planned = plan(input, leg, store, elin).and_then(|plan| {
+    let elin = &mut call.elin;
+    let planned = plan(input, leg, store, elin, &mut call.location).and_then(|plan| {
         apply_checked(input.msg, &plan.ops)
             .map(|bytes| (plan, bytes))
             .map_err(|err| format!("rewrite refused ({err})"))
     });
     let reason = match planned {
         Ok((plan, bytes)) => {
-            if let (Some(chosen), None) = (plan.elin, &elin) {
+            if let (Some(chosen), None) = (plan.elin, &*elin) {
                 *elin = Some(chosen);
             }
             return Rendered {
@@ -245,6 +260,7 @@ fn plan(
     leg: &Leg<'_>,
     store: &dyn CallbackStore,
     held: &Option<(String, CallbackEntry)>,
+    location: &mut Option<LocationEdits>,
 ) -> Result<Plan, String> {
     let hop = leg.hop;
     let mut plan = Plan {
@@ -267,7 +283,14 @@ fn plan(
     }
     match hop.kind {
         TrunkKind::SipTrunk => {
-            plan.ops.extend(location_ops(input, &mut plan.notes)?);
+            let (ops, notes) = location
+                .get_or_insert_with(|| {
+                    let mut notes = Vec::new();
+                    location_ops(input, &mut notes).map(|ops| (ops, notes))
+                })
+                .clone()?;
+            plan.ops.extend(ops);
+            plan.notes.extend(notes);
             plan.ops.extend(callback_number_ops(input, &mut plan.notes));
         }
         TrunkKind::ElinGateway => {
