@@ -1,8 +1,9 @@
 //! The engine this worker decides with, kept in step with the bundle published in shared
-//! data: every connection asks [`current`] before its next message, so a new bundle (from
-//! ECDS or the HTTP poller, on any worker) applies to existing connections too.
+//! data: connections ask [`for_message`] before each message and the root asks
+//! [`current`] on every tick, so a new bundle (from ECDS or the HTTP poller, on any
+//! worker) applies to existing connections too, within a quarter of a second.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use e911_engine::Engine;
@@ -40,6 +41,8 @@ struct Active {
 
 thread_local! {
     static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+    /// When this worker last compared its engine with the published bundle (ns).
+    static LOOKED_AT: Cell<Option<u64>> = const { Cell::new(None) };
     /// A published version this worker refused, so it is reported once, not per message.
     static REFUSED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -153,6 +156,38 @@ fn mine() -> Option<(Vec<u8>, Rc<Engine>)> {
                 a.as_ref()
                     .map(|a| (a.version.clone(), Rc::clone(&a.engine)))
             })
+        })
+        .ok()
+        .flatten()
+}
+
+/// How often a worker that has an engine compares it with the published bundle while
+/// messages flow. Every message would cost a shared-data read (a host call and a copy)
+/// for a change that comes a few times a day; a worker also looks on every tick (1 s)
+/// and takes a bundle it configured or polled itself at once.
+const LOOK_EVERY_NS: u64 = 250_000_000;
+
+/// The engine to decide a message with at `now_ns`: this worker's, looking at the
+/// published bundle first ([`current`]) if it has not for [`LOOK_EVERY_NS`].
+pub fn for_message(keys: &[PublicKey], now_ns: u64) -> Option<Rc<Engine>> {
+    let looked = LOOKED_AT.try_with(Cell::get).ok().flatten();
+    if let Some(at) = looked
+        && now_ns.saturating_sub(at) < LOOK_EVERY_NS
+        && let Some(engine) = engine()
+    {
+        return Some(engine);
+    }
+    let _ = LOOKED_AT.try_with(|l| l.set(Some(now_ns)));
+    current(keys)
+}
+
+/// This worker's engine.
+fn engine() -> Option<Rc<Engine>> {
+    ACTIVE
+        .try_with(|a| {
+            a.try_borrow()
+                .ok()
+                .and_then(|a| a.as_ref().map(|a| Rc::clone(&a.engine)))
         })
         .ok()
         .flatten()

@@ -252,9 +252,10 @@ impl Stream {
             metrics::count(metrics::HOST_ERRORS);
             return Action::Continue;
         }
-        let engine = active::current(&config.trusted_keys);
+        let now_ns = host::now_nanos();
+        let engine = active::for_message(&config.trusted_keys, now_ns);
         let peer = side.peer();
-        let now = host::now_nanos() / NANOS;
+        let now = now_ns / NANOS;
         let fed = side
             .direction
             .feed(&data, end_of_stream, &self.limits, |message| {
@@ -278,7 +279,9 @@ impl Stream {
                 ),
             );
         }
-        if fed.out != data && host::replace_buffer(side.buffer, size, &fed.out).is_err() {
+        if let Some(out) = &fed.replacement
+            && host::replace_buffer(side.buffer, size, out).is_err()
+        {
             metrics::count(metrics::HOST_ERRORS);
             host::log(
                 LogLevel::Critical,

@@ -14,8 +14,10 @@ use e911_sip::{Limits, Piece, StreamFramer, Unframed};
 /// What one call of [`Direction::feed`] produced.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Fed {
-    /// The bytes to put in Envoy's buffer (replacing what was there).
-    pub out: Vec<u8>,
+    /// The bytes to put in Envoy's buffer in place of what was there, or `None` when
+    /// that is the data exactly as it arrived (nothing kept back, nothing changed): then
+    /// the buffer is left alone and nothing was copied.
+    pub replacement: Option<Vec<u8>>,
     /// Complete messages framed in this call.
     pub messages: usize,
     /// Runs of unframed bytes that started in this call, by why.
@@ -47,24 +49,80 @@ impl Direction {
         mut decide: impl FnMut(&[u8]) -> Option<Vec<u8>>,
     ) -> Fed {
         let mut fed = Fed::default();
+        let mut out = Forwarded::new(data);
         self.framer
             .feed(data, end_of_stream, limits, |piece| match piece {
                 Piece::Message(message) => {
                     match decide(message) {
-                        Some(bytes) => fed.out.extend_from_slice(&bytes),
-                        None => fed.out.extend_from_slice(message),
+                        Some(bytes) => out.changed(&bytes),
+                        None => out.same(message),
                     }
                     fed.messages += 1;
                 }
-                Piece::KeepAlive(bytes) => fed.out.extend_from_slice(bytes),
+                Piece::KeepAlive(bytes) => out.same(bytes),
                 Piece::Unframed { bytes, why, starts } => {
                     if starts {
                         fed.unframed.push(why);
                     }
-                    fed.out.extend_from_slice(bytes);
+                    out.same(bytes);
                 }
             });
+        fed.replacement = out.finish();
         fed
+    }
+}
+
+/// The bytes one call forwards, copied only from the first piece that is not the next
+/// stretch of the data as it arrived: a message the engine changed, or a piece that
+/// starts with bytes kept from an earlier call. Most calls forward whole messages
+/// unchanged, and then nothing is copied at all.
+struct Forwarded<'d> {
+    data: &'d [u8],
+    /// How much of `data` has been forwarded as it is, while no copy was needed.
+    same: usize,
+    copy: Option<Vec<u8>>,
+}
+
+impl<'d> Forwarded<'d> {
+    fn new(data: &'d [u8]) -> Self {
+        Self {
+            data,
+            same: 0,
+            copy: None,
+        }
+    }
+
+    /// A piece forwarded as the framer handed it on.
+    fn same(&mut self, bytes: &[u8]) {
+        if self.copy.is_none() {
+            let next = self.data.get(self.same..).unwrap_or_default();
+            // The framer hands on slices of the data itself when it kept nothing back:
+            // the same address is the same bytes.
+            if core::ptr::eq(next.as_ptr(), bytes.as_ptr()) && bytes.len() <= next.len() {
+                self.same += bytes.len();
+                return;
+            }
+        }
+        self.copy().extend_from_slice(bytes);
+    }
+
+    /// A message forwarded as the engine rewrote it.
+    fn changed(&mut self, bytes: &[u8]) {
+        self.copy().extend_from_slice(bytes);
+    }
+
+    fn copy(&mut self) -> &mut Vec<u8> {
+        let (data, same) = (self.data, self.same);
+        self.copy
+            .get_or_insert_with(|| data.get(..same).unwrap_or_default().to_vec())
+    }
+
+    /// The replacement for Envoy's buffer, if it needs one.
+    fn finish(mut self) -> Option<Vec<u8>> {
+        if self.copy.is_none() && self.same == self.data.len() {
+            return None;
+        }
+        Some(core::mem::take(self.copy()))
     }
 }
 
@@ -80,14 +138,54 @@ mod tests {
         Some(m.to_ascii_uppercase())
     }
 
+    /// What one call forwarded, whole.
+    struct Seen {
+        out: Vec<u8>,
+        messages: usize,
+        unframed: Vec<Unframed>,
+    }
+
+    fn feed(
+        d: &mut Direction,
+        data: &[u8],
+        end_of_stream: bool,
+        limits: &Limits,
+        decide: impl FnMut(&[u8]) -> Option<Vec<u8>>,
+    ) -> Seen {
+        let fed = d.feed(data, end_of_stream, limits, decide);
+        Seen {
+            out: fed.replacement.unwrap_or_else(|| data.to_vec()),
+            messages: fed.messages,
+            unframed: fed.unframed,
+        }
+    }
+
+    #[test]
+    fn copies_nothing_when_whole_messages_pass_unchanged() {
+        let data = [OPTIONS, b"\r\n", BYE].concat();
+        let mut d = Direction::default();
+        let fed = d.feed(&data, false, &ENGINE_LIMITS, |_| None);
+        assert_eq!(fed.replacement, None);
+        assert_eq!(fed.messages, 2);
+        // A change, a kept tail, or bytes kept from before all need the buffer replaced.
+        let changed = d.feed(&data, false, &ENGINE_LIMITS, |m| {
+            m.starts_with(b"BYE").then(|| b"X".to_vec())
+        });
+        assert_eq!(changed.replacement, Some([OPTIONS, b"\r\n", b"X"].concat()));
+        let kept = d.feed(&data[..data.len() - 3], false, &ENGINE_LIMITS, |_| None);
+        assert_eq!(kept.replacement, Some([OPTIONS, b"\r\n"].concat()));
+        let rest = d.feed(&data[data.len() - 3..], false, &ENGINE_LIMITS, |_| None);
+        assert_eq!(rest.replacement, Some(BYE.to_vec()));
+    }
+
     #[test]
     fn forwards_a_message_split_at_every_byte_once_complete() {
         for cut in 1..OPTIONS.len() {
             let mut d = Direction::default();
-            let first = d.feed(&OPTIONS[..cut], false, &ENGINE_LIMITS, upper);
+            let first = feed(&mut d, &OPTIONS[..cut], false, &ENGINE_LIMITS, upper);
             assert!(first.out.is_empty(), "cut {cut}: nothing before the end");
             assert_eq!(d.pending(), cut);
-            let second = d.feed(&OPTIONS[cut..], false, &ENGINE_LIMITS, upper);
+            let second = feed(&mut d, &OPTIONS[cut..], false, &ENGINE_LIMITS, upper);
             assert_eq!(second.out, OPTIONS.to_ascii_uppercase(), "cut {cut}");
             assert_eq!(second.messages, 1);
             assert_eq!(d.pending(), 0);
@@ -100,7 +198,7 @@ mod tests {
         data.extend_from_slice(&BYE[..10]);
         let mut seen = Vec::new();
         let mut d = Direction::default();
-        let fed = d.feed(&data, false, &ENGINE_LIMITS, |m| {
+        let fed = feed(&mut d, &data, false, &ENGINE_LIMITS, |m| {
             seen.push(m.to_vec());
             None
         });
@@ -108,7 +206,7 @@ mod tests {
         assert_eq!(fed.out, [OPTIONS, BYE, OPTIONS].concat());
         assert_eq!(fed.messages, 3);
         assert_eq!(d.pending(), 10);
-        let fed = d.feed(&BYE[10..], false, &ENGINE_LIMITS, |_| None);
+        let fed = feed(&mut d, &BYE[10..], false, &ENGINE_LIMITS, |_| None);
         assert_eq!(fed.out, BYE);
     }
 
@@ -116,7 +214,7 @@ mod tests {
     fn passes_keep_alives_as_received() {
         let data = [b"\r\n\r\n".as_slice(), BYE, b"\r\n"].concat();
         let mut d = Direction::default();
-        let fed = d.feed(&data, false, &ENGINE_LIMITS, upper);
+        let fed = feed(&mut d, &data, false, &ENGINE_LIMITS, upper);
         assert_eq!(
             fed.out,
             [b"\r\n\r\n".as_slice(), &BYE.to_ascii_uppercase(), b"\r\n"].concat()
@@ -129,14 +227,20 @@ mod tests {
         let limits = ENGINE_LIMITS.with_max_message_bytes(64);
         let head = b"INVITE sip:911@b SIP/2.0\r\nContent-Length: 100\r\n\r\n";
         let mut d = Direction::default();
-        let fed = d.feed(head, false, &limits, upper);
+        let fed = feed(&mut d, head, false, &limits, upper);
         assert_eq!(
             fed.out, head,
             "forwarded as received, not decided, not held"
         );
         assert_eq!(fed.unframed, [Unframed::Oversize]);
         let body = [b'x'; 100];
-        let fed = d.feed(&[body.as_slice(), OPTIONS].concat(), false, &limits, upper);
+        let fed = feed(
+            &mut d,
+            &[body.as_slice(), OPTIONS].concat(),
+            false,
+            &limits,
+            upper,
+        );
         assert_eq!(
             fed.out,
             [body.as_slice(), &OPTIONS.to_ascii_uppercase()].concat()
@@ -151,11 +255,16 @@ mod tests {
         limits.max_header_bytes = 128;
         let mut d = Direction::default();
         let line = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
-        let mut out = d
-            .feed(b"INVITE sip:911@b SIP/2.0\r\n", false, &limits, upper)
-            .out;
+        let mut out = feed(
+            &mut d,
+            b"INVITE sip:911@b SIP/2.0\r\n",
+            false,
+            &limits,
+            upper,
+        )
+        .out;
         for _ in 0..5 {
-            out.extend(d.feed(line, false, &limits, upper).out);
+            out.extend(feed(&mut d, line, false, &limits, upper).out);
         }
         assert!(d.pending() == 0);
         let mut sent = b"INVITE sip:911@b SIP/2.0\r\n".to_vec();
@@ -169,7 +278,8 @@ mod tests {
     fn garbage_passes_and_the_message_after_it_is_decided() {
         let garbage = b"\x16\x03\x01 not sip at all\r\n\r\n";
         let mut d = Direction::default();
-        let fed = d.feed(
+        let fed = feed(
+            &mut d,
             &[garbage.as_slice(), BYE].concat(),
             false,
             &ENGINE_LIMITS,
@@ -186,11 +296,11 @@ mod tests {
     fn end_of_stream_forwards_an_incomplete_tail() {
         let mut d = Direction::default();
         assert!(
-            d.feed(&BYE[..12], false, &ENGINE_LIMITS, upper)
+            feed(&mut d, &BYE[..12], false, &ENGINE_LIMITS, upper)
                 .out
                 .is_empty()
         );
-        let fed = d.feed(&BYE[12..20], true, &ENGINE_LIMITS, upper);
+        let fed = feed(&mut d, &BYE[12..20], true, &ENGINE_LIMITS, upper);
         assert_eq!(fed.out, &BYE[..20]);
         assert_eq!(d.pending(), 0);
     }

@@ -80,6 +80,9 @@ impl StreamFramer {
     /// Takes `data` (what arrived since the last call) and hands `piece` every piece that
     /// the kept tail plus `data` completes, in stream order. On `end_of_stream` an
     /// incomplete tail is handed on as unframed: nothing more can complete it.
+    ///
+    /// With nothing kept from before, the pieces are slices of `data` itself: a host can
+    /// tell by their addresses that it forwards its own buffer unchanged (no copy).
     pub fn feed(
         &mut self,
         data: &[u8],
@@ -87,11 +90,26 @@ impl StreamFramer {
         limits: &Limits,
         mut piece: impl FnMut(Piece<'_>),
     ) {
-        let mut buf = core::mem::take(&mut self.tail);
-        buf.extend_from_slice(data);
+        if self.tail.is_empty() {
+            self.cut(data, end_of_stream, limits, &mut piece);
+        } else {
+            let mut buf = core::mem::take(&mut self.tail);
+            buf.extend_from_slice(data);
+            self.cut(&buf, end_of_stream, limits, &mut piece);
+        }
+    }
+
+    /// Hands on the pieces of `buf` (the kept tail, then what arrived) and keeps the rest.
+    fn cut(
+        &mut self,
+        buf: &[u8],
+        end_of_stream: bool,
+        limits: &Limits,
+        piece: &mut impl FnMut(Piece<'_>),
+    ) {
         let mut pos = 0;
         while let Some(rest) = buf.get(pos..).filter(|r| !r.is_empty()) {
-            let used = self.next_piece(rest, limits, &mut piece);
+            let used = self.next_piece(rest, limits, piece);
             if used == 0 {
                 break;
             }
@@ -99,7 +117,7 @@ impl StreamFramer {
         }
         let rest = buf.get(pos..).unwrap_or_default();
         if end_of_stream && !rest.is_empty() {
-            self.unframed(rest, Unframed::Unframeable, &mut piece);
+            self.unframed(rest, Unframed::Unframeable, piece);
         } else {
             self.tail = rest.to_vec();
         }
