@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Envoy with the E9-1-1 filter against Envoy with plain tcp_proxy, in one run:
 #
-#   tests/envoy/bench.sh [CALLS] [RATE]        (defaults 2000 300)
+#   tests/envoy/bench.sh [CALLS] [RATE] [PARTS]   (defaults 2000 300 all; PARTS: rate | all)
 #
 # 1. Call rate and response time: SIPp places CALLS ordinary calls, then CALLS emergency
 #    calls (911 from the HQ subnet: sip-trunk route, PIDF-LO inserted), at up to RATE
 #    calls/s over one TCP connection (a trunk's persistent connection), through Envoy
 #    (--concurrency 2) to a SIPp callee; once with the filter (the example bundle inline),
 #    once with tcp_proxy alone. Rate = completed calls / wall time of the SIPp run;
-#    response time = SIPp's INVITE→200 time per call (-trace_rtt), median and p99.
+#    response time = SIPp's INVITE→200 time per call (-trace_rtt), median and p99;
+#    CPU = Envoy's user plus system time (/proc/PID/stat, every thread) over the SIPp run,
+#    per 1000 completed calls: at a rate below SIPp's ceiling this is what the filter
+#    costs, where the call rate shows nothing.
 # 2. Memory: Envoy's RSS (VmRSS) after 200 calls over per-call connections (so every
 #    worker has run the filter), for tcp_proxy alone, the example bundle, and a
 #    1,000,000-subnet bundle (14 MB, polled over HTTP), with --concurrency 1 and 2.
@@ -18,6 +21,7 @@
 set -euo pipefail
 calls=${1:-2000}
 rate=${2:-300}
+parts=${3:-all}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 envoy="${E911_TOOLS:-$root/target/tools}/venv/bin/envoy"
 [ -x "$envoy" ] || { echo "no Envoy at $envoy: run cargo xtask test" >&2; exit 1; }
@@ -35,6 +39,12 @@ cp -r "$root/policies/contoso" "$work/src"
 printf '"127.1.0.0","Redmond B40 wired, floor 1","Building 40, Floor 1","Contoso","1","","","Microsoft","Way","","Redmond","WA","98052","US"\r\n' >>"$work/src/subnets.csv"
 printf '[targets.redmond-security]\nwebhook = "http://127.0.0.1/hook"\n[targets.wichita-security]\nwebhook = "http://127.0.0.1/hook"\n' >"$work/src/notifications.toml"
 "$harness" bundle build "$work/src" -o "$work/example.bundle" >/dev/null
+# The same without notification targets: what the filter itself costs per call, without
+# the webhook POST Envoy then makes for every emergency call.
+cp -r "$work/src" "$work/src-quiet"
+sed -i 's/^notifications = .*/notifications = []/' "$work/src-quiet/policies.toml"
+: >"$work/src-quiet/notifications.toml"
+"$harness" bundle build "$work/src-quiet" -o "$work/quiet.bundle" >/dev/null
 # 1,000,000 more subnets: /28s 32 addresses apart over two ERLs, so none merge.
 cp -r "$work/src" "$work/src-1m"
 python3 - "$work/src-1m/bulk-subnets.csv" <<'EOF'
@@ -70,18 +80,19 @@ http_port=$(cat "$work/http.port")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("'"$1"'",0)); print(s.getsockname()[1])'; }
 
-# bootstrap MODE UPSTREAM_PORT > file; MODE: plain | example | 1m
+# bootstrap MODE UPSTREAM_PORT [MODULE] > file; MODE: plain | quiet | example | 1m
 bootstrap() {
-  python3 - "$1" "$2" "$module" "$work/example.bundle" "$http_port" "$(free_port 127.0.0.1)" <<'EOF'
+  python3 - "$1" "$2" "${3:-$module}" "$work" "$http_port" "$(free_port 127.0.0.1)" <<'EOF'
 import base64, json, sys
-mode, up, module, bundle, http_port, desk_port = sys.argv[1:]
+mode, up, module, work, http_port, desk_port = sys.argv[1:]
 def cluster(name, port):
     return {"name": name, "type": "STATIC", "connect_timeout": "2s",
             "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
                 {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1" if name != "up" else "127.0.0.2", "port_value": int(port)}}}}]}]}}
 filters = []
 if mode != "plain":
-    if mode == "example":
+    if mode in ("example", "quiet"):
+        bundle = f"{work}/{mode}.bundle"
         source = {"inline": base64.b64encode(open(bundle, "rb").read()).decode()}
     else:
         source = {"http": {"cluster": "http", "authority": "bundles", "path": "/1m.bundle", "poll_seconds": 3600}}
@@ -111,11 +122,11 @@ print(json.dumps({"admin": {"address": {"socket_address": {"address": "127.0.0.1
 EOF
 }
 
-# start_envoy MODE WORKERS UPSTREAM_PORT DIR: sets envoy_pid, sip (ip:port), admin
+# start_envoy MODE WORKERS UPSTREAM_PORT DIR [MODULE]: sets envoy_pid, sip (ip:port), admin
 start_envoy() {
   local dir=$4
   mkdir -p "$dir"
-  bootstrap "$1" "$3" >"$dir/envoy.json"
+  bootstrap "$1" "$3" "${5:-}" >"$dir/envoy.json"
   "$envoy" -c "$dir/envoy.json" --disable-hot-restart --concurrency "$2" \
     --admin-address-path "$dir/admin" -l warning >/dev/null 2>"$dir/envoy.log" &
   envoy_pid=$!
@@ -132,6 +143,10 @@ start_envoy() {
 }
 
 stop() { kill "$@" 2>/dev/null || true; wait "$@" 2>/dev/null || true; }
+
+# CPU ticks (user + system, all threads) of the running Envoy.
+envoy_ticks() { awk '{print $14 + $15}' "/proc/$envoy_pid/stat"; }
+hz=$(getconf CLK_TCK)
 
 # uac NAME DIAL CALLS RATE TRANSPORT DIR → prints "calls/s median_ms ok"
 uac() {
@@ -155,35 +170,55 @@ uac() {
   awk -v n="$ok" -v a="$start" -v b="$end" -v m="$times" 'BEGIN{printf "%.1f %s %d", n / (b - a), m, n}'
 }
 
-# rate MODE → sets ${MODE}_other and ${MODE}_emergency to "calls/s median ok"
+# rate_run MODE [LABEL MODULE] → sets ${LABEL}_other and ${LABEL}_emergency to
+# "calls/s median ok cpu"; LABEL defaults to MODE, MODULE to this tree's build.
 rate_run() {
-  local dir=$work/rate-$1 up
+  local label=${2:-$1}
+  local dir=$work/rate-$label up
   up=$(free_port 127.0.0.2)
   mkdir -p "$dir"
   sipp -sf "$root/tests/sipp/uas.xml" -i 127.0.0.2 -p "$up" -t t1 -nostdin -timeout 300s \
     >"$dir/uas.log" 2>&1 &
   local uas=$!
   pids+=("$uas")
-  start_envoy "$1" 2 "$up" "$dir"
+  start_envoy "$1" 2 "$up" "$dir" "${3:-}"
   for kind in other:4255550199 emergency:911; do
     local name=${kind%%:*} dial=${kind#*:}
-    local r
+    local r t0 t1 cpu
+    t0=$(envoy_ticks)
     r=$(uac "$name" "$dial" "$calls" "$rate" t1 "$dir")
-    printf '%-8s %-10s %s calls/s, INVITE→200 median/p99 %s ms, %s/%s calls ok\n' "$1" "$name" \
-      "$(echo "$r" | cut -d' ' -f1)" "$(echo "$r" | cut -d' ' -f2)" "$(echo "$r" | cut -d' ' -f3)" "$calls"
-    eval "${1}_$name=\"$r\""
+    t1=$(envoy_ticks)
+    cpu=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$(echo "$r" | cut -d' ' -f3)" 'BEGIN{printf "%.3f", n ? t / hz / n * 1000 : 0}')
+    printf '%-8s %-10s %s calls/s, INVITE→200 median/p99 %s ms, %s/%s calls ok, %s CPU s per 1000 calls\n' "$label" "$name" \
+      "$(echo "$r" | cut -d' ' -f1)" "$(echo "$r" | cut -d' ' -f2)" "$(echo "$r" | cut -d' ' -f3)" "$calls" "$cpu"
+    eval "${label}_$name=\"$r $cpu\""
   done
   stop "$envoy_pid" "$uas"
 }
 
 echo "== rate: SIPp -r $rate -l 500 -m $calls -t t1, Envoy --concurrency 2, loopback"
+# plain: tcp_proxy alone; quiet: the filter, a bundle without notification targets;
+# example: the filter, the example bundle (a webhook POST per emergency call).
 rate_run plain
+rate_run quiet
 rate_run example
-for name in other emergency; do
-  with=$(eval echo "\$example_$name" | cut -d' ' -f1)
-  without=$(eval echo "\$plain_$name" | cut -d' ' -f1)
-  printf 'ratio filter/tcp_proxy %-10s rate %.3f\n' "$name" "$(awk -v a="$with" -v b="$without" 'BEGIN{print a / b}')"
+labels=(quiet example)
+# E911_ENVOY_BEFORE=path/to/an/older/e911_envoy.wasm adds that build (quiet bundle) to
+# the same run, for before/after figures.
+if [ -n "${E911_ENVOY_BEFORE:-}" ]; then
+  rate_run quiet before "$E911_ENVOY_BEFORE"
+  labels+=(before)
+fi
+for label in "${labels[@]}"; do
+  for name in other emergency; do
+    with=$(eval echo "\$${label}_$name")
+    without=$(eval echo "\$plain_$name")
+    printf '%-8s / tcp_proxy  %-10s rate %.3f  CPU per call %.3f\n' "$label" "$name" \
+      "$(awk -v a="${with%% *}" -v b="${without%% *}" 'BEGIN{print b ? a / b : 0}')" \
+      "$(awk -v a="${with##* }" -v b="${without##* }" 'BEGIN{print b ? a / b : 0}')"
+  done
 done
+[ "$parts" = rate ] && exit 0
 
 echo "== memory: VmRSS after 200 emergency calls, one TCP connection per call (-t tn)"
 for workers in 1 2; do
