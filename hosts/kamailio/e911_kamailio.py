@@ -151,6 +151,7 @@ class Worker:
         if self.plugin.cache_refused:
             KSR.warn(f"e911: compiled cache not used, compiling in memory: {self.plugin.cache_refused}\n")
         self.seen: Optional[tuple[int, int, int]] = None
+        self.failsafe = defined("E911_FAILSAFE_UPSTREAM")
         self.digest = ""
         self.last_good = os.path.join(self.settings.state_dir, "last-good.bundle")
         # A reload requested before this worker started is done by the load below.
@@ -288,7 +289,7 @@ class Worker:
         if problems:
             KSR.err(f"e911: {verdict.call_id}: edits not applied: {'; '.join(problems)}\n")
         if verdict.audit:
-            KSR.info(f"e911 audit {json.dumps(audit_record(verdict, problems))}\n")
+            KSR.info(f"e911 audit {verdict.audit_json(os.getpid(), problems)}\n")
         return 1
 
     def _failover(self, verdict: Any, route: dict[str, Any], first: str) -> None:
@@ -305,7 +306,7 @@ class Worker:
                 KSR.warn(f"e911: no [upstreams] entry for trunk {trunk}: not a failover\n")
                 continue
             tries.append((upstream, target, trunk))
-        failsafe = defined("E911_FAILSAFE_UPSTREAM")
+        failsafe = self.failsafe
         if verdict.kind == "emergency" and failsafe and all(t[0] != failsafe for t in tries):
             tries.append((failsafe, route["target"], "fail-safe"))
         KSR.pv.sets("$avp(e911_trunk_now)", route["trunk"])
@@ -351,28 +352,6 @@ def numbers_pattern(info: dict[str, Any]) -> str:
 def ere_escape(text: str) -> str:
     """`text` as a literal in a POSIX extended regex."""
     return "".join(f"\\{c}" if c in ".[]()*+?{}|^$\\" else c for c in text)
-
-
-def audit_record(verdict: Any, problems: list[str]) -> dict[str, Any]:
-    """The audit line: the decision as the harness proxy's audit.jsonl records it."""
-    degraded = verdict.degraded
-    if problems:
-        degraded = "; ".join(filter(None, [degraded, *problems]))
-    return {
-        "time": int(time.time()),
-        "kind": verdict.kind,
-        "call_id": verdict.call_id,
-        "caller": verdict.caller,
-        "dialed": verdict.dialed,
-        "bundle_revision": verdict.bundle_revision,
-        "policy": verdict.policy,
-        "route": verdict.route,
-        "location": verdict.location,
-        "elin": verdict.elin,
-        "degraded": degraded,
-        "trace": verdict.trace,
-        "pid": os.getpid(),
-    }
 
 
 def notification_item(notification: dict[str, Any], node: str) -> dict[str, Any]:

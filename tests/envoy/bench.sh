@@ -203,12 +203,12 @@ rate_run plain
 rate_run quiet
 rate_run example
 labels=(quiet example)
-# E911_ENVOY_BEFORE=path/to/an/older/e911_envoy.wasm adds that build (quiet bundle) to
-# the same run, for before/after figures.
-if [ -n "${E911_ENVOY_BEFORE:-}" ]; then
-  rate_run quiet before "$E911_ENVOY_BEFORE"
-  labels+=(before)
-fi
+# E911_ENVOY_BEFORE="LABEL=path/to/e911_envoy.wasm ..." adds older builds (quiet bundle)
+# to the same run, for before/after figures.
+for pair in ${E911_ENVOY_BEFORE:-}; do
+  rate_run quiet "${pair%%=*}" "${pair#*=}"
+  labels+=("${pair%%=*}")
+done
 for label in "${labels[@]}"; do
   for name in other emergency; do
     with=$(eval echo "\$${label}_$name")

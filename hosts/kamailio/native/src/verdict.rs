@@ -7,6 +7,7 @@ use e911_engine::{EditOp, Output, Position};
 use pyo3::IntoPyObjectExt as _;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use serde::Serialize;
 
 /// What the component decided about one message (fields as in `wit/policy.wit`'s
 /// `verdict`, in Python's spelling).
@@ -167,6 +168,36 @@ impl Verdict {
     fn trace(&self) -> Vec<String> {
         self.0.report.trace.clone()
     }
+
+    /// The audit line's JSON: the engine's report as every host records it (the harness
+    /// proxy's audit.jsonl, Envoy's audit log line), plus the worker's `pid`; edits
+    /// Kamailio could not apply (`problems`) are added to `degraded`. Serialized here, not
+    /// in Python: per emergency call that was the glue's largest cost after the decision.
+    fn audit_json(&self, pid: u32, problems: Vec<String>) -> PyResult<String> {
+        let line = if problems.is_empty() {
+            serde_json::to_string(&AuditLine {
+                report: &self.0.report,
+                pid,
+            })
+        } else {
+            let mut report = self.0.report.clone();
+            let reasons = report.degraded.take().into_iter().chain(problems);
+            report.degraded = Some(reasons.collect::<Vec<_>>().join("; "));
+            serde_json::to_string(&AuditLine {
+                report: &report,
+                pid,
+            })
+        };
+        line.map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))
+    }
+}
+
+/// One audit line: the report's fields, then the worker.
+#[derive(Serialize)]
+struct AuditLine<'a> {
+    #[serde(flatten)]
+    report: &'a e911_engine::Report,
+    pid: u32,
 }
 
 fn edit_tuple<'py>(py: Python<'py>, op: &EditOp) -> PyResult<Bound<'py, PyTuple>> {
