@@ -20,8 +20,11 @@ use e911_policy::Sources;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let message = std::fs::read(args.first().expect("usage: decide_loop FILE [ROUNDS] [PEER]"))
-        .expect("the message file");
+    let message = std::fs::read(
+        args.first()
+            .expect("usage: decide_loop FILE [ROUNDS] [PEER]"),
+    )
+    .expect("the message file");
     let rounds: u64 = args.get(1).map_or(100_000, |n| n.parse().expect("ROUNDS"));
     let peer = args.get(2).map_or("10.1.0.25", String::as_str);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso");
