@@ -148,24 +148,16 @@ pub fn address_line(civic: &CivicAddress) -> String {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(", ");
-    let labelled: Vec<String> = [
-        (E::Bld, "building"),
-        (E::Flr, "floor"),
-        (E::Unit, "unit"),
-        (E::Room, "room"),
-        (E::Loc, ""),
-    ]
-    .iter()
-    .filter_map(|(e, label)| {
-        civic.get(*e).map(|v| {
+    let labelled: Vec<String> = e911_policy::civic::inside(civic)
+        .into_iter()
+        .map(|(label, v)| {
             if label.is_empty() {
                 v.to_owned()
             } else {
                 format!("{label} {v}")
             }
         })
-    })
-    .collect();
+        .collect();
     if labelled.is_empty() {
         place
     } else {

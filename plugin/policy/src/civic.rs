@@ -33,11 +33,47 @@ pub fn summary(civic: &CivicAddress) -> String {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(", ");
-    let inside = join(&[E::Bld, E::Flr, E::Unit, E::Room, E::Loc]);
+    let inside: Vec<&str> = inside(civic).into_iter().map(|(_, v)| v).collect();
     if !inside.is_empty() {
-        text.push_str(&format!(" ({inside})"));
+        text.push_str(&format!(" ({})", inside.join(" ")));
     }
     text
+}
+
+/// Where in the building, as `(label, value)`: building, floor, unit and room with their
+/// labels, then the free-text location (`LOC`, label `""`). A labelled part that `LOC`
+/// already states is left out, so a dispatcher reads it once: Lync's LIS export fills
+/// `LOC` with the location name ("Building 40, Floor 1") next to the building and floor
+/// it was derived from.
+pub fn inside(civic: &CivicAddress) -> Vec<(&'static str, &str)> {
+    use CivicElement as E;
+    let loc = civic.get(E::Loc).map(str::trim).filter(|l| !l.is_empty());
+    let mut parts: Vec<(&'static str, &str)> = [
+        (E::Bld, "building"),
+        (E::Flr, "floor"),
+        (E::Unit, "unit"),
+        (E::Room, "room"),
+    ]
+    .into_iter()
+    .filter_map(|(e, label)| Some((label, civic.get(e)?.trim())))
+    .filter(|(_, v)| !v.is_empty())
+    .filter(|(label, v)| !loc.is_some_and(|l| states(l, label, v)))
+    .collect();
+    parts.extend(loc.map(|l| ("", l)));
+    parts
+}
+
+/// Whether free text states `label value` as words ("Building 40, Floor 1" states
+/// floor 1; "Floor 10" does not), ignoring case.
+fn states(text: &str, label: &str, value: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let phrase = format!("{label} {}", value.to_ascii_lowercase());
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(&phrase).any(|(at, _)| {
+        let before = text.get(..at).and_then(|t| t.chars().next_back());
+        let after = text.get(at + phrase.len()..).and_then(|t| t.chars().next());
+        !word(before) && !word(after)
+    })
 }
 
 /// Serde for [`CivicAddress`]: `xml:lang` and the present elements as (schema position,
@@ -133,5 +169,27 @@ mod tests {
             summary(&civic),
             "1 Microsoft Way, Redmond, WA 98052, US (1)"
         );
+    }
+
+    #[test]
+    fn names_a_floor_the_location_text_already_states_once() {
+        let lync = CivicAddress::default()
+            .with(CivicElement::Bld, "40")
+            .with(CivicElement::Flr, "1")
+            .with(CivicElement::Loc, "Building 40, Floor 1");
+        assert_eq!(inside(&lync), [("", "Building 40, Floor 1")]);
+        let wing = lync.clone().with(CivicElement::Loc, "Floor 10 east wing");
+        assert_eq!(
+            inside(&wing),
+            [
+                ("building", "40"),
+                ("floor", "1"),
+                ("", "Floor 10 east wing")
+            ]
+        );
+        let room = CivicAddress::default()
+            .with(CivicElement::Flr, "2")
+            .with(CivicElement::Room, "2-114");
+        assert_eq!(inside(&room), [("floor", "2"), ("room", "2-114")]);
     }
 }
