@@ -1,6 +1,7 @@
-//! The coverage view: every ERL with the network elements that reach it, the ERLs no
-//! element reaches (what Lync's `Get-CsLisLocation -Unreferenced` lists: a location
-//! nobody's call can land on, often a typo in an element row), and the elements that send
+//! The coverage view: every ERL with the network elements that reach it, the ERLs nothing
+//! reaches, neither a network element nor a caller's static location (what Lync's
+//! `Get-CsLisLocation -Unreferenced` lists: a location nobody's call can land on, often a
+//! typo in an element row), and the elements that send
 //! calls to an ERL whose address was not validated against the MSAG (such a call is routed
 //! as if it had no location when the policy demands validation).
 //!
@@ -50,7 +51,7 @@ pub struct ErlCoverage {
 pub struct Coverage {
     /// Every ERL, in bundle order.
     pub erls: Vec<ErlCoverage>,
-    /// Ids of the ERLs no network element reaches.
+    /// Ids of the ERLs that no network element and no caller's static location reaches.
     pub unreferenced: Vec<String>,
     /// Elements whose ERL is not MSAG-validated.
     pub unvalidated: Vec<ElementView>,
@@ -95,7 +96,7 @@ pub fn of(policy: &Policy, rows: &[ElementRow]) -> Coverage {
         .collect();
     let unreferenced = erls
         .iter()
-        .filter(|e| e.elements.is_empty())
+        .filter(|e| e.elements.is_empty() && e.callers.is_empty())
         .map(|e| e.id.clone())
         .collect();
     let unvalidated = rows

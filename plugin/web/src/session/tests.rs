@@ -158,11 +158,21 @@ fn coverage_lists_elements_per_erl_and_flags_what_nothing_reaches() {
         .unwrap();
     assert!(lobby.elements.is_empty());
     assert_eq!(lobby.callers, ["+14255550142"]);
+    // The lobby is an analog DID's static location: a call lands there, so it is not
+    // unreferenced. Unreferenced is exactly "no element and no caller".
     assert!(
-        coverage
+        !coverage
             .unreferenced
             .contains(&"redmond-b40-lobby".to_owned())
     );
+    for erl in &coverage.erls {
+        assert_eq!(
+            coverage.unreferenced.contains(&erl.id),
+            erl.elements.is_empty() && erl.callers.is_empty(),
+            "{}",
+            erl.id
+        );
+    }
     let unvalidated = contoso(Some((
         "erls.csv",
         "Contoso,,yes\nredmond-b40-f2",
