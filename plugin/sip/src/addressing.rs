@@ -29,8 +29,9 @@ pub struct Addressing<'a> {
 /// Reads the addressing of the message in `buf` under `limits`, without parsing the rest.
 pub fn addressing<'a>(buf: &'a [u8], limits: &Limits) -> Result<Addressing<'a>, ParseError> {
     let (start, headers_at) = read_start_line(buf, limits)?;
-    let mut to: Result<Span, HeaderError> = Err(missing(0));
-    let mut seen = false;
+    // None until a To is seen; then its value, or the first repeat, as
+    // `Message::single` reports it.
+    let mut to: Option<Result<Span, HeaderError>> = None;
     scan_section(
         buf,
         headers_at,
@@ -42,28 +43,28 @@ pub fn addressing<'a>(buf: &'a [u8], limits: &Limits) -> Result<Addressing<'a>, 
             // other fields cost one length test each.
             let name = Span::new(raw.name.0, raw.name.1);
             if name.len() <= 2 && HeaderKind::from_name(name.slice(buf)) == HeaderKind::To {
-                to = if seen {
-                    Err(HeaderError::new(
+                to = Some(match to {
+                    None => Ok(Span::new(raw.value.0, raw.value.1)),
+                    Some(Ok(_)) => Err(HeaderError::new(
                         HeaderKind::To,
                         HeaderErrorKind::Duplicate,
                         name.lo(),
-                    ))
-                } else {
-                    Ok(Span::new(raw.value.0, raw.value.1))
-                };
-                seen = true;
+                    )),
+                    Some(Err(first_repeat)) => Err(first_repeat),
+                });
             }
             Ok(())
         },
     )?;
+    let to = to.unwrap_or(Err(HeaderError::new(
+        HeaderKind::To,
+        HeaderErrorKind::Missing,
+        0,
+    )));
     Ok(Addressing {
         request_uri: request_uri(buf, &start),
         to: to.and_then(|value| view_value(buf, value, HeaderKind::To, NameAddr::parse)),
     })
-}
-
-fn missing(at: usize) -> HeaderError {
-    HeaderError::new(HeaderKind::To, HeaderErrorKind::Missing, at)
 }
 
 #[cfg(test)]
@@ -105,6 +106,9 @@ mod tests {
         let a = addressing(two, &Limits::DEFAULT).unwrap();
         assert_eq!(a.to.unwrap_err().kind, HeaderErrorKind::Duplicate);
         agrees(two);
+        let three =
+            b"INVITE sip:a@b SIP/2.0\r\nTo: <sip:a@b>\r\nt: <sip:b@b>\r\nTo: <sip:c@b>\r\n\r\n";
+        agrees(three);
     }
 
     #[test]
