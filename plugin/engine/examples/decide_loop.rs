@@ -47,7 +47,7 @@ fn main() {
     let mut changed = 0u64;
     for _ in 0..rounds {
         let verdict = engine.on_message(&message, &ctx, &mut MemoryStore::default());
-        changed += u64::from(verdict.edits.len() as u32 > 0);
+        changed += u64::from(!verdict.edits.is_empty());
     }
     let each = start.elapsed().as_nanos() as f64 / rounds as f64;
     println!("{rounds} rounds, {each:.0} ns each, {changed} rewritten");

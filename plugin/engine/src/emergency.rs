@@ -198,16 +198,15 @@ fn render(
     store: &dyn CallbackStore,
     call: &mut PerCall,
 ) -> Rendered {
-    let elin = &mut call.elin;
-    let planned = plan(input, leg, store, elin, &mut call.location).and_then(|plan| {
+    let planned = plan(input, leg, store, call).and_then(|plan| {
         apply_checked(input.msg, &plan.ops)
             .map(|bytes| (plan, bytes))
             .map_err(|err| format!("rewrite refused ({err})"))
     });
     let reason = match planned {
         Ok((plan, bytes)) => {
-            if let (Some(chosen), None) = (plan.elin, &*elin) {
-                *elin = Some(chosen);
+            if let (Some(chosen), None) = (plan.elin, &call.elin) {
+                call.elin = Some(chosen);
             }
             return Rendered {
                 ops: plan.ops,
@@ -259,8 +258,7 @@ fn plan(
     input: &Input<'_, '_>,
     leg: &Leg<'_>,
     store: &dyn CallbackStore,
-    held: &Option<(String, CallbackEntry)>,
-    location: &mut Option<LocationEdits>,
+    call: &mut PerCall,
 ) -> Result<Plan, String> {
     let hop = leg.hop;
     let mut plan = Plan {
@@ -283,7 +281,8 @@ fn plan(
     }
     match hop.kind {
         TrunkKind::SipTrunk => {
-            let (ops, notes) = location
+            let (ops, notes) = call
+                .location
                 .get_or_insert_with(|| {
                     let mut notes = Vec::new();
                     location_ops(input, &mut notes).map(|ops| (ops, notes))
@@ -294,7 +293,7 @@ fn plan(
             plan.ops.extend(callback_number_ops(input, &mut plan.notes));
         }
         TrunkKind::ElinGateway => {
-            let elin = match held {
+            let elin = match &call.elin {
                 Some((elin, _)) => elin.as_str(),
                 None => select_elin(input.decision.elins, store, input.ctx.now)
                     .ok_or("elin-gateway route, but the location has no ELIN")?,

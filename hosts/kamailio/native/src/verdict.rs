@@ -174,20 +174,17 @@ impl Verdict {
     /// Kamailio could not apply (`problems`) are added to `degraded`. Serialized here, not
     /// in Python: per emergency call that was the glue's largest cost after the decision.
     fn audit_json(&self, pid: u32, problems: Vec<String>) -> PyResult<String> {
-        let line = if problems.is_empty() {
-            serde_json::to_string(&AuditLine {
-                report: &self.0.report,
-                pid,
-            })
+        let with_problems;
+        let report = if problems.is_empty() {
+            &self.0.report
         } else {
             let mut report = self.0.report.clone();
             let reasons = report.degraded.take().into_iter().chain(problems);
             report.degraded = Some(reasons.collect::<Vec<_>>().join("; "));
-            serde_json::to_string(&AuditLine {
-                report: &report,
-                pid,
-            })
+            with_problems = report;
+            &with_problems
         };
+        let line = serde_json::to_string(&AuditLine { report, pid });
         line.map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))
     }
 }
