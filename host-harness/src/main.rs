@@ -63,7 +63,7 @@ enum Command {
     #[command(subcommand)]
     Bundle(BundleCommand),
     /// A small SIP proxy over UDP and TCP with the plugin in the path (for SIPp tests).
-    Proxy(e911_sip_proxy::ProxyArgs),
+    Proxy(Box<e911_sip_proxy::ProxyArgs>),
     /// Serve the policy playground page (the engine in the browser) and a policy folder.
     Playground(playground::PlaygroundArgs),
     /// Print a running proxy's status: active bundle revision, last reload error, counters.

@@ -54,8 +54,8 @@ const PLUGIN_CRATES: &[&str] = &[
 const WASM_TARGETS: &[&str] = &["wasm32-wasip1", "wasm32-wasip2", "wasm32-unknown-unknown"];
 
 /// Debian packages the tests run against: xmllint (PIDF-LO schemas), SIPp, Kamailio with
-/// its Python module (the Kamailio host), the CNCF distribution registry (OCI tests) and
-/// Chromium (the playground's browser tests).
+/// its Python module (the Kamailio host), the CNCF distribution registry (OCI tests), etcd
+/// (the replicated callback store) and Chromium (the playground's browser tests).
 const TEST_PACKAGES: &[&str] = &[
     "libxml2-utils",
     "sip-tester",
@@ -63,6 +63,7 @@ const TEST_PACKAGES: &[&str] = &[
     "kamailio-python3-modules",
     "kamailio-extra-modules",
     "docker-registry",
+    "etcd-server",
     "chromium",
 ];
 

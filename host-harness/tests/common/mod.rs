@@ -8,6 +8,7 @@
 pub mod callee;
 pub mod case;
 pub mod envoy;
+pub mod etcd;
 pub mod hosts;
 pub mod http;
 pub mod kamailio;

@@ -3,24 +3,22 @@
 //! engine linked into the harness ([`Native`], `--engine native`), run from a [`Pool`] so
 //! that calls do not wait on one another.
 //!
-//! The ELIN callback store is shared by every decider the proxy ever installs (a hot
-//! reload swaps the deciders, never the store) and is saved to `--state-dir` before the
-//! message that changed it is forwarded (DESIGN §2.5: a crash right after forwarding
-//! loses nothing). The file is written outside the store's lock, from a snapshot, so
-//! other calls decide while it is written ([`Callbacks::persist`]).
+//! Each decider reads and writes the ELIN callback store through a
+//! [`ProxyStore`], and each decision goes through
+//! [`decide_with`], which saves the store before the message is forwarded and, with
+//! `--etcd`, decides again a call that lost its ELIN to another replica.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use e911_component_host::{ComponentHost, ComponentRuntime};
-use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Engine, MemoryStore, Verdict};
+use e911_engine::{CallCtx, Engine, Verdict};
 use e911_policy::{DialPlan, PublicKey};
 
+use super::callbacks::{ProxyStore, SharedCallbacks, decide_with};
 use super::lock;
-use e911_host_files::state;
 
 /// Bytes and context in, a verdict out. Implementations must not block on I/O other than
 /// the callback store's save.
@@ -31,111 +29,28 @@ pub trait Decide: Send {
     fn revision(&self) -> &str;
 }
 
-/// The callback store and whether it changed since it was last written.
-#[derive(Debug, Default)]
-struct Store {
-    store: MemoryStore,
-    /// Bumped by every write; the file holds `saved`'s generation.
-    generation: u64,
-}
-
-/// The callback store shared across reloads, with where it is persisted.
-#[derive(Debug, Default)]
-pub struct Callbacks {
-    current: Mutex<Store>,
-    /// The generation on disk: a write never replaces a newer snapshot with an older one.
-    saved: Mutex<u64>,
-    path: Option<PathBuf>,
-}
-
-/// [`Callbacks`] shared by the deciders.
-pub type SharedCallbacks = Arc<Callbacks>;
-
-impl Callbacks {
-    /// Loads `path` (a missing file is an empty store; an unreadable one is moved aside by
-    /// [`state::load`] and reported).
-    pub fn open(path: Option<PathBuf>) -> (SharedCallbacks, Option<String>) {
-        let (store, warning) = match &path {
-            Some(path) => state::load(path),
-            None => (MemoryStore::default(), None),
-        };
-        let callbacks = Self {
-            current: Mutex::new(Store {
-                store,
-                generation: 0,
-            }),
-            saved: Mutex::new(0),
-            path,
-        };
-        (Arc::new(callbacks), warning)
-    }
-
-    /// Writes the store to its file (if it has one) when it changed since the last write,
-    /// from a snapshot taken under the store's lock and written outside it; a failure is
-    /// logged, the call goes on.
-    pub fn persist(&self) {
-        let Some(path) = &self.path else { return };
-        let mut saved = lock(&self.saved);
-        let (snapshot, generation) = {
-            let current = lock(&self.current);
-            if current.generation == *saved {
-                return;
-            }
-            (current.store.clone(), current.generation)
-        };
-        match state::save(path, &snapshot) {
-            Ok(()) => *saved = generation,
-            Err(err) => eprintln!("e911-harness proxy: callback state not saved: {err:#}"),
-        }
-    }
-}
-
-/// A [`CallbackStore`] that notes whether anything was written.
-struct Tracking<'a> {
-    store: &'a mut MemoryStore,
-    dirty: bool,
-}
-
-impl CallbackStore for Tracking<'_> {
-    fn get(&self, elin: &str) -> Option<CallbackEntry> {
-        self.store.get(elin)
-    }
-
-    fn put(&mut self, elin: &str, entry: CallbackEntry) {
-        self.dirty = true;
-        self.store.put(elin, entry);
-    }
-}
-
 /// The native engine.
 pub struct Native {
     engine: Arc<Engine>,
-    callbacks: SharedCallbacks,
+    store: ProxyStore,
 }
 
 impl Native {
     /// A decider for one compiled policy (shared by the pool's deciders).
     pub fn new(engine: Arc<Engine>, callbacks: SharedCallbacks) -> Self {
-        Self { engine, callbacks }
+        Self {
+            engine,
+            store: ProxyStore::new(callbacks),
+        }
     }
 }
 
 impl Decide for Native {
     fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
-        let verdict = {
-            let mut current = lock(&self.callbacks.current);
-            let mut tracking = Tracking {
-                store: &mut current.store,
-                dirty: false,
-            };
-            let verdict = self.engine.on_message(bytes, ctx, &mut tracking);
-            if tracking.dirty {
-                current.generation += 1;
-            }
-            verdict
-        };
-        self.callbacks.persist();
-        verdict
+        let mut store = self.store.clone();
+        decide_with(&self.store, || {
+            self.engine.on_message(bytes, ctx, &mut store)
+        })
     }
 
     fn revision(&self) -> &str {
@@ -143,27 +58,10 @@ impl Decide for Native {
     }
 }
 
-/// The proxy's [`SharedCallbacks`] as the component's callback store: each call locks;
-/// what a `put` wrote is saved when the decision returns, before the message is
-/// forwarded ([`Component::decide`]).
-pub struct SharedStore(SharedCallbacks);
-
-impl CallbackStore for SharedStore {
-    fn get(&self, elin: &str) -> Option<CallbackEntry> {
-        lock(&self.0.current).store.get(elin)
-    }
-
-    fn put(&mut self, elin: &str, entry: CallbackEntry) {
-        let mut current = lock(&self.0.current);
-        current.store.put(elin, entry);
-        current.generation += 1;
-    }
-}
-
 /// The policy component under wasmtime.
 pub struct Component {
-    host: ComponentHost<SharedStore>,
-    callbacks: SharedCallbacks,
+    host: ComponentHost<ProxyStore>,
+    store: ProxyStore,
 }
 
 impl Component {
@@ -175,20 +73,19 @@ impl Component {
         bundle: &[u8],
         keys: &[PublicKey],
     ) -> Result<Self> {
-        let mut host = ComponentHost::new(runtime.clone(), SharedStore(callbacks.clone()))
+        let store = ProxyStore::new(callbacks);
+        let mut host = ComponentHost::new(runtime.clone(), store.clone())
             .map_err(|err| anyhow::anyhow!("{err}"))?;
         let keys: Vec<[u8; 32]> = keys.iter().map(PublicKey::to_bytes).collect();
         host.configure(bundle, &keys)
             .map_err(|err| anyhow::anyhow!("{err}"))?;
-        Ok(Self { host, callbacks })
+        Ok(Self { host, store })
     }
 }
 
 impl Decide for Component {
     fn decide(&mut self, bytes: &[u8], ctx: &CallCtx<'_>) -> Verdict {
-        let verdict = self.host.on_message(bytes, ctx);
-        self.callbacks.persist();
-        verdict
+        decide_with(&self.store, || self.host.on_message(bytes, ctx))
     }
 
     fn revision(&self) -> &str {

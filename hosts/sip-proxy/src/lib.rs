@@ -19,6 +19,7 @@
 //! `e911-host-files` (policy, keys, callback state) and on `e911-oci` (the `oci://`
 //! follower). Only the CLI depends on it.
 
+pub mod callbacks;
 pub mod decide;
 pub mod effects;
 pub mod failover;
@@ -82,6 +83,9 @@ pub struct ProxyArgs {
     /// Public key files (hex); when given, bundles must be signed by one of them.
     #[arg(long = "trust-key")]
     pub trust_keys: Vec<PathBuf>,
+    /// The replicated callback store: `--etcd URL,…` and its settings.
+    #[command(flatten)]
+    pub etcd: callbacks::EtcdArgs,
     /// The engine: `--engine component|native`, `--component PATH`.
     #[command(flatten)]
     pub engine: e911_decider::EngineArgs,

@@ -127,6 +127,11 @@ impl Proxy {
         self.effects.metrics()
     }
 
+    /// Appends one line of the proxy's own to the audit log.
+    pub fn record(&self, record: &impl serde::Serialize) {
+        self.effects.record(record);
+    }
+
     /// Forgets old transactions and dialogs.
     pub fn prune(&self) {
         lock(&self.transactions).retain(|_, (_, at)| at.elapsed() < TRANSACTION_TTL);

@@ -19,7 +19,8 @@ use e911_policy::{Admitted, DialPlan, PublicKey, Rollback};
 use serde::{Deserialize, Serialize};
 
 use super::ProxyArgs;
-use super::decide::{Callbacks, Component, Decide, Native, Pool, SharedCallbacks};
+use super::callbacks::{Callbacks, SharedCallbacks};
+use super::decide::{Component, Decide, Native, Pool};
 use super::net::Proxy;
 use super::policy_origin::{Change, Loaded, Origin};
 use e911_decider::EngineArg;
@@ -58,6 +59,10 @@ pub struct Status {
     pub refused: u64,
     /// Counter name → value (the verdicts' metrics and the proxy's own).
     pub metrics: BTreeMap<String, u64>,
+    /// With `--etcd`: whether the replicated callback store answers, its latency, and
+    /// how many calls were decided without it.
+    #[serde(default)]
+    pub callback_store: Option<e911_etcd::Health>,
 }
 
 /// Watches the policy source and owns the decider slot.
@@ -90,11 +95,14 @@ impl Watcher {
             );
         }
         let (origin, loaded) = Origin::open(args, &keys)?;
-        let (callbacks, warning) =
-            Callbacks::open(args.state_dir.as_ref().map(|d| d.join("callbacks.json")));
+        let (callbacks, warning) = Callbacks::open(
+            args.state_dir.as_ref().map(|d| d.join("callbacks.json")),
+            &args.etcd,
+        )?;
         if let Some(warning) = warning {
             eprintln!("e911-harness proxy: warning: {warning}");
         }
+        callbacks.start_sync()?;
         let revision = loaded.policy.revision().to_owned();
         let signature = signature(&loaded);
         let component = args.engine.engine == EngineArg::Component;
@@ -202,6 +210,17 @@ impl Watcher {
                 }
             }
             proxy.prune();
+            for conflict in self.callbacks.take_conflicts() {
+                eprintln!(
+                    "e911-harness proxy: ELIN {} was given to two calls during an etcd outage; {} keeps it, {} is displaced",
+                    conflict.elin, conflict.kept_call_id, conflict.displaced_call_id
+                );
+                proxy.record(&CallbackConflict {
+                    event: "callback-conflict",
+                    conflict,
+                });
+            }
+            self.status.callback_store = self.callbacks.health();
             self.status.metrics = proxy.metrics();
             self.write_status();
         }
@@ -290,6 +309,14 @@ impl Watcher {
     }
 }
 
+/// The audit line for two calls given one ELIN while the replicas could not reach etcd.
+#[derive(Serialize)]
+struct CallbackConflict {
+    event: &'static str,
+    #[serde(flatten)]
+    conflict: e911_etcd::Conflict,
+}
+
 /// `signed by KEY-ID`, or `unsigned`, for the status.
 fn signature(loaded: &Loaded) -> String {
     match &loaded.signer {
@@ -337,6 +364,25 @@ pub fn print_status(state_dir: &Path) -> Result<()> {
             }
         }
         _ => println!("last error       none"),
+    }
+    if let Some(store) = &status.callback_store {
+        println!(
+            "callback store   etcd, {} (p50 {} µs, p99 {} µs); {} pending, {} decided without it, {} races lost, {} conflicts",
+            if store.reachable {
+                "reachable"
+            } else {
+                "unreachable"
+            },
+            store.latency_p50_us,
+            store.latency_p99_us,
+            store.pending,
+            store.counters.fallbacks,
+            store.counters.lost_races,
+            store.counters.conflicts,
+        );
+        if let Some(err) = &store.last_error {
+            println!("  {err}");
+        }
     }
     for (name, value) in &status.metrics {
         println!("{name:<32} {value}");

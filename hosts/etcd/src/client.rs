@@ -1,0 +1,398 @@
+//! A small client for etcd's JSON gateway (the `/v3/…` HTTP endpoints every etcd 3.4+
+//! member serves next to gRPC): single-key reads, a prefix listing, leases and one
+//! compare-and-swap. Keys and values travel base64-encoded, 64-bit numbers as JSON
+//! strings, and fields at their default value are left out (proto3 JSON mapping).
+//!
+//! Every call has a deadline. Members are tried in turn from the last one that answered,
+//! so a dead member costs one refused connection, not the call's whole wait.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+use ureq::tls::{ClientCert, PemItem, RootCerts, TlsConfig};
+
+/// The largest answer read from etcd: a listing of every mapping under the prefix.
+const MAX_ANSWER_BYTES: u64 = 4 << 20;
+
+/// The shortest try given to one member, so that the last member of a list still gets
+/// a real chance when the earlier ones used most of the wait.
+const MIN_TRY: Duration = Duration::from_millis(20);
+
+/// How to reach the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// Member URLs (`http://10.0.0.1:2379`, `https://…`), tried in turn.
+    pub endpoints: Vec<String>,
+    /// PEM file with the CA that signed the members' certificates (for `https://`).
+    pub ca: Option<PathBuf>,
+    /// PEM files with a client certificate and its key, when etcd asks for one
+    /// (`--client-cert-auth`).
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub key: Option<PathBuf>,
+    /// etcd user and password, when its authentication is enabled.
+    pub user: Option<(String, String)>,
+}
+
+/// One key's value and the revision that last changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kv {
+    /// The stored bytes.
+    pub value: Vec<u8>,
+    /// The cluster revision of the last write to this key: what a compare-and-swap
+    /// compares.
+    pub mod_revision: i64,
+}
+
+/// What a compare-and-swap did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Swap {
+    /// The key still had the expected revision; the value is written.
+    Written,
+    /// Someone wrote the key first: what it holds now (`None`: deleted meanwhile).
+    Lost(Option<Kv>),
+}
+
+/// A client for one etcd cluster.
+pub struct Client {
+    agent: ureq::Agent,
+    endpoints: Vec<String>,
+    /// The member that answered last: tried first.
+    preferred: AtomicUsize,
+    user: Option<(String, String)>,
+    /// The token from `/v3/auth/authenticate`, renewed when a call is refused with 401.
+    token: Mutex<Option<String>>,
+}
+
+impl Client {
+    /// A client for `connection`: reads the TLS files now, so a wrong path fails at start.
+    pub fn new(connection: &Connection) -> Result<Self> {
+        if connection.endpoints.is_empty() {
+            bail!("no etcd endpoint given");
+        }
+        let mut config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections_per_host(4);
+        if connection
+            .endpoints
+            .iter()
+            .any(|e| e.starts_with("https://"))
+        {
+            config = config.tls_config(tls(connection)?);
+        }
+        Ok(Self {
+            agent: config.build().into(),
+            endpoints: connection
+                .endpoints
+                .iter()
+                .map(|e| e.trim_end_matches('/').to_owned())
+                .collect(),
+            preferred: AtomicUsize::new(0),
+            user: connection.user.clone(),
+            token: Mutex::new(None),
+        })
+    }
+
+    /// The value at `key`, if any.
+    pub fn get(&self, key: &str, deadline: Instant) -> Result<Option<Kv>> {
+        let answer = self.call("/v3/kv/range", &json!({ "key": B64.encode(key) }), deadline)?;
+        Ok(kvs(&answer)?.into_iter().next().map(|(_, kv)| kv))
+    }
+
+    /// Every key under `prefix` with its value.
+    pub fn list(&self, prefix: &str, deadline: Instant) -> Result<Vec<(String, Kv)>> {
+        let body =
+            json!({ "key": B64.encode(prefix), "range_end": B64.encode(prefix_end(prefix)) });
+        kvs(&self.call("/v3/kv/range", &body, deadline)?)
+    }
+
+    /// Writes `value` at `key` with `lease` if the key was last written at `revision`
+    /// (0: if it does not exist), in one transaction; otherwise reads what it holds.
+    pub fn swap(
+        &self,
+        key: &str,
+        revision: i64,
+        value: &[u8],
+        lease: i64,
+        deadline: Instant,
+    ) -> Result<Swap> {
+        let key = B64.encode(key);
+        let body = json!({
+            "compare": [{
+                "key": key,
+                "target": "MOD",
+                "result": "EQUAL",
+                "mod_revision": revision.to_string(),
+            }],
+            "success": [{ "request_put": {
+                "key": key,
+                "value": B64.encode(value),
+                "lease": lease.to_string(),
+            }}],
+            "failure": [{ "request_range": { "key": key } }],
+        });
+        let answer = self.call("/v3/kv/txn", &body, deadline)?;
+        if answer.get("succeeded").and_then(Value::as_bool) == Some(true) {
+            return Ok(Swap::Written);
+        }
+        let current = answer
+            .pointer("/responses/0/response_range")
+            .map(kvs)
+            .transpose()?
+            .and_then(|found| found.into_iter().next())
+            .map(|(_, kv)| kv);
+        Ok(Swap::Lost(current))
+    }
+
+    /// A lease of `ttl` seconds: keys written with it go when it expires.
+    pub fn grant(&self, ttl: u64, deadline: Instant) -> Result<i64> {
+        let answer = self.call(
+            "/v3/lease/grant",
+            &json!({ "TTL": ttl.to_string() }),
+            deadline,
+        )?;
+        int(answer.get("ID")).context("etcd granted a lease without an ID")
+    }
+
+    /// Whether the member that answers leads the cluster: (its id, the leader's id), as
+    /// etcd writes them (unsigned 64-bit, in decimal).
+    pub fn status(&self, deadline: Instant) -> Result<(String, String)> {
+        let answer = self.call("/v3/maintenance/status", &json!({}), deadline)?;
+        let id = |field: Option<&Value>| field.and_then(Value::as_str).unwrap_or("0").to_owned();
+        Ok((
+            id(answer.pointer("/header/member_id")),
+            id(answer.get("leader")),
+        ))
+    }
+
+    /// POSTs `body` to `path` on the members in turn until one answers 200.
+    fn call(&self, path: &str, body: &Value, deadline: Instant) -> Result<Value> {
+        let count = self.endpoints.len();
+        let first = self.preferred.load(Ordering::Relaxed);
+        let mut last_error = anyhow!("no etcd member was tried");
+        for tried in 0..count {
+            let index = (first + tried) % count;
+            let Some(endpoint) = self.endpoints.get(index) else {
+                continue;
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(last_error.context("no answer within the wait"));
+            }
+            // Share what is left among the members not tried yet.
+            let share = (left / u32::try_from(count - tried).unwrap_or(1)).max(MIN_TRY);
+            match self.try_member(endpoint, path, body, share.min(left)) {
+                Ok(answer) => {
+                    self.preferred.store(index, Ordering::Relaxed);
+                    return Ok(answer);
+                }
+                Err(err) => last_error = err.context(format!("etcd member {endpoint}")),
+            }
+        }
+        Err(last_error)
+    }
+
+    fn try_member(
+        &self,
+        endpoint: &str,
+        path: &str,
+        body: &Value,
+        wait: Duration,
+    ) -> Result<Value> {
+        let mut renewed = false;
+        loop {
+            let token = self
+                .token
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let mut request = self
+                .agent
+                .post(format!("{endpoint}{path}"))
+                .config()
+                .timeout_global(Some(wait))
+                .build();
+            if let Some(token) = &token {
+                request = request.header("Authorization", token);
+            }
+            let mut response = request.send_json(body)?;
+            let status = response.status().as_u16();
+            let answer: Value = response
+                .body_mut()
+                .with_config()
+                .limit(MAX_ANSWER_BYTES)
+                .read_json()
+                .unwrap_or(Value::Null);
+            match status {
+                200 => return Ok(answer),
+                401 if self.user.is_some() && !renewed => {
+                    renewed = true;
+                    self.authenticate(endpoint, wait)?;
+                }
+                _ => bail!("{path}: HTTP {status}: {}", message(&answer)),
+            }
+        }
+    }
+
+    /// Exchanges the user and password for a token (etcd's simple tokens last five
+    /// minutes by default; a 401 brings us back here).
+    fn authenticate(&self, endpoint: &str, wait: Duration) -> Result<()> {
+        let Some((name, password)) = &self.user else {
+            return Ok(());
+        };
+        let mut response = self
+            .agent
+            .post(format!("{endpoint}/v3/auth/authenticate"))
+            .config()
+            .timeout_global(Some(wait))
+            .build()
+            .send_json(json!({ "name": name, "password": password }))?;
+        let status = response.status().as_u16();
+        let answer: Value = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_json()
+            .unwrap_or(Value::Null);
+        let Some(token) = answer.get("token").and_then(Value::as_str) else {
+            bail!(
+                "etcd refused user {name}: HTTP {status}: {}",
+                message(&answer)
+            );
+        };
+        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.to_owned());
+        Ok(())
+    }
+}
+
+/// The TLS settings: the given CA as the only root, and the client certificate if any.
+fn tls(connection: &Connection) -> Result<TlsConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut builder = TlsConfig::builder().unversioned_rustls_crypto_provider(provider);
+    if let Some(ca) = &connection.ca {
+        let (roots, _) = pem(ca)?;
+        if roots.is_empty() {
+            bail!("{}: no certificate in it", ca.display());
+        }
+        builder = builder.root_certs(RootCerts::new_with_certs(&roots));
+    }
+    match (&connection.cert, &connection.key) {
+        (Some(cert), Some(key)) => {
+            let (chain, _) = pem(cert)?;
+            let (_, private) = pem(key)?;
+            let private =
+                private.with_context(|| format!("{}: no private key in it", key.display()))?;
+            builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, private)));
+        }
+        (None, None) => {}
+        _ => bail!("a client certificate needs both its certificate and its key file"),
+    }
+    Ok(builder.build())
+}
+
+type Pem = (
+    Vec<ureq::tls::Certificate<'static>>,
+    Option<ureq::tls::PrivateKey<'static>>,
+);
+
+/// The certificates and the first private key in a PEM file.
+fn pem(path: &Path) -> Result<Pem> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut certs = Vec::new();
+    let mut key = None;
+    for item in ureq::tls::parse_pem(&bytes) {
+        match item.with_context(|| format!("{}: not PEM", path.display()))? {
+            PemItem::Certificate(cert) => certs.push(cert),
+            PemItem::PrivateKey(found) => key = key.or(Some(found)),
+            _ => {}
+        }
+    }
+    Ok((certs, key))
+}
+
+/// The `kvs` of a range answer as (key, value), keys decoded.
+fn kvs(answer: &Value) -> Result<Vec<(String, Kv)>> {
+    let Some(found) = answer.get("kvs").and_then(Value::as_array) else {
+        return Ok(Vec::new());
+    };
+    found
+        .iter()
+        .map(|kv| {
+            let key = bytes(kv.get("key")).context("a key etcd sent is not base64")?;
+            let value = bytes(kv.get("value")).context("a value etcd sent is not base64")?;
+            let key = String::from_utf8(key).context("a key etcd sent is not UTF-8")?;
+            let mod_revision = int(kv.get("mod_revision")).unwrap_or(0);
+            Ok((
+                key,
+                Kv {
+                    value,
+                    mod_revision,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A base64 field; absent is empty (proto3 leaves out empty bytes).
+fn bytes(field: Option<&Value>) -> Result<Vec<u8>> {
+    match field.and_then(Value::as_str) {
+        Some(text) => Ok(B64.decode(text)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// An int64 field, which the gateway writes as a string.
+fn int(field: Option<&Value>) -> Option<i64> {
+    match field? {
+        Value::String(text) => text.parse().ok(),
+        other => other.as_i64(),
+    }
+}
+
+/// The gateway's error text, for a refused call.
+fn message(answer: &Value) -> String {
+    answer
+        .get("message")
+        .or_else(|| answer.get("error"))
+        .and_then(Value::as_str)
+        .unwrap_or("no message")
+        .to_owned()
+}
+
+/// The first key after every key that starts with `prefix` (etcd's range end for a
+/// prefix: the last byte plus one, dropping trailing 0xff bytes).
+fn prefix_end(prefix: &str) -> Vec<u8> {
+    let mut end = prefix.as_bytes().to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Every byte was 0xff: the range runs to the end of the keyspace.
+    vec![0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_ends_after_its_last_byte() {
+        assert_eq!(prefix_end("/e911/"), b"/e9110".to_vec());
+        assert_eq!(prefix_end("a\u{7f}"), b"a\x80".to_vec());
+    }
+
+    #[test]
+    fn numbers_come_as_strings_or_numbers() {
+        assert_eq!(int(Some(&json!("42"))), Some(42));
+        assert_eq!(int(Some(&json!(7))), Some(7));
+        assert_eq!(int(None), None);
+    }
+}
