@@ -99,9 +99,14 @@ impl Client {
         })
     }
 
-    /// The value at `key`, if any.
+    /// The value at `key`, if any, as the member that answers has it. The read is
+    /// serializable, not linearizable: the member answers from its own state without a
+    /// round of the quorum. A read that is a few milliseconds stale is harmless here: a
+    /// write based on it fails its compare-and-swap, and the member that answered the
+    /// failed swap has applied the write that beat it.
     pub fn get(&self, key: &str, deadline: Instant) -> Result<Option<Kv>> {
-        let answer = self.call("/v3/kv/range", &json!({ "key": B64.encode(key) }), deadline)?;
+        let body = json!({ "key": B64.encode(key), "serializable": true });
+        let answer = self.call("/v3/kv/range", &body, deadline)?;
         Ok(kvs(&answer)?.into_iter().next().map(|(_, kv)| kv))
     }
 

@@ -203,6 +203,11 @@ impl Callbacks {
         std::mem::take(&mut *lock(&self.conflicts))
     }
 
+    /// Whether the store is replicated through etcd (`--etcd`).
+    pub fn replicated(&self) -> bool {
+        self.replica.is_some()
+    }
+
     /// The replicated store's health (`None` without `--etcd`).
     pub fn health(&self) -> Option<Health> {
         self.replica.as_ref().map(Replicated::health)

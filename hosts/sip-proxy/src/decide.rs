@@ -100,13 +100,16 @@ fn decide_safely(decider: &mut dyn Decide, bytes: &[u8], ctx: &CallCtx<'_>) -> O
 }
 
 /// Deciders for one policy, one per core, so that calls on different connections decide
-/// at once. Messages that may start a call (anything but a response or a method that
-/// never does) decide one at a time: an ELIN is chosen from the store as the previous
-/// call left it, so two callers at one ERL never get the same ELIN.
+/// at once. With the proxy's own store, messages that may start a call (anything but a
+/// response or a method that never does) decide one at a time: an ELIN is chosen from the
+/// store as the previous call left it, so two callers at one ERL never get the same ELIN.
+/// A store replicated through etcd needs no such lock: its compare-and-swap already
+/// settles two deciders of one proxy the way it settles two proxies.
 pub struct Pool {
     deciders: Vec<Mutex<Box<dyn Decide>>>,
     next: AtomicUsize,
-    calls: Mutex<()>,
+    /// `None` when the store settles races itself.
+    calls: Option<Mutex<()>>,
     /// The policy's emergency numbers, for what the proxy recognises by itself.
     dial_plan: Mutex<DialPlan>,
 }
@@ -117,12 +120,13 @@ impl Pool {
         std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
     }
 
-    /// A pool of `deciders` (at least one) for a policy with `dial_plan`.
-    pub fn new(deciders: Vec<Box<dyn Decide>>, dial_plan: DialPlan) -> Self {
+    /// A pool of `deciders` (at least one) for a policy with `dial_plan`; `serialize`:
+    /// whether messages that may start a call decide one at a time.
+    pub fn new(deciders: Vec<Box<dyn Decide>>, dial_plan: DialPlan, serialize: bool) -> Self {
         Self {
             deciders: deciders.into_iter().map(Mutex::new).collect(),
             next: AtomicUsize::new(0),
-            calls: Mutex::new(()),
+            calls: serialize.then(|| Mutex::new(())),
             dial_plan: Mutex::new(dial_plan),
         }
     }
@@ -152,7 +156,11 @@ impl Pool {
     /// Decides one message on a free decider (waiting for one when all are busy); `None`
     /// when the decision panicked.
     pub fn decide(&self, bytes: &[u8], ctx: &CallCtx<'_>) -> Option<Verdict> {
-        let _one_at_a_time = may_start_a_call(bytes).then(|| lock(&self.calls));
+        let _one_at_a_time = self
+            .calls
+            .as_ref()
+            .filter(|_| may_start_a_call(bytes))
+            .map(lock);
         let count = self.deciders.len().max(1);
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let free = (0..count).find_map(|i| self.deciders.get((start + i) % count)?.try_lock().ok());

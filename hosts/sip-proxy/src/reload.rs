@@ -136,7 +136,8 @@ impl Watcher {
             let (deciders, dial_plan) = watcher
                 .decider_for(loaded)
                 .with_context(|| format!("{}", args.policy.display()))?;
-            watcher.slot = Some(Arc::new(Pool::new(deciders, dial_plan)));
+            let serialize = !watcher.callbacks.replicated();
+            watcher.slot = Some(Arc::new(Pool::new(deciders, dial_plan, serialize)));
         }
         Ok(watcher)
     }
