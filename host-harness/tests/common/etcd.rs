@@ -9,19 +9,11 @@ use e911_etcd::{Client, Connection};
 
 use super::ports::free_port;
 use super::process::{Guard, wait_until};
+use super::tools::require_program;
 
 /// Fails the test with the install hint when `etcd` is missing.
 pub fn require_etcd() {
-    let ok = Command::new("etcd")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "etcd is missing: install etcd-server (apt-get install etcd-server), or run `cargo xtask test`"
-    );
+    require_program("etcd", "--version", "etcd-server");
 }
 
 struct Member {

@@ -10,23 +10,13 @@ use super::ports::free_port;
 use super::process::Guard;
 use super::repo_root;
 use super::sipp::require_sipp;
-use super::tools::{component, kamailio_bridge};
+use super::tools::{component, kamailio_bridge, require_program};
 
 /// Fails (never skips) when something the tests drive is missing.
 pub fn require_tools() {
     require_sipp();
-    for (program, arg, package) in [("kamailio", "-v", "kamailio"), ("kamcmd", "-V", "kamailio")] {
-        let ok = Command::new(program)
-            .arg(arg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        assert!(
-            ok,
-            "{program} is missing: install {package} (apt-get install {package}), or run `cargo xtask test`"
-        );
-    }
+    require_program("kamailio", "-v", "kamailio");
+    require_program("kamcmd", "-V", "kamailio");
     // Debian installs modules under /usr/lib/<multiarch triple>/kamailio/modules.
     let app_python3 = std::fs::read_dir("/usr/lib")
         .into_iter()

@@ -8,19 +8,11 @@ use std::time::Duration;
 use super::ports::free_port;
 use super::process::Guard;
 use super::repo_root;
+use super::tools::require_program;
 
 /// Fails (never skips) when SIPp is missing.
 pub fn require_sipp() {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok,
-        "sipp is missing: install sip-tester (apt-get install sip-tester), or run `cargo xtask test`"
-    );
+    require_program("sipp", "-v", "sip-tester");
 }
 
 /// A scenario file under `tests/sipp/`, as an argument.

