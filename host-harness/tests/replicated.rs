@@ -145,6 +145,61 @@ fn bundle(dir: &Path) -> PathBuf {
     loopback_sources(dir, &webhook().url, &["127.1.0.0/16", "127.2.0.0/16"])
 }
 
+/// What both end-to-end tests start with: a three-member cluster, the ELIN trunk and the
+/// caller's phone as SIPp callees expecting `elin_calls` and `caller_calls` calls, and two
+/// replicas on the cluster.
+struct Pair {
+    dir: PathBuf,
+    cluster: Cluster,
+    elin: Sipp,
+    caller: Sipp,
+    a: Replica,
+    b: Replica,
+}
+
+impl Pair {
+    fn start(name: &str, elin_calls: u32, caller_calls: u32) -> Self {
+        let dir = scratch(name);
+        let cluster = Cluster::start(&dir, 3);
+        let bundle = bundle(&dir);
+        let (elin_port, caller_port) = (free_port("127.0.0.6"), free_port("127.0.0.7"));
+        let elin = uas(
+            &dir,
+            "elin",
+            "uas-elin.xml",
+            "127.0.0.6",
+            elin_port,
+            "u1",
+            elin_calls,
+        );
+        let caller = uas(
+            &dir,
+            "caller",
+            "uas-callback.xml",
+            "127.0.0.7",
+            caller_port,
+            "u1",
+            caller_calls,
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let (etcd, elin_addr, caller_addr) = (
+            cluster.endpoints(),
+            format!("127.0.0.6:{elin_port}"),
+            format!("127.0.0.7:{caller_port}"),
+        );
+        let a = Replica::start(&dir, "a", &bundle, &etcd, &elin_addr, &caller_addr);
+        let b = Replica::start(&dir, "b", &bundle, &etcd, &elin_addr, &caller_addr);
+        Self {
+            dir,
+            cluster,
+            elin,
+            caller,
+            a,
+            b,
+        }
+    }
+}
+
 /// A callback placed through replica B reaches the caller whose call replica A gave the
 /// ELIN; concurrent calls through both replicas get distinct ELINs; a killed etcd member
 /// costs no call and degrades none; a replica that lost its state folder still routes a
@@ -152,37 +207,15 @@ fn bundle(dir: &Path) -> PathBuf {
 #[test]
 fn replicas_share_elin_callbacks_through_etcd() {
     require_sipp();
-    let dir = scratch("replicated");
-    let mut cluster = Cluster::start(&dir, 3);
-    let bundle = bundle(&dir);
-    let (elin_port, caller_port) = (free_port("127.0.0.6"), free_port("127.0.0.7"));
-    let (elin_addr, caller_addr) = (
-        format!("127.0.0.6:{elin_port}"),
-        format!("127.0.0.7:{caller_port}"),
-    );
     let load = 10;
-    let mut elin = uas(
-        &dir,
-        "elin",
-        "uas-elin.xml",
-        "127.0.0.6",
-        elin_port,
-        "u1",
-        2 + load,
-    );
-    let mut caller = uas(
-        &dir,
-        "caller",
-        "uas-callback.xml",
-        "127.0.0.7",
-        caller_port,
-        "u1",
-        2,
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    let etcd = cluster.endpoints();
-    let a = Replica::start(&dir, "a", &bundle, &etcd, &elin_addr, &caller_addr);
-    let mut b = Replica::start(&dir, "b", &bundle, &etcd, &elin_addr, &caller_addr);
+    let Pair {
+        dir,
+        mut cluster,
+        mut elin,
+        mut caller,
+        a,
+        mut b,
+    } = Pair::start("replicated", 2 + load, 2);
 
     // One call through each replica at the same moment: two ELINs, one per call.
     let mut first_a = wichita(&dir, "wichita-a", &a.addr, 1, 1);
@@ -253,36 +286,14 @@ fn replicas_share_elin_callbacks_through_etcd() {
 #[test]
 fn calls_go_out_degraded_while_etcd_is_down_and_their_mappings_follow() {
     require_sipp();
-    let dir = scratch("etcd-down");
-    let mut cluster = Cluster::start(&dir, 3);
-    let bundle = bundle(&dir);
-    let (elin_port, caller_port) = (free_port("127.0.0.6"), free_port("127.0.0.7"));
-    let (elin_addr, caller_addr) = (
-        format!("127.0.0.6:{elin_port}"),
-        format!("127.0.0.7:{caller_port}"),
-    );
-    let mut elin = uas(
-        &dir,
-        "elin",
-        "uas-elin.xml",
-        "127.0.0.6",
-        elin_port,
-        "u1",
-        2,
-    );
-    let mut caller = uas(
-        &dir,
-        "caller",
-        "uas-callback.xml",
-        "127.0.0.7",
-        caller_port,
-        "u1",
-        1,
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    let etcd = cluster.endpoints();
-    let a = Replica::start(&dir, "a", &bundle, &etcd, &elin_addr, &caller_addr);
-    let b = Replica::start(&dir, "b", &bundle, &etcd, &elin_addr, &caller_addr);
+    let Pair {
+        dir,
+        mut cluster,
+        mut elin,
+        mut caller,
+        a,
+        b,
+    } = Pair::start("etcd-down", 2, 1);
 
     cluster.stop();
     let mut call_a = wichita(&dir, "wichita-a", &a.addr, 1, 1);
@@ -425,6 +436,55 @@ fn of_replicas_racing_for_one_elin_exactly_one_wins() {
             "a loser's copy holds the winner's"
         );
     }
+}
+
+/// The engine reads the ELIN it chose a second time (for its use count). When another
+/// replica took the ELIN between the two reads, the swap still compares with the first
+/// read, and loses: the caller of the other replica keeps the mapping.
+#[test]
+fn a_second_read_does_not_let_a_replica_overwrite_a_taken_elin() {
+    let dir = scratch("second-read");
+    let cluster = Cluster::start(&dir, 1);
+    let (a, b) = (
+        Replicated::new(settings(&cluster), [], now()).unwrap(),
+        Replicated::new(settings(&cluster), [], now()).unwrap(),
+    );
+    let (a_session, b_session) = (Session::default(), Session::default());
+    let (mut a_local, mut b_local) = (MemoryStore::default(), MemoryStore::default());
+    b_session.start(&b);
+    assert_eq!(
+        b_session.get(&b, &b_local, ELINS[0]),
+        None,
+        "B sees the ELIN free"
+    );
+    a_session.start(&a);
+    a_session.get(&a, &a_local, ELINS[0]);
+    a_session.put(
+        &a,
+        &mut a_local,
+        ELINS[0],
+        entry("call-a", "sip:alice@contoso.com", now()),
+    );
+    assert!(!a_session.finish().lost_race, "A takes it");
+    let again = b_session.get(&b, &b_local, ELINS[0]).unwrap();
+    assert_eq!(again.call_id, "call-a", "B's second read sees A's mapping");
+    b_session.put(
+        &b,
+        &mut b_local,
+        ELINS[0],
+        entry("call-b", "sip:bob@contoso.com", now()),
+    );
+    assert!(
+        b_session.finish().lost_race,
+        "B's swap compares with its first read and loses"
+    );
+    let stored = cluster
+        .get(&format!("/e911/callbacks/{}", ELINS[0]))
+        .unwrap();
+    assert!(
+        stored.contains("call-a"),
+        "etcd keeps A's mapping: {stored}"
+    );
 }
 
 /// Mappings decided during an outage meet what another replica wrote meanwhile: the one

@@ -337,7 +337,8 @@ struct SessionState {
     deadline: Option<Instant>,
     /// Time spent waiting for etcd in this decision.
     waited: Duration,
-    /// The revision each ELIN had when read (0: absent), for the compare-and-swap.
+    /// The revision each ELIN had when first read in this try (0: absent), for the
+    /// compare-and-swap.
     seen: BTreeMap<String, i64>,
     outcome: Outcome,
 }
@@ -391,7 +392,11 @@ impl Session {
         match self.request(replica, |c| c.get(&replica.key(elin), deadline)) {
             Ok(found) => {
                 let revision = found.as_ref().map_or(0, |kv| kv.mod_revision);
-                self.lock().seen.insert(elin.to_owned(), revision);
+                // The first read is the one the engine chose by: a later read of the same
+                // ELIN in this decision (the engine reads the chosen one again for its use
+                // count) must not move the swap's expectation past another replica's
+                // write, or the swap would overwrite the mapping it should lose to.
+                self.lock().seen.entry(elin.to_owned()).or_insert(revision);
                 match found.as_ref().and_then(decode) {
                     Some(entry) => Some(entry),
                     // Not in etcd yet, but decided here during an outage.
