@@ -233,36 +233,36 @@ impl Replicated {
         deadline: Instant,
     ) -> Result<Option<Conflict>> {
         let key = self.key(elin);
+        let lease = self.lease(ours, now, deadline)?;
+        let value = serde_json::to_vec(ours)?;
         let mut revision = 0;
+        // An open mapping ours is about to replace: reported once ours is written.
+        let mut displacing: Option<CallbackEntry> = None;
         loop {
-            let lease = self.lease(ours, now, deadline)?;
-            let value = serde_json::to_vec(ours)?;
-            match self.timed(|c| c.swap(&key, revision, &value, lease, deadline))? {
-                Swap::Written => return Ok(None),
-                Swap::Lost(None) => revision = 0,
-                Swap::Lost(Some(kv)) => {
-                    let Some(theirs) = decode(&kv) else {
-                        revision = kv.mod_revision;
-                        continue;
-                    };
-                    if theirs.call_id == ours.call_id {
-                        return Ok(None);
-                    }
-                    if !theirs.is_active(now) || theirs.assigned_at < ours.assigned_at {
-                        // Ours is newer: write it over theirs, and say whom it displaced
-                        // (nobody, if their window had closed).
-                        if let Swap::Written =
-                            self.timed(|c| c.swap(&key, kv.mod_revision, &value, lease, deadline))?
-                        {
-                            return Ok(theirs
-                                .is_active(now)
-                                .then(|| conflict(elin, ours, &theirs)));
-                        }
-                        continue;
-                    }
-                    return Ok(Some(conflict(elin, &theirs, ours)));
-                }
+            let Swap::Lost(current) =
+                self.timed(|c| c.swap(&key, revision, &value, lease, deadline))?
+            else {
+                return Ok(displacing.map(|theirs| conflict(elin, ours, &theirs)));
+            };
+            let Some(kv) = current else {
+                (revision, displacing) = (0, None);
+                continue;
+            };
+            revision = kv.mod_revision;
+            displacing = None;
+            let Some(theirs) = decode(&kv) else {
+                continue;
+            };
+            if theirs.call_id == ours.call_id {
+                return Ok(None);
             }
+            if theirs.is_active(now) && theirs.assigned_at >= ours.assigned_at {
+                // Theirs is newer: it stays.
+                return Ok(Some(conflict(elin, &theirs, ours)));
+            }
+            // Ours is newer (or theirs has closed): write it over theirs at the revision
+            // just read, naming whom it displaces.
+            displacing = theirs.is_active(now).then_some(theirs);
         }
     }
 
