@@ -1,7 +1,6 @@
-//! A small client for etcd's JSON gateway (the `/v3/…` HTTP endpoints every etcd 3.4+
-//! member serves next to gRPC): single-key reads, a prefix listing, leases and one
-//! compare-and-swap. Keys and values travel base64-encoded, 64-bit numbers as JSON
-//! strings, and fields at their default value are left out (proto3 JSON mapping).
+//! A small blocking client for etcd's JSON gateway (the `/v3/…` HTTP endpoints every
+//! etcd 3.4+ member serves next to gRPC): single-key reads, a prefix listing, leases and
+//! one compare-and-swap, in the request and answer forms of [`crate::wire`].
 //!
 //! Every call has a deadline. Members are tried in turn from the last one that answered,
 //! so a dead member costs one refused connection, not the call's whole wait.
@@ -12,10 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::{Value, json};
 use ureq::tls::{ClientCert, PemItem, RootCerts, TlsConfig};
+
+use crate::wire::{self, Kv, Put, Txn};
 
 /// The largest answer read from etcd: a listing of every mapping under the prefix.
 const MAX_ANSWER_BYTES: u64 = 4 << 20;
@@ -38,16 +36,6 @@ pub struct Connection {
     pub key: Option<PathBuf>,
     /// etcd user and password, when its authentication is enabled.
     pub user: Option<(String, String)>,
-}
-
-/// One key's value and the revision that last changed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Kv {
-    /// The stored bytes.
-    pub value: Vec<u8>,
-    /// The cluster revision of the last write to this key: what a compare-and-swap
-    /// compares.
-    pub mod_revision: i64,
 }
 
 /// What a compare-and-swap did.
@@ -105,16 +93,17 @@ impl Client {
     /// write based on it fails its compare-and-swap, and the member that answered the
     /// failed swap has applied the write that beat it.
     pub fn get(&self, key: &str, deadline: Instant) -> Result<Option<Kv>> {
-        let body = json!({ "key": B64.encode(key), "serializable": true });
-        let answer = self.call("/v3/kv/range", &body, deadline)?;
-        Ok(kvs(&answer)?.into_iter().next().map(|(_, kv)| kv))
+        let answer = self.call(wire::RANGE, &wire::get(key), deadline)?;
+        Ok(wire::kvs(&answer)?.into_iter().next().map(|(_, kv)| kv))
     }
 
     /// Every key under `prefix` with its value.
     pub fn list(&self, prefix: &str, deadline: Instant) -> Result<Vec<(String, Kv)>> {
-        let body =
-            json!({ "key": B64.encode(prefix), "range_end": B64.encode(prefix_end(prefix)) });
-        kvs(&self.call("/v3/kv/range", &body, deadline)?)
+        Ok(wire::kvs(&self.call(
+            wire::RANGE,
+            &wire::list(prefix),
+            deadline,
+        )?)?)
     }
 
     /// Writes `value` at `key` with `lease` if the key was last written at `revision`
@@ -127,57 +116,34 @@ impl Client {
         lease: i64,
         deadline: Instant,
     ) -> Result<Swap> {
-        let key = B64.encode(key);
-        let body = json!({
-            "compare": [{
-                "key": key,
-                "target": "MOD",
-                "result": "EQUAL",
-                "mod_revision": revision.to_string(),
-            }],
-            "success": [{ "request_put": {
-                "key": key,
-                "value": B64.encode(value),
-                "lease": lease.to_string(),
-            }}],
-            "failure": [{ "request_range": { "key": key } }],
-        });
-        let answer = self.call("/v3/kv/txn", &body, deadline)?;
-        if answer.get("succeeded").and_then(Value::as_bool) == Some(true) {
-            return Ok(Swap::Written);
+        let body = wire::txn(&[(key, revision)], &[Put { key, value, lease }]);
+        match wire::txn_answer(&self.call(wire::TXN, &body, deadline)?)? {
+            Txn::Written { .. } => Ok(Swap::Written),
+            Txn::Lost(current) => Ok(Swap::Lost(current.into_iter().next().map(|(_, kv)| kv))),
         }
-        let current = answer
-            .pointer("/responses/0/response_range")
-            .map(kvs)
-            .transpose()?
-            .and_then(|found| found.into_iter().next())
-            .map(|(_, kv)| kv);
-        Ok(Swap::Lost(current))
     }
 
     /// A lease of `ttl` seconds: keys written with it go when it expires.
     pub fn grant(&self, ttl: u64, deadline: Instant) -> Result<i64> {
-        let answer = self.call(
-            "/v3/lease/grant",
-            &json!({ "TTL": ttl.to_string() }),
+        Ok(wire::granted(&self.call(
+            wire::GRANT,
+            &wire::grant(ttl),
             deadline,
-        )?;
-        int(answer.get("ID")).context("etcd granted a lease without an ID")
+        )?)?)
     }
 
     /// Whether the member that answers leads the cluster: (its id, the leader's id), as
     /// etcd writes them (unsigned 64-bit, in decimal).
     pub fn status(&self, deadline: Instant) -> Result<(String, String)> {
-        let answer = self.call("/v3/maintenance/status", &json!({}), deadline)?;
-        let id = |field: Option<&Value>| field.and_then(Value::as_str).unwrap_or("0").to_owned();
-        Ok((
-            id(answer.pointer("/header/member_id")),
-            id(answer.get("leader")),
-        ))
+        Ok(wire::status_answer(&self.call(
+            wire::STATUS,
+            &wire::status(),
+            deadline,
+        )?)?)
     }
 
     /// POSTs `body` to `path` on the members in turn until one answers 200.
-    fn call(&self, path: &str, body: &Value, deadline: Instant) -> Result<Value> {
+    fn call(&self, path: &str, body: &[u8], deadline: Instant) -> Result<Vec<u8>> {
         let count = self.endpoints.len();
         let first = self.preferred.load(Ordering::Relaxed);
         let mut last_error = anyhow!("no etcd member was tried");
@@ -207,9 +173,9 @@ impl Client {
         &self,
         endpoint: &str,
         path: &str,
-        body: &Value,
+        body: &[u8],
         wait: Duration,
-    ) -> Result<Value> {
+    ) -> Result<Vec<u8>> {
         let mut renewed = false;
         loop {
             let token = self
@@ -224,21 +190,21 @@ impl Client {
                     renewed = true;
                     self.authenticate(endpoint, wait)?;
                 }
-                _ => bail!("{path}: HTTP {status}: {}", message(&answer)),
+                _ => bail!("{path}: HTTP {status}: {}", wire::message(&answer)),
             }
         }
     }
 
-    /// One POST to one member within `wait`: its status and its JSON answer (`null` when
-    /// the body is not JSON or is over the bound).
+    /// One POST to one member within `wait`: its status and its answer (empty when it is
+    /// over the bound).
     fn post(
         &self,
         endpoint: &str,
         path: &str,
-        body: &Value,
+        body: &[u8],
         wait: Duration,
         token: Option<&str>,
-    ) -> Result<(u16, Value)> {
+    ) -> Result<(u16, Vec<u8>)> {
         let mut request = self
             .agent
             .post(format!("{endpoint}{path}"))
@@ -248,13 +214,13 @@ impl Client {
         if let Some(token) = token {
             request = request.header("Authorization", token);
         }
-        let mut response = request.send_json(body)?;
+        let mut response = request.content_type("application/json").send(body)?;
         let answer = response
             .body_mut()
             .with_config()
             .limit(MAX_ANSWER_BYTES)
-            .read_json()
-            .unwrap_or(Value::Null);
+            .read_to_vec()
+            .unwrap_or_default();
         Ok((response.status().as_u16(), answer))
     }
 
@@ -264,15 +230,15 @@ impl Client {
         let Some((name, password)) = &self.user else {
             return Ok(());
         };
-        let body = json!({ "name": name, "password": password });
-        let (status, answer) = self.post(endpoint, "/v3/auth/authenticate", &body, wait, None)?;
-        let Some(token) = answer.get("token").and_then(Value::as_str) else {
+        let body = wire::authenticate(name, password);
+        let (status, answer) = self.post(endpoint, wire::AUTHENTICATE, &body, wait, None)?;
+        let Some(token) = wire::token(&answer) else {
             bail!(
                 "etcd refused user {name}: HTTP {status}: {}",
-                message(&answer)
+                wire::message(&answer)
             );
         };
-        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.to_owned());
+        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = Some(token);
         Ok(())
     }
 }
@@ -320,85 +286,4 @@ fn pem(path: &Path) -> Result<Pem> {
         }
     }
     Ok((certs, key))
-}
-
-/// The `kvs` of a range answer as (key, value), keys decoded.
-fn kvs(answer: &Value) -> Result<Vec<(String, Kv)>> {
-    let Some(found) = answer.get("kvs").and_then(Value::as_array) else {
-        return Ok(Vec::new());
-    };
-    found
-        .iter()
-        .map(|kv| {
-            let key = bytes(kv.get("key")).context("a key etcd sent is not base64")?;
-            let value = bytes(kv.get("value")).context("a value etcd sent is not base64")?;
-            let key = String::from_utf8(key).context("a key etcd sent is not UTF-8")?;
-            let mod_revision = int(kv.get("mod_revision")).unwrap_or(0);
-            Ok((
-                key,
-                Kv {
-                    value,
-                    mod_revision,
-                },
-            ))
-        })
-        .collect()
-}
-
-/// A base64 field; absent is empty (proto3 leaves out empty bytes).
-fn bytes(field: Option<&Value>) -> Result<Vec<u8>> {
-    match field.and_then(Value::as_str) {
-        Some(text) => Ok(B64.decode(text)?),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// An int64 field, which the gateway writes as a string.
-fn int(field: Option<&Value>) -> Option<i64> {
-    match field? {
-        Value::String(text) => text.parse().ok(),
-        other => other.as_i64(),
-    }
-}
-
-/// The gateway's error text, for a refused call.
-fn message(answer: &Value) -> String {
-    answer
-        .get("message")
-        .or_else(|| answer.get("error"))
-        .and_then(Value::as_str)
-        .unwrap_or("no message")
-        .to_owned()
-}
-
-/// The first key after every key that starts with `prefix` (etcd's range end for a
-/// prefix: the last byte plus one, dropping trailing 0xff bytes).
-fn prefix_end(prefix: &str) -> Vec<u8> {
-    let mut end = prefix.as_bytes().to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    // Every byte was 0xff: the range runs to the end of the keyspace.
-    vec![0]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_prefix_ends_after_its_last_byte() {
-        assert_eq!(prefix_end("/e911/"), b"/e9110".to_vec());
-        assert_eq!(prefix_end("a\u{7f}"), b"a\x80".to_vec());
-    }
-
-    #[test]
-    fn numbers_come_as_strings_or_numbers() {
-        assert_eq!(int(Some(&json!("42"))), Some(42));
-        assert_eq!(int(Some(&json!(7))), Some(7));
-        assert_eq!(int(None), None);
-    }
 }

@@ -9,13 +9,28 @@
 //! - one key per ELIN, `<prefix>callbacks/<ELIN>`, holding the engine's `CallbackEntry`
 //!   as JSON, under a lease that ends a grace period after the callback window;
 //! - an ELIN is taken by a transaction that compares the key's `mod_revision` with the
-//!   one the engine's read saw ([`Session`]); the loser decides its call again;
-//! - a call waits for etcd at most [`Settings::wait`] over all its requests; past that,
-//!   or while etcd is down, it is decided on the replica's copy (refreshed every second by
-//!   [`Replicated::sync`]), marked degraded, and its mapping written when etcd is back.
+//!   one the engine's read saw; the loser decides its call again;
+//! - a call waits for etcd at most a configured bound over all its requests; past that,
+//!   or while etcd is down, it is decided on the replica's copy (refreshed every
+//!   second), marked degraded, and its mapping written when etcd is back
+//!   ([`reconcile`]).
+//!
+//! Two parts. [`wire`] and [`reconcile`] do no I/O and never panic: the Envoy filter
+//! compiles them in and sends the bytes through `dispatch_http_call`. The `client`
+//! feature adds the blocking [`Client`] and the [`Replicated`] store the synchronous
+//! hosts (the harness proxy, the Kamailio bridge) use.
 
+pub mod reconcile;
+pub mod wire;
+
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod replica;
 
-pub use client::{Client, Connection, Kv, Swap};
-pub use replica::{Conflict, Counters, Health, Outcome, Replicated, Session, Settings, Synced};
+#[cfg(feature = "client")]
+pub use client::{Client, Connection, Swap};
+pub use reconcile::{Conflict, Settle, settle};
+#[cfg(feature = "client")]
+pub use replica::{Counters, Health, Outcome, Replicated, Session, Settings, Synced};
+pub use wire::Kv;

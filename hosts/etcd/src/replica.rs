@@ -17,7 +17,9 @@ use e911_engine::{CallbackEntry, CallbackStore};
 /// Seconds since the Unix epoch, as the engine counts them.
 type Seconds = u64;
 
-use crate::client::{Client, Connection, Kv, Swap};
+use crate::client::{Client, Connection, Swap};
+use crate::reconcile::{Conflict, Settle, settle};
+use crate::wire::Kv;
 
 /// How long a replica stops asking etcd after a failure before it tries again on a call
 /// (the background [`Replicated::sync`] keeps trying meanwhile): calls in an outage are
@@ -116,22 +118,6 @@ pub struct Outcome {
     pub degraded: Option<String>,
     /// Another replica took an ELIN first: decide the call again.
     pub lost_race: bool,
-}
-
-/// Something the sync found that belongs in the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Conflict {
-    /// The ELIN two calls were given during the outage.
-    pub elin: String,
-    /// The call whose mapping stays: the one assigned last, the caller a PSAP that
-    /// saw this ELIN most recently will want.
-    pub kept_call_id: String,
-    /// The caller the kept mapping reaches.
-    pub kept_caller: String,
-    /// The call whose mapping was displaced.
-    pub displaced_call_id: String,
-    /// The caller a callback to this ELIN will no longer reach.
-    pub displaced_caller: String,
 }
 
 /// What one sync did.
@@ -237,32 +223,24 @@ impl Replicated {
         let value = serde_json::to_vec(ours)?;
         let mut revision = 0;
         // An open mapping ours is about to replace: reported once ours is written.
-        let mut displacing: Option<CallbackEntry> = None;
+        let mut displacing = None;
         loop {
             let Swap::Lost(current) =
                 self.timed(|c| c.swap(&key, revision, &value, lease, deadline))?
             else {
-                return Ok(displacing.map(|theirs| conflict(elin, ours, &theirs)));
+                return Ok(displacing.map(|theirs| Conflict::new(elin, ours, &theirs)));
             };
-            let Some(kv) = current else {
-                (revision, displacing) = (0, None);
-                continue;
-            };
-            revision = kv.mod_revision;
-            displacing = None;
-            let Some(theirs) = decode(&kv) else {
-                continue;
-            };
-            if theirs.call_id == ours.call_id {
-                return Ok(None);
+            revision = current.as_ref().map_or(0, |kv| kv.mod_revision);
+            let theirs = current.as_ref().and_then(decode);
+            match settle(ours, theirs.as_ref(), now) {
+                Settle::Same => return Ok(None),
+                Settle::KeepTheirs => {
+                    return Ok(theirs.map(|theirs| Conflict::new(elin, &theirs, ours)));
+                }
+                // Write ours over theirs at the revision just read, naming whom it
+                // displaces.
+                Settle::Replace { displacing: theirs } => displacing = theirs,
             }
-            if theirs.is_active(now) && theirs.assigned_at >= ours.assigned_at {
-                // Theirs is newer: it stays.
-                return Ok(Some(conflict(elin, &theirs, ours)));
-            }
-            // Ours is newer (or theirs has closed): write it over theirs at the revision
-            // just read, naming whom it displaces.
-            displacing = theirs.is_active(now).then_some(theirs);
         }
     }
 
@@ -521,14 +499,4 @@ fn percentiles(samples: &VecDeque<u64>) -> (u64, u64) {
 
 fn decode(kv: &Kv) -> Option<CallbackEntry> {
     serde_json::from_slice(&kv.value).ok()
-}
-
-fn conflict(elin: &str, kept: &CallbackEntry, displaced: &CallbackEntry) -> Conflict {
-    Conflict {
-        elin: elin.to_owned(),
-        kept_call_id: kept.call_id.clone(),
-        kept_caller: kept.caller.clone(),
-        displaced_call_id: displaced.call_id.clone(),
-        displaced_caller: displaced.caller.clone(),
-    }
 }

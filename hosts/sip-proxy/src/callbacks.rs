@@ -315,10 +315,7 @@ pub fn decide_with(store: &ProxyStore, mut decide: impl FnMut() -> Verdict) -> V
     if let Some(why) = why {
         replica.count_fallback();
         verdict.metrics.push("callback_store.degraded");
-        verdict.report.degraded = Some(match verdict.report.degraded.take() {
-            Some(before) => format!("{before}; {why}"),
-            None => why,
-        });
+        verdict.degrade(why);
     }
     store.callbacks.persist();
     verdict

@@ -71,7 +71,7 @@ pub(crate) fn decide(input: &Input<'_, '_>, store: &mut dyn CallbackStore) -> Ve
         metrics: report::metrics(decision),
     };
     if let Some(why) = input.reading.degraded() {
-        degrade(&mut verdict, why);
+        verdict.degrade(why);
     }
     if !decision.enabled {
         verdict
@@ -81,10 +81,7 @@ pub(crate) fn decide(input: &Input<'_, '_>, store: &mut dyn CallbackStore) -> Ve
     } else if let Some(route) = &decision.route {
         rewrite_for_route(input, route, store, &mut verdict);
     } else {
-        degrade(
-            &mut verdict,
-            "no route could be determined: forwarded unchanged".to_owned(),
-        );
+        verdict.degrade("no route could be determined: forwarded unchanged".to_owned());
     }
     verdict.notifications = report::notifications(input, &verdict.report);
     verdict
@@ -134,7 +131,7 @@ fn rewrite_for_route(
     if let Some(first) = rendered.next() {
         verdict.report.trace.extend(first.notes);
         if let Some(why) = first.degraded {
-            degrade(verdict, why);
+            verdict.degrade(why);
         }
         verdict.output = first.output;
         verdict.edits = first.ops;
@@ -240,18 +237,6 @@ fn render(
             degraded: Some(format!("{reason}: forwarded unchanged towards {trunk}")),
         },
     }
-}
-
-/// Records why the call was handled in a degraded way; several reasons add up.
-fn degrade(verdict: &mut Verdict, reason: String) {
-    verdict.report.trace.push(format!("degraded: {reason}"));
-    verdict.report.degraded = Some(match verdict.report.degraded.take() {
-        Some(before) => format!("{before}; {reason}"),
-        None => {
-            verdict.metrics.push("e911.degraded");
-            reason
-        }
-    });
 }
 
 fn plan(

@@ -212,6 +212,21 @@ impl Verdict {
         self.report.kind != Kind::None || self.report.degraded.is_some()
     }
 
+    /// Records why the call was handled in a degraded way: a trace line, the report's
+    /// `degraded` (several reasons add up, in order), and the `e911.degraded` count once.
+    /// The engine uses it for what goes wrong inside a decision; hosts use it for what
+    /// goes wrong around one (a callback store that did not answer in time).
+    pub fn degrade(&mut self, reason: String) {
+        self.report.trace.push(format!("degraded: {reason}"));
+        self.report.degraded = Some(match self.report.degraded.take() {
+            Some(before) => format!("{before}; {reason}"),
+            None => {
+                self.metrics.push("e911.degraded");
+                reason
+            }
+        });
+    }
+
     /// The forwarded bytes, given the received ones.
     pub fn forwarded<'a>(&'a self, received: &'a [u8]) -> &'a [u8] {
         match &self.output {
