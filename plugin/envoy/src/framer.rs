@@ -11,6 +11,33 @@
 
 use e911_sip::{Limits, Piece, StreamFramer, Unframed};
 
+/// What the filter does with one framed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forward {
+    /// Forward it as received.
+    Same,
+    /// Forward these bytes in its place.
+    Changed(Vec<u8>),
+    /// Stop here: this message and everything after it wait in [`Fed::rest`] (its
+    /// decision needs an answer from elsewhere first, see `crate::replicated`).
+    Stop,
+}
+
+impl From<Option<Vec<u8>>> for Forward {
+    fn from(bytes: Option<Vec<u8>>) -> Self {
+        bytes.map_or(Self::Same, Self::Changed)
+    }
+}
+
+/// A piece kept back after a [`Forward::Stop`], in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rest {
+    /// A complete message, still to be decided.
+    Message(Vec<u8>),
+    /// Bytes that pass as received (keep-alives, unframed bytes).
+    Raw(Vec<u8>),
+}
+
 /// What one call of [`Direction::feed`] produced.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Fed {
@@ -22,6 +49,9 @@ pub struct Fed {
     pub messages: usize,
     /// Runs of unframed bytes that started in this call, by why.
     pub unframed: Vec<Unframed>,
+    /// After a [`Forward::Stop`]: the message it stopped at and every piece after it.
+    /// `replacement` then holds what came before (possibly nothing).
+    pub rest: Vec<Rest>,
 }
 
 /// One direction of one connection.
@@ -37,38 +67,62 @@ impl Direction {
     }
 
     /// Takes `data` (what arrived since the last call), frames complete messages out of
-    /// the kept tail plus `data`, and passes each through `decide`, which returns the
-    /// bytes to forward for it (`None`: as received). Keep-alive CRLFs (RFC 5626 §3.5.1)
-    /// and unframed bytes pass as received. On `end_of_stream` an incomplete tail is
-    /// forwarded as it is: nothing more can complete it.
-    pub fn feed(
+    /// the kept tail plus `data`, and passes each through `decide`, which says what to
+    /// forward for it ([`Forward`]; `Option<Vec<u8>>` reads as changed bytes or the
+    /// message as received). Keep-alive CRLFs (RFC 5626 §3.5.1) and unframed bytes pass
+    /// as received. On `end_of_stream` an incomplete tail is forwarded as it is: nothing
+    /// more can complete it. After a [`Forward::Stop`], `decide` is not called again in
+    /// this call: the rest waits in [`Fed::rest`].
+    pub fn feed<F: Into<Forward>>(
         &mut self,
         data: &[u8],
         end_of_stream: bool,
         limits: &Limits,
-        mut decide: impl FnMut(&[u8]) -> Option<Vec<u8>>,
+        mut decide: impl FnMut(&[u8]) -> F,
     ) -> Fed {
         let mut fed = Fed::default();
         let mut out = Forwarded::new(data);
         self.framer
             .feed(data, end_of_stream, limits, |piece| match piece {
                 Piece::Message(message) => {
-                    match decide(message) {
-                        Some(bytes) => out.changed(&bytes),
-                        None => out.same(message),
-                    }
                     fed.messages += 1;
+                    if !fed.rest.is_empty() {
+                        fed.rest.push(Rest::Message(message.to_vec()));
+                        return;
+                    }
+                    match decide(message).into() {
+                        Forward::Same => out.same(message),
+                        Forward::Changed(bytes) => out.changed(&bytes),
+                        Forward::Stop => fed.rest.push(Rest::Message(message.to_vec())),
+                    }
                 }
-                Piece::KeepAlive(bytes) => out.same(bytes),
+                Piece::KeepAlive(bytes) => fed.raw(&mut out, bytes),
                 Piece::Unframed { bytes, why, starts } => {
                     if starts {
                         fed.unframed.push(why);
                     }
-                    out.same(bytes);
+                    fed.raw(&mut out, bytes);
                 }
             });
-        fed.replacement = out.finish();
+        fed.replacement = if fed.rest.is_empty() {
+            out.finish()
+        } else {
+            // The buffer is replaced by what came before the stop, even when that is
+            // the data as it arrived: the rest must leave Envoy's buffer.
+            Some(out.take())
+        };
         fed
+    }
+}
+
+impl Fed {
+    /// Bytes that pass as received: forwarded, or kept in order after a stop.
+    fn raw(&mut self, out: &mut Forwarded<'_>, bytes: &[u8]) {
+        if self.rest.is_empty() {
+            out.same(bytes);
+        } else {
+            self.rest.push(Rest::Raw(bytes.to_vec()));
+        }
     }
 }
 
@@ -118,11 +172,16 @@ impl<'d> Forwarded<'d> {
     }
 
     /// The replacement for Envoy's buffer, if it needs one.
-    fn finish(mut self) -> Option<Vec<u8>> {
+    fn finish(self) -> Option<Vec<u8>> {
         if self.copy.is_none() && self.same == self.data.len() {
             return None;
         }
-        Some(core::mem::take(self.copy()))
+        Some(self.take())
+    }
+
+    /// What was forwarded, as bytes.
+    fn take(mut self) -> Vec<u8> {
+        core::mem::take(self.copy())
     }
 }
 
@@ -145,12 +204,12 @@ mod tests {
         unframed: Vec<Unframed>,
     }
 
-    fn feed(
+    fn feed<F: Into<Forward>>(
         d: &mut Direction,
         data: &[u8],
         end_of_stream: bool,
         limits: &Limits,
-        decide: impl FnMut(&[u8]) -> Option<Vec<u8>>,
+        decide: impl FnMut(&[u8]) -> F,
     ) -> Seen {
         let fed = d.feed(data, end_of_stream, limits, decide);
         Seen {
@@ -164,7 +223,7 @@ mod tests {
     fn copies_nothing_when_whole_messages_pass_unchanged() {
         let data = [OPTIONS, b"\r\n", BYE].concat();
         let mut d = Direction::default();
-        let fed = d.feed(&data, false, &ENGINE_LIMITS, |_| None);
+        let fed = d.feed(&data, false, &ENGINE_LIMITS, |_| None::<Vec<u8>>);
         assert_eq!(fed.replacement, None);
         assert_eq!(fed.messages, 2);
         // A change, a kept tail, or bytes kept from before all need the buffer replaced.
@@ -172,9 +231,13 @@ mod tests {
             m.starts_with(b"BYE").then(|| b"X".to_vec())
         });
         assert_eq!(changed.replacement, Some([OPTIONS, b"\r\n", b"X"].concat()));
-        let kept = d.feed(&data[..data.len() - 3], false, &ENGINE_LIMITS, |_| None);
+        let kept = d.feed(&data[..data.len() - 3], false, &ENGINE_LIMITS, |_| {
+            None::<Vec<u8>>
+        });
         assert_eq!(kept.replacement, Some([OPTIONS, b"\r\n"].concat()));
-        let rest = d.feed(&data[data.len() - 3..], false, &ENGINE_LIMITS, |_| None);
+        let rest = d.feed(&data[data.len() - 3..], false, &ENGINE_LIMITS, |_| {
+            None::<Vec<u8>>
+        });
         assert_eq!(rest.replacement, Some(BYE.to_vec()));
     }
 
@@ -200,13 +263,13 @@ mod tests {
         let mut d = Direction::default();
         let fed = feed(&mut d, &data, false, &ENGINE_LIMITS, |m| {
             seen.push(m.to_vec());
-            None
+            Forward::Same
         });
         assert_eq!(seen, vec![OPTIONS.to_vec(), BYE.to_vec(), OPTIONS.to_vec()]);
         assert_eq!(fed.out, [OPTIONS, BYE, OPTIONS].concat());
         assert_eq!(fed.messages, 3);
         assert_eq!(d.pending(), 10);
-        let fed = feed(&mut d, &BYE[10..], false, &ENGINE_LIMITS, |_| None);
+        let fed = feed(&mut d, &BYE[10..], false, &ENGINE_LIMITS, |_| Forward::Same);
         assert_eq!(fed.out, BYE);
     }
 
@@ -303,5 +366,36 @@ mod tests {
         let fed = feed(&mut d, &BYE[12..20], true, &ENGINE_LIMITS, upper);
         assert_eq!(fed.out, &BYE[..20]);
         assert_eq!(d.pending(), 0);
+    }
+
+    #[test]
+    fn a_stop_keeps_the_message_and_everything_after_it_in_order() {
+        let data = [OPTIONS, BYE, b"\r\n", OPTIONS, &BYE[..7]].concat();
+        let mut d = Direction::default();
+        let mut decided = 0;
+        let fed = d.feed(&data, false, &ENGINE_LIMITS, |m| {
+            decided += 1;
+            if m.starts_with(b"BYE") {
+                Forward::Stop
+            } else {
+                Forward::Same
+            }
+        });
+        assert_eq!(decided, 2, "nothing is decided after the stop");
+        assert_eq!(fed.replacement, Some(OPTIONS.to_vec()));
+        assert_eq!(
+            fed.rest,
+            [
+                Rest::Message(BYE.to_vec()),
+                Rest::Raw(b"\r\n".to_vec()),
+                Rest::Message(OPTIONS.to_vec()),
+            ]
+        );
+        assert_eq!(d.pending(), 7, "an incomplete tail stays in the framer");
+        // A stop at the first message replaces the buffer with nothing.
+        let mut d = Direction::default();
+        let fed = d.feed(BYE, false, &ENGINE_LIMITS, |_| Forward::Stop);
+        assert_eq!(fed.replacement, Some(Vec::new()));
+        assert_eq!(fed.rest, [Rest::Message(BYE.to_vec())]);
     }
 }

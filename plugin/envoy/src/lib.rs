@@ -15,6 +15,7 @@
 pub mod addresses;
 pub mod config;
 pub mod framer;
+pub mod replicated;
 pub mod shared;
 
 /// What starts the one log line per audited call; the JSON of the engine's report
