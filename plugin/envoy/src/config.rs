@@ -9,8 +9,12 @@
 //! ```
 //!
 //! or `"bundle": {"http": {"cluster": "bundles", "authority": "bundles.example",
-//! "path": "/contoso.bundle", "poll_seconds": 5}}`. Unknown fields are refused, so a typo
-//! fails `on_configure` instead of being ignored.
+//! "path": "/contoso.bundle", "poll_seconds": 5}}`. ELIN callback mappings shared with
+//! the other proxies of an HA group through etcd: `"callback_store": {"etcd": {"cluster":
+//! "etcd", "authority": "etcd", "prefix": "/e911/", "wait_ms": 150, "grace_seconds":
+//! 3600}}` (see `crate::replicated`; TLS and client certificates to etcd are the
+//! cluster's transport socket). Unknown fields are refused, so a typo fails
+//! `on_configure` instead of being ignored.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -69,6 +73,44 @@ fn default_timeout_ms() -> u32 {
     2000
 }
 
+/// ELIN callback mappings replicated through etcd's JSON gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdStore {
+    /// The Envoy cluster whose endpoints are the etcd members' client URLs.
+    pub cluster: String,
+    /// The `:authority` of the requests (default: the cluster's name).
+    #[serde(default)]
+    pub authority: String,
+    /// Keys live under this prefix: mappings at `<prefix>callbacks/<ELIN>`.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// The longest an emergency INVITE waits for etcd, over all its requests; past it
+    /// the call goes out decided on this proxy's copy, degraded.
+    #[serde(default = "default_wait_ms")]
+    pub wait_ms: u32,
+    /// How long a mapping outlives its callback window in etcd (its lease), so ELIN
+    /// choice still sees how recently an ELIN was used.
+    #[serde(default = "default_grace_seconds")]
+    pub grace_seconds: u32,
+}
+
+fn default_prefix() -> String {
+    "/e911/".to_owned()
+}
+
+fn default_wait_ms() -> u32 {
+    150
+}
+
+fn default_grace_seconds() -> u32 {
+    3600
+}
+
+/// The bounds of `wait_ms`: below, even a healthy cluster on a LAN misses; above, a
+/// caller hears silence for longer than a PSAP-bound call should ever wait on us.
+pub const WAIT_MS_RANGE: core::ops::RangeInclusive<u32> = 10..=2000;
+
 /// The parsed configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -84,6 +126,14 @@ pub struct Config {
     pub rollback: Rollback,
     /// The notification cluster, if any.
     pub notifications: Option<Notifications>,
+    /// The replicated callback store, if configured (else shared data, this proxy only).
+    pub etcd: Option<EtcdStore>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+enum RawStore {
+    Etcd(EtcdStore),
 }
 
 #[derive(Deserialize)]
@@ -97,6 +147,7 @@ struct RawConfig {
     #[serde(default)]
     allow_rollback: bool,
     notifications: Option<Notifications>,
+    callback_store: Option<RawStore>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +192,29 @@ impl Config {
             .enumerate()
             .map(|(i, text)| parse_key(text).map_err(|why| format!("trusted_keys[{i}]: {why}")))
             .collect::<Result<Vec<_>, _>>()?;
+        let etcd = match raw.callback_store {
+            None => None,
+            Some(RawStore::Etcd(mut etcd)) => {
+                if etcd.cluster.is_empty() || !etcd.prefix.starts_with('/') {
+                    return Err(
+                        "callback_store.etcd needs a cluster and a prefix starting with '/'"
+                            .to_owned(),
+                    );
+                }
+                if !WAIT_MS_RANGE.contains(&etcd.wait_ms) {
+                    return Err(format!(
+                        "callback_store.etcd.wait_ms {} is outside {}..={}",
+                        etcd.wait_ms,
+                        WAIT_MS_RANGE.start(),
+                        WAIT_MS_RANGE.end()
+                    ));
+                }
+                if etcd.authority.is_empty() {
+                    etcd.authority.clone_from(&etcd.cluster);
+                }
+                Some(etcd)
+            }
+        };
         Ok(Self {
             node: raw.node.unwrap_or_else(|| "envoy".to_owned()),
             max_message_bytes,
@@ -152,6 +226,7 @@ impl Config {
                 Rollback::Refuse
             },
             notifications: raw.notifications,
+            etcd,
         })
     }
 
@@ -216,6 +291,26 @@ mod tests {
     }
 
     #[test]
+    fn reads_an_etcd_callback_store_with_defaults() {
+        let c = Config::parse(
+            br#"{"bundle": {"inline": "aA=="}, "callback_store": {"etcd": {"cluster": "etcd"}}}"#,
+        )
+        .unwrap();
+        let etcd = c.etcd.unwrap();
+        assert_eq!(
+            (etcd.authority.as_str(), etcd.prefix.as_str(), etcd.wait_ms),
+            ("etcd", "/e911/", 150)
+        );
+        assert_eq!(etcd.grace_seconds, 3600);
+        assert!(
+            Config::parse(br#"{"bundle": {"inline": "aA=="}}"#)
+                .unwrap()
+                .etcd
+                .is_none()
+        );
+    }
+
+    #[test]
     fn refuses_bad_configurations_in_one_line() {
         for (json, says) in [
             (&br#"{"bundle": {"inline": "***"}}"#[..], "not base64"),
@@ -242,6 +337,18 @@ mod tests {
                 "path",
             ),
             (b"not json", "not valid"),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "callback_store": {"etcd": {"cluster": "e", "wait_ms": 5000}}}"#,
+                "wait_ms 5000 is outside",
+            ),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "callback_store": {"etcd": {"cluster": "e", "prefix": "e911"}}}"#,
+                "prefix starting with",
+            ),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "callback_store": {"redis": {}}}"#,
+                "unknown variant",
+            ),
         ] {
             let err = Config::parse(json).unwrap_err();
             assert!(err.contains(says), "{err}");

@@ -1,23 +1,28 @@
-//! The proxy-wasm contexts: [`Root`] (configuration, bundle source, HTTP poll) and
-//! [`Stream`] (one TCP connection, both directions). Translation only: framing is
-//! [`crate::framer`], decisions are [`e911_engine::Engine::on_message`].
+//! The proxy-wasm contexts: [`Root`] (configuration, bundle source, HTTP poll, etcd
+//! sync) and [`Stream`] (one TCP connection, both directions). Translation only: framing
+//! is [`crate::framer`], decisions are [`crate::decide`], waiting for etcd is
+//! [`crate::gate`] and [`crate::replicated`].
 
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use e911_engine::{CallCtx, Engine, Output, Transport, Verdict};
-use e911_sip::Limits;
+use e911_engine::Verdict;
+use e911_etcd::wire;
+use e911_sip::{Limits, Unframed};
 use proxy_wasm::traits::{Context, RootContext, StreamContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, PeerType};
 
 use crate::active::{self, HostShared};
-use crate::addresses::{parse_peer, split_webhook_url};
-use crate::config::{BundleSource, Config};
-use crate::framer::Direction;
-use crate::shared::{SharedCallbacks, claim_poller};
+use crate::addresses::parse_peer;
+use crate::config::{BundleSource, Config, EtcdStore};
+use crate::decide::{Judged, finish, judge, notification_answered};
+use crate::framer::{Direction, Fed, Forward};
+use crate::gate::{Gate, Next};
+use crate::replicated::{Confirmed, Keys, Plan, TRIES, lease_for};
+use crate::shared::claim_poller;
+use crate::sync::{Sync, answer, longest_window, send_within};
 use crate::{host, metrics};
-use e911_sip::Unframed;
 
 const NANOS: u64 = 1_000_000_000;
 
@@ -28,6 +33,7 @@ pub struct Root {
     etag: Option<String>,
     poll_token: Option<u32>,
     next_poll_ns: u64,
+    sync: Option<Sync>,
 }
 
 impl Root {
@@ -41,6 +47,7 @@ impl Root {
             etag: None,
             poll_token: None,
             next_poll_ns: 0,
+            sync: None,
         }
     }
 
@@ -115,24 +122,32 @@ impl Context for Root {
     fn on_http_call_response(&mut self, token: u32, _headers: usize, body: usize, _: usize) {
         if self.poll_token == Some(token) {
             self.polled(body);
-        } else {
-            notification_answered();
+            return;
         }
+        if let (Some(sync), Some(etcd)) = (
+            &mut self.sync,
+            self.config.as_ref().and_then(|c| c.etcd.as_ref()),
+        ) && sync.answered(etcd, token, body)
+        {
+            return;
+        }
+        notification_answered();
     }
 }
 
 impl RootContext for Root {
     fn on_configure(&mut self, size: usize) -> bool {
-        metrics::predefine();
         let json = host::buffer(BufferType::PluginConfiguration, size);
         let config = match Config::parse(&json) {
             Ok(config) => config,
             Err(why) => {
+                metrics::predefine(false);
                 metrics::count(metrics::RELOAD_FAILURES);
                 host::log(LogLevel::Error, &format!("e911: {why}"));
                 return false;
             }
         };
+        metrics::predefine(config.etcd.is_some());
         match &config.bundle {
             BundleSource::Inline(bytes) => {
                 match active::load_admitted(bytes, &config.trusted_keys, config.rollback) {
@@ -145,18 +160,23 @@ impl RootContext for Root {
                     }
                 }
             }
-            BundleSource::Http(_) => {
-                // Tick every second: the poller's lease and the first poll come soon;
-                // polls themselves follow poll_seconds.
-                if let Err(status) = host::set_tick(Duration::from_secs(1)) {
-                    host::log(
-                        LogLevel::Error,
-                        &format!("e911: cannot set a tick for the bundle poll ({status:?})"),
-                    );
-                    return false;
-                }
-            }
+            BundleSource::Http(_) => {}
         }
+        // Tick every second for the bundle poll (the poller's lease and the first poll
+        // come soon; polls themselves follow poll_seconds) and the etcd sync.
+        if (matches!(config.bundle, BundleSource::Http(_)) || config.etcd.is_some())
+            && let Err(status) = host::set_tick(Duration::from_secs(1))
+        {
+            host::log(
+                LogLevel::Error,
+                &format!("e911: cannot set a tick for the bundle poll and etcd ({status:?})"),
+            );
+            return false;
+        }
+        self.sync = config
+            .etcd
+            .as_ref()
+            .map(|etcd| Sync::new(&self.holder, etcd));
         self.config = Some(Rc::new(config));
         true
     }
@@ -165,14 +185,17 @@ impl RootContext for Root {
         let Some(config) = self.config.clone() else {
             return;
         };
-        if let BundleSource::Http(http) = &config.bundle {
-            let now = host::now_nanos();
-            if now >= self.next_poll_ns {
-                self.poll(http, now);
-            }
-            // Load a bundle another worker's poll published now, within a tick, so the
-            // first message after it does not wait for a large bundle to load.
-            let _ = active::current(&config.trusted_keys);
+        let now = host::now_nanos();
+        if let BundleSource::Http(http) = &config.bundle
+            && now >= self.next_poll_ns
+        {
+            self.poll(http, now);
+        }
+        // Load a bundle another worker's poll published now, within a tick, so the
+        // first message after it does not wait for a large bundle to load.
+        let engine = active::current(&config.trusted_keys);
+        if let (Some(sync), Some(etcd)) = (&mut self.sync, &config.etcd) {
+            sync.tick(etcd, now, longest_window(engine.as_deref()));
         }
     }
 
@@ -185,6 +208,11 @@ impl RootContext for Root {
             limits: config
                 .as_ref()
                 .map_or(e911_engine::ENGINE_LIMITS, |c| c.limits()),
+            keys: config
+                .as_ref()
+                .and_then(|c| c.etcd.as_ref())
+                .map(|etcd| Keys::new(&etcd.prefix)),
+            late: Vec::new(),
             config,
             down: Side::new(BufferType::DownstreamData, "source"),
             up: Side::new(BufferType::UpstreamData, "upstream"),
@@ -203,6 +231,9 @@ struct Side {
     property: &'static str,
     peer: Option<IpAddr>,
     direction: Direction,
+    /// What waits for etcd (downstream only: Envoy cannot resume the upstream side of
+    /// a network filter).
+    gate: Gate<Hold>,
 }
 
 impl Side {
@@ -212,6 +243,7 @@ impl Side {
             property,
             peer: None,
             direction: Direction::default(),
+            gate: Gate::default(),
         }
     }
 
@@ -224,10 +256,48 @@ impl Side {
     }
 }
 
+/// A message whose decision waits for etcd to confirm it.
+struct Hold {
+    /// The message as received.
+    message: Vec<u8>,
+    /// The decision made on this proxy's copy.
+    verdict: Verdict,
+    /// The transaction that confirms it.
+    plan: Plan,
+    /// Decisions made so far: one, plus one per race lost to another proxy.
+    tries: u8,
+    /// Requests sent for it (a failed one is retried on another member while the wait
+    /// lasts).
+    sends: u8,
+    /// The request in flight.
+    token: Option<u32>,
+    started_ns: u64,
+    deadline_ns: u64,
+}
+
+/// Requests one decision may send: a refused connection to a dead member is retried,
+/// a cluster refusing everything is not hammered.
+const MAX_SENDS: u8 = 4;
+
+/// The shortest wait worth a request (a member on the LAN answers in a few ms).
+const MIN_TRY_NS: u64 = 5_000_000;
+
+/// How a held decision ended.
+enum Settled {
+    /// etcd agreed with it.
+    Confirmed,
+    /// It went on without etcd's agreement, for this reason.
+    Degraded(String),
+}
+
 /// One TCP connection through the filter.
 pub struct Stream {
     config: Option<Rc<Config>>,
     limits: Limits,
+    /// The etcd keys, when the callback store is replicated.
+    keys: Option<Keys>,
+    /// Requests of decisions that stopped waiting (their answers are ignored).
+    late: Vec<u32>,
     down: Side,
     up: Side,
 }
@@ -242,7 +312,7 @@ impl Stream {
         } else {
             &mut self.up
         };
-        if size == 0 && side.direction.pending() == 0 {
+        if size == 0 && side.direction.pending() == 0 && side.gate.hold().is_none() {
             return Action::Continue;
         }
         let data = host::buffer(side.buffer, size);
@@ -253,47 +323,316 @@ impl Stream {
             return Action::Continue;
         }
         let now_ns = host::now_nanos();
+        if side.gate.hold().is_some() {
+            return self.keep_while_waiting(&data, end_of_stream);
+        }
         let engine = active::for_message(&config.trusted_keys, now_ns);
         let peer = side.peer();
         let now = now_ns / NANOS;
+        let mut held = None;
         let fed = side
             .direction
             .feed(&data, end_of_stream, &self.limits, |message| {
-                decide(engine.as_deref(), message, peer, now, &config)
+                match judge(engine.as_deref(), message, peer, now, &config) {
+                    Judged::Final(verdict) => finish(verdict, &config).into(),
+                    Judged::Waits(verdict, plan) if downstream => {
+                        held = Some(Hold::new(message, verdict, plan, now_ns, &config));
+                        Forward::Stop
+                    }
+                    Judged::Waits(verdict, plan) => {
+                        finish(write_behind(verdict, &plan), &config).into()
+                    }
+                }
             });
-        for reason in fed.unframed {
-            let (metric, why) = match reason {
-                Unframed::Oversize => (
-                    metrics::OVERSIZE,
-                    format!("a message over {} bytes", self.limits.max_message_bytes),
-                ),
-                Unframed::Unframeable => (metrics::UNFRAMED, "bytes that are not SIP".to_owned()),
+        report_unframed(&fed, downstream, peer, &self.limits);
+        if let Some(hold) = held {
+            let mut rest = fed.rest.into_iter();
+            // The first piece kept is the held message itself.
+            let _ = rest.next();
+            side.gate
+                .stop(fed.replacement.unwrap_or_default(), hold, rest);
+            self.empty_buffer(size);
+            return match self.send() {
+                true => Action::Pause,
+                false => self.forward_now(Settled::Degraded(
+                    "callback store (etcd) could not be asked".to_owned(),
+                )),
             };
-            metrics::count(metric);
-            host::log(
-                LogLevel::Warn,
-                &format!(
-                    "e911: {} data of a connection from {} carries {why}: passed as received; framing resumes at the next message",
-                    if downstream { "downstream" } else { "upstream" },
-                    peer.map_or_else(|| "?".to_owned(), |p| p.to_string())
-                ),
-            );
         }
-        if let Some(out) = &fed.replacement
-            && host::replace_buffer(side.buffer, size, out).is_err()
-        {
-            metrics::count(metrics::HOST_ERRORS);
-            host::log(
-                LogLevel::Critical,
-                "e911: Envoy refused the buffer replacement; the data was forwarded as received",
-            );
+        if let Some(out) = &fed.replacement {
+            replace(side.buffer, size, out);
         }
         Action::Continue
+    }
+
+    /// Data that arrived while a decision waits: out of Envoy's buffer, into the gate,
+    /// framed but not decided yet.
+    fn keep_while_waiting(&mut self, data: &[u8], end_of_stream: bool) -> Action {
+        let side = &mut self.down;
+        let fed = side
+            .direction
+            .feed(data, end_of_stream, &self.limits, |_| Forward::Stop);
+        report_unframed(&fed, true, side.peer, &self.limits);
+        let before = fed.replacement.clone().unwrap_or_else(|| data.to_vec());
+        side.gate.keep(before, fed.rest);
+        self.empty_buffer(data.len());
+        let bound = self.limits.max_message_bytes as usize * 2;
+        if self.down.gate.bytes() > bound {
+            // Envoy's flow control does not see what waits here: stop waiting rather
+            // than hold more than two messages' worth of a connection.
+            return self.forward_now(Settled::Degraded(format!(
+                "callback store (etcd): over {bound} bytes arrived while waiting"
+            )));
+        }
+        Action::Pause
+    }
+
+    /// Settles the held decision now, from `on_data`: what the gate releases goes into
+    /// Envoy's buffer and the data flows on.
+    fn forward_now(&mut self, settled: Settled) -> Action {
+        match self.settle(settled) {
+            Some(out) => {
+                replace(BufferType::DownstreamData, 0, &out);
+                Action::Continue
+            }
+            None => Action::Pause,
+        }
+    }
+
+    /// Settles the held decision, from an answer: what the gate releases goes into
+    /// Envoy's buffer and the connection resumes.
+    fn forward_later(&mut self, settled: Settled) {
+        if let Some(out) = self.settle(settled) {
+            replace(BufferType::DownstreamData, 0, &out);
+            if host::resume_downstream().is_err() {
+                metrics::count(metrics::HOST_ERRORS);
+                host::log(
+                    LogLevel::Critical,
+                    "e911: Envoy refused to resume a connection after its decision",
+                );
+            }
+        }
+    }
+
+    /// Finishes the held decision and releases what waited behind it, deciding it in
+    /// order; returns the bytes to forward, or `None` while another decision waits.
+    fn settle(&mut self, mut settled: Settled) -> Option<Vec<u8>> {
+        let config = self.config.clone()?;
+        loop {
+            let hold = self.down.gate.take_hold()?;
+            if let Some(token) = hold.token {
+                self.late.push(token);
+            }
+            let now_ns = host::now_nanos();
+            let waited_us = now_ns.saturating_sub(hold.started_ns) / 1000;
+            metrics::histogram(metrics::ETCD_WAIT_US, waited_us);
+            let mut verdict = hold.verdict;
+            if let Settled::Degraded(why) = settled {
+                metrics::count(metrics::ETCD_DEGRADED);
+                hold.plan.unanswered(&HostShared);
+                verdict.degrade(format!(
+                    "{why}; decided on this proxy's copy, the mapping is written when etcd answers"
+                ));
+            }
+            let decided = finish(verdict, &config).unwrap_or(hold.message);
+            let engine = active::for_message(&config.trusted_keys, now_ns);
+            let peer = self.down.peer;
+            let out = self.down.gate.release(decided, |message| {
+                match judge(engine.as_deref(), message, peer, now_ns / NANOS, &config) {
+                    Judged::Final(verdict) => {
+                        finish(verdict, &config).map_or(Next::Same, Next::Changed)
+                    }
+                    Judged::Waits(verdict, plan) => {
+                        Next::Hold(Hold::new(message, verdict, plan, now_ns, &config))
+                    }
+                }
+            });
+            if out.is_some() || self.send() {
+                return out;
+            }
+            settled = Settled::Degraded("callback store (etcd) could not be asked".to_owned());
+        }
+    }
+
+    /// Sends the held decision's transaction within what is left of its wait; false
+    /// when it cannot be sent (no time left, too many tries, Envoy refused).
+    fn send(&mut self) -> bool {
+        let (Some(config), Some(keys)) = (self.config.clone(), &self.keys) else {
+            return false;
+        };
+        let Some(etcd) = &config.etcd else {
+            return false;
+        };
+        let Some(hold) = self.down.gate.hold_mut() else {
+            return false;
+        };
+        let left = hold.deadline_ns.saturating_sub(host::now_nanos());
+        if left < MIN_TRY_NS || hold.sends >= MAX_SENDS {
+            return false;
+        }
+        let until = hold
+            .plan
+            .puts
+            .iter()
+            .map(|(_, entry)| entry.expires_at)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(u64::from(etcd.grace_seconds));
+        let lease = lease_for(&HostShared, until);
+        if lease == 0 && !hold.plan.puts.is_empty() {
+            metrics::count(metrics::ETCD_UNLEASED);
+        }
+        let body = hold.plan.request(keys, lease);
+        hold.sends += 1;
+        hold.token = send_within(etcd, wire::TXN, &body, Duration::from_nanos(left));
+        hold.token.is_some()
+    }
+
+    /// etcd's answer to the held decision's transaction.
+    fn answered(&mut self, etcd: &EtcdStore, body_size: usize) {
+        let (Some(config), Some(keys)) = (self.config.clone(), self.keys.clone()) else {
+            return;
+        };
+        let answer = answer(body_size)
+            .and_then(|body| wire::txn_answer(&body).map_err(|why| why.to_string()));
+        let Some(hold) = self.down.gate.hold_mut() else {
+            return;
+        };
+        hold.token = None;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(why) => {
+                metrics::count(metrics::ETCD_FAILURES);
+                // Another member, while the wait lasts.
+                if !self.send() {
+                    self.forward_later(Settled::Degraded(format!(
+                        "callback store (etcd) did not answer: {why}"
+                    )));
+                }
+                return;
+            }
+        };
+        if hold.plan.answered(&HostShared, &keys, &answer) == Confirmed::Yes {
+            self.forward_later(Settled::Confirmed);
+            return;
+        }
+        // Another proxy wrote first; the mirror now has what it wrote: decide again.
+        metrics::count(metrics::ETCD_LOST_RACES);
+        if hold.tries >= TRIES {
+            self.forward_later(Settled::Degraded(format!(
+                "other proxies took the ELIN this call chose {TRIES} times; forwarded with the last choice"
+            )));
+            return;
+        }
+        hold.tries += 1;
+        let now_ns = host::now_nanos();
+        let engine = active::for_message(&config.trusted_keys, now_ns);
+        match judge(
+            engine.as_deref(),
+            &hold.message,
+            self.down.peer,
+            now_ns / NANOS,
+            &config,
+        ) {
+            Judged::Final(verdict) => {
+                hold.verdict = verdict;
+                self.forward_later(Settled::Confirmed);
+            }
+            Judged::Waits(verdict, plan) => {
+                (hold.verdict, hold.plan) = (verdict, plan);
+                if !self.send() {
+                    let why = format!(
+                        "callback store (etcd): no time left to confirm after losing a race ({} ms wait)",
+                        etcd.wait_ms
+                    );
+                    self.forward_later(Settled::Degraded(why));
+                }
+            }
+        }
+    }
+
+    /// Empties Envoy's downstream buffer (its bytes wait in the gate).
+    fn empty_buffer(&self, size: usize) {
+        replace(BufferType::DownstreamData, size, &[]);
+    }
+}
+
+impl Hold {
+    fn new(message: &[u8], verdict: Verdict, plan: Plan, now_ns: u64, config: &Config) -> Self {
+        let wait_ms = config.etcd.as_ref().map_or(0, |e| u64::from(e.wait_ms));
+        Self {
+            message: message.to_vec(),
+            verdict,
+            plan,
+            tries: 1,
+            sends: 0,
+            token: None,
+            started_ns: now_ns,
+            deadline_ns: now_ns + wait_ms * 1_000_000,
+        }
+    }
+}
+
+/// A decision on the upstream side, which cannot wait: it stands on the mirror, and its
+/// mappings are written behind it by the root's sync.
+fn write_behind(mut verdict: Verdict, plan: &Plan) -> Verdict {
+    if !plan.puts.is_empty() {
+        plan.unanswered(&HostShared);
+        verdict.report.trace.push(
+            "callback store (etcd): decided on this proxy's copy (a connection's upstream side cannot wait); the mapping is written behind it"
+                .to_owned(),
+        );
+    }
+    verdict
+}
+
+/// Replaces a whole buffer of `size` bytes (0: puts `out` in front of what is there).
+fn replace(buffer: BufferType, size: usize, out: &[u8]) {
+    if host::replace_buffer(buffer, size, out).is_err() {
+        metrics::count(metrics::HOST_ERRORS);
+        host::log(
+            LogLevel::Critical,
+            "e911: Envoy refused the buffer replacement; the data was forwarded as received",
+        );
+    }
+}
+
+/// Counts and logs the runs of unframed bytes one feed met.
+fn report_unframed(fed: &Fed, downstream: bool, peer: Option<IpAddr>, limits: &Limits) {
+    for reason in &fed.unframed {
+        let (metric, why) = match reason {
+            Unframed::Oversize => (
+                metrics::OVERSIZE,
+                format!("a message over {} bytes", limits.max_message_bytes),
+            ),
+            Unframed::Unframeable => (metrics::UNFRAMED, "bytes that are not SIP".to_owned()),
+        };
+        metrics::count(metric);
+        host::log(
+            LogLevel::Warn,
+            &format!(
+                "e911: {} data of a connection from {} carries {why}: passed as received; framing resumes at the next message",
+                if downstream { "downstream" } else { "upstream" },
+                peer.map_or_else(|| "?".to_owned(), |p| p.to_string())
+            ),
+        );
     }
 }
 
 impl Context for Stream {
-    fn on_http_call_response(&mut self, _token: u32, _headers: usize, _body: usize, _: usize) {
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body: usize, _: usize) {
+        if let Some(at) = self.late.iter().position(|t| *t == token) {
+            // A decision that stopped waiting: its mapping is already pending.
+            self.late.swap_remove(at);
+            return;
+        }
+        let etcd = self.config.clone();
+        if let Some(etcd) = etcd.as_ref().and_then(|c| c.etcd.as_ref())
+            && self.down.gate.hold().and_then(|h| h.token) == Some(token)
+        {
+            self.answered(etcd, body);
+            return;
+        }
         notification_answered();
     }
 }
@@ -308,123 +647,4 @@ impl StreamContext for Stream {
     }
 
     fn on_downstream_close(&mut self, _peer: PeerType) {}
-}
-
-/// One message through the engine, and its effects: metrics, the audit line,
-/// notifications. Returns the bytes to forward when they changed.
-fn decide(
-    engine: Option<&Engine>,
-    message: &[u8],
-    peer: Option<IpAddr>,
-    now: u64,
-    config: &Config,
-) -> Option<Vec<u8>> {
-    let ctx = CallCtx {
-        now,
-        peer,
-        transport: Transport::Tcp,
-        node: &config.node,
-    };
-    let mut store = SharedCallbacks::new(&HostShared);
-    let verdict = match engine {
-        Some(engine) => engine.on_message(message, &ctx, &mut store),
-        None => {
-            let trace = vec!["no policy bundle active yet: forwarded unchanged".to_owned()];
-            let mut v = Verdict::unchanged(now, String::new(), trace);
-            v.metrics.push("e911.unconfigured");
-            v
-        }
-    };
-    for _ in 0..store.conflicts {
-        metrics::count(metrics::ELIN_CONFLICTS);
-    }
-    for _ in 0..store.failures {
-        metrics::count(metrics::HOST_ERRORS);
-    }
-    for name in &verdict.metrics {
-        metrics::count(name);
-    }
-    if verdict.is_audited() {
-        // One line per emergency, test or callback call (or degraded decision): the
-        // engine's report as JSON, which log shippers and the harness parse back.
-        match serde_json::to_string(&verdict.report) {
-            Ok(json) => host::log(LogLevel::Info, &format!("{}{json}", crate::AUDIT_PREFIX)),
-            Err(_) => host::log(
-                LogLevel::Error,
-                &format!(
-                    "{}(unserialisable) call {}",
-                    crate::AUDIT_PREFIX,
-                    verdict.report.call_id.as_deref().unwrap_or("?")
-                ),
-            ),
-        }
-    }
-    for n in &verdict.notifications {
-        notify(config, n);
-    }
-    match verdict.output {
-        Output::Unchanged => None,
-        Output::Rewritten(bytes) => Some(bytes),
-    }
-}
-
-/// Posts one notification to its webhook through the notification cluster; the call does
-/// not wait for it.
-fn notify(config: &Config, n: &e911_engine::Notification) {
-    let (Some(cluster), Some(url)) = (&config.notifications, &n.webhook) else {
-        metrics::count(metrics::NOTIFICATIONS_FAILED);
-        host::log(
-            LogLevel::Warn,
-            &format!(
-                "e911: notification for {} not sent: {}",
-                n.target,
-                if n.webhook.is_none() {
-                    "Envoy sends webhooks only (no SIP MESSAGE)"
-                } else {
-                    "no notifications cluster configured"
-                }
-            ),
-        );
-        return;
-    };
-    let (authority, path) = split_webhook_url(url);
-    let headers = vec![
-        (":method", "POST"),
-        (":path", path),
-        (":authority", authority),
-        ("content-type", "application/json"),
-    ];
-    let timeout = Duration::from_millis(u64::from(cluster.timeout_ms));
-    match host::http_call(&cluster.cluster, headers, Some(n.json.as_bytes()), timeout) {
-        Ok(_) => metrics::count(metrics::NOTIFICATIONS_SENT),
-        Err(status) => {
-            metrics::count(metrics::NOTIFICATIONS_FAILED);
-            host::log(
-                LogLevel::Warn,
-                &format!(
-                    "e911: notification for {} not sent through cluster {} ({status:?})",
-                    n.target, cluster.cluster
-                ),
-            );
-        }
-    }
-}
-
-/// A notification's answer: anything but 2xx counts as failed.
-fn notification_answered() {
-    let status = host::call_response_header(":status").unwrap_or_default();
-    if !status.starts_with('2') {
-        metrics::count(metrics::NOTIFICATIONS_FAILED);
-        host::log(
-            LogLevel::Warn,
-            &format!(
-                "e911: notification answered {}",
-                if status.is_empty() {
-                    "nothing"
-                } else {
-                    &status
-                }
-            ),
-        );
-    }
 }

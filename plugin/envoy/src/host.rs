@@ -81,6 +81,12 @@ pub fn http_call(
     hostcalls::dispatch_http_call(cluster, headers, body, Vec::new(), timeout)
 }
 
+/// Lets a downstream connection paused by the filter go on: Envoy hands its read buffer
+/// (as the filter left it) to the next filter.
+pub fn resume_downstream() -> Result<(), Status> {
+    hostcalls::resume_downstream()
+}
+
 /// Defines a metric; `None` when the host refuses.
 pub fn define_metric(kind: MetricType, name: &str) -> Option<u32> {
     hostcalls::define_metric(kind, name).ok()

@@ -15,6 +15,7 @@
 pub mod addresses;
 pub mod config;
 pub mod framer;
+pub mod gate;
 pub mod replicated;
 pub mod shared;
 
@@ -25,11 +26,15 @@ pub const AUDIT_PREFIX: &str = "e911.audit ";
 #[cfg(target_arch = "wasm32")]
 mod active;
 #[cfg(target_arch = "wasm32")]
+mod decide;
+#[cfg(target_arch = "wasm32")]
 mod filter;
 #[cfg(target_arch = "wasm32")]
 mod host;
 #[cfg(target_arch = "wasm32")]
 mod metrics;
+#[cfg(target_arch = "wasm32")]
+mod sync;
 
 /// The module's entry point (`_initialize`): registers the root context and a panic hook
 /// that logs at critical level before the VM traps. The SDK's macro exports it under a

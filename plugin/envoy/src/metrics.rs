@@ -30,6 +30,27 @@ pub const ELIN_CONFLICTS: &str = "e911.elin.conflicts";
 /// A host call on the data path failed (the data was forwarded as received).
 pub const HOST_ERRORS: &str = "e911.host_errors";
 
+/// Requests sent to etcd (transactions, listings, lease grants).
+pub const ETCD_REQUESTS: &str = "e911.etcd.requests";
+/// Requests to etcd that got no answer in time, or an error.
+pub const ETCD_FAILURES: &str = "e911.etcd.failures";
+/// Decisions whose transaction lost to another proxy's write (decided again).
+pub const ETCD_LOST_RACES: &str = "e911.etcd.lost_races";
+/// Calls forwarded on this proxy's copy because etcd did not confirm in time.
+pub const ETCD_DEGRADED: &str = "e911.etcd.degraded";
+/// Mappings decided during an outage, written to etcd afterwards.
+pub const ETCD_RECONCILED: &str = "e911.etcd.reconciled";
+/// Of those, the ones that met another proxy's call at the same ELIN.
+pub const ETCD_CONFLICTS: &str = "e911.etcd.conflicts";
+/// Mappings written without a lease (none granted yet): they stay until overwritten.
+pub const ETCD_UNLEASED: &str = "e911.etcd.unleased";
+/// Gauge: mappings waiting to be written to etcd.
+pub const ETCD_PENDING: &str = "e911.etcd.pending";
+/// Gauge: 1 while the last request of the syncing worker reached etcd.
+pub const ETCD_REACHABLE: &str = "e911.etcd.reachable";
+/// Histogram: what a call that used the store waited for etcd, in microseconds.
+pub const ETCD_WAIT_US: &str = "e911.etcd.wait_us";
+
 /// Counters worth seeing at zero in `/stats` from the start.
 pub const PREDEFINED: &[&str] = &[
     "e911.messages",
@@ -78,6 +99,13 @@ pub fn count(name: &'static str) {
     }
 }
 
+/// Records one value of a histogram.
+pub fn histogram(name: &'static str, value: u64) {
+    if let Some(id) = id(MetricType::Histogram, name) {
+        host::record(id, value);
+    }
+}
+
 /// Sets a gauge.
 pub fn gauge(name: &'static str, value: u64) {
     if let Some(id) = id(MetricType::Gauge, name) {
@@ -85,9 +113,22 @@ pub fn gauge(name: &'static str, value: u64) {
     }
 }
 
-/// Defines the counters of [`PREDEFINED`].
-pub fn predefine() {
-    for name in PREDEFINED {
+/// The adapter's counters for the replicated callback store, defined when it is
+/// configured.
+pub const ETCD_COUNTERS: &[&str] = &[
+    ETCD_REQUESTS,
+    ETCD_FAILURES,
+    ETCD_LOST_RACES,
+    ETCD_DEGRADED,
+    ETCD_RECONCILED,
+    ETCD_CONFLICTS,
+    ETCD_UNLEASED,
+];
+
+/// Defines the counters of [`PREDEFINED`], and [`ETCD_COUNTERS`] with `etcd`.
+pub fn predefine(etcd: bool) {
+    let etcd = if etcd { ETCD_COUNTERS } else { &[] };
+    for name in PREDEFINED.iter().chain(etcd) {
         let _ = id(MetricType::Counter, name);
     }
 }

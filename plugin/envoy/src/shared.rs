@@ -92,9 +92,17 @@ pub fn published_version(shared: &dyn Shared) -> Option<Vec<u8>> {
 }
 
 /// Tries to take or renew the poller lease for `holder` until `until_ns`; true when this
-/// holder polls. Conditional on the CAS read, so of two workers racing one wins.
+/// holder polls.
 pub fn claim_poller(shared: &dyn Shared, holder: &str, now_ns: u64, until_ns: u64) -> bool {
-    let current = shared.get(POLLER_KEY);
+    claim(shared, POLLER_KEY, holder, now_ns, until_ns)
+}
+
+/// Tries to take or renew the lease at `key` (`<holder> <expiry in ns>`) for `holder`
+/// until `until_ns`: one worker of the process does a job (the bundle poll, the etcd
+/// sync) while its lease runs. Conditional on the CAS read, so of two workers racing one
+/// wins.
+pub fn claim(shared: &dyn Shared, key: &str, holder: &str, now_ns: u64, until_ns: u64) -> bool {
+    let current = shared.get(key);
     let free = match &current {
         None => true,
         Some((value, _)) => {
@@ -110,7 +118,7 @@ pub fn claim_poller(shared: &dyn Shared, holder: &str, now_ns: u64, until_ns: u6
     }
     let lease = format!("{holder} {until_ns}");
     let cas = current.map(|(_, cas)| cas);
-    shared.set(POLLER_KEY, lease.as_bytes(), cas).is_ok()
+    shared.set(key, lease.as_bytes(), cas).is_ok()
 }
 
 /// [`CallbackStore`] over shared data, so a PSAP callback reaching any worker finds the
