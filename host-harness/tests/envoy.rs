@@ -50,6 +50,7 @@ fn example_configurations_validate() {
         "tests/envoy/static.yaml",
         "tests/envoy/ecds.yaml",
         "tests/envoy/failover.yaml",
+        "tests/envoy/replicated.yaml",
         &tls,
     ] {
         let out = std::process::Command::new(&envoy)

@@ -1,4 +1,4 @@
-//! Helpers for `tests/envoy.rs` (and `tests/chaos.rs`, which uses a few; hence the allows): finding Envoy and the module, writing a bootstrap with
+//! Helpers for `tests/envoy.rs` (and `tests/chaos.rs` and `tests/envoy_replicated.rs`, which use a few; hence the allows): finding Envoy and the module, writing a bootstrap with
 //! ephemeral ports, reading Envoy's admin API and log, SIPp processes, a capturing TCP
 //! sink, a webhook receiver and a bundle server (plain HTTP/1.1 over std sockets).
 #![allow(
@@ -165,6 +165,12 @@ impl Bootstrap {
         self
     }
 
+    /// Adds a cluster written out whole (e.g. [`health_checked_cluster`]).
+    pub fn with_cluster(mut self, cluster: Value) -> Self {
+        self.clusters.push(cluster);
+        self
+    }
+
     pub fn render(&self) -> String {
         json!({
             "node": {"id": "e911-test", "cluster": "e911-test"},
@@ -178,6 +184,52 @@ impl Bootstrap {
     pub fn start(self, workers: u32) -> Envoy {
         start_envoy(&self.dir, &self.render(), workers)
     }
+}
+
+/// A static cluster of several `endpoints`, taken in turn (round robin), that gives up on
+/// a connection after 0.25 s and checks each endpoint with `GET health_path` every 0.5 s:
+/// one failed check takes an endpoint out, one good check brings it back. The no-traffic
+/// interval is the same 0.5 s (Envoy's default is 60 s), so an endpoint that dies before
+/// the first request is out as soon.
+pub fn health_checked_cluster(name: &str, endpoints: &[(&str, u16)], health_path: &str) -> Value {
+    let lb_endpoints: Vec<Value> = endpoints
+        .iter()
+        .map(|(ip, port)| json!({"endpoint": {"address": address(ip, *port)}}))
+        .collect();
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "0.25s",
+        "lb_policy": "ROUND_ROBIN",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": lb_endpoints}]},
+        "health_checks": [{
+            "timeout": "0.25s",
+            "interval": "0.5s",
+            "no_traffic_interval": "0.5s",
+            "unhealthy_interval": "0.5s",
+            "unhealthy_threshold": 1,
+            "healthy_threshold": 1,
+            "http_health_check": {"path": health_path},
+        }],
+    })
+}
+
+/// A plain TCP connection to `to` from `from_ip` (a caller's address, as Envoy sees it).
+/// std cannot bind a client socket before connecting; tokio's `TcpSocket` can.
+pub fn connect_from(from_ip: &str, to: &str) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        let ip: std::net::IpAddr = from_ip.parse().unwrap();
+        socket.bind((ip, 0).into()).unwrap();
+        let stream = socket.connect(to.parse().unwrap()).await.unwrap();
+        stream.into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
 }
 
 /// Starts Envoy on the bootstrap `yaml` (written to `dir/envoy.yaml`; JSON is YAML too)
@@ -528,6 +580,33 @@ impl Sink {
 }
 
 impl Sink {
+    /// The bytes of every connection so far, in the order they were accepted.
+    pub fn received(&self) -> Vec<Vec<u8>> {
+        self.conns
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c.lock().unwrap().clone())
+            .collect()
+    }
+
+    /// Writes `bytes` back on the connection whose data contains `needle` (a Call-ID
+    /// header, say), as [`Sink::send_back`] does for a prefix.
+    pub fn send_back_containing(&self, needle: &[u8], bytes: &[u8]) {
+        let conns = self.conns.lock().unwrap();
+        let (_, conn) = conns
+            .iter()
+            .find(|(c, _)| c.lock().unwrap().windows(needle.len()).any(|w| w == needle))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no connection at the upstream carries {}",
+                    String::from_utf8_lossy(needle)
+                )
+            });
+        let mut conn = conn.try_clone().unwrap();
+        conn.write_all(bytes).unwrap();
+    }
+
     /// Writes `bytes` back on the connection whose data starts with `prefix`: the
     /// upstream side speaking first on an open connection (a carrier's request).
     pub fn send_back(&self, prefix: &[u8], bytes: &[u8]) {

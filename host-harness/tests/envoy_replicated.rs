@@ -1,0 +1,600 @@
+//! End-to-end: two Envoys (A and B, one worker each) running the filter share ELIN callback
+//! state through a real three-member etcd cluster (Debian's `etcd-server`) on loopback:
+//! the story `replicated.rs` tells for two harness proxies, told for the Envoy filter.
+//!
+//! The filter's `callback_store.etcd` reaches the members through the Envoy cluster `etcd`:
+//! round robin, 0.25 s to connect, and an HTTP health check on `/health` that takes a dead
+//! member out within a second. Phones (127.2.0.10, Wichita's ERL, whose pool holds two
+//! ELINs) call 911 over raw TCP through either Envoy's `phones` listener to the ELIN
+//! gateway (a `Sink`); a PSAP (127.9.0.1, a carrier network) calls an ELIN back through
+//! B's `carrier` listener, whose upstream is the callers' side (another `Sink`). Every
+//! call has its own caller URI, so a callback that reaches the wrong caller, or the
+//! policy's fallback, fails naming both.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod envoy_support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::etcd::Cluster;
+use e911_engine::CallbackEntry;
+use envoy_support::*;
+use serde_json::{Value, json};
+
+/// Wichita's ELINs in the test bundle, in pool order.
+const ELINS: [&str; 2] = ["+13165550100", "+13165550101"];
+/// A phone on Wichita's subnet (trusted, on the ELIN gateway route).
+const PHONE_IP: &str = "127.2.0.10";
+/// A PSAP on a carrier network (loopback outside the trusted networks).
+const PSAP_IP: &str = "127.9.0.1";
+/// How long the filter may hold an emergency INVITE for etcd (`wait_ms`).
+const WAIT_MS: u64 = 150;
+/// How soon an emergency INVITE must leave Envoy, whatever etcd does: the wait, plus a
+/// margin for a loaded machine.
+const MAX_HOLD: Duration = Duration::from_secs(1);
+/// How often the filter refreshes its local copy from etcd and retries unwritten mappings.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// One of the two Envoys.
+#[derive(Clone, Copy, Debug)]
+enum Edge {
+    A,
+    B,
+}
+
+/// The cluster, the two upstreams, and the two Envoys on them.
+struct Rig {
+    dir: PathBuf,
+    cluster: Cluster,
+    /// The filter's configuration: the test bundle inline, the callback store on `etcd`.
+    config: String,
+    /// The ELIN gateway: the upstream of both Envoys' `phones` listener.
+    gateway: Sink,
+    /// The callers' side: the upstream of B's `carrier` listener.
+    callers: Sink,
+    a: Envoy,
+    /// `None` only while B restarts.
+    b: Option<Envoy>,
+    /// The Call-ID of every emergency call placed so far.
+    placed: Vec<String>,
+}
+
+/// A 911 INVITE written to an Envoy, not yet seen at the gateway.
+struct Dialled {
+    edge: Edge,
+    user: String,
+    call_id: String,
+    phone: TcpStream,
+    at: Instant,
+}
+
+/// An emergency call that reached the ELIN gateway.
+struct Call {
+    edge: Edge,
+    call_id: String,
+    /// The caller's URI (the phone's From), which a callback must reach.
+    caller: String,
+    /// The ELIN it left with (P-Asserted-Identity).
+    elin: String,
+    /// The phone's connection: a callback from the upstream side arrives here.
+    phone: TcpStream,
+    /// The filter's audit record of the call.
+    audit: Value,
+}
+
+/// A callback through B reaches the caller to whom A gave the ELIN (B asks etcd), from
+/// either side of B; concurrent calls through A and B get distinct ELINs; a killed etcd
+/// follower degrades no call; with all of etcd down a call still leaves within the wait,
+/// degraded and audited, and its mapping reaches etcd once etcd is back; a restarted B
+/// routes callbacks from etcd alone.
+#[test]
+fn two_envoys_share_elin_callbacks_through_etcd() {
+    let mut rig = Rig::start("envoy-replicated");
+    let (at_a, at_b) = concurrent_calls_get_distinct_elins(&mut rig);
+    callbacks_through_b_reach_the_caller_a_gave_the_elin(&rig, &at_a, &at_b);
+    a_killed_follower_degrades_no_call(&mut rig);
+    let outage = calls_go_out_degraded_while_etcd_is_down(&mut rig);
+    a_restarted_b_routes_callbacks_from_etcd(&mut rig, &outage);
+}
+
+/// Both INVITEs are written before either leaves, so both Envoys hold theirs while they
+/// swap in etcd; the pool of two gives each call its own ELIN, and etcd maps each.
+fn concurrent_calls_get_distinct_elins(rig: &mut Rig) -> (Call, Call) {
+    let dialled = vec![
+        rig.dial(Edge::A, "caller-a1"),
+        rig.dial(Edge::B, "caller-b1"),
+    ];
+    let mut calls = rig.arrivals(dialled);
+    let (at_b, at_a) = (calls.pop().unwrap(), calls.pop().unwrap());
+    assert_ne!(
+        at_a.elin, at_b.elin,
+        "A and B gave ELIN {} to two concurrent callers ({} and {}) while the pool had two",
+        at_a.elin, at_a.call_id, at_b.call_id
+    );
+    for call in [&at_a, &at_b] {
+        assert_stored(rig, call);
+        assert_not_degraded(call, "a call racing another Envoy for the pool");
+    }
+    let lost: u64 = [Edge::A, Edge::B]
+        .into_iter()
+        .map(|e| stat(rig.envoy(e), "e911.etcd.lost_races"))
+        .sum();
+    // Both copies are empty, so both Envoys choose the first ELIN: one swap must lose
+    // (and the call be decided again). None lost: the calls did not race, and this step
+    // no longer tests the compare-and-swap.
+    assert_eq!(
+        lost, 1,
+        "e911.etcd.lost_races of A and B together after two calls at once"
+    );
+    for edge in [Edge::A, Edge::B] {
+        let envoy = rig.envoy(edge);
+        assert!(
+            stat(envoy, "e911.etcd.requests") >= 1,
+            "{edge:?} counted no etcd request: {:?}",
+            envoy.stats()
+        );
+        assert_eq!(stat(envoy, "e911.etcd.degraded"), 0, "{edge:?}");
+    }
+    (at_a, at_b)
+}
+
+/// The PSAP calls A's ELIN back. Through B's `carrier` listener (the
+/// downstream side) B asks etcd; from B's gateway on the connection of B's own call (the
+/// upstream side) B answers from its local copy, which it refreshes from etcd every second.
+fn callbacks_through_b_reach_the_caller_a_gave_the_elin(rig: &Rig, at_a: &Call, at_b: &Call) {
+    let got = rig.psap_calls_back_through_b(&at_a.elin, "psap-1@203.0.113.10");
+    assert_reaches(
+        &got,
+        &at_a.caller,
+        "a callback to A's ELIN through B's carrier side",
+    );
+    let audit = audit_of(rig.envoy(Edge::B), "psap-1@203.0.113.10");
+    assert_eq!(audit["kind"], "callback", "{audit:#}");
+    assert_eq!(audit["elin"], at_a.elin.as_str(), "{audit:#}");
+
+    // Two refreshes, so the local copy has A's mapping however the clocks fall.
+    std::thread::sleep(2 * REFRESH);
+    let needle = format!("Call-ID: {}\r\n", at_b.call_id);
+    let callback = callback_invite(&at_a.elin, "psap-2@203.0.113.10");
+    rig.gateway
+        .send_back_containing(needle.as_bytes(), callback.as_bytes());
+    let mut phone = at_b.phone.try_clone().unwrap();
+    let got = read_until(&mut phone, |b| whole_message(b).is_some());
+    let got = whole_message(&got).unwrap();
+    assert_reaches(
+        &got,
+        &at_a.caller,
+        "a callback to A's ELIN from B's upstream side",
+    );
+    assert_eq!(stat(rig.envoy(Edge::B), "e911.callback.matched"), 2);
+}
+
+/// A follower killed, then a call through A and one through B right away, before Envoy's
+/// health check can have taken the member out: a request that meets the dead member is
+/// retried on another within the wait. Neither call is degraded; etcd maps both.
+fn a_killed_follower_degrades_no_call(rig: &mut Rig) {
+    let follower = rig.cluster.follower();
+    rig.cluster.kill(follower);
+    for (edge, user) in [(Edge::A, "caller-a3"), (Edge::B, "caller-b3")] {
+        let call = rig.call(edge, user);
+        assert_not_degraded(&call, "a call with one etcd follower down");
+        assert_stored(rig, &call);
+    }
+    for edge in [Edge::A, Edge::B] {
+        assert_eq!(
+            stat(rig.envoy(edge), "e911.etcd.degraded"),
+            0,
+            "{edge:?} degraded a call with two of three etcd members up"
+        );
+    }
+}
+
+/// With every member stopped, a call through A leaves within the wait,
+/// audited as degraded by the callback store, its mapping pending; after the restart the
+/// filter's retries write it to etcd.
+fn calls_go_out_degraded_while_etcd_is_down(rig: &mut Rig) -> Call {
+    // A later second than every mapping so far, so that whichever ELIN this call takes,
+    // its mapping is the newest of that ELIN's and survives the reconciliation.
+    std::thread::sleep(Duration::from_millis(1100));
+    rig.cluster.stop();
+    let call = rig.call(Edge::A, "caller-a4");
+    let why = call.audit["degraded"].as_str().unwrap_or_else(|| {
+        panic!(
+            "a call with all of etcd down is not audited as degraded: {:#}",
+            call.audit
+        )
+    });
+    assert!(
+        why.contains("callback store (etcd)"),
+        "the degraded reason should name the callback store (etcd): {why}"
+    );
+    let a = rig.envoy(Edge::A);
+    assert_eq!(stat(a, "e911.etcd.degraded"), 1, "{:?}", a.stats());
+    assert!(stat(a, "e911.etcd.failures") >= 1, "{:?}", a.stats());
+    wait_until(
+        "A's e911.etcd.pending gauge to count the mapping etcd lacks",
+        Duration::from_secs(5),
+        || stat(a, "e911.etcd.pending") >= 1,
+    );
+
+    rig.cluster.restart();
+    wait_until(
+        &format!(
+            "etcd to map {} to {} (the filter retries every second)",
+            call.elin, call.call_id
+        ),
+        Duration::from_secs(10),
+        || stored(&rig.cluster, &call.elin).is_some_and(|e| e.call_id == call.call_id),
+    );
+    let a = rig.envoy(Edge::A);
+    wait_until(
+        "A's e911.etcd.pending gauge back to 0",
+        Duration::from_secs(5),
+        || stat(a, "e911.etcd.pending") == 0,
+    );
+    assert!(stat(a, "e911.etcd.reconciled") >= 1, "{:?}", a.stats());
+    call
+}
+
+/// B restarts with nothing in memory; a PSAP calls each ELIN back through it
+/// and reaches the caller etcd maps that ELIN to, one of them the outage's call.
+fn a_restarted_b_routes_callbacks_from_etcd(rig: &mut Rig, outage: &Call) {
+    rig.restart_b();
+    for (n, elin) in ELINS.iter().enumerate() {
+        let entry = stored(&rig.cluster, elin)
+            .unwrap_or_else(|| panic!("etcd has no mapping for {elin} after five calls"));
+        assert!(
+            rig.placed.contains(&entry.call_id),
+            "etcd maps {elin} to {}, no call of this test ({:?})",
+            entry.call_id,
+            rig.placed
+        );
+        let call_id = format!("psap-restarted-{n}@203.0.113.10");
+        let got = rig.psap_calls_back_through_b(elin, &call_id);
+        let what = format!("a callback to {elin} through the restarted B");
+        assert_reaches(&got, &entry.caller, &what);
+    }
+    assert_eq!(
+        stored(&rig.cluster, &outage.elin).map(|e| e.caller),
+        Some(outage.caller.clone()),
+        "etcd still maps {} to the outage's caller, whom the restarted B reached",
+        outage.elin
+    );
+    assert_eq!(stat(rig.envoy(Edge::B), "e911.callback.matched"), 2);
+}
+
+impl Rig {
+    /// The etcd cluster, the test bundle, both upstreams, and A and B on them.
+    fn start(name: &str) -> Self {
+        let dir = scratch(name);
+        let cluster = Cluster::start(&dir, 3);
+        let bundle = test_bundle(&dir, "http://127.0.0.1:9/hooks", "1");
+        let config = plugin_config(&bundle);
+        let (gateway, callers) = (Sink::start("127.0.0.6"), Sink::start("127.0.0.7"));
+        let a = start_edge(&dir.join("a"), &config, &cluster, &gateway, None);
+        let b = start_edge(&dir.join("b"), &config, &cluster, &gateway, Some(&callers));
+        Self {
+            dir,
+            cluster,
+            config,
+            gateway,
+            callers,
+            a,
+            b: Some(b),
+            placed: Vec::new(),
+        }
+    }
+
+    /// Stops B, then starts it again on the same configuration (its files under
+    /// `dir/b-restarted`): nothing of the first B's memory survives.
+    fn restart_b(&mut self) {
+        self.b = None;
+        let dir = self.dir.join("b-restarted");
+        let b = start_edge(
+            &dir,
+            &self.config,
+            &self.cluster,
+            &self.gateway,
+            Some(&self.callers),
+        );
+        self.b = Some(b);
+    }
+
+    fn envoy(&self, edge: Edge) -> &Envoy {
+        match edge {
+            Edge::A => &self.a,
+            Edge::B => self.b.as_ref().expect("B is running"),
+        }
+    }
+
+    /// A phone on Wichita's subnet writes a 911 INVITE from `user` to `edge`'s `phones`.
+    fn dial(&self, edge: Edge, user: &str) -> Dialled {
+        let (call_id, invite) = emergency_invite(user);
+        let mut phone = connect_from(PHONE_IP, self.envoy(edge).listener("phones"));
+        let at = Instant::now();
+        phone.write_all(invite.as_bytes()).unwrap();
+        Dialled {
+            edge,
+            user: user.to_owned(),
+            call_id,
+            phone,
+            at,
+        }
+    }
+
+    /// One call, dialled and arrived.
+    fn call(&mut self, edge: Edge, user: &str) -> Call {
+        let dialled = self.dial(edge, user);
+        self.arrivals(vec![dialled]).pop().unwrap()
+    }
+
+    /// Waits (at most 20 s) until every dialled call reached the gateway, noting how long
+    /// each took from its write; then checks each (see [`Rig::checked`]).
+    fn arrivals(&mut self, dialled: Vec<Dialled>) -> Vec<Call> {
+        let mut found: Vec<Option<(String, Duration)>> = vec![None; dialled.len()];
+        let start = Instant::now();
+        while found.iter().any(Option::is_none) {
+            let received = self.gateway.received();
+            for (d, slot) in dialled.iter().zip(&mut found) {
+                if slot.is_none() {
+                    *slot = find_message(&received, &d.call_id).map(|m| (m, d.at.elapsed()));
+                }
+            }
+            let missing: Vec<&str> = dialled
+                .iter()
+                .zip(&found)
+                .filter(|(_, f)| f.is_none())
+                .map(|(d, _)| d.call_id.as_str())
+                .collect();
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{missing:?} did not reach the ELIN gateway in 20 s\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let arrived: Vec<(String, Duration)> = found.into_iter().flatten().collect();
+        dialled
+            .into_iter()
+            .zip(arrived)
+            .map(|(d, (forwarded, took))| self.checked(d, &forwarded, took))
+            .collect()
+    }
+
+    /// Checks one arrived call: it left within [`MAX_HOLD`] with an ELIN as caller ID,
+    /// and its Envoy audited it as an emergency call from the phone with that ELIN.
+    fn checked(&mut self, d: Dialled, forwarded: &str, took: Duration) -> Call {
+        let what = format!("{}'s call through {:?}", d.user, d.edge);
+        assert!(
+            took <= MAX_HOLD,
+            "{what} left Envoy after {took:?}: the filter may hold an INVITE {WAIT_MS} ms for etcd"
+        );
+        let pai = header(forwarded, "P-Asserted-Identity");
+        let elin = ELINS
+            .iter()
+            .find(|e| pai.contains(&format!("sip:{e}@")))
+            .unwrap_or_else(|| panic!("{what} left without an ELIN as caller ID:\n{forwarded}"));
+        let caller = format!("sip:{}@contoso.com", d.user);
+        let audit = audit_of(self.envoy(d.edge), &d.call_id);
+        assert_eq!(audit["kind"], "emergency", "{what}: {audit:#}");
+        assert_eq!(audit["elin"], *elin, "{what}: audited ELIN: {audit:#}");
+        assert_eq!(audit["caller"], caller.as_str(), "{what}: {audit:#}");
+        self.placed.push(d.call_id.clone());
+        Call {
+            edge: d.edge,
+            call_id: d.call_id,
+            caller,
+            elin: (*elin).to_owned(),
+            phone: d.phone,
+            audit,
+        }
+    }
+
+    /// The PSAP calls `elin` back through B's `carrier` listener with Call-ID `call_id`;
+    /// what reaches the callers' side.
+    fn psap_calls_back_through_b(&self, elin: &str, call_id: &str) -> String {
+        let mut psap = connect_from(PSAP_IP, self.envoy(Edge::B).listener("carrier"));
+        psap.write_all(callback_invite(elin, call_id).as_bytes())
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(got) = find_message(&self.callers.received(), call_id) {
+                return got;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the callback {call_id} to {elin} did not reach the callers' side in 20 s\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The end of each running Envoy's log, for a failure message.
+    fn logs(&self) -> String {
+        [(Edge::A, Some(&self.a)), (Edge::B, self.b.as_ref())]
+            .into_iter()
+            .filter_map(|(edge, envoy)| Some((edge, envoy?.log())))
+            .map(|(edge, log)| {
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+                format!("--- Envoy {edge:?} (last 60 lines):\n{tail}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// An Envoy with its files under `dir`, running the filter on `config`: a `phones`
+/// listener to the ELIN gateway, a `carrier` listener to `callers` if given, and the
+/// cluster `etcd` on `cluster`'s members.
+fn start_edge(
+    dir: &Path,
+    config: &str,
+    cluster: &Cluster,
+    gateway: &Sink,
+    callers: Option<&Sink>,
+) -> Envoy {
+    std::fs::create_dir_all(dir).unwrap();
+    let members: Vec<(String, u16)> = cluster
+        .endpoints()
+        .split(',')
+        .map(|url| {
+            let (ip, port) = url.trim_start_matches("http://").rsplit_once(':').unwrap();
+            (ip.to_owned(), port.parse().unwrap())
+        })
+        .collect();
+    let members: Vec<(&str, u16)> = members.iter().map(|(ip, p)| (ip.as_str(), *p)).collect();
+    let filter = || Filter::Inline(config.to_owned());
+    let mut bootstrap = Bootstrap::new(dir)
+        .listener("phones", filter(), ("127.0.0.6", gateway.port))
+        .with_cluster(health_checked_cluster("etcd", &members, "/health"));
+    if let Some(callers) = callers {
+        bootstrap = bootstrap.listener("carrier", filter(), ("127.0.0.7", callers.port));
+    }
+    bootstrap.start(1)
+}
+
+/// The filter's configuration: the test bundle inline, ELIN callbacks in etcd through the
+/// `etcd` cluster.
+fn plugin_config(bundle: &Path) -> String {
+    let mut config: Value = serde_json::from_str(&inline_config(bundle, None)).unwrap();
+    config["callback_store"] = json!({"etcd": {
+        "cluster": "etcd",
+        "authority": "etcd",
+        "prefix": "/e911/",
+        "wait_ms": WAIT_MS,
+        "grace_seconds": 3600,
+    }});
+    config.to_string()
+}
+
+/// The corpus's Wichita 911 INVITE with `user` as caller and a Call-ID of its own.
+fn emergency_invite(user: &str) -> (String, String) {
+    let text = corpus("wichita-visitor-911.sip", &["sip:alice@contoso.com"]);
+    let call_id = format!("{user}@10.2.14.30");
+    let invite = text
+        .replace("sip:alice@contoso.com", &format!("sip:{user}@contoso.com"))
+        .replace("visitor-wichita-1@10.2.14.30", &call_id);
+    (call_id, invite)
+}
+
+/// The corpus's PSAP callback, to `elin`, with Call-ID `call_id`.
+fn callback_invite(elin: &str, call_id: &str) -> String {
+    let (number, corpus_call_id) = ("+13165550100", "psap-callback-1@203.0.113.10");
+    corpus("psap-callback-elin.sip", &[number, corpus_call_id])
+        .replace(number, elin)
+        .replace(corpus_call_id, call_id)
+}
+
+/// `tests/corpus/emergency/NAME`, which must contain each of `needles` (what a test
+/// replaces).
+fn corpus(name: &str, needles: &[&str]) -> String {
+    let path = repo_root().join("tests/corpus/emergency").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    for needle in needles {
+        assert!(text.contains(needle), "{} has no {needle}", path.display());
+    }
+    text
+}
+
+/// The SIP message at the start of `bytes` once all of it is there: the header section
+/// and Content-Length bytes of body.
+fn whole_message(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let head_end = text.find("\r\n\r\n")? + 4;
+    let length: usize = header(&text[..head_end], "Content-Length").parse().ok()?;
+    text.get(..head_end + length).map(str::to_owned)
+}
+
+/// The whole message with Call-ID `call_id` among connections' bytes (one message each).
+fn find_message(received: &[Vec<u8>], call_id: &str) -> Option<String> {
+    received
+        .iter()
+        .filter_map(|bytes| whole_message(bytes))
+        .find(|m| header(m, "Call-ID") == call_id)
+}
+
+/// What etcd maps `elin` to.
+fn stored(cluster: &Cluster, elin: &str) -> Option<CallbackEntry> {
+    let text = cluster.get(&format!("/e911/callbacks/{elin}"))?;
+    Some(
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("/e911/callbacks/{elin} is no CallbackEntry ({e}): {text}")),
+    )
+}
+
+/// etcd maps the call's ELIN to the call: the swap happens before the INVITE leaves.
+/// The member that answers reads its own state, which may trail the swap by milliseconds,
+/// so this reads again for up to 2 s.
+fn assert_stored(rig: &Rig, call: &Call) {
+    let ours = |entry: &Option<CallbackEntry>| {
+        entry
+            .as_ref()
+            .is_some_and(|e| e.call_id == call.call_id && e.caller == call.caller)
+    };
+    let start = Instant::now();
+    let mut entry = stored(&rig.cluster, &call.elin);
+    while !ours(&entry) && start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(50));
+        entry = stored(&rig.cluster, &call.elin);
+    }
+    assert!(
+        ours(&entry),
+        "etcd's /e911/callbacks/{} should map to {} ({}), which just left {:?}; it holds {entry:?}",
+        call.elin,
+        call.caller,
+        call.call_id,
+        call.edge
+    );
+}
+
+fn assert_not_degraded(call: &Call, what: &str) {
+    assert!(
+        call.audit["degraded"].is_null(),
+        "{what} ({}) is degraded: {:#}",
+        call.call_id,
+        call.audit
+    );
+}
+
+/// `callback` is re-targeted to `caller` and marked `Priority: psap-callback` (RFC 7090).
+fn assert_reaches(callback: &str, caller: &str, what: &str) {
+    let request_line = callback.lines().next().unwrap_or_default();
+    assert_eq!(
+        request_line,
+        format!("INVITE {caller} SIP/2.0"),
+        "{what} should reach {caller} (a callback with no caller on record goes to a policy's \
+         fallback, sip:security-…@contoso.com; one not taken for a callback still names the ELIN):\n{callback}"
+    );
+    assert_eq!(
+        header(callback, "Priority"),
+        "psap-callback",
+        "{what}:\n{callback}"
+    );
+}
+
+/// `envoy`'s audit record of the call `call_id`, waiting up to 10 s for the log line.
+fn audit_of(envoy: &Envoy, call_id: &str) -> Value {
+    let find = || envoy.audits().into_iter().find(|a| a["call_id"] == call_id);
+    wait_until(
+        &format!("the audit record of {call_id}"),
+        Duration::from_secs(10),
+        || find().is_some(),
+    );
+    find().unwrap()
+}
+
+/// A filter counter or gauge (`wasmcustom.NAME` in `/stats`); 0 while the filter has not
+/// defined it (it defines metrics on first use).
+fn stat(envoy: &Envoy, name: &str) -> u64 {
+    envoy
+        .stats()
+        .get(&format!("wasmcustom.{name}"))
+        .copied()
+        .unwrap_or(0)
+}
