@@ -7,7 +7,9 @@
 //! member out within a second. Phones (127.2.0.10, Wichita's ERL, whose pool holds two
 //! ELINs) call 911 over raw TCP through either Envoy's `phones` listener to the ELIN
 //! gateway (a `Sink`); a PSAP (127.9.0.1, a carrier network) calls an ELIN back through
-//! B's `carrier` listener, whose upstream is the callers' side (another `Sink`). Every
+//! B's `carrier` listener, whose upstream is the callers' side (another `Sink`); SIPp
+//! places a load of calls through both Envoys' `sipp` listeners at once, to SIPp callees
+//! that check each call's ELIN (`uas-elin.xml`). Every
 //! call has its own caller URI, so a callback that reaches the wrong caller, or the
 //! policy's fallback, fails naming both.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -29,6 +31,8 @@ use serde_json::{Value, json};
 const ELINS: [&str; 2] = ["+13165550100", "+13165550101"];
 /// A phone on Wichita's subnet (trusted, on the ELIN gateway route).
 const PHONE_IP: &str = "127.2.0.10";
+/// The SIPp callee behind both Envoys' `sipp` listeners (the ELIN gateway of the load).
+const SIPP_GATEWAY_IP: &str = "127.0.0.8";
 /// A PSAP on a carrier network (loopback outside the trusted networks).
 const PSAP_IP: &str = "127.9.0.1";
 /// How long the filter may hold an emergency INVITE for etcd (`wait_ms`).
@@ -61,6 +65,8 @@ struct Rig {
     b: Option<Envoy>,
     /// The Call-ID of every emergency call placed so far.
     placed: Vec<String>,
+    /// The ports of the SIPp callees behind A's and B's `sipp` listeners.
+    sipp_ports: [u16; 2],
 }
 
 /// A 911 INVITE written to an Envoy, not yet seen at the gateway.
@@ -96,6 +102,7 @@ fn two_envoys_share_elin_callbacks_through_etcd() {
     let mut rig = Rig::start("envoy-replicated");
     let (at_a, at_b) = concurrent_calls_get_distinct_elins(&mut rig);
     callbacks_through_b_reach_the_caller_a_gave_the_elin(&rig, &at_a, &at_b);
+    a_sipp_load_through_both_is_confirmed_by_etcd(&mut rig);
     a_killed_follower_degrades_no_call(&mut rig);
     let outage = calls_go_out_degraded_while_etcd_is_down(&mut rig);
     a_restarted_b_routes_callbacks_from_etcd(&mut rig, &outage);
@@ -171,6 +178,60 @@ fn callbacks_through_b_reach_the_caller_a_gave_the_elin(rig: &Rig, at_a: &Call, 
         "a callback to A's ELIN from B's upstream side",
     );
     assert_eq!(stat(rig.envoy(Edge::B), "e911.callback.matched"), 2);
+}
+
+/// SIPp calls through A and B at once, over one TCP connection each: every call
+/// completes with an ELIN as caller, and each Envoy confirmed every one with etcd (none
+/// degraded). With two ELINs and calls two at a time, most calls reuse a taken ELIN
+/// (the pool is exhausted): the choice is still confirmed by compare-and-swap.
+fn a_sipp_load_through_both_is_confirmed_by_etcd(rig: &mut Rig) {
+    const CALLS: u32 = 20;
+    let requests_before: Vec<u64> = [Edge::A, Edge::B]
+        .into_iter()
+        .map(|e| stat(rig.envoy(e), "e911.etcd.requests"))
+        .collect();
+    let calls = CALLS.to_string();
+    let mut runs: Vec<(Edge, common::sipp::Sipp, common::sipp::Sipp)> = [Edge::A, Edge::B]
+        .into_iter()
+        .map(|edge| {
+            let name = format!("{edge:?}").to_lowercase();
+            let callee = uas(
+                &rig.dir,
+                &format!("gateway-{name}"),
+                "uas-elin.xml",
+                SIPP_GATEWAY_IP,
+                rig.sipp_gateway_port(edge),
+                CALLS,
+            );
+            let phone = uac(
+                &rig.dir,
+                &format!("phones-{name}"),
+                rig.envoy(edge).listener("sipp"),
+                PHONE_IP,
+                "911",
+                &["-m", &calls, "-r", "10", "-l", "4"],
+            );
+            (edge, phone, callee)
+        })
+        .collect();
+    for (edge, phone, callee) in &mut runs {
+        let log = || rig.envoy(*edge).log();
+        phone.assert_calls(u64::from(CALLS), log);
+        callee.assert_calls(u64::from(CALLS), log);
+    }
+    for (edge, before) in [Edge::A, Edge::B].into_iter().zip(requests_before) {
+        let envoy = rig.envoy(edge);
+        assert_eq!(
+            stat(envoy, "e911.etcd.degraded"),
+            0,
+            "{edge:?} degraded a call of the SIPp load"
+        );
+        assert!(
+            stat(envoy, "e911.etcd.requests") >= before + u64::from(CALLS),
+            "{edge:?} sent fewer etcd requests than it placed calls: {:?}",
+            envoy.stats()
+        );
+    }
 }
 
 /// A follower killed, then a call through A and one through B right away, before Envoy's
@@ -275,8 +336,25 @@ impl Rig {
         let bundle = test_bundle(&dir, "http://127.0.0.1:9/hooks", "1");
         let config = plugin_config(&bundle);
         let (gateway, callers) = (Sink::start("127.0.0.6"), Sink::start("127.0.0.7"));
-        let a = start_edge(&dir.join("a"), &config, &cluster, &gateway, None);
-        let b = start_edge(&dir.join("b"), &config, &cluster, &gateway, Some(&callers));
+        let sipp_ports = [
+            common::ports::free_port(SIPP_GATEWAY_IP),
+            common::ports::free_port(SIPP_GATEWAY_IP),
+        ];
+        let upstreams = |sipp_port| Upstreams {
+            gateway: &gateway,
+            sipp_port,
+            callers: None,
+        };
+        let a = start_edge(&dir.join("a"), &config, &cluster, upstreams(sipp_ports[0]));
+        let b = start_edge(
+            &dir.join("b"),
+            &config,
+            &cluster,
+            Upstreams {
+                callers: Some(&callers),
+                ..upstreams(sipp_ports[1])
+            },
+        );
         Self {
             dir,
             cluster,
@@ -286,6 +364,7 @@ impl Rig {
             a,
             b: Some(b),
             placed: Vec::new(),
+            sipp_ports,
         }
     }
 
@@ -298,10 +377,20 @@ impl Rig {
             &dir,
             &self.config,
             &self.cluster,
-            &self.gateway,
-            Some(&self.callers),
+            Upstreams {
+                gateway: &self.gateway,
+                sipp_port: self.sipp_ports[1],
+                callers: Some(&self.callers),
+            },
         );
         self.b = Some(b);
+    }
+
+    fn sipp_gateway_port(&self, edge: Edge) -> u16 {
+        match edge {
+            Edge::A => self.sipp_ports[0],
+            Edge::B => self.sipp_ports[1],
+        }
     }
 
     fn envoy(&self, edge: Edge) -> &Envoy {
@@ -429,16 +518,20 @@ impl Rig {
     }
 }
 
+/// What one Envoy's listeners forward to.
+struct Upstreams<'a> {
+    /// The ELIN gateway of the raw-TCP calls (`phones`).
+    gateway: &'a Sink,
+    /// The SIPp callee's port on [`SIPP_GATEWAY_IP`] (`sipp`).
+    sipp_port: u16,
+    /// The callers' side of the PSAP's callbacks (`carrier`), on B only.
+    callers: Option<&'a Sink>,
+}
+
 /// An Envoy with its files under `dir`, running the filter on `config`: a `phones`
-/// listener to the ELIN gateway, a `carrier` listener to `callers` if given, and the
-/// cluster `etcd` on `cluster`'s members.
-fn start_edge(
-    dir: &Path,
-    config: &str,
-    cluster: &Cluster,
-    gateway: &Sink,
-    callers: Option<&Sink>,
-) -> Envoy {
+/// listener to the ELIN gateway, a `sipp` listener to the SIPp callee, a `carrier`
+/// listener to the callers if given, and the cluster `etcd` on `cluster`'s members.
+fn start_edge(dir: &Path, config: &str, cluster: &Cluster, up: Upstreams<'_>) -> Envoy {
     std::fs::create_dir_all(dir).unwrap();
     let members: Vec<(String, u16)> = cluster
         .endpoints()
@@ -451,9 +544,10 @@ fn start_edge(
     let members: Vec<(&str, u16)> = members.iter().map(|(ip, p)| (ip.as_str(), *p)).collect();
     let filter = || Filter::Inline(config.to_owned());
     let mut bootstrap = Bootstrap::new(dir)
-        .listener("phones", filter(), ("127.0.0.6", gateway.port))
+        .listener("phones", filter(), ("127.0.0.6", up.gateway.port))
+        .listener("sipp", filter(), (SIPP_GATEWAY_IP, up.sipp_port))
         .with_cluster(health_checked_cluster("etcd", &members, "/health"));
-    if let Some(callers) = callers {
+    if let Some(callers) = up.callers {
         bootstrap = bootstrap.listener("carrier", filter(), ("127.0.0.7", callers.port));
     }
     bootstrap.start(1)
