@@ -28,7 +28,7 @@ harness="$root/target/release/e911-harness"
 module="$root/target/wasm/e911_envoy.wasm"
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -n "${E911_KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -68,18 +68,19 @@ bootstrap() {
   python3 - "$1" "$2" "$module" "$work/policy.bundle" "$members" <<'EOF'
 import base64, json, sys
 store, up, module, bundle, members = sys.argv[1:]
-def cluster(name, ports, **extra):
+def cluster(name, ip, ports, **extra):
     return {"name": name, "type": "STATIC", "connect_timeout": "2s", **extra,
             "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-                {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": int(p)}}}}
+                {"endpoint": {"address": {"socket_address": {"address": ip, "port_value": int(p)}}}}
                 for p in ports]}]}}
 config = {"node": "edge-1.contoso.com",
           "bundle": {"inline": base64.b64encode(open(bundle, "rb").read()).decode()}}
-clusters = [cluster("up", [up])]
+clusters = [cluster("up", "127.0.0.3", [up])]
 if store == "etcd":
     config["callback_store"] = {"etcd": {"cluster": "etcd", "wait_ms": 150}}
-    clusters.append(cluster("etcd", members.split(), health_checks=[{
-        "timeout": "0.5s", "interval": "1s", "unhealthy_threshold": 1, "healthy_threshold": 1,
+    clusters.append(cluster("etcd", "127.0.0.1", members.split(), health_checks=[{
+        "timeout": "0.5s", "interval": "1s", "no_traffic_interval": "1s",
+        "unhealthy_threshold": 1, "healthy_threshold": 1,
         "http_health_check": {"path": "/health"}}]))
 wasm = {"name": "envoy.filters.network.wasm", "typed_config": {
     "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
@@ -136,7 +137,7 @@ run() { # STORE ROUND
   end=$(date +%s.%N)
   ok=$(awk -F';' 'NR==1{for(i=1;i<=NF;i++) if($i=="SuccessfulCall(C)") c=i} END{print $c}' "$dir/stat.csv")
   cps=$(awk -v n="$ok" -v a="$start" -v b="$end" 'BEGIN{print n / (b - a)}')
-  times=$(cat "$dir"/*_rtt.csv 2>/dev/null | awk -F';' '$2 ~ /^[0-9.]+$/ {print $2}' | sort -n |
+  times=$({ cat "$dir"/*_rtt.csv 2>/dev/null || true; } | awk -F';' '$2 ~ /^[0-9.]+$/ {print $2}' | sort -n |
     awk '{a[NR]=$1} END{if (NR) print a[int((NR+1)/2)] "/" a[int(NR*0.99)+0]; else print "nan/nan"}')
   local wait=""
   if [ "$store" = etcd ]; then

@@ -152,6 +152,14 @@ pub fn kvs(answer: &[u8]) -> Result<Vec<(String, Kv)>, Malformed> {
     decode::<RangeAnswer>(answer)?.kvs()
 }
 
+/// A listing's answer: the cluster revision it was read at, and the keys with their
+/// values.
+pub fn listing(answer: &[u8]) -> Result<(i64, Vec<(String, Kv)>), Malformed> {
+    let answer: RangeAnswer = decode(answer)?;
+    let revision = answer.header.revision.0;
+    Ok((revision, answer.kvs()?))
+}
+
 /// A transaction's answer (see [`txn`]).
 pub fn txn_answer(answer: &[u8]) -> Result<Txn, Malformed> {
     let answer: TxnAnswer = decode(answer)?;
@@ -296,6 +304,7 @@ impl<'de> Deserialize<'de> for Int {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RangeAnswer {
+    header: Header,
     kvs: Vec<RawKv>,
 }
 
@@ -439,6 +448,19 @@ mod tests {
             )]))
         );
         assert_eq!(kvs(br#"{"header":{}}"#), Ok(Vec::new()));
+        assert_eq!(
+            listing(br#"{"header":{"revision":"40"},"kvs":[{"key":"aw==","mod_revision":"39"}]}"#),
+            Ok((
+                40,
+                vec![(
+                    "k".to_owned(),
+                    Kv {
+                        value: Vec::new(),
+                        mod_revision: 39
+                    }
+                )]
+            ))
+        );
         assert_eq!(
             granted(br#"{"header":{},"ID":"7587","TTL":"90"}"#),
             Ok(7587)

@@ -323,23 +323,27 @@ pub fn set_lease(shared: &dyn Shared, id: i64, ends: u64) -> bool {
         .is_ok()
 }
 
-/// Takes a listing of every mapping into the mirror: those etcd has (but not the ones
-/// still pending here, whose local copy is newer), and none for the ELINs in `known`
-/// that etcd no longer has (their lease ended). `known` becomes the listed ELINs.
+/// Takes a listing of every mapping, read at cluster `revision`, into the mirror: those
+/// etcd has, and none for the ELINs in `known` that etcd no longer has (their lease
+/// ended). `known` becomes the listed ELINs. Two kinds of mirrored mapping are newer
+/// than the listing and stay: those still pending here, and those a transaction wrote
+/// after the listing was read (the answers of both can cross on the way).
 pub fn refresh(
     shared: &dyn Shared,
     keys: &Keys,
+    revision: i64,
     listed: &[(String, Kv)],
     known: &mut BTreeSet<String>,
 ) {
     let pending = pending(shared);
+    let newer = |elin: &str| mirrored(shared, elin).is_some_and(|m| m.rev > revision);
     let mut now_known = BTreeSet::new();
     for (key, kv) in listed {
         let Some(elin) = keys.elin(key) else {
             continue;
         };
         now_known.insert(elin.to_owned());
-        if pending.contains_key(elin) {
+        if pending.contains_key(elin) || newer(elin) {
             continue;
         }
         let fresh = decode(kv);
@@ -348,7 +352,7 @@ pub fn refresh(
         }
     }
     for gone in known.difference(&now_known) {
-        if !pending.contains_key(gone) {
+        if !pending.contains_key(gone) && !newer(gone) {
             mirror(shared, gone, None);
         }
     }
@@ -602,6 +606,7 @@ mod tests {
         refresh(
             &m,
             &keys,
+            6,
             &[kv(&keys, A, &entry("theirs", 150), 6)],
             &mut known,
         );
@@ -652,6 +657,7 @@ mod tests {
         refresh(
             &m,
             &keys,
+            4,
             &[
                 kv(&keys, A, &entry("a", 1), 3),
                 kv(&keys, B, &entry("b", 1), 4),
@@ -659,9 +665,17 @@ mod tests {
             &mut known,
         );
         assert_eq!(mirrored(&m, B).unwrap().rev, 4);
-        refresh(&m, &keys, &[kv(&keys, A, &entry("a", 1), 3)], &mut known);
+        refresh(&m, &keys, 5, &[kv(&keys, A, &entry("a", 1), 3)], &mut known);
         assert_eq!(mirrored(&m, B), None, "B's lease ended");
         assert_eq!(known.len(), 1);
+        // A transaction answered after the listing was read: its mapping is newer.
+        let written = Mirrored {
+            rev: 9,
+            entry: entry("fresh", 2),
+        };
+        mirror(&m, A, Some(&written));
+        refresh(&m, &keys, 8, &[kv(&keys, A, &entry("a", 1), 3)], &mut known);
+        assert_eq!(mirrored(&m, A), Some(written));
     }
 
     #[test]

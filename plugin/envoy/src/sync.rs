@@ -129,8 +129,10 @@ impl Sync {
         };
         let now = host::now_nanos() / NANOS;
         if is_list {
-            match wire::kvs(&body) {
-                Ok(listed) => refresh(&HostShared, &self.keys, &listed, &mut self.known),
+            match wire::listing(&body) {
+                Ok((revision, listed)) => {
+                    refresh(&HostShared, &self.keys, revision, &listed, &mut self.known);
+                }
                 Err(why) => malformed(&why),
             }
         } else if let Some((_, ends)) = grant {
