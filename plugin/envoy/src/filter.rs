@@ -18,7 +18,7 @@ use crate::addresses::parse_peer;
 use crate::config::{BundleSource, Config, EtcdStore};
 use crate::decide::{Judged, finish, judge, notification_answered};
 use crate::framer::{Direction, Fed, Forward};
-use crate::gate::{Gate, Next};
+use crate::gate::{Gate, HoldId, Next};
 use crate::replicated::{Confirmed, Keys, Plan, TRIES, lease_for};
 use crate::shared::claim_poller;
 use crate::sync::{Sync, answer, longest_window, send_within};
@@ -271,6 +271,10 @@ struct Hold {
     sends: u8,
     /// The request in flight.
     token: Option<u32>,
+    /// Not sent yet: an earlier decision on this connection writes the same ELIN and
+    /// its answer is not in. Decided again once it is (the mirror then has etcd's
+    /// revision to compare), rather than sent now to lose the race to its neighbour.
+    blocked: bool,
     started_ns: u64,
     deadline_ns: u64,
 }
@@ -312,7 +316,7 @@ impl Stream {
         } else {
             &mut self.up
         };
-        if size == 0 && side.direction.pending() == 0 && side.gate.hold().is_none() {
+        if size == 0 && side.direction.pending() == 0 && !side.gate.is_waiting() {
             return Action::Continue;
         }
         let data = host::buffer(side.buffer, size);
@@ -323,12 +327,19 @@ impl Stream {
             return Action::Continue;
         }
         let now_ns = host::now_nanos();
-        if side.gate.hold().is_some() {
-            return self.keep_while_waiting(&data, end_of_stream);
-        }
         let engine = active::for_message(&config.trusted_keys, now_ns);
         let peer = side.peer();
         let now = now_ns / NANOS;
+        if side.gate.is_waiting() {
+            // Frame only: the messages are decided in the gate, behind what waits.
+            let fed = side
+                .direction
+                .feed(&data, end_of_stream, &self.limits, |_| Forward::Stop);
+            report_unframed(&fed, downstream, peer, &self.limits);
+            let before = fed.replacement.clone().unwrap_or_else(|| data.clone());
+            side.gate.keep(before, fed.rest);
+            return self.wait_on(size, now_ns);
+        }
         let mut held = None;
         let fed = side
             .direction
@@ -345,125 +356,196 @@ impl Stream {
                 }
             });
         report_unframed(&fed, downstream, peer, &self.limits);
-        if let Some(hold) = held {
-            let mut rest = fed.rest.into_iter();
-            // The first piece kept is the held message itself.
-            let _ = rest.next();
-            side.gate
-                .stop(fed.replacement.unwrap_or_default(), hold, rest);
-            self.empty_buffer(size);
-            return match self.send() {
-                true => Action::Pause,
-                false => self.forward_now(Settled::Degraded(
-                    "callback store (etcd) could not be asked".to_owned(),
-                )),
-            };
-        }
-        if let Some(out) = &fed.replacement {
-            replace(side.buffer, size, out);
-        }
-        Action::Continue
+        let Some(hold) = held else {
+            if let Some(out) = &fed.replacement {
+                replace(side.buffer, size, out);
+            }
+            return Action::Continue;
+        };
+        hold.plan.tentative(&HostShared);
+        let mut rest = fed.rest.into_iter();
+        // The first piece kept is the held message itself.
+        let _ = rest.next();
+        let id = side.gate.hold(fed.replacement.unwrap_or_default(), hold);
+        side.gate.keep(Vec::new(), rest);
+        self.send_or_settle(id);
+        self.wait_on(size, now_ns)
     }
 
-    /// Data that arrived while a decision waits: out of Envoy's buffer, into the gate,
-    /// framed but not decided yet.
-    fn keep_while_waiting(&mut self, data: &[u8], end_of_stream: bool) -> Action {
-        let side = &mut self.down;
-        let fed = side
-            .direction
-            .feed(data, end_of_stream, &self.limits, |_| Forward::Stop);
-        report_unframed(&fed, true, side.peer, &self.limits);
-        let before = fed.replacement.clone().unwrap_or_else(|| data.to_vec());
-        side.gate.keep(before, fed.rest);
-        self.empty_buffer(data.len());
+    /// After data went into the gate: its waiting messages decided (a decision that
+    /// waits too sends its request now), Envoy's buffer emptied of what the gate holds,
+    /// and the connection paused while anything waits.
+    fn wait_on(&mut self, size: usize, now_ns: u64) -> Action {
+        self.decide_waiting(now_ns);
         let bound = self.limits.max_message_bytes as usize * 2;
         if self.down.gate.bytes() > bound {
             // Envoy's flow control does not see what waits here: stop waiting rather
             // than hold more than two messages' worth of a connection.
-            return self.forward_now(Settled::Degraded(format!(
-                "callback store (etcd): over {bound} bytes arrived while waiting"
-            )));
-        }
-        Action::Pause
-    }
-
-    /// Settles the held decision now, from `on_data`: what the gate releases goes into
-    /// Envoy's buffer and the data flows on.
-    fn forward_now(&mut self, settled: Settled) -> Action {
-        match self.settle(settled) {
-            Some(out) => {
-                replace(BufferType::DownstreamData, 0, &out);
-                Action::Continue
-            }
-            None => Action::Pause,
-        }
-    }
-
-    /// Settles the held decision, from an answer: what the gate releases goes into
-    /// Envoy's buffer and the connection resumes.
-    fn forward_later(&mut self, settled: Settled) {
-        if let Some(out) = self.settle(settled) {
-            replace(BufferType::DownstreamData, 0, &out);
-            if host::resume_downstream().is_err() {
-                metrics::count(metrics::HOST_ERRORS);
-                host::log(
-                    LogLevel::Critical,
-                    "e911: Envoy refused to resume a connection after its decision",
+            for id in self.down.gate.ids() {
+                self.settle(
+                    id,
+                    Settled::Degraded(format!(
+                        "callback store (etcd): over {bound} bytes arrived while waiting"
+                    )),
                 );
             }
         }
+        if self.down.gate.is_waiting() {
+            // A paused connection forwards nothing: even what is ready waits in the gate
+            // until an answer resumes the connection.
+            replace(BufferType::DownstreamData, size, &[]);
+            return Action::Pause;
+        }
+        let out = self.down.gate.ready();
+        replace(BufferType::DownstreamData, size, &out);
+        Action::Continue
     }
 
-    /// Finishes the held decision and releases what waited behind it, deciding it in
-    /// order; returns the bytes to forward, or `None` while another decision waits.
-    fn settle(&mut self, mut settled: Settled) -> Option<Vec<u8>> {
-        let config = self.config.clone()?;
-        loop {
-            let hold = self.down.gate.take_hold()?;
-            if let Some(token) = hold.token {
-                self.late.push(token);
-            }
-            let now_ns = host::now_nanos();
-            let waited_us = now_ns.saturating_sub(hold.started_ns) / 1000;
-            metrics::histogram(metrics::ETCD_WAIT_US, waited_us);
-            let mut verdict = hold.verdict;
-            if let Settled::Degraded(why) = settled {
-                metrics::count(metrics::ETCD_DEGRADED);
-                hold.plan.unanswered(&HostShared);
-                verdict.degrade(format!(
-                    "{why}; decided on this proxy's copy, the mapping is written when etcd answers"
-                ));
-            }
-            let decided = finish(verdict, &config).unwrap_or(hold.message);
-            let engine = active::for_message(&config.trusted_keys, now_ns);
-            let peer = self.down.peer;
-            let out = self.down.gate.release(decided, |message| {
-                match judge(engine.as_deref(), message, peer, now_ns / NANOS, &config) {
-                    Judged::Final(verdict) => {
-                        finish(verdict, &config).map_or(Next::Same, Next::Changed)
-                    }
-                    Judged::Waits(verdict, plan) => {
-                        Next::Hold(Hold::new(message, verdict, plan, now_ns, &config))
-                    }
+    /// Decides the messages waiting in the gate; those that wait too send their
+    /// requests (and are settled degraded at once if they cannot).
+    fn decide_waiting(&mut self, now_ns: u64) {
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        let engine = active::for_message(&config.trusted_keys, now_ns);
+        let peer = self.down.peer;
+        let held = self.down.gate.decide(|message| {
+            match judge(engine.as_deref(), message, peer, now_ns / NANOS, &config) {
+                Judged::Final(verdict) => {
+                    finish(verdict, &config).map_or(Next::Same, Next::Changed)
                 }
-            });
-            if out.is_some() || self.send() {
-                return out;
+                Judged::Waits(verdict, plan) => {
+                    plan.tentative(&HostShared);
+                    Next::Hold(Hold::new(message, verdict, plan, now_ns, &config))
+                }
             }
-            settled = Settled::Degraded("callback store (etcd) could not be asked".to_owned());
+        });
+        for id in held {
+            self.send_or_settle(id);
         }
     }
 
-    /// Sends the held decision's transaction within what is left of its wait; false
-    /// when it cannot be sent (no time left, too many tries, Envoy refused).
-    fn send(&mut self) -> bool {
+    /// Sends decision `id`'s transaction (or leaves it blocked behind an earlier one on
+    /// the same ELIN), or settles it degraded when it cannot be sent.
+    fn send_or_settle(&mut self, id: HoldId) {
+        if self.writes_in_flight(id) {
+            if let Some(hold) = self.down.gate.hold_mut(id) {
+                hold.blocked = true;
+            }
+            return;
+        }
+        if !self.send(id) {
+            self.settle(
+                id,
+                Settled::Degraded("callback store (etcd) could not be asked".to_owned()),
+            );
+        }
+    }
+
+    /// Whether an earlier decision waiting here has a request in flight that writes an
+    /// ELIN decision `id` writes.
+    fn writes_in_flight(&self, id: HoldId) -> bool {
+        let mut holds = self.down.gate.holds();
+        let Some(mine) = holds.find(|(other, _)| *other == id).map(|(_, h)| h) else {
+            return false;
+        };
+        let writes = |hold: &Hold, elin: &str| hold.plan.puts.iter().any(|(e, _)| e == elin);
+        self.down.gate.holds().any(|(other, hold)| {
+            other != id
+                && hold.token.is_some()
+                && mine.plan.puts.iter().any(|(elin, _)| writes(hold, elin))
+        })
+    }
+
+    /// Decides again, and sends, the blocked decisions whose ELIN is no longer being
+    /// written by an earlier one.
+    fn unblock(&mut self) {
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        let now_ns = host::now_nanos();
+        let engine = active::for_message(&config.trusted_keys, now_ns);
+        let peer = self.down.peer;
+        for id in self.down.gate.ids() {
+            let blocked = self.down.gate.hold_mut(id).is_some_and(|h| h.blocked);
+            if !blocked || self.writes_in_flight(id) {
+                continue;
+            }
+            let Some(hold) = self.down.gate.hold_mut(id) else {
+                continue;
+            };
+            hold.blocked = false;
+            match judge(
+                engine.as_deref(),
+                &hold.message,
+                peer,
+                now_ns / NANOS,
+                &config,
+            ) {
+                Judged::Final(verdict) => {
+                    hold.verdict = verdict;
+                    self.settle(id, Settled::Confirmed);
+                }
+                Judged::Waits(verdict, plan) => {
+                    plan.tentative(&HostShared);
+                    (hold.verdict, hold.plan) = (verdict, plan);
+                    self.send_or_settle(id);
+                }
+            }
+        }
+    }
+
+    /// Settles decision `id` from an answer; what the gate can now release goes into
+    /// Envoy's buffer and the connection resumes.
+    fn settle_and_resume(&mut self, id: HoldId, settled: Settled) {
+        self.settle(id, settled);
+        self.unblock();
+        let out = self.down.gate.ready();
+        if out.is_empty() {
+            return;
+        }
+        replace(BufferType::DownstreamData, 0, &out);
+        if host::resume_downstream().is_err() {
+            metrics::count(metrics::HOST_ERRORS);
+            host::log(
+                LogLevel::Critical,
+                "e911: Envoy refused to resume a connection after its decision",
+            );
+        }
+    }
+
+    /// Finishes decision `id`: its effects, and its bytes in its place in the gate.
+    fn settle(&mut self, id: HoldId, settled: Settled) {
+        let (Some(config), Some(hold)) = (self.config.clone(), self.down.gate.take(id)) else {
+            return;
+        };
+        if let Some(token) = hold.token {
+            self.late.push(token);
+        }
+        let waited_us = host::now_nanos().saturating_sub(hold.started_ns) / 1000;
+        metrics::histogram(metrics::ETCD_WAIT_US, waited_us);
+        let mut verdict = hold.verdict;
+        if let Settled::Degraded(why) = settled {
+            metrics::count(metrics::ETCD_DEGRADED);
+            hold.plan.unanswered(&HostShared);
+            verdict.degrade(format!(
+                "{why}; decided on this proxy's copy, the mapping is written when etcd answers"
+            ));
+        }
+        let decided = finish(verdict, &config).unwrap_or(hold.message);
+        self.down.gate.fill(id, decided);
+    }
+
+    /// Sends decision `id`'s transaction within what is left of its wait; false when it
+    /// cannot be sent (no time left, too many tries, Envoy refused).
+    fn send(&mut self, id: HoldId) -> bool {
         let (Some(config), Some(keys)) = (self.config.clone(), &self.keys) else {
             return false;
         };
         let Some(etcd) = &config.etcd else {
             return false;
         };
-        let Some(hold) = self.down.gate.hold_mut() else {
+        let Some(hold) = self.down.gate.hold_mut(id) else {
             return false;
         };
         let left = hold.deadline_ns.saturating_sub(host::now_nanos());
@@ -488,14 +570,14 @@ impl Stream {
         hold.token.is_some()
     }
 
-    /// etcd's answer to the held decision's transaction.
-    fn answered(&mut self, etcd: &EtcdStore, body_size: usize) {
+    /// etcd's answer to decision `id`'s transaction.
+    fn answered(&mut self, id: HoldId, etcd: &EtcdStore, body_size: usize) {
         let (Some(config), Some(keys)) = (self.config.clone(), self.keys.clone()) else {
             return;
         };
         let answer = answer(body_size)
             .and_then(|body| wire::txn_answer(&body).map_err(|why| why.to_string()));
-        let Some(hold) = self.down.gate.hold_mut() else {
+        let Some(hold) = self.down.gate.hold_mut(id) else {
             return;
         };
         hold.token = None;
@@ -503,25 +585,28 @@ impl Stream {
             Ok(answer) => answer,
             Err(why) => {
                 metrics::count(metrics::ETCD_FAILURES);
+                let sends = hold.sends;
                 // Another member, while the wait lasts.
-                if !self.send() {
-                    self.forward_later(Settled::Degraded(format!(
-                        "callback store (etcd) did not answer: {why}"
-                    )));
+                if !self.send(id) {
+                    let why = format!(
+                        "callback store (etcd) did not answer ({sends} requests, the last: {why})"
+                    );
+                    self.settle_and_resume(id, Settled::Degraded(why));
                 }
                 return;
             }
         };
         if hold.plan.answered(&HostShared, &keys, &answer) == Confirmed::Yes {
-            self.forward_later(Settled::Confirmed);
+            self.settle_and_resume(id, Settled::Confirmed);
             return;
         }
         // Another proxy wrote first; the mirror now has what it wrote: decide again.
         metrics::count(metrics::ETCD_LOST_RACES);
         if hold.tries >= TRIES {
-            self.forward_later(Settled::Degraded(format!(
+            let why = format!(
                 "other proxies took the ELIN this call chose {TRIES} times; forwarded with the last choice"
-            )));
+            );
+            self.settle_and_resume(id, Settled::Degraded(why));
             return;
         }
         hold.tries += 1;
@@ -536,24 +621,24 @@ impl Stream {
         ) {
             Judged::Final(verdict) => {
                 hold.verdict = verdict;
-                self.forward_later(Settled::Confirmed);
+                self.settle_and_resume(id, Settled::Confirmed);
             }
             Judged::Waits(verdict, plan) => {
+                plan.tentative(&HostShared);
                 (hold.verdict, hold.plan) = (verdict, plan);
-                if !self.send() {
+                if self.writes_in_flight(id) {
+                    if let Some(hold) = self.down.gate.hold_mut(id) {
+                        hold.blocked = true;
+                    }
+                } else if !self.send(id) {
                     let why = format!(
                         "callback store (etcd): no time left to confirm after losing a race ({} ms wait)",
                         etcd.wait_ms
                     );
-                    self.forward_later(Settled::Degraded(why));
+                    self.settle_and_resume(id, Settled::Degraded(why));
                 }
             }
         }
-    }
-
-    /// Empties Envoy's downstream buffer (its bytes wait in the gate).
-    fn empty_buffer(&self, size: usize) {
-        replace(BufferType::DownstreamData, size, &[]);
     }
 }
 
@@ -567,6 +652,7 @@ impl Hold {
             tries: 1,
             sends: 0,
             token: None,
+            blocked: false,
             started_ns: now_ns,
             deadline_ns: now_ns + wait_ms * 1_000_000,
         }
@@ -628,9 +714,9 @@ impl Context for Stream {
         }
         let etcd = self.config.clone();
         if let Some(etcd) = etcd.as_ref().and_then(|c| c.etcd.as_ref())
-            && self.down.gate.hold().and_then(|h| h.token) == Some(token)
+            && let Some(id) = self.down.gate.find(|h| h.token == Some(token))
         {
-            self.answered(etcd, body);
+            self.answered(id, etcd, body);
             return;
         }
         notification_answered();

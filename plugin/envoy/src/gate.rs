@@ -1,43 +1,49 @@
-//! One direction of a connection while a decision waits for an answer (etcd's, see
-//! `crate::replicated`): the bytes that came before the waiting message, the message,
-//! and everything after it, in order, out of Envoy's buffer until the answer comes.
+//! One direction of a connection while decisions wait for answers (etcd's, see
+//! `crate::replicated`): every byte that arrived since the first waiting message, in
+//! order, out of Envoy's buffer until what is ahead of it is settled.
 //!
 //! Envoy keeps a paused connection's data in its read buffer and hands the whole buffer
 //! to the filter on every read, so the filter takes each arrival out of the buffer into
-//! here. When the answer comes, what waited is decided in order; a later message that
-//! needs an answer of its own stops the gate again.
+//! here. Messages are still decided as they arrive: one that needs an answer of its own
+//! waits beside the first (their requests overlap, so a trunk connection carrying many
+//! emergency calls is not limited to one round trip at a time), and everything is
+//! forwarded in the order it arrived, as far as the first decision still waiting.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::framer::Rest;
+
+/// Identifies one waiting decision within its gate.
+pub type HoldId = u64;
 
 /// What waits, in order.
 #[derive(Debug, PartialEq, Eq)]
 enum Waiting {
     /// Bytes decided (or passed as received), to forward as they are.
     Ready(Vec<u8>),
-    /// The place of the message whose decision waits.
-    Held,
-    /// A complete message still to be decided.
+    /// The place of a message whose decision waits.
+    Held(HoldId),
+    /// A complete message not decided yet.
     Message(Vec<u8>),
 }
 
-/// What to forward for a message taken out of the gate.
+/// What to forward for a message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next<H> {
     /// The message as received.
     Same,
     /// These bytes in its place.
     Changed(Vec<u8>),
-    /// Its decision waits too: `H` says for what.
+    /// Its decision waits: `H` says for what.
     Hold(H),
 }
 
-/// One direction's waiting data, and the decision it waits for (`H`).
+/// One direction's waiting data, and the decisions it waits for (`H`).
 #[derive(Debug)]
 pub struct Gate<H> {
     queue: VecDeque<Waiting>,
-    hold: Option<H>,
+    holds: BTreeMap<HoldId, H>,
+    next_id: HoldId,
     bytes: usize,
 }
 
@@ -45,21 +51,39 @@ impl<H> Default for Gate<H> {
     fn default() -> Self {
         Self {
             queue: VecDeque::new(),
-            hold: None,
+            holds: BTreeMap::new(),
+            next_id: 0,
             bytes: 0,
         }
     }
 }
 
 impl<H> Gate<H> {
-    /// The decision this direction waits for, if any.
-    pub fn hold(&self) -> Option<&H> {
-        self.hold.as_ref()
+    /// Whether any decision waits (then every new byte goes through the gate).
+    pub fn is_waiting(&self) -> bool {
+        !self.holds.is_empty()
     }
 
-    /// The decision this direction waits for, to change.
-    pub fn hold_mut(&mut self) -> Option<&mut H> {
-        self.hold.as_mut()
+    /// The waiting decision `id`, to change.
+    pub fn hold_mut(&mut self, id: HoldId) -> Option<&mut H> {
+        self.holds.get_mut(&id)
+    }
+
+    /// The first waiting decision `is` picks out.
+    pub fn find(&self, is: impl Fn(&H) -> bool) -> Option<HoldId> {
+        self.holds
+            .iter()
+            .find_map(|(id, hold)| is(hold).then_some(*id))
+    }
+
+    /// Every waiting decision, in the order they were made.
+    pub fn holds(&self) -> impl Iterator<Item = (HoldId, &H)> {
+        self.holds.iter().map(|(id, hold)| (*id, hold))
+    }
+
+    /// Every waiting decision's id.
+    pub fn ids(&self) -> Vec<HoldId> {
+        self.holds.keys().copied().collect()
     }
 
     /// Bytes waiting (bounded by the caller: Envoy's flow control does not see them).
@@ -67,17 +91,18 @@ impl<H> Gate<H> {
         self.bytes
     }
 
-    /// Starts waiting for `hold`, with `before` ready ahead of it and `after` (the
-    /// pieces after the held message) behind it.
-    pub fn stop(&mut self, before: Vec<u8>, hold: H, after: impl IntoIterator<Item = Rest>) {
+    /// A message whose decision waits for `hold`, with `before` ready ahead of it.
+    pub fn hold(&mut self, before: Vec<u8>, hold: H) -> HoldId {
         self.push(Waiting::Ready(before));
-        self.push(Waiting::Held);
-        self.hold = Some(hold);
-        self.keep(Vec::new(), after);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.holds.insert(id, hold);
+        self.push(Waiting::Held(id));
+        id
     }
 
-    /// Data that arrived while waiting: `before` (bytes ahead of any complete message)
-    /// and the pieces framed after it.
+    /// Data that arrived: `before` (bytes ahead of any complete message) and the pieces
+    /// framed after it, not decided yet (see [`decide`](Self::decide)).
     pub fn keep(&mut self, before: Vec<u8>, after: impl IntoIterator<Item = Rest>) {
         self.push(Waiting::Ready(before));
         for piece in after {
@@ -88,56 +113,71 @@ impl<H> Gate<H> {
         }
     }
 
-    /// Takes the decision this direction waits for out, to settle it (then
-    /// [`release`](Self::release)).
-    pub fn take_hold(&mut self) -> Option<H> {
-        self.hold.take()
+    /// Decides every message not decided yet, in order; returns the ids of the
+    /// decisions that now wait.
+    pub fn decide(&mut self, mut decide: impl FnMut(&[u8]) -> Next<H>) -> Vec<HoldId> {
+        let mut held = Vec::new();
+        for waiting in &mut self.queue {
+            let Waiting::Message(message) = waiting else {
+                continue;
+            };
+            *waiting = match decide(message) {
+                Next::Same => Waiting::Ready(core::mem::take(message)),
+                Next::Changed(bytes) => {
+                    self.bytes = self.bytes - message.len() + bytes.len();
+                    Waiting::Ready(bytes)
+                }
+                Next::Hold(hold) => {
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    self.holds.insert(id, hold);
+                    held.push(id);
+                    // The message's bytes now live in its hold.
+                    self.bytes -= message.len();
+                    Waiting::Held(id)
+                }
+            };
+        }
+        held
     }
 
-    /// The held decision is settled: `decided` goes in its place, and what follows is
-    /// decided by `decide` in order until a message holds again. Returns every byte
-    /// that can be forwarded now, or `None` while a new hold waits (the bytes before it
-    /// wait with it).
-    pub fn release(
-        &mut self,
-        decided: Vec<u8>,
-        mut decide: impl FnMut(&[u8]) -> Next<H>,
-    ) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.bytes);
-        while let Some(waiting) = self.queue.pop_front() {
-            match waiting {
-                Waiting::Ready(bytes) => out.extend_from_slice(&bytes),
-                Waiting::Held => out.extend_from_slice(&decided),
-                Waiting::Message(message) => match decide(&message) {
-                    Next::Same => out.extend_from_slice(&message),
-                    Next::Changed(bytes) => out.extend_from_slice(&bytes),
-                    Next::Hold(hold) => {
-                        self.queue.push_front(Waiting::Held);
-                        self.queue.push_front(Waiting::Ready(out));
-                        self.hold = Some(hold);
-                        self.bytes = self.queue.iter().map(size).sum();
-                        return None;
-                    }
-                },
-            }
+    /// Takes waiting decision `id` out, to settle it; then [`fill`](Self::fill) its
+    /// place.
+    pub fn take(&mut self, id: HoldId) -> Option<H> {
+        self.holds.remove(&id)
+    }
+
+    /// The bytes to forward in place of settled decision `id`.
+    pub fn fill(&mut self, id: HoldId, decided: Vec<u8>) {
+        let place = self
+            .queue
+            .iter_mut()
+            .find(|w| matches!(w, Waiting::Held(held) if *held == id));
+        if let Some(place) = place {
+            self.bytes += decided.len();
+            *place = Waiting::Ready(decided);
         }
-        self.bytes = 0;
-        Some(out)
+    }
+
+    /// The bytes that can be forwarded now: everything up to the first decision still
+    /// waiting (or a message not decided yet).
+    pub fn ready(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(Waiting::Ready(bytes)) = self.queue.front() {
+            out.extend_from_slice(bytes);
+            self.bytes -= bytes.len();
+            self.queue.pop_front();
+        }
+        out
     }
 
     fn push(&mut self, waiting: Waiting) {
-        if matches!(&waiting, Waiting::Ready(bytes) if bytes.is_empty()) {
-            return;
+        match &waiting {
+            Waiting::Ready(bytes) if bytes.is_empty() => return,
+            Waiting::Ready(bytes) | Waiting::Message(bytes) => self.bytes += bytes.len(),
+            Waiting::Held(_) => {}
         }
-        self.bytes += size(&waiting);
         self.queue.push_back(waiting);
-    }
-}
-
-fn size(waiting: &Waiting) -> usize {
-    match waiting {
-        Waiting::Ready(bytes) | Waiting::Message(bytes) => bytes.len(),
-        Waiting::Held => 0,
     }
 }
 
@@ -145,53 +185,87 @@ fn size(waiting: &Waiting) -> usize {
 mod tests {
     use super::*;
 
-    #[test]
-    fn releases_everything_in_order_once_the_hold_is_settled() {
-        let mut gate = Gate::default();
-        gate.stop(
-            b"before ".to_vec(),
-            "h1",
-            [Rest::Raw(b"\r\n".to_vec()), Rest::Message(b"m2 ".to_vec())],
-        );
-        gate.keep(b"".to_vec(), [Rest::Message(b"m3".to_vec())]);
-        assert_eq!(gate.hold(), Some(&"h1"));
-        assert_eq!(gate.bytes(), 7 + 2 + 3 + 2);
-        assert_eq!(gate.take_hold(), Some("h1"));
-        let out = gate.release(b"DECIDED ".to_vec(), |m| {
-            if m == b"m2 " {
-                Next::Changed(b"M2 ".to_vec())
+    fn same_but(
+        held: &'static [u8],
+        hold: &'static str,
+    ) -> impl FnMut(&[u8]) -> Next<&'static str> {
+        move |m| {
+            if m == held {
+                Next::Hold(hold)
+            } else if m.starts_with(b"x") {
+                Next::Changed(m.to_ascii_uppercase())
             } else {
                 Next::Same
             }
-        });
-        assert_eq!(out.as_deref(), Some(&b"before DECIDED \r\nM2 m3"[..]));
-        assert_eq!(gate.hold(), None);
+        }
+    }
+
+    #[test]
+    fn forwards_in_order_up_to_the_first_decision_still_waiting() {
+        let mut gate = Gate::default();
+        let first = gate.hold(b"before ".to_vec(), "h1");
+        gate.keep(
+            Vec::new(),
+            [
+                Rest::Raw(b"\r\n".to_vec()),
+                Rest::Message(b"m2 ".to_vec()),
+                Rest::Message(b"x3 ".to_vec()),
+            ],
+        );
+        assert_eq!(gate.bytes(), 7 + 2 + 3 + 3);
+        assert!(gate.decide(same_but(b"-", "-")).is_empty());
+        assert!(gate.is_waiting());
+        assert_eq!(
+            gate.ready(),
+            b"before ".to_vec(),
+            "what is ahead of the hold"
+        );
+        assert_eq!(gate.take(first), Some("h1"));
+        gate.fill(first, b"DECIDED ".to_vec());
+        assert!(!gate.is_waiting());
+        assert_eq!(gate.ready(), b"DECIDED \r\nm2 X3 ".to_vec());
         assert_eq!(gate.bytes(), 0);
     }
 
     #[test]
-    fn a_later_message_that_holds_stops_the_gate_again() {
+    fn later_decisions_wait_beside_the_first_and_settle_in_any_order() {
         let mut gate = Gate::default();
-        gate.stop(
+        let first = gate.hold(Vec::new(), "h1");
+        gate.keep(
             Vec::new(),
-            1,
             [
                 Rest::Message(b"a ".to_vec()),
                 Rest::Message(b"b ".to_vec()),
                 Rest::Message(b"c".to_vec()),
             ],
         );
-        gate.take_hold();
-        let out = gate.release(b"X ".to_vec(), |m| {
-            if m == b"b " {
-                Next::Hold(2)
-            } else {
-                Next::Same
-            }
-        });
-        assert_eq!(out, None);
-        assert_eq!(gate.take_hold(), Some(2));
-        let out = gate.release(b"B ".to_vec(), |_| Next::Same);
-        assert_eq!(out.as_deref(), Some(&b"X a B c"[..]));
+        let held = gate.decide(same_but(b"b ", "h2"));
+        assert_eq!(held.len(), 1);
+        let second = held[0];
+        assert_eq!(gate.find(|h| *h == "h2"), Some(second));
+        // The second settles first: nothing moves past the first.
+        gate.take(second);
+        gate.fill(second, b"B ".to_vec());
+        assert_eq!(gate.ready(), b"".to_vec());
+        gate.take(first);
+        gate.fill(first, b"X ".to_vec());
+        assert_eq!(gate.ready(), b"X a B c".to_vec());
+        assert!(!gate.is_waiting());
+    }
+
+    #[test]
+    fn bytes_ahead_of_a_later_hold_go_once_the_first_is_settled() {
+        let mut gate = Gate::default();
+        let first = gate.hold(Vec::new(), "h1");
+        gate.keep(
+            Vec::new(),
+            [Rest::Message(b"a ".to_vec()), Rest::Message(b"b".to_vec())],
+        );
+        let second = gate.decide(same_but(b"b", "h2"))[0];
+        gate.take(first);
+        gate.fill(first, b"X ".to_vec());
+        assert_eq!(gate.ready(), b"X a ".to_vec());
+        assert!(gate.is_waiting());
+        assert_eq!(gate.ids(), vec![second]);
     }
 }

@@ -237,9 +237,11 @@ impl Plan {
         }
     }
 
-    /// etcd did not answer: the decision stands on the mirror, which takes its mappings
-    /// (keeping the revisions they replace), and they wait to be written.
-    pub fn unanswered(&self, shared: &dyn Shared) -> bool {
+    /// The decision waits for etcd: the mirror takes its mappings now (keeping the
+    /// revisions they replace, which the transaction compares), so the next decision on
+    /// this proxy, made before the answer comes, sees the ELIN taken and chooses
+    /// another. The answer then puts etcd's revision or etcd's mapping in their place.
+    pub fn tentative(&self, shared: &dyn Shared) {
         for (elin, entry) in &self.puts {
             let rev = mirrored(shared, elin).map_or(0, |m| m.rev);
             let local = Mirrored {
@@ -248,6 +250,12 @@ impl Plan {
             };
             mirror(shared, elin, Some(&local));
         }
+    }
+
+    /// etcd did not answer: the decision stands on the mirror, which keeps its mappings
+    /// (see [`tentative`](Self::tentative)), and they wait to be written.
+    pub fn unanswered(&self, shared: &dyn Shared) -> bool {
+        self.tentative(shared);
         update_pending(shared, |pending| {
             for (elin, entry) in &self.puts {
                 pending.insert(elin.clone(), entry.clone());
