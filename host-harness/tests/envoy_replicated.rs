@@ -2,9 +2,9 @@
 //! state through a real three-member etcd cluster (Debian's `etcd-server`) on loopback:
 //! the story `replicated.rs` tells for two harness proxies, told for the Envoy filter.
 //!
-//! The filter's `callback_store.etcd` reaches the members through the Envoy cluster `etcd`:
-//! round robin, 0.25 s to connect, and an HTTP health check on `/health` that takes a dead
-//! member out within a second. Phones (127.2.0.10, Wichita's ERL, whose pool holds two
+//! The filter's `callback_store.etcd` reaches the members through one Envoy cluster each
+//! (`etcd-0` … `etcd-2`), asking the last one that answered first and the next one when a
+//! request fails. Phones (127.2.0.10, Wichita's ERL, whose pool holds two
 //! ELINs) call 911 over raw TCP through either Envoy's `phones` listener to the ELIN
 //! gateway (a `Sink`); a PSAP (127.9.0.1, a carrier network) calls an ELIN back through
 //! B's `carrier` listener, whose upstream is the callers' side (another `Sink`); SIPp
@@ -254,9 +254,9 @@ fn a_sipp_load_through_both_is_confirmed_by_etcd(rig: &mut Rig) {
     }
 }
 
-/// A follower killed, then a call through A and one through B right away, before Envoy's
-/// health check can have taken the member out: a request that meets the dead member is
-/// retried on another within the wait. Neither call is degraded; etcd maps both.
+/// A follower killed, then a call through A and one through B right away: a request that
+/// meets the dead member is retried on the next within the wait. Neither call is
+/// degraded; etcd maps both.
 fn a_killed_follower_degrades_no_call(rig: &mut Rig) {
     let follower = rig.cluster.follower();
     rig.cluster.kill(follower);
@@ -561,23 +561,18 @@ struct Upstreams<'a> {
 
 /// An Envoy with its files under `dir`, running the filter on `config`: a `phones`
 /// listener to the ELIN gateway, a `sipp` listener to the SIPp callee, a `carrier`
-/// listener to the callers if given, and the cluster `etcd` on `cluster`'s members.
+/// listener to the callers if given, and a cluster per member of `cluster` (`etcd-0`…).
 fn start_edge(dir: &Path, config: &str, cluster: &Cluster, up: Upstreams<'_>) -> Envoy {
     std::fs::create_dir_all(dir).unwrap();
-    let members: Vec<(String, u16)> = cluster
-        .endpoints()
-        .split(',')
-        .map(|url| {
-            let (ip, port) = url.trim_start_matches("http://").rsplit_once(':').unwrap();
-            (ip.to_owned(), port.parse().unwrap())
-        })
-        .collect();
-    let members: Vec<(&str, u16)> = members.iter().map(|(ip, p)| (ip.as_str(), *p)).collect();
     let filter = || Filter::Inline(config.to_owned());
     let mut bootstrap = Bootstrap::new(dir)
         .listener("phones", filter(), ("127.0.0.6", up.gateway.port))
-        .listener("sipp", filter(), (SIPP_GATEWAY_IP, up.sipp_port))
-        .with_cluster(health_checked_cluster("etcd", &members, "/health"));
+        .listener("sipp", filter(), (SIPP_GATEWAY_IP, up.sipp_port));
+    // One Envoy cluster per member, as the filter's `clusters` names them.
+    for (i, url) in cluster.endpoints().split(',').enumerate() {
+        let (ip, port) = url.trim_start_matches("http://").rsplit_once(':').unwrap();
+        bootstrap = bootstrap.cluster(&format!("etcd-{i}"), (ip, port.parse().unwrap()));
+    }
     if let Some(callers) = up.callers {
         bootstrap = bootstrap.listener("carrier", filter(), ("127.0.0.7", callers.port));
     }
@@ -589,7 +584,7 @@ fn start_edge(dir: &Path, config: &str, cluster: &Cluster, up: Upstreams<'_>) ->
 fn plugin_config(bundle: &Path) -> String {
     let mut config: Value = serde_json::from_str(&inline_config(bundle, None)).unwrap();
     config["callback_store"] = json!({"etcd": {
-        "cluster": "etcd",
+        "clusters": ["etcd-0", "etcd-1", "etcd-2"],
         "authority": "etcd",
         "prefix": "/e911/",
         "wait_ms": WAIT_MS,

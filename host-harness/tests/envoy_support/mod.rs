@@ -165,12 +165,6 @@ impl Bootstrap {
         self
     }
 
-    /// Adds a cluster written out whole (e.g. [`health_checked_cluster`]).
-    pub fn with_cluster(mut self, cluster: Value) -> Self {
-        self.clusters.push(cluster);
-        self
-    }
-
     pub fn render(&self) -> String {
         json!({
             "node": {"id": "e911-test", "cluster": "e911-test"},
@@ -184,34 +178,6 @@ impl Bootstrap {
     pub fn start(self, workers: u32) -> Envoy {
         start_envoy(&self.dir, &self.render(), workers)
     }
-}
-
-/// A static cluster of several `endpoints`, taken in turn (round robin), that gives up on
-/// a connection after 0.25 s and checks each endpoint with `GET health_path` every 0.5 s:
-/// one failed check takes an endpoint out, one good check brings it back. The no-traffic
-/// interval is the same 0.5 s (Envoy's default is 60 s), so an endpoint that dies before
-/// the first request is out as soon.
-pub fn health_checked_cluster(name: &str, endpoints: &[(&str, u16)], health_path: &str) -> Value {
-    let lb_endpoints: Vec<Value> = endpoints
-        .iter()
-        .map(|(ip, port)| json!({"endpoint": {"address": address(ip, *port)}}))
-        .collect();
-    json!({
-        "name": name,
-        "type": "STATIC",
-        "connect_timeout": "0.25s",
-        "lb_policy": "ROUND_ROBIN",
-        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": lb_endpoints}]},
-        "health_checks": [{
-            "timeout": "0.25s",
-            "interval": "0.5s",
-            "no_traffic_interval": "0.5s",
-            "unhealthy_interval": "0.5s",
-            "unhealthy_threshold": 1,
-            "healthy_threshold": 1,
-            "http_health_check": {"path": health_path},
-        }],
-    })
 }
 
 /// A plain TCP connection to `to` from `from_ip` (a caller's address, as Envoy sees it).

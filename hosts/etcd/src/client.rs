@@ -116,7 +116,7 @@ impl Client {
         lease: i64,
         deadline: Instant,
     ) -> Result<Swap> {
-        let body = wire::txn(&[(key, revision)], &[Put { key, value, lease }]);
+        let body = wire::txn(&[(key, revision)], &[Put { key, value, lease }], &[]);
         match wire::txn_answer(&self.call(wire::TXN, &body, deadline)?)? {
             Txn::Written { .. } => Ok(Swap::Written),
             Txn::Lost(current) => Ok(Swap::Lost(current.into_iter().next().map(|(_, kv)| kv))),

@@ -68,8 +68,8 @@ pub enum Txn {
         /// The cluster revision of the transaction.
         revision: i64,
     },
-    /// A compared key had changed: what every compared key holds now. A compared key
-    /// missing from the list does not exist.
+    /// A compared key had changed: what every compared key (and every key the
+    /// transaction also read) holds now. A key missing from the list does not exist.
     Lost(Vec<(String, Kv)>),
 }
 
@@ -95,8 +95,9 @@ pub fn list(prefix: &str) -> Vec<u8> {
 }
 
 /// A transaction that writes `puts` if every key of `compares` was last written at its
-/// revision (0: if it does not exist), and otherwise reads every compared key.
-pub fn txn(compares: &[(&str, i64)], puts: &[Put<'_>]) -> Vec<u8> {
+/// revision (0: if it does not exist), and otherwise reads every compared key and every
+/// key of `also_read` (what the writer should know before it tries again).
+pub fn txn(compares: &[(&str, i64)], puts: &[Put<'_>], also_read: &[&str]) -> Vec<u8> {
     encode(&TxnRequest {
         compare: compares
             .iter()
@@ -119,7 +120,14 @@ pub fn txn(compares: &[(&str, i64)], puts: &[Put<'_>]) -> Vec<u8> {
             .collect(),
         failure: compares
             .iter()
-            .map(|(key, _)| FailureOp {
+            .map(|(key, _)| *key)
+            .chain(
+                also_read
+                    .iter()
+                    .copied()
+                    .filter(|key| !compares.iter().any(|(compared, _)| compared == key)),
+            )
+            .map(|key| FailureOp {
                 request_range: RangeRequest {
                     key: B64.encode(key),
                     range_end: None,
@@ -412,6 +420,7 @@ mod tests {
                 value: b"{}",
                 lease: 42,
             }],
+            &["/e911/callbacks/+1"],
         ));
         assert_eq!(
             body,

@@ -10,10 +10,11 @@
 //!
 //! or `"bundle": {"http": {"cluster": "bundles", "authority": "bundles.example",
 //! "path": "/contoso.bundle", "poll_seconds": 5}}`. ELIN callback mappings shared with
-//! the other proxies of an HA group through etcd: `"callback_store": {"etcd": {"cluster":
-//! "etcd", "authority": "etcd", "prefix": "/e911/", "wait_ms": 150, "grace_seconds":
-//! 3600}}` (see `crate::replicated`; TLS and client certificates to etcd are the
-//! cluster's transport socket). Unknown fields are refused, so a typo fails
+//! the other proxies of an HA group through etcd: `"callback_store": {"etcd": {"clusters":
+//! ["etcd-1", "etcd-2", "etcd-3"], "authority": "etcd", "prefix": "/e911/", "wait_ms":
+//! 150, "grace_seconds": 3600}}`, one Envoy cluster per member (or `"cluster": "etcd"`,
+//! one cluster of them all; see `crate::replicated`; TLS and client certificates to etcd
+//! are the clusters' transport sockets). Unknown fields are refused, so a typo fails
 //! `on_configure` instead of being ignored.
 
 use base64::Engine as _;
@@ -77,9 +78,15 @@ fn default_timeout_ms() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EtcdStore {
-    /// The Envoy cluster whose endpoints are the etcd members' client URLs.
-    pub cluster: String,
-    /// The `:authority` of the requests (default: the cluster's name).
+    /// One Envoy cluster per etcd member (its client URL), tried in turn from the last
+    /// one that answered, so a dead member costs one refused connection.
+    #[serde(default)]
+    pub clusters: Vec<String>,
+    /// Or one Envoy cluster of every member, its load balancer choosing (then a retry
+    /// may meet a dead member again until the cluster's health check takes it out).
+    #[serde(default)]
+    cluster: Option<String>,
+    /// The `:authority` of the requests (default: the first cluster's name).
     #[serde(default)]
     pub authority: String,
     /// Keys live under this prefix: mappings at `<prefix>callbacks/<ELIN>`.
@@ -195,9 +202,21 @@ impl Config {
         let etcd = match raw.callback_store {
             None => None,
             Some(RawStore::Etcd(mut etcd)) => {
-                if etcd.cluster.is_empty() || !etcd.prefix.starts_with('/') {
+                if let Some(cluster) = etcd.cluster.take() {
+                    if !etcd.clusters.is_empty() {
+                        return Err(
+                            "callback_store.etcd has both cluster and clusters: give one"
+                                .to_owned(),
+                        );
+                    }
+                    etcd.clusters.push(cluster);
+                }
+                if etcd.clusters.iter().any(String::is_empty)
+                    || etcd.clusters.is_empty()
+                    || !etcd.prefix.starts_with('/')
+                {
                     return Err(
-                        "callback_store.etcd needs a cluster and a prefix starting with '/'"
+                        "callback_store.etcd needs clusters (or a cluster) and a prefix starting with '/'"
                             .to_owned(),
                     );
                 }
@@ -210,7 +229,7 @@ impl Config {
                     ));
                 }
                 if etcd.authority.is_empty() {
-                    etcd.authority.clone_from(&etcd.cluster);
+                    etcd.authority = etcd.clusters.first().cloned().unwrap_or_default();
                 }
                 Some(etcd)
             }
@@ -301,6 +320,12 @@ mod tests {
             (etcd.authority.as_str(), etcd.prefix.as_str(), etcd.wait_ms),
             ("etcd", "/e911/", 150)
         );
+        assert_eq!(etcd.clusters, ["etcd"]);
+        let c = Config::parse(
+            br#"{"bundle": {"inline": "aA=="}, "callback_store": {"etcd": {"clusters": ["e1", "e2"]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.etcd.unwrap().clusters, ["e1", "e2"]);
         assert_eq!(etcd.grace_seconds, 3600);
         assert!(
             Config::parse(br#"{"bundle": {"inline": "aA=="}}"#)
@@ -348,6 +373,14 @@ mod tests {
             (
                 br#"{"bundle": {"inline": "aA=="}, "callback_store": {"redis": {}}}"#,
                 "unknown variant",
+            ),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "callback_store": {"etcd": {}}}"#,
+                "needs clusters",
+            ),
+            (
+                br#"{"bundle": {"inline": "aA=="}, "callback_store": {"etcd": {"cluster": "a", "clusters": ["b"]}}}"#,
+                "both cluster and clusters",
             ),
         ] {
             let err = Config::parse(json).unwrap_err();

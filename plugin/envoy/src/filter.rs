@@ -21,7 +21,7 @@ use crate::framer::{Direction, Fed, Forward};
 use crate::gate::{Gate, HoldId, Next};
 use crate::replicated::{Confirmed, Keys, Plan, TRIES, lease_for};
 use crate::shared::claim_poller;
-use crate::sync::{Sync, answer, longest_window, send_within};
+use crate::sync::{Sent, Sync, answer, longest_window, member_answered, send_within};
 use crate::{host, metrics};
 
 const NANOS: u64 = 1_000_000_000;
@@ -270,7 +270,7 @@ struct Hold {
     /// lasts).
     sends: u8,
     /// The request in flight.
-    token: Option<u32>,
+    sent: Option<Sent>,
     /// Not sent yet: an earlier decision on this connection writes the same ELIN and
     /// its answer is not in. Decided again once it is (the mirror then has etcd's
     /// revision to compare), rather than sent now to lose the race to its neighbour.
@@ -452,7 +452,7 @@ impl Stream {
         let writes = |hold: &Hold, elin: &str| hold.plan.puts.iter().any(|(e, _)| e == elin);
         self.down.gate.holds().any(|(other, hold)| {
             other != id
-                && hold.token.is_some()
+                && hold.sent.is_some()
                 && mine.plan.puts.iter().any(|(elin, _)| writes(hold, elin))
         })
     }
@@ -519,8 +519,8 @@ impl Stream {
         let (Some(config), Some(hold)) = (self.config.clone(), self.down.gate.take(id)) else {
             return;
         };
-        if let Some(token) = hold.token {
-            self.late.push(token);
+        if let Some(sent) = hold.sent {
+            self.late.push(sent.token);
         }
         let waited_us = host::now_nanos().saturating_sub(hold.started_ns) / 1000;
         metrics::histogram(metrics::ETCD_WAIT_US, waited_us);
@@ -566,8 +566,8 @@ impl Stream {
         }
         let body = hold.plan.request(keys, lease);
         hold.sends += 1;
-        hold.token = send_within(etcd, wire::TXN, &body, Duration::from_nanos(left));
-        hold.token.is_some()
+        hold.sent = send_within(etcd, wire::TXN, &body, Duration::from_nanos(left));
+        hold.sent.is_some()
     }
 
     /// etcd's answer to decision `id`'s transaction.
@@ -580,7 +580,9 @@ impl Stream {
         let Some(hold) = self.down.gate.hold_mut(id) else {
             return;
         };
-        hold.token = None;
+        if let Some(sent) = hold.sent.take() {
+            member_answered(etcd, sent, answer.is_ok());
+        }
         let answer = match answer {
             Ok(answer) => answer,
             Err(why) => {
@@ -651,7 +653,7 @@ impl Hold {
             plan,
             tries: 1,
             sends: 0,
-            token: None,
+            sent: None,
             blocked: false,
             started_ns: now_ns,
             deadline_ns: now_ns + wait_ms * 1_000_000,
@@ -714,7 +716,10 @@ impl Context for Stream {
         }
         let etcd = self.config.clone();
         if let Some(etcd) = etcd.as_ref().and_then(|c| c.etcd.as_ref())
-            && let Some(id) = self.down.gate.find(|h| h.token == Some(token))
+            && let Some(id) = self
+                .down
+                .gate
+                .find(|h| h.sent.is_some_and(|s| s.token == token))
         {
             self.answered(id, etcd, body);
             return;

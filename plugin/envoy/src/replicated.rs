@@ -60,6 +60,21 @@ pub struct Mirrored {
     pub rev: i64,
     /// The mapping.
     pub entry: CallbackEntry,
+    /// Decided here and not confirmed by etcd yet (its transaction is in flight, or
+    /// pending): `rev` is the revision it replaces.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub tentative: bool,
+}
+
+impl Mirrored {
+    /// A mapping as etcd holds it at `rev`.
+    pub fn confirmed(rev: i64, entry: CallbackEntry) -> Self {
+        Self {
+            rev,
+            entry,
+            tentative: false,
+        }
+    }
 }
 
 /// The etcd keys of one prefix.
@@ -134,6 +149,7 @@ impl<'a> Recording<'a> {
         if self.writes.is_empty() && reads.is_empty() {
             return None;
         }
+        let read = reads.keys().cloned().collect();
         let compares = if self.writes.is_empty() {
             reads.into_iter().collect()
         } else {
@@ -145,6 +161,7 @@ impl<'a> Recording<'a> {
         Some(Plan {
             compares,
             puts: self.writes.into_iter().collect(),
+            read,
         })
     }
 }
@@ -173,6 +190,9 @@ pub struct Plan {
     pub compares: Vec<(String, i64)>,
     /// The mappings it writes.
     pub puts: Vec<(String, CallbackEntry)>,
+    /// Every ELIN it read. A lost transaction reads them all back, so the decision made
+    /// again sees the whole pool as etcd has it, not only the ELIN it lost.
+    pub read: Vec<String>,
 }
 
 /// How a transaction's answer went for a decision.
@@ -207,7 +227,9 @@ impl Plan {
             .iter()
             .map(|(key, value)| Put { key, value, lease })
             .collect();
-        wire::txn(&compares, &puts)
+        let read: Vec<String> = self.read.iter().map(|elin| keys.key(elin)).collect();
+        let read: Vec<&str> = read.iter().map(String::as_str).collect();
+        wire::txn(&compares, &puts, &read)
     }
 
     /// Takes etcd's answer into the mirror.
@@ -215,22 +237,31 @@ impl Plan {
         match answer {
             Txn::Written { revision } => {
                 for (elin, entry) in &self.puts {
-                    let mirrored = Mirrored {
-                        rev: *revision,
-                        entry: entry.clone(),
-                    };
+                    let mirrored = Mirrored::confirmed(*revision, entry.clone());
                     mirror(shared, elin, Some(&mirrored));
                 }
                 Confirmed::Yes
             }
             Txn::Lost(current) => {
-                for (elin, _) in &self.compares {
+                let now = |elin: &str| {
                     let key = keys.key(elin);
-                    let now = current
+                    current
                         .iter()
                         .find(|(k, _)| *k == key)
-                        .and_then(|(_, kv)| decode(kv));
-                    mirror(shared, elin, now.as_ref());
+                        .and_then(|(_, kv)| decode(kv))
+                };
+                for (elin, _) in &self.compares {
+                    mirror(shared, elin, now(elin).as_ref());
+                }
+                // The other ELINs read, unless this proxy has a newer word on them: a
+                // decision still waiting, or a mapping etcd does not have yet.
+                let pending = pending(shared);
+                for elin in &self.read {
+                    let compared = self.compares.iter().any(|(e, _)| e == elin);
+                    let ours = mirrored(shared, elin).is_some_and(|m| m.tentative);
+                    if !compared && !ours && !pending.contains_key(elin) {
+                        mirror(shared, elin, now(elin).as_ref());
+                    }
                 }
                 Confirmed::Lost
             }
@@ -247,6 +278,7 @@ impl Plan {
             let local = Mirrored {
                 rev,
                 entry: entry.clone(),
+                tentative: true,
             };
             mirror(shared, elin, Some(&local));
         }
@@ -265,10 +297,10 @@ impl Plan {
 }
 
 fn decode(kv: &Kv) -> Option<Mirrored> {
-    Some(Mirrored {
-        rev: kv.mod_revision,
-        entry: serde_json::from_slice(&kv.value).ok()?,
-    })
+    Some(Mirrored::confirmed(
+        kv.mod_revision,
+        serde_json::from_slice(&kv.value).ok()?,
+    ))
 }
 
 /// Mappings waiting to be written.
@@ -406,6 +438,7 @@ impl Push {
         Plan {
             compares: vec![(self.elin.clone(), self.rev)],
             puts: vec![(self.elin.clone(), self.ours.clone())],
+            read: Vec::new(),
         }
         .request(keys, lease)
     }
@@ -414,10 +447,7 @@ impl Push {
     pub fn answered(self, shared: &dyn Shared, keys: &Keys, answer: &Txn, now: u64) -> Pushed {
         let current = match answer {
             Txn::Written { revision } => {
-                let written = Mirrored {
-                    rev: *revision,
-                    entry: self.ours.clone(),
-                };
+                let written = Mirrored::confirmed(*revision, self.ours.clone());
                 self.done(shared, Some(&written));
                 let conflict = self
                     .displacing
@@ -499,31 +529,18 @@ mod tests {
     #[test]
     fn a_decision_that_takes_an_elin_compares_only_the_elin_it_takes() {
         let m = Memory::default();
-        mirror(
-            &m,
-            A,
-            Some(&Mirrored {
-                rev: 7,
-                entry: entry("old", 1),
-            }),
-        );
+        mirror(&m, A, Some(&Mirrored::confirmed(7, entry("old", 1))));
         let mut store = Recording::new(&m);
         // The engine reads the pool, then the chosen ELIN again, then writes it.
         let _ = store.get(A);
         let _ = store.get(B);
         // A newer mirror between the reads must not move the compared revision.
-        mirror(
-            &m,
-            A,
-            Some(&Mirrored {
-                rev: 9,
-                entry: entry("other", 2),
-            }),
-        );
+        mirror(&m, A, Some(&Mirrored::confirmed(9, entry("other", 2))));
         let _ = store.get(A);
         store.put(A, entry("c1", 100));
         let plan = store.plan().unwrap();
         assert_eq!(plan.compares, vec![(A.to_owned(), 7)]);
+        assert_eq!(plan.read, vec![A.to_owned(), B.to_owned()]);
         assert_eq!(plan.puts, vec![(A.to_owned(), entry("c1", 100))]);
     }
 
@@ -537,7 +554,8 @@ mod tests {
             store.plan().unwrap(),
             Plan {
                 compares: vec![(A.to_owned(), 0)],
-                puts: Vec::new()
+                puts: Vec::new(),
+                read: vec![A.to_owned()],
             }
         );
     }
@@ -549,6 +567,7 @@ mod tests {
         let plan = Plan {
             compares: vec![(A.to_owned(), 0)],
             puts: vec![(A.to_owned(), entry("c1", 100))],
+            read: Vec::new(),
         };
         assert_eq!(
             plan.answered(&m, &keys, &Txn::Written { revision: 12 }),
@@ -560,10 +579,7 @@ mod tests {
         assert_eq!(plan.answered(&m, &keys, &lost), Confirmed::Lost);
         assert_eq!(
             mirrored(&m, A),
-            Some(Mirrored {
-                rev: 13,
-                entry: entry("other", 101)
-            })
+            Some(Mirrored::confirmed(13, entry("other", 101)))
         );
         assert_eq!(
             plan.answered(&m, &keys, &Txn::Lost(Vec::new())),
@@ -573,11 +589,45 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_race_reads_the_whole_pool_back_but_keeps_this_proxy_s_newer_word() {
+        let m = Memory::default();
+        let keys = Keys::new("/e911/");
+        let plan = Plan {
+            compares: vec![(A.to_owned(), 0)],
+            puts: vec![(A.to_owned(), entry("c1", 100))],
+            read: vec![A.to_owned(), B.to_owned()],
+        };
+        let body: serde_json::Value = serde_json::from_slice(&plan.request(&keys, 0)).unwrap();
+        assert_eq!(body["failure"].as_array().unwrap().len(), 2, "{body}");
+        let lost = Txn::Lost(vec![
+            kv(&keys, A, &entry("x", 101), 20),
+            kv(&keys, B, &entry("y", 102), 21),
+        ]);
+        plan.answered(&m, &keys, &lost);
+        assert_eq!(
+            mirrored(&m, B).unwrap().rev,
+            21,
+            "B is fresh for the next try"
+        );
+        // A decision of this proxy still waiting on B keeps its word.
+        let waiting = Plan {
+            compares: vec![(B.to_owned(), 21)],
+            puts: vec![(B.to_owned(), entry("mine", 103))],
+            read: Vec::new(),
+        };
+        waiting.tentative(&m);
+        plan.answered(&m, &keys, &lost);
+        assert_eq!(mirrored(&m, B).unwrap().entry.call_id, "mine");
+        assert!(mirrored(&m, B).unwrap().tentative);
+    }
+
+    #[test]
     fn the_request_names_keys_under_the_prefix_and_the_lease() {
         let keys = Keys::new("/e911/");
         let plan = Plan {
             compares: vec![(A.to_owned(), 4)],
             puts: vec![(A.to_owned(), entry("c1", 100))],
+            read: Vec::new(),
         };
         let body: serde_json::Value = serde_json::from_slice(&plan.request(&keys, 77)).unwrap();
         let key = body["compare"][0]["key"].as_str().unwrap();
@@ -594,17 +644,11 @@ mod tests {
     fn an_unanswered_decision_waits_and_is_pushed_with_the_settle_rule() {
         let m = Memory::default();
         let keys = Keys::new("/e911/");
-        mirror(
-            &m,
-            A,
-            Some(&Mirrored {
-                rev: 5,
-                entry: entry("old", 1),
-            }),
-        );
+        mirror(&m, A, Some(&Mirrored::confirmed(5, entry("old", 1))));
         let plan = Plan {
             compares: vec![(A.to_owned(), 5)],
             puts: vec![(A.to_owned(), entry("ours", 200))],
+            read: Vec::new(),
         };
         assert!(plan.unanswered(&m));
         assert_eq!(pending(&m).get(A), Some(&entry("ours", 200)));
@@ -645,6 +689,7 @@ mod tests {
         let plan = Plan {
             compares: vec![(B.to_owned(), 0)],
             puts: vec![(B.to_owned(), entry("late", 200))],
+            read: Vec::new(),
         };
         assert!(plan.unanswered(&m));
         let push = Push::new(&m, B, entry("late", 200));
@@ -677,10 +722,7 @@ mod tests {
         assert_eq!(mirrored(&m, B), None, "B's lease ended");
         assert_eq!(known.len(), 1);
         // A transaction answered after the listing was read: its mapping is newer.
-        let written = Mirrored {
-            rev: 9,
-            entry: entry("fresh", 2),
-        };
+        let written = Mirrored::confirmed(9, entry("fresh", 2));
         mirror(&m, A, Some(&written));
         refresh(&m, &keys, 8, &[kv(&keys, A, &entry("a", 1), 3)], &mut known);
         assert_eq!(mirrored(&m, A), Some(written));

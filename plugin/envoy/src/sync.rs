@@ -3,6 +3,7 @@
 //! for new mappings, writes the mappings decided while etcd did not answer, and lists
 //! every mapping into the mirror the connections decide on (`crate::replicated`).
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -29,16 +30,46 @@ const LEASE_SHARING: u64 = 600;
 /// The syncer's lease in shared data outlives a missed tick or two, not a stopped VM.
 const SYNCER_LEASE_NS: u64 = 3 * NANOS;
 
+thread_local! {
+    /// The member (index into the configured clusters) this worker asks first: the last
+    /// one that answered, or the one after the last that failed.
+    static PREFERRED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One request to etcd in flight: its token and the member it went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// The HTTP call's token.
+    pub token: u32,
+    /// The member (index into the configured clusters).
+    pub member: usize,
+}
+
+/// Notes how member `sent.member` did: asked first while it answers, passed over for
+/// the next one when it does not.
+pub fn member_answered(etcd: &EtcdStore, sent: Sent, answered: bool) {
+    let next = if answered {
+        sent.member
+    } else {
+        (sent.member + 1) % etcd.clusters.len().max(1)
+    };
+    let _ = PREFERRED.try_with(|p| {
+        if answered || p.get() == sent.member {
+            p.set(next);
+        }
+    });
+}
+
 /// One worker's syncing state (all of it idle on the workers that are not elected).
 pub struct Sync {
     holder: String,
     keys: Keys,
     /// The ELINs the last listing found, so the next one can tell which went.
     known: BTreeSet<String>,
-    list: Option<u32>,
+    list: Option<Sent>,
     /// The grant in flight, with the second its lease would end.
-    grant: Option<(u32, u64)>,
-    pushes: BTreeMap<u32, Push>,
+    grant: Option<(Sent, u64)>,
+    pushes: BTreeMap<u32, (Push, Sent)>,
     /// Whether etcd answered the last request (`None` before the first).
     reachable: Option<bool>,
 }
@@ -75,8 +106,8 @@ impl Sync {
         if self.grant.is_none() && current_lease(&HostShared).is_none_or(|(_, ends)| ends < needed)
         {
             let ttl = window + grace + LEASE_SHARING;
-            if let Some(token) = send(etcd, wire::GRANT, &wire::grant(ttl)) {
-                self.grant = Some((token, now + ttl));
+            if let Some(sent) = send(etcd, wire::GRANT, &wire::grant(ttl)) {
+                self.grant = Some((sent, now + ttl));
             }
         }
         let pending = pending(&HostShared);
@@ -85,7 +116,7 @@ impl Sync {
             u64::try_from(pending.len()).unwrap_or(u64::MAX),
         );
         for (elin, ours) in pending {
-            if self.pushes.values().any(|p| p.elin == elin) {
+            if self.pushes.values().any(|(p, _)| p.elin == elin) {
                 continue;
             }
             let push = Push::new(&HostShared, &elin, ours);
@@ -98,19 +129,25 @@ impl Sync {
 
     /// Takes an answer if it is one of ours (false: someone else's call).
     pub fn answered(&mut self, etcd: &EtcdStore, token: u32, body_size: usize) -> bool {
-        let is_list = self.list == Some(token);
-        let grant = self.grant.filter(|(t, _)| *t == token);
+        let list = self.list.filter(|s| s.token == token);
+        let grant = self.grant.filter(|(s, _)| s.token == token);
         let push = self.pushes.remove(&token);
-        if !is_list && grant.is_none() && push.is_none() {
+        let Some(sent) = list
+            .or(grant.map(|(s, _)| s))
+            .or(push.as_ref().map(|(_, s)| *s))
+        else {
             return false;
-        }
+        };
+        let is_list = list.is_some();
         if is_list {
             self.list = None;
         }
         if grant.is_some() {
             self.grant = None;
         }
-        let body = match answer(body_size) {
+        let answered = answer(body_size);
+        member_answered(etcd, sent, answered.is_ok());
+        let body = match answered {
             Ok(body) => {
                 self.reachable(true);
                 body
@@ -143,7 +180,7 @@ impl Sync {
                 }
                 Err(why) => malformed(&why),
             }
-        } else if let Some(push) = push {
+        } else if let Some((push, _)) = push {
             match wire::txn_answer(&body) {
                 Ok(answer) => match push.answered(&HostShared, &self.keys, &answer, now) {
                     Pushed::Done(conflict) => {
@@ -171,8 +208,8 @@ impl Sync {
         if lease == 0 {
             metrics::count(metrics::ETCD_UNLEASED);
         }
-        if let Some(token) = send(etcd, wire::TXN, &push.request(&self.keys, lease)) {
-            self.pushes.insert(token, push);
+        if let Some(sent) = send(etcd, wire::TXN, &push.request(&self.keys, lease)) {
+            self.pushes.insert(sent.token, (push, sent));
         }
     }
 
@@ -186,14 +223,17 @@ impl Sync {
     }
 }
 
-/// POSTs `body` to `path` on the etcd cluster; the token of the call, or `None` (counted
-/// as a failure) when Envoy would not send it.
-pub fn send(etcd: &EtcdStore, path: &str, body: &[u8]) -> Option<u32> {
+/// POSTs `body` to `path` on the preferred etcd member; the call, or `None` (counted as
+/// a failure) when Envoy would not send it.
+pub fn send(etcd: &EtcdStore, path: &str, body: &[u8]) -> Option<Sent> {
     send_within(etcd, path, body, TIMEOUT)
 }
 
 /// [`send`] with its own timeout.
-pub fn send_within(etcd: &EtcdStore, path: &str, body: &[u8], timeout: Duration) -> Option<u32> {
+pub fn send_within(etcd: &EtcdStore, path: &str, body: &[u8], timeout: Duration) -> Option<Sent> {
+    let count = etcd.clusters.len().max(1);
+    let member = PREFERRED.try_with(Cell::get).unwrap_or(0) % count;
+    let cluster = etcd.clusters.get(member)?;
     let headers = vec![
         (":method", "POST"),
         (":path", path),
@@ -201,16 +241,14 @@ pub fn send_within(etcd: &EtcdStore, path: &str, body: &[u8], timeout: Duration)
         ("content-type", "application/json"),
     ];
     metrics::count(metrics::ETCD_REQUESTS);
-    match host::http_call(&etcd.cluster, headers, Some(body), timeout) {
-        Ok(token) => Some(token),
+    match host::http_call(cluster, headers, Some(body), timeout) {
+        Ok(token) => Some(Sent { token, member }),
         Err(status) => {
             metrics::count(metrics::ETCD_FAILURES);
+            member_answered(etcd, Sent { token: 0, member }, false);
             host::log(
                 LogLevel::Warn,
-                &format!(
-                    "e911: request to etcd through cluster {} not sent ({status:?})",
-                    etcd.cluster
-                ),
+                &format!("e911: request to etcd through cluster {cluster} not sent ({status:?})"),
             );
             None
         }
