@@ -77,11 +77,9 @@ config = {"node": "edge-1.contoso.com",
           "bundle": {"inline": base64.b64encode(open(bundle, "rb").read()).decode()}}
 clusters = [cluster("up", "127.0.0.3", [up])]
 if store == "etcd":
-    config["callback_store"] = {"etcd": {"cluster": "etcd", "wait_ms": 150}}
-    clusters.append(cluster("etcd", "127.0.0.1", members.split(), health_checks=[{
-        "timeout": "0.5s", "interval": "1s", "no_traffic_interval": "1s",
-        "unhealthy_threshold": 1, "healthy_threshold": 1,
-        "http_health_check": {"path": "/health"}}]))
+    names = [f"etcd_{i}" for i, _ in enumerate(members.split())]
+    config["callback_store"] = {"etcd": {"clusters": names, "wait_ms": 150}}
+    clusters += [cluster(n, "127.0.0.1", [p]) for n, p in zip(names, members.split())]
 wasm = {"name": "envoy.filters.network.wasm", "typed_config": {
     "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
     "config": {"name": "e911", "root_id": "e911", "failure_policy": "FAIL_RELOAD",
