@@ -74,11 +74,16 @@ impl Replica {
         self.process = Some(start_proxy(&self.args, &log_dir));
     }
 
-    /// SIGKILLs the proxy and forgets its state folder: what it knew must come from etcd.
-    fn crash_and_lose_state(&mut self) {
+    /// SIGKILLs the proxy; its state folder stays.
+    fn crash(&mut self) {
         let mut process = self.process.take().unwrap();
         process.child().kill().unwrap();
         let _ = process.child().wait();
+    }
+
+    /// SIGKILLs the proxy and forgets its state folder: what it knew must come from etcd.
+    fn crash_and_lose_state(&mut self) {
+        self.crash();
         std::fs::remove_dir_all(&self.state).unwrap();
     }
 
@@ -351,6 +356,62 @@ fn calls_go_out_degraded_while_etcd_is_down_and_their_mappings_follow() {
     let store = &status["callback_store"];
     assert_eq!(store["fallbacks"], 1, "{status:#}");
     assert_eq!(store["pending"], 0, "{status:#}");
+}
+
+/// A replica restarted on its state folder offers etcd only the mappings it decided
+/// itself and could not write: what it had merely copied from etcd (the other replica's
+/// calls) is not its to write, and offering it, when etcd has moved on, would audit a
+/// conflict between two calls that never clashed.
+#[test]
+fn a_restarted_replica_does_not_offer_etcd_what_it_only_copied() {
+    require_sipp();
+    let Pair {
+        dir,
+        cluster,
+        mut elin,
+        caller: _caller,
+        a,
+        mut b,
+    } = Pair::start("etcd-restart", 3, 0);
+    let mut first = wichita(&dir, "first", &a.addr, 1, 1);
+    assert_calls(&dir, &mut first, 1, &[&a, &b]);
+    let (first_call, given) = a.elins().pop().unwrap();
+    let copied = || {
+        std::fs::read_to_string(b.state.join("callbacks.json"))
+            .unwrap_or_default()
+            .contains(&first_call)
+    };
+    wait_until("B's copy to hold A's call", Duration::from_secs(10), copied);
+    b.crash();
+    // While B is down, A gives both ELINs again: etcd's mapping of the first one is now a
+    // newer call than B's copy holds.
+    let mut more = wichita(&dir, "more", &a.addr, 2, 2);
+    assert_calls(&dir, &mut more, 2, &[&a]);
+    assert_calls(&dir, &mut elin, 3, &[&a]);
+    let key = format!("/e911/callbacks/{given}");
+    let stored = cluster.get(&key).unwrap();
+    assert!(
+        !stored.contains(&first_call),
+        "A gave {given} to a later call: {stored}"
+    );
+
+    b.restart(&dir);
+    // Three rounds of B's sync.
+    std::thread::sleep(Duration::from_secs(3));
+    let conflicts: Vec<_> = audit_events(&b.state)
+        .into_iter()
+        .filter(|e| e["event"] == "callback-conflict")
+        .collect();
+    assert_eq!(
+        conflicts,
+        Vec::<serde_json::Value>::new(),
+        "B audited a conflict"
+    );
+    assert_eq!(
+        cluster.get(&key).unwrap(),
+        stored,
+        "etcd keeps A's later mapping"
+    );
 }
 
 fn now() -> u64 {

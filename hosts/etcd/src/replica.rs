@@ -131,9 +131,10 @@ pub struct Synced {
 }
 
 impl Replicated {
-    /// A replica of the cluster in `settings`; `local` is what it had saved (the
+    /// A replica of the cluster in `settings`; `local` is what it had decided and not
+    /// written before it stopped ([`pending`](Self::pending), saved by the host): the
     /// mappings still open are written to etcd by the first [`sync`](Self::sync) unless
-    /// etcd already has them).
+    /// etcd already has them.
     pub fn new(
         settings: Settings,
         local: impl IntoIterator<Item = (String, CallbackEntry)>,
@@ -469,6 +470,17 @@ impl Session {
 }
 
 impl Replicated {
+    /// The mappings decided here that etcd does not have yet: what to offer etcd after a
+    /// restart (see [`Replicated::new`]), as opposed to the rest of the local copy, which
+    /// came from etcd.
+    pub fn pending(&self) -> Vec<(String, CallbackEntry)> {
+        self.lock()
+            .pending
+            .iter()
+            .map(|(elin, entry)| (elin.clone(), entry.clone()))
+            .collect()
+    }
+
     /// Counts a decision made on the local copy (the host calls this once per degraded
     /// decision, after any retries).
     pub fn count_fallback(&self) {

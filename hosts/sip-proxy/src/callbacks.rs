@@ -30,6 +30,12 @@ const ATTEMPTS: usize = 3;
 /// How often the sync thread writes what is pending and refreshes the local copy.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
+/// With `--etcd`, the mappings decided here that etcd does not have yet, saved next to
+/// the local copy (`callbacks.json`): after a restart only these are offered to etcd.
+/// The rest of the copy came from etcd, and offering it back when etcd has moved on
+/// would report a conflict between calls that never clashed.
+const PENDING_FILE: &str = "callbacks-pending.json";
+
 /// `--etcd…`: the replicated callback store.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct EtcdArgs {
@@ -113,6 +119,10 @@ pub struct Callbacks {
     saved: Mutex<u64>,
     path: Option<PathBuf>,
     replica: Option<Replicated>,
+    /// Where the replica's pending mappings are saved, and what was saved last (`None`:
+    /// nothing yet since start).
+    pending_path: Option<PathBuf>,
+    saved_pending: Mutex<Option<Vec<(String, CallbackEntry)>>>,
     /// Mappings two replicas wrote during an outage, for the audit log.
     conflicts: Mutex<Vec<Conflict>>,
 }
@@ -131,9 +141,16 @@ impl Callbacks {
             Some(path) => state::load(path),
             None => (MemoryStore::default(), None),
         };
+        let pending_path = path.as_ref().map(|p| p.with_file_name(PENDING_FILE));
         let replica = match etcd.settings()? {
             Some(settings) => {
-                let local = store
+                // A state folder without the pending file (kept by a proxy without
+                // `--etcd`, or by an older version) offers everything it holds.
+                let pending = match &pending_path {
+                    Some(file) if file.exists() => state::load(file).0,
+                    _ => store.clone(),
+                };
+                let local = pending
                     .entries()
                     .iter()
                     .map(|(elin, entry)| (elin.clone(), entry.clone()));
@@ -149,6 +166,8 @@ impl Callbacks {
             saved: Mutex::new(0),
             path,
             replica,
+            pending_path,
+            saved_pending: Mutex::new(None),
             conflicts: Mutex::new(Vec::new()),
         };
         Ok((Arc::new(callbacks), warning))
@@ -214,9 +233,33 @@ impl Callbacks {
     }
 
     /// Writes the store to its file (if it has one) when it changed since the last write,
-    /// from a snapshot taken under the store's lock and written outside it; a failure is
-    /// logged, the call goes on.
+    /// from a snapshot taken under the store's lock and written outside it, and with
+    /// `--etcd` what is pending to its own file; a failure is logged, the call goes on.
     pub fn persist(&self) {
+        self.persist_copy();
+        self.persist_pending();
+    }
+
+    fn persist_pending(&self) {
+        let (Some(replica), Some(path)) = (&self.replica, &self.pending_path) else {
+            return;
+        };
+        let pending = replica.pending();
+        let mut saved = lock(&self.saved_pending);
+        if saved.as_ref() == Some(&pending) {
+            return;
+        }
+        let mut store = MemoryStore::default();
+        for (elin, entry) in &pending {
+            store.put(elin, entry.clone());
+        }
+        match state::save(path, &store) {
+            Ok(()) => *saved = Some(pending),
+            Err(err) => eprintln!("e911-harness proxy: pending callback state not saved: {err:#}"),
+        }
+    }
+
+    fn persist_copy(&self) {
         let Some(path) = &self.path else { return };
         let mut saved = lock(&self.saved);
         let (snapshot, generation) = {
