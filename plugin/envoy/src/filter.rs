@@ -286,6 +286,16 @@ const MAX_SENDS: u8 = 4;
 /// The shortest wait worth a request (a member on the LAN answers in a few ms).
 const MIN_TRY_NS: u64 = 5_000_000;
 
+/// What deciding a held message again came to.
+enum Again {
+    /// Final without etcd: settle it as confirmed.
+    Final,
+    /// Its transaction is in flight, or waits behind a neighbour's.
+    Sent,
+    /// It needs etcd and cannot ask it: settle it degraded.
+    Unsent,
+}
+
 /// How a held decision ended.
 enum Settled {
     /// etcd agreed with it.
@@ -460,38 +470,62 @@ impl Stream {
     /// Decides again, and sends, the blocked decisions whose ELIN is no longer being
     /// written by an earlier one.
     fn unblock(&mut self) {
-        let Some(config) = self.config.clone() else {
-            return;
-        };
-        let now_ns = host::now_nanos();
-        let engine = active::for_message(&config.trusted_keys, now_ns);
-        let peer = self.down.peer;
         for id in self.down.gate.ids() {
             let blocked = self.down.gate.hold_mut(id).is_some_and(|h| h.blocked);
             if !blocked || self.writes_in_flight(id) {
                 continue;
             }
-            let Some(hold) = self.down.gate.hold_mut(id) else {
-                continue;
-            };
-            hold.blocked = false;
-            match judge(
-                engine.as_deref(),
-                &hold.message,
-                peer,
-                now_ns / NANOS,
-                &config,
-            ) {
-                Judged::Final(verdict) => {
-                    hold.verdict = verdict;
-                    self.settle(id, Settled::Confirmed);
-                }
-                Judged::Waits(verdict, plan) => {
-                    plan.tentative(&HostShared);
-                    (hold.verdict, hold.plan) = (verdict, plan);
-                    self.send_or_settle(id);
-                }
+            match self.decide_again(id) {
+                Again::Final => self.settle(id, Settled::Confirmed),
+                Again::Sent => {}
+                Again::Unsent => self.settle(
+                    id,
+                    Settled::Degraded("callback store (etcd) could not be asked".to_owned()),
+                ),
             }
+        }
+    }
+
+    /// Decides held message `id` again, on the mirror as the answers so far left it. A
+    /// decision that still needs etcd writes its mappings into the mirror and is sent,
+    /// or blocked behind a neighbour writing the same ELIN.
+    fn decide_again(&mut self, id: HoldId) -> Again {
+        let Some(config) = self.config.clone() else {
+            return Again::Unsent;
+        };
+        let now_ns = host::now_nanos();
+        let engine = active::for_message(&config.trusted_keys, now_ns);
+        let peer = self.down.peer;
+        let Some(hold) = self.down.gate.hold_mut(id) else {
+            return Again::Unsent;
+        };
+        hold.blocked = false;
+        match judge(
+            engine.as_deref(),
+            &hold.message,
+            peer,
+            now_ns / NANOS,
+            &config,
+        ) {
+            Judged::Final(verdict) => {
+                hold.verdict = verdict;
+                return Again::Final;
+            }
+            Judged::Waits(verdict, plan) => {
+                plan.tentative(&HostShared);
+                (hold.verdict, hold.plan) = (verdict, plan);
+            }
+        }
+        if self.writes_in_flight(id) {
+            if let Some(hold) = self.down.gate.hold_mut(id) {
+                hold.blocked = true;
+            }
+            return Again::Sent;
+        }
+        if self.send(id) {
+            Again::Sent
+        } else {
+            Again::Unsent
         }
     }
 
@@ -572,7 +606,7 @@ impl Stream {
 
     /// etcd's answer to decision `id`'s transaction.
     fn answered(&mut self, id: HoldId, etcd: &EtcdStore, body_size: usize) {
-        let (Some(config), Some(keys)) = (self.config.clone(), self.keys.clone()) else {
+        let Some(keys) = self.keys.clone() else {
             return;
         };
         let answer = answer(body_size)
@@ -612,33 +646,15 @@ impl Stream {
             return;
         }
         hold.tries += 1;
-        let now_ns = host::now_nanos();
-        let engine = active::for_message(&config.trusted_keys, now_ns);
-        match judge(
-            engine.as_deref(),
-            &hold.message,
-            self.down.peer,
-            now_ns / NANOS,
-            &config,
-        ) {
-            Judged::Final(verdict) => {
-                hold.verdict = verdict;
-                self.settle_and_resume(id, Settled::Confirmed);
-            }
-            Judged::Waits(verdict, plan) => {
-                plan.tentative(&HostShared);
-                (hold.verdict, hold.plan) = (verdict, plan);
-                if self.writes_in_flight(id) {
-                    if let Some(hold) = self.down.gate.hold_mut(id) {
-                        hold.blocked = true;
-                    }
-                } else if !self.send(id) {
-                    let why = format!(
-                        "callback store (etcd): no time left to confirm after losing a race ({} ms wait)",
-                        etcd.wait_ms
-                    );
-                    self.settle_and_resume(id, Settled::Degraded(why));
-                }
+        match self.decide_again(id) {
+            Again::Final => self.settle_and_resume(id, Settled::Confirmed),
+            Again::Sent => {}
+            Again::Unsent => {
+                let why = format!(
+                    "callback store (etcd): no time left to confirm after losing a race ({} ms wait)",
+                    etcd.wait_ms
+                );
+                self.settle_and_resume(id, Settled::Degraded(why));
             }
         }
     }
