@@ -1041,19 +1041,7 @@ fn tls_connect(
     to: &str,
     cert_der: &[u8],
 ) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
-    // std cannot bind a client socket before connecting; tokio's TcpSocket can.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
-    let tcp = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        let ip: std::net::IpAddr = from_ip.parse().unwrap();
-        socket.bind((ip, 0).into()).unwrap();
-        let stream = socket.connect(to.parse().unwrap()).await.unwrap();
-        stream.into_std().unwrap()
-    });
-    tcp.set_nonblocking(false).unwrap();
+    let tcp = connect_from(from_ip, to);
     tcp.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let mut roots = rustls::RootCertStore::empty();
