@@ -27,35 +27,10 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# The example policy with Wichita on 127.2.0.0/16 and no notifications.
-cp -r "$root/policies/contoso" "$work/src"
-printf '"127.2.0.0","Wichita branch","Floor 1","Contoso;+13165550100;+13165550101","100","","N","Main","St","","Wichita","KS","67202","US"\r\n' >>"$work/src/subnets.csv"
-sed -i 's#\["10.2.0.0/16"\]#["10.2.0.0/16", "127.2.0.0/16"]#' "$work/src/sites.toml"
-sed -i 's#"2001:db8::/32"\]#"2001:db8::/32", "127.0.0.0/8"]#' "$work/src/bundle.toml"
-sed -i 's/^notifications = .*/notifications = []/' "$work/src/policies.toml"
-: >"$work/src/notifications.toml"
-"$bin" bundle build "$work/src" -o "$work/policy.bundle" >/dev/null
-
-# Three etcd members.
-initial="" endpoints=""
-declare -a client peer
-for i in 0 1 2; do
-  client[$i]=$(free_port) peer[$i]=$(free_port)
-  initial+="${initial:+,}m$i=http://127.0.0.1:${peer[$i]}"
-  endpoints+="${endpoints:+,}http://127.0.0.1:${client[$i]}"
-done
-for i in 0 1 2; do
-  etcd --name "m$i" --data-dir "$work/etcd-m$i" \
-    --listen-client-urls "http://127.0.0.1:${client[$i]}" --advertise-client-urls "http://127.0.0.1:${client[$i]}" \
-    --listen-peer-urls "http://127.0.0.1:${peer[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peer[$i]}" \
-    --initial-cluster "$initial" --initial-cluster-token e911-bench \
-    --logger zap --log-outputs stderr >/dev/null 2>"$work/etcd-m$i.log" &
-  pids+=($!)
-done
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:${client[0]}/health" | grep -q '"health":"true"' && break
-  sleep 0.2
-done
+# shellcheck source=hosts/etcd/bench-lib.sh
+. "$root/hosts/etcd/bench-lib.sh"
+wichita_bundle "$bin"
+start_etcd
 
 start_proxy() { # label extra-args...
   local label=$1 dir="$work/$1" port uport
