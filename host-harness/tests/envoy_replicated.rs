@@ -549,6 +549,99 @@ fn listening(port: u16) -> bool {
     })
 }
 
+/// Where a 911 INVITE ends up when etcd cannot confirm it: the gateway, degraded and
+/// audited with why, with the bytes behind it on its connection following in order.
+/// Three ways: an "etcd" that accepts connections and never answers (the wait runs
+/// out), more bytes arriving behind the waiting INVITE than the filter holds (the bound,
+/// long before a 2 s wait), and a cluster Envoy does not know (nothing can be sent).
+#[test]
+fn a_911_call_leaves_when_etcd_cannot_confirm_it() {
+    let dir = scratch("envoy-etcd-unconfirmed");
+    let bundle = test_bundle(&dir, "http://127.0.0.1:9/hooks", "1");
+    let silent = Sink::start("127.0.0.9");
+    // Ten OPTIONS of about 1 KB behind the INVITE: more than twice a 4096-byte limit.
+    let options: String = (0..10)
+        .map(|n| {
+            let pad = "x".repeat(900);
+            format!(
+                "OPTIONS sip:gw@127.0.0.6 SIP/2.0\r\nVia: SIP/2.0/TCP 10.2.14.30;branch=z9hG4bK-{n}\r\nCall-ID: options-{n}\r\nCSeq: 1 OPTIONS\r\nX-Pad: {pad}\r\nContent-Length: 0\r\n\r\n"
+            )
+        })
+        .collect();
+    for (case, cluster, max_message_bytes, wait_ms, behind, why) in [
+        ("silent", "silent", 65536, 150, "", "did not answer"),
+        (
+            "bound",
+            "silent",
+            4096,
+            2000,
+            options.as_str(),
+            "bytes arrived while waiting",
+        ),
+        (
+            "unknown",
+            "no-such-cluster",
+            65536,
+            150,
+            "",
+            "could not be asked",
+        ),
+    ] {
+        let gateway = Sink::start("127.0.0.6");
+        let mut config: Value = serde_json::from_str(&plugin_config(&bundle)).unwrap();
+        config["max_message_bytes"] = json!(max_message_bytes);
+        config["callback_store"]["etcd"]["clusters"] = json!([cluster]);
+        config["callback_store"]["etcd"]["wait_ms"] = json!(wait_ms);
+        std::fs::create_dir_all(dir.join(case)).unwrap();
+        let envoy = Bootstrap::new(&dir.join(case))
+            .listener(
+                "phones",
+                Filter::Inline(config.to_string()),
+                ("127.0.0.6", gateway.port),
+            )
+            .cluster("silent", ("127.0.0.9", silent.port))
+            .start(1);
+        let (call_id, invite) = emergency_invite(&format!("caller-{case}"));
+        let sent = format!("{invite}{behind}");
+        let started = Instant::now();
+        let mut phone = connect_from(PHONE_IP, envoy.listener("phones"));
+        phone.write_all(sent.as_bytes()).unwrap();
+        let forwarded = gateway.connection(b"INVITE ", 1);
+        let took = started.elapsed();
+        let audit = audit_of(&envoy, &call_id);
+        let degraded = audit["degraded"].as_str().unwrap_or_default();
+        assert!(
+            degraded.contains("callback store (etcd)") && degraded.contains(why),
+            "{case}: the call should be audited as degraded ({why}): {audit:#}"
+        );
+        let forwarded = String::from_utf8(forwarded).unwrap();
+        let pai = header(&forwarded, "P-Asserted-Identity");
+        assert!(
+            ELINS.iter().any(|e| pai.contains(e)),
+            "{case}: the INVITE left without an ELIN as caller ID:\n{forwarded}"
+        );
+        let after = forwarded
+            .split_once("\r\n\r\n")
+            .and_then(|(_, rest)| rest.find("OPTIONS ").map(|at| &rest[at..]))
+            .unwrap_or_default();
+        assert_eq!(
+            after, behind,
+            "{case}: the bytes behind the INVITE, in order"
+        );
+        assert!(
+            took < Duration::from_millis(wait_ms) + MAX_HOLD,
+            "{case}: the INVITE left after {took:?}"
+        );
+        if case == "bound" {
+            assert!(
+                took < Duration::from_millis(wait_ms),
+                "the bound, not the {wait_ms} ms wait, should have let the INVITE go ({took:?})"
+            );
+        }
+        assert_eq!(stat(&envoy, "e911.etcd.degraded"), 1, "{case}");
+    }
+}
+
 /// What one Envoy's listeners forward to.
 struct Upstreams<'a> {
     /// The ELIN gateway of the raw-TCP calls (`phones`).
