@@ -62,5 +62,5 @@ pub use model::{
 pub use policy::{ElinOwner, Policy};
 pub use problem::Problem;
 pub use revision::{Admitted, OlderRevision, Revision, Rollback, admit};
-pub use sources::{Check, ElementRow, Sources, TOML_FILES};
+pub use sources::{Check, ElementRow, ErlOrigin, Sources, TOML_FILES};
 pub use trust::{IdentitySource, Peer, RawFacts, TrustedFacts};

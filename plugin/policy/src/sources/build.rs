@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use super::assign::{self, SiteSet};
 use super::elements::{self, Elements, Role};
 use super::erls::ErlSet;
-use super::listing::{ElementRow, Listing};
+use super::listing::{ElementRow, ErlOrigin, Listing};
 use super::resolve::{self, Doc, PolicyRefs};
 use super::toml_files::{
     BundleFile, CallersFile, NotificationsFile, PoliciesFile, RoutesFile, SitesFile,
@@ -38,15 +38,20 @@ pub(crate) struct Compiled {
     pub result: Result<(Policy, Vec<ElementRow>), Vec<Problem>>,
     /// What compiles but deserves an engineer's look, sorted like problems.
     pub warnings: Vec<Problem>,
+    /// Where each ERL of the policy was defined, in [`Policy::erls`] order; empty when the
+    /// sources do not compile.
+    pub origins: Vec<ErlOrigin>,
 }
 
 /// Compiles the sources; `listing` says whether to keep every element's row.
 pub(crate) fn compile(files: &[SourceFile], listing: Listing) -> Compiled {
     let mut warnings = Problems::default();
-    let result = compile_into(files, listing, &mut warnings);
+    let mut origins = Vec::new();
+    let result = compile_into(files, listing, &mut warnings, &mut origins);
     Compiled {
         result,
         warnings: warnings.into_sorted(),
+        origins,
     }
 }
 
@@ -54,6 +59,7 @@ fn compile_into(
     files: &[SourceFile],
     listing: Listing,
     warnings: &mut Problems,
+    origins: &mut Vec<ErlOrigin>,
 ) -> Result<(Policy, Vec<ElementRow>), Vec<Problem>> {
     let mut problems = Problems::default();
     let texts = decoded(files, &mut problems);
@@ -126,6 +132,16 @@ fn compile_into(
         ..elements.counts
     };
     let rows = elements.rows.take().unwrap_or_default();
+    origins.extend(
+        erls.drafts
+            .iter()
+            .enumerate()
+            .map(|(index, draft)| ErlOrigin {
+                erl: saturate(index),
+                file: draft.file.clone(),
+                line: draft.line,
+            }),
+    );
     let policy = Policy::assemble(Parts {
         settings,
         erls: erls.into_erls(),

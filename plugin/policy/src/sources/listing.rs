@@ -22,6 +22,18 @@ pub struct ElementRow {
     pub line: u32,
 }
 
+/// Where one ERL was defined: its row in an ERL file, or the first Lync element row that
+/// carried its address. Offline tools (an ALI export, an MSAG check) name this row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErlOrigin {
+    /// Index of the ERL in [`crate::Policy::erls`].
+    pub erl: u32,
+    /// The source file that defines it.
+    pub file: String,
+    /// Its line in that file.
+    pub line: u32,
+}
+
 /// Whether the compile step keeps an [`ElementRow`] per element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Listing {

@@ -19,8 +19,8 @@ mod toml_files;
 
 use crate::Policy;
 use crate::problem::Problem;
-pub use listing::ElementRow;
 use listing::Listing;
+pub use listing::{ElementRow, ErlOrigin};
 
 /// The TOML files a bundle may contain; `bundle.toml` is required.
 pub const TOML_FILES: [&str; 6] = [
@@ -130,6 +130,18 @@ impl Sources {
     /// it, with file and line: what a coverage view lists under each ERL.
     pub fn compile_with_elements(&self) -> Result<(Policy, Vec<ElementRow>), Vec<Problem>> {
         build::compile(&self.files, Listing::Keep).result
+    }
+
+    /// Like [`Sources::compile_with_elements`], and also where each ERL was defined
+    /// (index-aligned with [`Policy::erls`]): what offline provisioning tools name when an
+    /// address is wrong.
+    pub fn compile_with_origins(
+        &self,
+    ) -> Result<(Policy, Vec<ElementRow>, Vec<ErlOrigin>), Vec<Problem>> {
+        let compiled = build::compile(&self.files, Listing::Keep);
+        compiled
+            .result
+            .map(|(policy, rows)| (policy, rows, compiled.origins))
     }
 }
 
