@@ -63,17 +63,57 @@ pub fn inside(civic: &CivicAddress) -> Vec<(&'static str, &str)> {
     parts
 }
 
-/// Whether free text states `label value` as words ("Building 40, Floor 1" states
-/// floor 1; "Floor 10" does not), ignoring case.
+/// The words people write for each labelled part, the label first: Lync's location names
+/// say `Bldg 40`, `Flr 2`, `Ste 300` as often as the words themselves.
+const LABEL_WORDS: [(&str, &[&str]); 4] = [
+    ("building", &["building", "bldg", "bld"]),
+    ("floor", &["floor", "flr", "fl"]),
+    ("unit", &["unit", "suite", "ste", "apt"]),
+    ("room", &["room", "rm"]),
+];
+
+/// Whether free text states `label value` as words, ignoring case and punctuation:
+/// "Building 40, Floor 1" and "Bldg 40 / Flr 1" state floor 1, "2nd Floor" states floor 2,
+/// "Building 40, Lobby" states room Lobby (a value with letters stands for itself), and
+/// "Floor 10" does not state floor 1.
 fn states(text: &str, label: &str, value: &str) -> bool {
-    let text = text.to_ascii_lowercase();
-    let phrase = format!("{label} {}", value.to_ascii_lowercase());
-    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    text.match_indices(&phrase).any(|(at, _)| {
-        let before = text.get(..at).and_then(|t| t.chars().next_back());
-        let after = text.get(at + phrase.len()..).and_then(|t| t.chars().next());
-        !word(before) && !word(after)
+    let text = words(text);
+    let value = words(value);
+    if value.is_empty() {
+        return false;
+    }
+    let aliases = LABEL_WORDS
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map_or(&[][..], |(_, a)| *a);
+    let named = value.iter().any(|w| w.chars().any(char::is_alphabetic))
+        && value.concat().chars().count() >= 3;
+    let is_label = |w: Option<&String>| w.is_some_and(|w| aliases.contains(&w.as_str()));
+    (0..text.len()).any(|at| {
+        let rest = text.get(at..).unwrap_or_default();
+        let label_first =
+            is_label(rest.first()) && rest.get(1..).is_some_and(|r| r.starts_with(&value));
+        let ordinal_first = value.len() == 1
+            && rest.first().and_then(|w| ordinal_of(w)) == value.first().map(String::as_str)
+            && is_label(rest.get(1));
+        label_first || ordinal_first || (named && rest.starts_with(&value))
     })
+}
+
+/// Lower-case words, split at anything not a letter or digit.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// `2nd` → `2`, `3rd` → `3`, `10th` → `10`.
+fn ordinal_of(word: &str) -> Option<&str> {
+    ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| word.strip_suffix(s))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Serde for [`CivicAddress`]: `xml:lang` and the present elements as (schema position,
@@ -191,5 +231,32 @@ mod tests {
             .with(CivicElement::Flr, "2")
             .with(CivicElement::Room, "2-114");
         assert_eq!(inside(&room), [("floor", "2"), ("room", "2-114")]);
+    }
+
+    #[test]
+    fn location_text_in_lync_abbreviations_states_building_floor_and_room() {
+        let lync = CivicAddress::default()
+            .with(CivicElement::Bld, "40")
+            .with(CivicElement::Flr, "2")
+            .with(CivicElement::Loc, "Bldg 40, Flr 2");
+        assert_eq!(inside(&lync), [("", "Bldg 40, Flr 2")]);
+        let ordinal = CivicAddress::default()
+            .with(CivicElement::Flr, "3")
+            .with(CivicElement::Loc, "3rd Floor");
+        assert_eq!(inside(&ordinal), [("", "3rd Floor")]);
+        let lobby = CivicAddress::default()
+            .with(CivicElement::Flr, "1")
+            .with(CivicElement::Room, "Lobby")
+            .with(CivicElement::Loc, "Building 40, Lobby");
+        assert_eq!(inside(&lobby), [("floor", "1"), ("", "Building 40, Lobby")]);
+        let other_room = lobby.clone().with(CivicElement::Room, "2-114");
+        assert_eq!(
+            inside(&other_room),
+            [
+                ("floor", "1"),
+                ("room", "2-114"),
+                ("", "Building 40, Lobby")
+            ]
+        );
     }
 }
