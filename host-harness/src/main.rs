@@ -59,7 +59,7 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Policy bundles: check, build, inspect, keygen.
+    /// Policy bundles: check (also against an MSAG), build, inspect, keygen, export-ali.
     #[command(subcommand)]
     Bundle(BundleCommand),
     /// A small SIP proxy over UDP and TCP with the plugin in the path (for SIPp tests).
@@ -86,7 +86,17 @@ enum BundleCommand {
         /// Public key files; a bundle must be signed by one of them.
         #[arg(long = "trust-key")]
         trust_keys: Vec<PathBuf>,
+        /// An MSAG extract (CSV, or NENA fixed width): every US ERL of the source folder
+        /// is checked against it, each mismatch named with the nearest valid entry.
+        #[arg(long)]
+        msag: Option<PathBuf>,
+        /// Write what the MSAG check found into the ERL files' validation column
+        /// (`validated`, `MSAGValid`, `ValidationStatus`), changing nothing else.
+        #[arg(long, requires = "msag")]
+        write_validated: bool,
     },
+    /// Write every ELIN's address as the records a carrier loads into its ALI database.
+    ExportAli(bundle_cmd::ExportAliArgs),
     /// Compile a source folder into a bundle file.
     Build {
         /// Source folder.
@@ -157,22 +167,46 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
+/// Prints what an export or an MSAG check found: each problem, then the summary (on
+/// standard error when something failed, since standard output may carry the records).
+fn finish(done: bundle_cmd::Provisioned) -> Result<ExitCode> {
+    for line in &done.problems {
+        eprintln!("{line}");
+    }
+    eprintln!("{}", done.summary);
+    Ok(if done.failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn bundle(command: BundleCommand) -> Result<ExitCode> {
     match command {
-        BundleCommand::Check { path, trust_keys } => {
+        BundleCommand::Check {
+            path,
+            trust_keys,
+            msag,
+            write_validated,
+        } => {
             let checked = bundle_cmd::check(&path, &trust_keys)?;
             let problems = checked.problems;
             for line in checked.warnings.iter().chain(&problems) {
                 eprintln!("{line}");
             }
-            if problems.is_empty() {
-                println!("{}: ok", path.display());
-                Ok(ExitCode::SUCCESS)
-            } else {
+            if !problems.is_empty() {
                 eprintln!("{} problem(s)", problems.len());
-                Ok(ExitCode::FAILURE)
+                return Ok(ExitCode::FAILURE);
+            }
+            match msag {
+                Some(msag) => finish(bundle_cmd::check_msag(&path, &msag, write_validated)?),
+                None => {
+                    println!("{}: ok", path.display());
+                    Ok(ExitCode::SUCCESS)
+                }
             }
         }
+        BundleCommand::ExportAli(args) => finish(bundle_cmd::export_ali(&args)?),
         BundleCommand::Build { dir, out, sign_key } => {
             println!("{}", bundle_cmd::build(&dir, &out, sign_key.as_deref())?);
             Ok(ExitCode::SUCCESS)

@@ -618,3 +618,206 @@ fn every_corpus_message_is_in_the_manifest_and_every_row_names_a_file() {
         "manifest.tsv lists a file twice"
     );
 }
+
+const MSAG: &str = "policies/msag/contoso-msag.csv";
+
+/// Replaces every `from` by `to` in a file.
+fn replace_all(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} no longer contains {from:?}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn export_ali_writes_the_example_elins_as_nena_records_and_as_csv() {
+    let nena = harness_in_root(&[
+        "bundle",
+        "export-ali",
+        CONTOSO,
+        "--format",
+        "nena",
+        "--extract-date",
+        "2026-12-06",
+        "--company-id",
+        "CTSO1",
+    ]);
+    assert!(nena.status.success(), "{}", stderr(&nena));
+    let text = stdout(&nena);
+    let lines: Vec<&str> = text.lines().collect();
+    // Header, Wichita's two ELINs, trailer; every record 512 characters ending in `*`.
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines.iter().all(|l| l.len() == 512 && l.ends_with('*')));
+    assert!(lines[0].starts_with("UHL  120626CONTOSO"));
+    assert!(
+        lines[1].starts_with("I3165550100100       "),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(&lines[1][27..31], "MAIN");
+    assert_eq!(&lines[1][93..100], "WICHITA");
+    assert_eq!(&lines[1][127..134], "FLOOR 1");
+    assert_eq!(&lines[1][260..265], "CTSO1");
+    assert_eq!(&lines[3][61..70], "000000002");
+    assert!(stderr(&nena).contains("2 ALI record(s) written"));
+
+    let tmp = TempDir::new("export-ali-csv");
+    let out = tmp.path().join("ali.csv");
+    let csv = harness_in_root(&[
+        "bundle",
+        "export-ali",
+        CONTOSO,
+        "--format",
+        "csv",
+        "--extract-date",
+        "2026-12-06",
+        "--out",
+        path_str(&out),
+    ]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    assert_eq!(stdout(&csv), "", "records go to --out");
+    let written = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = written.lines().collect();
+    assert!(rows[0].starts_with("erl,elin,function_of_change,npa,calling_number,house_number,"));
+    assert_eq!(
+        rows[1],
+        "wichita-f1,+13165550100,I,316,5550100,100,,N,MAIN,ST,,WICHITA,KS,FLOOR 1,CONTOSO,4,0,67202,"
+    );
+    assert_eq!(rows.len(), 3);
+}
+
+#[test]
+fn export_ali_names_a_bad_address_by_file_and_line_and_writes_nothing_without_partial() {
+    let tmp = TempDir::new("export-ali-bad");
+    let dir = copy_contoso(tmp.path());
+    // Wichita loses its house number; its Lync subnet row (which repeats the address)
+    // goes, so the native row is the only one. Redmond floor 1 gets an ELIN of its own.
+    let wichita = edit(&dir, "erls.csv", ",100,N,Main,", ",,N,Main,");
+    edit(
+        &dir,
+        "subnets.csv",
+        "\"10.2.0.0\",\"Wichita branch\",\"Floor 1\",\"Contoso;+13165550100;+13165550101\",\
+         \"100\",\"\",\"N\",\"Main\",\"St\",\"\",\"Wichita\",\"KS\",\"67202\",\"US\"\r\n",
+        "",
+    );
+    edit(
+        &dir,
+        "erls.csv",
+        "Contoso,,yes\nredmond-b40-f2",
+        "Contoso,+14255550100,yes\nredmond-b40-f2",
+    );
+    let d = path_str(&dir);
+    let expected = format!("{d}/erls.csv:{wichita}: ERL wichita-f1: no house number (HNO)");
+
+    let refused = harness_in_root(&["bundle", "export-ali", d, "--format", "nena"]);
+    assert!(!refused.status.success());
+    assert_eq!(stdout(&refused), "", "nothing exported without --partial");
+    let err = stderr(&refused);
+    assert!(err.lines().any(|l| l.starts_with(&expected)), "{err}");
+    assert!(
+        err.contains("nothing written (--partial writes the others)"),
+        "{err}"
+    );
+
+    let partial = harness_in_root(&["bundle", "export-ali", d, "--format", "csv", "--partial"]);
+    assert!(
+        !partial.status.success(),
+        "still fails: an address was left out"
+    );
+    assert!(stderr(&partial).lines().any(|l| l.starts_with(&expected)));
+    let rows: Vec<String> = stdout(&partial).lines().map(str::to_owned).collect();
+    assert_eq!(rows.len(), 2, "header and Redmond's one ELIN: {rows:?}");
+    assert!(rows[1].starts_with("redmond-b40-f1,+14255550100,I,425,5550100,1,,,MICROSOFT,WAY,"));
+    assert!(
+        rows[1].contains(",BUILDING 40, FLOOR 1,")
+            || rows[1].contains(",\"BUILDING 40, FLOOR 1\",")
+    );
+}
+
+#[test]
+fn check_with_the_shipped_msag_passes_the_example() {
+    let out = harness_in_root(&["bundle", "check", CONTOSO, "--msag", MSAG]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("4 ERL(s) match the MSAG"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_with_msag_reports_mistakes_and_writes_only_the_validated_cells() {
+    let tmp = TempDir::new("msag-mistakes");
+    let dir = copy_contoso(tmp.path());
+    // A misspelt street in both the native ERLs and the Lync subnet rows that repeat them,
+    // and Wichita without its directional.
+    replace_all(&dir, "erls.csv", "Microsoft", "Microsft");
+    replace_all(&dir, "subnets.csv", "Microsoft", "Microsft");
+    let wichita = edit(&dir, "erls.csv", ",100,N,Main,", ",100,,Main,");
+    let d = path_str(&dir);
+    let before_erls = std::fs::read_to_string(dir.join("erls.csv")).unwrap();
+    let before_subnets = std::fs::read(dir.join("subnets.csv")).unwrap();
+
+    let out = harness_in_root(&["bundle", "check", d, "--msag", MSAG]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for line in [
+        format!(
+            "{d}/erls.csv:2: ERL redmond-b40-f1: RD 'Microsft' not in MSAG for Redmond WA; nearest: MICROSOFT WAY 1-99 both"
+        ),
+        format!(
+            "{d}/erls.csv:4: ERL redmond-b40-lobby: RD 'Microsft' not in MSAG for Redmond WA; nearest: MICROSOFT WAY 1-99 both"
+        ),
+        format!(
+            "{d}/erls.csv:{wichita}: ERL wichita-f1: PRD '' (MSAG: 'N') does not match the MSAG's N MAIN ST in Wichita KS; nearest: N MAIN ST 100-198 even"
+        ),
+    ] {
+        assert!(err.lines().any(|l| l == line), "missing {line}\n{err}");
+    }
+    assert!(err.contains("4 ERL(s) do not match the MSAG"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("erls.csv")).unwrap(),
+        before_erls,
+        "no writes without --write-validated"
+    );
+
+    let wrote = harness_in_root(&["bundle", "check", d, "--msag", MSAG, "--write-validated"]);
+    assert!(
+        !wrote.status.success(),
+        "the mismatches still fail the check"
+    );
+    assert!(
+        stderr(&wrote).contains("4 validation cell(s) written"),
+        "{}",
+        stderr(&wrote)
+    );
+    let expected: String = before_erls
+        .split_inclusive('\n')
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                line.to_owned()
+            } else {
+                line.replacen(",yes\n", ",no\n", 1)
+            }
+        })
+        .collect();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("erls.csv")).unwrap(),
+        expected
+    );
+    assert_eq!(
+        std::fs::read(dir.join("subnets.csv")).unwrap(),
+        before_subnets,
+        "Lync rows without MSAGValid are left alone"
+    );
+    // The policy now routes those ERLs as unvalidated; it still compiles.
+    let check = harness_in_root(&["bundle", "check", d]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    let again = harness_in_root(&["bundle", "check", d, "--msag", MSAG, "--write-validated"]);
+    assert!(
+        stderr(&again).contains("0 validation cell(s) written"),
+        "{}",
+        stderr(&again)
+    );
+}
