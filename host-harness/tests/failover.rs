@@ -3,7 +3,8 @@
 //! route's `redmond-pstn`. Each test breaks trunks in one way the provider's can break
 //! (503, port closed, silent) and checks that the call completes at the next trunk with
 //! the PIDF-LO the first trunk was sent, and that the audit names every trunk that failed
-//! and why.
+//! and why. A provider that refuses the location (424, RFC 6442 §4.3) sends the call
+//! straight to the ECRC route, or, with none, on along the route to the caller.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
@@ -13,7 +14,7 @@ use std::time::Duration;
 mod common;
 use common::hosts::{Host, Proxy};
 use common::http::webhook;
-use common::policy::loopback_sources;
+use common::policy::{edit, loopback_sources};
 use common::ports::{free_port, scratch};
 use common::proxy::{proxy_log, start_proxy};
 use common::sipp::{require_sipp, traced, uac};
@@ -27,6 +28,16 @@ const ROUTE_IPS: [&str; 3] = ["127.0.0.2", "127.0.0.5", "127.0.0.6"];
 /// Starts the route's three trunks behaving as given, then `host` with them as their
 /// trunks' upstreams.
 fn start_route(host: Host, dir: &Path, trunks: &[Trunk; 3]) -> (Vec<Running>, Proxy) {
+    start_route_with(host, dir, trunks, &|_| {})
+}
+
+/// As [`start_route`], with `bundle` applied to the policy's source folder first.
+fn start_route_with(
+    host: Host,
+    dir: &Path,
+    trunks: &[Trunk; 3],
+    bundle: &dyn Fn(&Path),
+) -> (Vec<Running>, Proxy) {
     let running: Vec<Running> = trunks
         .iter()
         .enumerate()
@@ -40,7 +51,7 @@ fn start_route(host: Host, dir: &Path, trunks: &[Trunk; 3]) -> (Vec<Running>, Pr
         .map(|(name, run)| (*name, run.addr.as_str()))
         .collect();
     let default = format!("127.0.0.4:{}", free_port("127.0.0.4"));
-    let proxy = Proxy::start(host, dir, &upstreams, &default);
+    let proxy = Proxy::start_with(host, dir, &upstreams, &default, bundle);
     (running, proxy)
 }
 
@@ -166,6 +177,114 @@ fn every_provider_trunk_down(host: Host, name: &str) {
     let failed = call(host, name, trunks, 2, ECRC);
     let tried: Vec<&str> = failed.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(tried, ["esp-primary", "esp-secondary"], "{failed:?}");
+}
+
+/// The primary refuses the location it was sent (424): the secondary, which would get
+/// the same PIDF-LO, is skipped (it is silent here, so trying it would add a failover
+/// event of its own), and the ECRC route's trunk gets the call with the ECRC's
+/// Request-URI; the audit says why.
+fn primary_refuses_the_location(host: Host, name: &str) {
+    let trunks = [Trunk::BadLocation, Trunk::Silent, Trunk::Answers];
+    let failed = call(host, name, trunks, 2, ECRC);
+    assert_eq!(
+        failed,
+        [(
+            "esp-primary".to_owned(),
+            "424 Bad Location Information from esp-primary: resent on the ECRC route \
+redmond-ecrc"
+                .to_owned()
+        )]
+    );
+}
+
+/// With no ECRC route in the policy, a 424 moves the call to the route's next trunk like
+/// any failure, and the last trunk's 424 reaches the caller: the call ends with an
+/// answer, not with the caller waiting out its Timer B. Returns the audit's failover
+/// events as (trunk, why, next).
+fn refused_location_without_an_ecrc_route(host: Host, name: &str) -> Vec<[String; 3]> {
+    require_sipp();
+    let dir = scratch(name);
+    let no_ecrc = |src: &Path| {
+        edit(src, "policies.toml", "ecrc_route = \"redmond-ecrc\"", "");
+    };
+    let trunks = [Trunk::BadLocation, Trunk::BadLocation, Trunk::Closed];
+    let (mut running, proxy) = start_route_with(host, &dir, &trunks, &no_ecrc);
+    let t = ["-t", "t1", "-m", "1", "-recv_timeout", "10000"];
+    let mut caller = uac(&dir, "caller", &proxy.addr(), "127.1.0.10", "911", &t);
+    caller.wait();
+    for run in running.iter_mut().take(2) {
+        run.sipp.as_mut().unwrap().assert_calls(1, || proxy.log());
+    }
+    let answers = traced(&dir, "caller", "received");
+    let status = answers
+        .iter()
+        .filter_map(|m| m.lines().next())
+        .find(|l| l.starts_with("SIP/2.0 ") && !l.starts_with("SIP/2.0 1"))
+        .unwrap_or_else(|| panic!("no final answer: {answers:?}\n{}", proxy.log()))
+        .trim_end()
+        .to_owned();
+    assert_eq!(
+        status,
+        "SIP/2.0 424 Bad Location Information",
+        "{}",
+        proxy.log()
+    );
+    let decisions = proxy.decisions();
+    assert_eq!(decisions.len(), 1, "{decisions:#?}");
+    assert_eq!(
+        decisions[0]["route"]["failover"],
+        serde_json::json!(["esp-secondary"])
+    );
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("null").to_owned();
+    proxy
+        .events()
+        .iter()
+        .map(|e| [text(&e["trunk"]), text(&e["why"]), text(&e["next"])])
+        .collect()
+}
+
+const NO_ECRC_WHY: &str = "424 Bad Location Information from esp-primary: no ECRC route to resend on, so the next trunk of the route";
+
+#[test]
+fn a_primary_that_refuses_the_location_hands_the_call_to_the_ecrc_route() {
+    primary_refuses_the_location(Host::Harness, "failover-424");
+}
+
+#[test]
+fn kamailio_hands_a_call_whose_location_is_refused_to_the_ecrc_route() {
+    primary_refuses_the_location(Host::Kamailio, "kamailio-failover-424");
+}
+
+#[test]
+fn a_refused_location_with_no_ecrc_route_reaches_the_caller_after_the_last_trunk() {
+    let events = refused_location_without_an_ecrc_route(Host::Harness, "failover-424-no-ecrc");
+    assert_eq!(
+        events,
+        [[
+            "esp-primary".to_owned(),
+            NO_ECRC_WHY.to_owned(),
+            "esp-secondary".to_owned()
+        ]]
+    );
+}
+
+#[test]
+fn kamailio_relays_a_refused_location_with_no_ecrc_route_after_the_last_trunk() {
+    let events =
+        refused_location_without_an_ecrc_route(Host::Kamailio, "kamailio-failover-424-no-ecrc");
+    // Kamailio also audits the last trunk's failure (route E911_NO_TRUNK_LEFT).
+    assert_eq!(
+        events.first(),
+        Some(&[
+            "esp-primary".to_owned(),
+            NO_ECRC_WHY.to_owned(),
+            "esp-secondary".to_owned()
+        ]),
+        "{events:?}"
+    );
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1][0], "esp-secondary", "{events:?}");
+    assert_eq!(events[1][2], "null", "{events:?}");
 }
 
 #[test]

@@ -295,25 +295,30 @@ class Worker:
     def _failover(self, verdict: Any, route: dict[str, Any], first: str) -> None:
         """Lists where the call goes if its trunk fails, for kamailio.cfg's failure route:
         the verdict's alternates (the route's further trunks, then the ECRC route's), then
-        the fail-safe upstream, each as `$avp(e911_du)`, `$avp(e911_ru)` and
-        `$avp(e911_trunk)`. An AVP added last is read first, so they go in backwards.
-        Kamailio resends the request it holds, with this call's edits (the same PIDF-LO);
-        only the destination and the Request-URI change."""
-        tries = [(first, route["target"], route["trunk"])]
-        for trunk, target in verdict.alternates:
+        the fail-safe upstream, each as `$avp(e911_du)`, `$avp(e911_ru)`,
+        `$avp(e911_trunk)`, and its route's id and kind (`$avp(e911_leg_route)`,
+        `$avp(e911_leg_kind)`: a 424 Bad Location Information jumps to the first `ecrc`
+        one). An AVP added last is read first, so they go in backwards. Kamailio resends
+        the request it holds, with this call's edits (the same PIDF-LO); only the
+        destination and the Request-URI change."""
+        tries = [(first, route["target"], route["trunk"], route["id"], route["kind"])]
+        for trunk, target, route_id, kind in verdict.alternates:
             upstream = self.settings.upstreams.get(trunk)
             if upstream is None:
                 KSR.warn(f"e911: no [upstreams] entry for trunk {trunk}: not a failover\n")
                 continue
-            tries.append((upstream, target, trunk))
+            tries.append((upstream, target, trunk, route_id, kind))
         failsafe = self.failsafe
         if verdict.kind == "emergency" and failsafe and all(t[0] != failsafe for t in tries):
-            tries.append((failsafe, route["target"], "fail-safe"))
+            tries.append((failsafe, route["target"], "fail-safe", "fail-safe", "fail-safe"))
         KSR.pv.sets("$avp(e911_trunk_now)", route["trunk"])
-        for upstream, target, trunk in reversed(tries[1:]):
+        KSR.pv.sets("$avp(e911_kind_now)", route["kind"])
+        for upstream, target, trunk, route_id, kind in reversed(tries[1:]):
             KSR.pv.sets("$avp(e911_du)", upstream)
             KSR.pv.sets("$avp(e911_ru)", target)
             KSR.pv.sets("$avp(e911_trunk)", trunk)
+            KSR.pv.sets("$avp(e911_leg_route)", route_id)
+            KSR.pv.sets("$avp(e911_leg_kind)", kind)
 
     def _upstream(self, route: dict[str, Any]) -> Optional[str]:
         """`$du` for a decided route: its trunk's, else `elin` for an ELIN gateway, else

@@ -37,8 +37,20 @@ impl Proxy {
     /// the upstreams of those trunks and `default` as every other call's, failing over
     /// after 500 ms without a provisional response. Everything over TCP.
     pub fn start(host: Host, dir: &Path, trunks: &[(&str, &str)], default: &str) -> Self {
+        Self::start_with(host, dir, trunks, default, &|_| {})
+    }
+
+    /// As [`Proxy::start`], with `edit` applied to the bundle's source folder first.
+    pub fn start_with(
+        host: Host,
+        dir: &Path,
+        trunks: &[(&str, &str)],
+        default: &str,
+        edit: &dyn Fn(&Path),
+    ) -> Self {
         let hook = webhook();
         let sources = loopback_sources(dir, &hook.url, &["127.0.0.0/8"]);
+        edit(&sources);
         match host {
             Host::Harness => {
                 let port = free_port("127.0.0.1");

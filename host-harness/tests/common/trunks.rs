@@ -1,4 +1,4 @@
-//! Trunks that fail the ways a provider's can (503, port closed, silent) or answer, over
+//! Trunks that fail the ways a provider's can (503, 424, port closed, silent) or answer, over
 //! TCP on loopback: what the failover tests put behind a proxy.
 
 use std::io::Read;
@@ -13,6 +13,8 @@ use super::sipp::{Sipp, uas};
 pub enum Trunk {
     /// SIPp answers 503 (`uas-503.xml`).
     Refuses,
+    /// SIPp answers 424 Bad Location Information to a located call (`uas-424.xml`).
+    BadLocation,
     /// Nothing listens on its port.
     Closed,
     /// Accepts the connection, reads, never answers.
@@ -36,6 +38,11 @@ pub fn start(dir: &Path, name: &str, ip: &str, trunk: &Trunk) -> Running {
         Trunk::Refuses => Running {
             addr,
             sipp: sipp("uas-503.xml"),
+            heard: None,
+        },
+        Trunk::BadLocation => Running {
+            addr,
+            sipp: sipp("uas-424.xml"),
             heard: None,
         },
         Trunk::Answers if name == "redmond-pstn" => Running {

@@ -10,6 +10,16 @@
 //! whose own ACK for it is absorbed; a CANCEL is answered here (§16.10) and follows the
 //! trunk currently trying.
 //!
+//! A `424 Bad Location Information` (RFC 6442 §4.3, <https://www.rfc-editor.org/rfc/rfc6442#section-4.3>)
+//! is not a trunk failure but the provider refusing the location we sent (malformed, not
+//! good enough for its purpose, or not dereferenceable; §4.4's Geolocation-Error may say
+//! which). Another trunk of the same route would get the same PIDF-LO and refuse it too, so the
+//! call skips the rest of its route and goes to the first trunk of the ECRC route (DESIGN
+//! §1: the ECRC is where a person asks a caller with no usable location). A call with no
+//! ECRC route to go to goes on to its route's next trunk like any failed one (a trunk of
+//! another provider may take the location; at worst the caller hears the last trunk's
+//! 424, as it would at once), and a call already on the ECRC route gets the 424 relayed.
+//!
 //! [`Failover`] holds the state and decides; `net.rs` sends.
 
 use std::net::SocketAddr;
@@ -20,12 +30,22 @@ use super::hop::Proto;
 use super::net::Origin;
 use super::route::Upstream;
 
-/// One trunk to try: its id, where it is, and the request for it as the engine rendered
-/// it (before our Via).
+/// The route kind of the ECRC route's trunks (`e911_engine::Attempt::kind`).
+pub const ECRC: &str = "ecrc";
+
+/// RFC 6442 §4.3: the provider could not use the location it was sent.
+pub const BAD_LOCATION: u16 = 424;
+
+/// One trunk to try: its id, its route and the route's kind, where it is, and the request
+/// for it as the engine rendered it (before our Via).
 #[derive(Debug, Clone)]
 pub struct Leg {
     /// The trunk's id.
     pub trunk: String,
+    /// The id of the route it belongs to.
+    pub route: String,
+    /// That route's kind (`sip-trunk`, `elin-gateway`, `local-gateway`, [`ECRC`]).
+    pub kind: &'static str,
     /// Its upstream.
     pub upstream: Upstream,
     /// The request for it.
@@ -81,6 +101,8 @@ pub struct Failover {
     /// What was sent to each trunk tried so far (our Via included), for ACK and CANCEL.
     sent: Vec<(Upstream, Proto, Arc<Vec<u8>>)>,
     current: usize,
+    /// Where [`Failover::advance`] goes next when not to the next leg (after a 424).
+    skip_to: Option<usize>,
     since: Instant,
     phase: Phase,
     created: Instant,
@@ -105,6 +127,7 @@ impl Failover {
             legs,
             sent: Vec::new(),
             current: 0,
+            skip_to: None,
             since: Instant::now(),
             phase: Phase::Trying,
             created: Instant::now(),
@@ -132,10 +155,11 @@ impl Failover {
     /// no longer trying one (answered, cancelled, over).
     pub fn advance(&mut self) -> Option<(usize, &Leg)> {
         let trying = matches!(self.phase, Phase::Trying | Phase::Proceeding);
-        if !trying || self.current + 1 >= self.legs.len() {
+        let next = self.skip_to.take().unwrap_or(self.current + 1);
+        if !trying || next >= self.legs.len() {
             return None;
         }
-        self.current += 1;
+        self.current = next;
         self.phase = Phase::Trying;
         self.since = Instant::now();
         self.current()
@@ -164,6 +188,7 @@ impl Failover {
                 self.phase = Phase::Answered;
                 Step::Relay
             }
+            (BAD_LOCATION, Phase::Trying | Phase::Proceeding) => self.bad_location(),
             (408 | 500..=699, Phase::Trying | Phase::Proceeding)
                 if self.current + 1 < self.legs.len() =>
             {
@@ -176,6 +201,39 @@ impl Failover {
                 Step::Relay
             }
         }
+    }
+
+    /// A 424 from the trunk now trying (see the module's comment): the first ECRC leg
+    /// after it, else the next leg, else the 424 goes to the caller. The audit words
+    /// are Kamailio's too (`route[E911_BAD_LOCATION]`), and have no quote mark: its
+    /// audit line escapes one as `\'`, which JSON does not allow.
+    fn bad_location(&mut self) -> Step {
+        let Some(leg) = self.legs.get(self.current) else {
+            self.phase = Phase::Over;
+            return Step::Relay;
+        };
+        let said = format!("424 Bad Location Information from {}", leg.trunk);
+        let ecrc = (leg.kind != ECRC)
+            .then(|| {
+                self.legs
+                    .iter()
+                    .enumerate()
+                    .skip(self.current + 1)
+                    .find(|(_, l)| l.kind == ECRC)
+            })
+            .flatten();
+        if let Some((n, ecrc)) = ecrc {
+            let why = format!("{said}: resent on the ECRC route {}", ecrc.route);
+            self.skip_to = Some(n);
+            return Step::Next { why };
+        }
+        if leg.kind != ECRC && self.current + 1 < self.legs.len() {
+            return Step::Next {
+                why: format!("{said}: no ECRC route to resend on, so the next trunk of the route"),
+            };
+        }
+        self.phase = Phase::Over;
+        Step::Relay
     }
 
     /// The caller cancelled: no further trunk. `true` when the trunk now trying has sent
@@ -236,6 +294,17 @@ mod tests {
             .iter()
             .map(|t| Leg {
                 trunk: (*t).to_owned(),
+                // Trunks named ecrc… are the ECRC route's.
+                route: if t.starts_with("ecrc") {
+                    "redmond-ecrc".to_owned()
+                } else {
+                    "redmond-esp".to_owned()
+                },
+                kind: if t.starts_with("ecrc") {
+                    ECRC
+                } else {
+                    "sip-trunk"
+                },
                 upstream,
                 message: Arc::new(Vec::new()),
             })
@@ -305,5 +374,58 @@ mod tests {
         let _ = call.advance();
         assert_eq!(call.on_response(0, 180), Step::Absorb);
         assert_eq!(call.on_response(0, 200), Step::Relay);
+    }
+
+    #[test]
+    fn a_424_skips_the_rest_of_the_route_for_the_first_ecrc_trunk() {
+        let mut call = call(&["primary", "secondary", "ecrc-1", "ecrc-2"]);
+        assert_eq!(
+            call.on_response(0, 424),
+            Step::Next {
+                why: "424 Bad Location Information from primary: resent on the ECRC route \
+redmond-ecrc"
+                    .to_owned()
+            }
+        );
+        assert_eq!(
+            call.advance().map(|(n, l)| (n, l.trunk.clone())),
+            Some((2, "ecrc-1".to_owned()))
+        );
+        // On the ECRC route, a 424 is the answer: relayed, no further trunk.
+        assert_eq!(call.on_response(2, 424), Step::Relay);
+        assert!(call.advance().is_none());
+    }
+
+    #[test]
+    fn after_a_424_the_skip_is_spent_and_later_failures_move_one_trunk_on() {
+        let mut call = call(&["primary", "secondary", "ecrc-1", "ecrc-2"]);
+        let _ = call.on_response(0, 424);
+        let _ = call.advance();
+        assert!(matches!(call.on_response(2, 503), Step::Next { .. }));
+        assert_eq!(call.advance().map(|(n, _)| n), Some(3));
+    }
+
+    #[test]
+    fn without_an_ecrc_route_a_424_moves_to_the_next_trunk_and_the_last_424_is_relayed() {
+        let mut call = call(&["primary", "secondary"]);
+        assert_eq!(
+            call.on_response(0, 424),
+            Step::Next {
+                why: "424 Bad Location Information from primary: no ECRC route to resend on, \
+so the next trunk of the route"
+                    .to_owned()
+            }
+        );
+        assert_eq!(call.advance().map(|(n, _)| n), Some(1));
+        assert_eq!(call.on_response(1, 424), Step::Relay);
+        assert!(call.advance().is_none());
+    }
+
+    #[test]
+    fn a_424_after_a_cancel_goes_to_the_caller() {
+        let mut call = call(&["primary", "ecrc-1"]);
+        let _ = call.cancel();
+        assert_eq!(call.on_response(0, 424), Step::Relay);
+        assert!(call.advance().is_none());
     }
 }

@@ -355,18 +355,20 @@ impl Proxy {
         origin: Origin,
         proto: Proto,
     ) {
-        let leg = |trunk: &str, kind: &str, message: &[u8]| Leg {
+        let leg = |trunk: &str, id: &str, kind: &'static str, message: &[u8]| Leg {
             trunk: trunk.to_owned(),
+            route: id.to_owned(),
+            kind,
             upstream: self.routes.for_trunk(trunk, kind),
             message: Arc::new(message.to_vec()),
         };
-        let legs = std::iter::once(leg(&route.trunk, route.kind, out))
+        let legs = std::iter::once(leg(&route.trunk, &route.id, route.kind, out))
             .chain(verdict.alternates.iter().map(|a| {
                 let message = match &a.output {
                     Output::Rewritten(bytes) => bytes.as_slice(),
                     Output::Unchanged => received,
                 };
-                leg(&a.trunk, a.kind, message)
+                leg(&a.trunk, &a.route, a.kind, message)
             }))
             .collect();
         let call = Failover::new(

@@ -68,14 +68,15 @@ impl Verdict {
         Ok(Some(dict))
     }
 
-    /// Where the call goes if the trunk before fails, in order, as `(trunk, target)`
-    /// tuples.
+    /// Where the call goes if the trunk before fails, in order, as `(trunk, target, route,
+    /// kind)` tuples: `kind` is the route's (`ecrc` for the ECRC route's trunks, where a
+    /// 424 Bad Location Information sends the call).
     #[getter]
-    fn alternates(&self) -> Vec<(String, String)> {
+    fn alternates(&self) -> Vec<(String, String, String, &'static str)> {
         self.0
             .alternates
             .iter()
-            .map(|a| (a.trunk.clone(), a.target.clone()))
+            .map(|a| (a.trunk.clone(), a.target.clone(), a.route.clone(), a.kind))
             .collect()
     }
 
