@@ -640,7 +640,9 @@ fn kamailio_does_not_use_a_compiled_cache_others_can_write_to() {
 /// The security desk by SIP MESSAGE, as the harness proxy sends it: an emergency call from
 /// HQ, whose policy notifies `redmond-security`, here a SIPp desk. The MESSAGE goes to the
 /// desk's URI (Request-URI and To), from our identity, with the notification's text naming
-/// the caller and the location; the call itself completes on its trunk.
+/// the caller and the location, and the emergency headers `uas-message.xml` checks (as for
+/// the harness proxy: `the_security_desk_gets_a_message_marked_as_an_emergency`); the
+/// call itself completes on its trunk.
 #[test]
 fn kamailio_sends_the_security_desk_a_sip_message() {
     require_tools();
@@ -684,7 +686,19 @@ fn kamailio_sends_the_security_desk_a_sip_message() {
         header("From:").starts_with("<sip:e911@kamailio-test>;tag="),
         "{message}"
     );
-    assert_eq!(header("Content-Type:"), "text/plain", "{message}");
+    // What uas-message.xml checked already, read once more from the trace: the headers
+    // a Lync/Skype for Business front end's emergency notification carries.
+    assert_eq!(header("Priority:"), "emergency", "{message}");
+    assert_eq!(
+        header("Call-Info:"),
+        "<sip:+14255550101@contoso.com>;purpose=ms-emergency-notification",
+        "{message}"
+    );
+    assert_eq!(
+        header("Content-Type:"),
+        "text/plain; charset=UTF-8",
+        "{message}"
+    );
     assert!(
         body.starts_with("EMERGENCY 911 call from sip:+14255550101@contoso.com"),
         "{body}"

@@ -177,6 +177,108 @@ fn calls_through_the_proxy(t: &str, name: &str) {
     assert!(post.contains("application/json"), "{post}");
 }
 
+/// The security desk by SIP MESSAGE: HQ dials 911, and its policy notifies
+/// `redmond-security`, here a SIPp desk whose scenario (`uas-message.xml`) fails the
+/// MESSAGE unless each field is there: `Priority: emergency`, `Call-Info` naming the
+/// caller with `purpose=ms-emergency-notification`, a UTF-8 plain text body with the
+/// caller, callback number, time and location. Kamailio is held to the same scenario
+/// (`kamailio_sends_the_security_desk_a_sip_message`). The call completes on its trunk.
+#[test]
+fn the_security_desk_gets_a_message_marked_as_an_emergency() {
+    require_sipp();
+    let dir = scratch("desk-message");
+    let Webhook { url: hook, .. } = webhook();
+    let bundle = test_bundle(&dir, &hook);
+    let desk_port = free_port("127.0.0.12");
+    let desk_uri = format!("sip:security-redmond@127.0.0.12:{desk_port}");
+    edit(
+        &bundle,
+        "notifications.toml",
+        "[targets.redmond-security]\n",
+        &format!("[targets.redmond-security]\nsip = \"{desk_uri}\"\n"),
+    );
+    let (trunk_port, plain_port) = (free_port("127.0.0.2"), free_port("127.0.0.4"));
+    let mut desk = uas(
+        &dir,
+        "desk",
+        "uas-message.xml",
+        "127.0.0.12",
+        desk_port,
+        "u1",
+        1,
+    );
+    let mut trunk = uas(
+        &dir,
+        "trunk",
+        "uas-sip-trunk.xml",
+        "127.0.0.2",
+        trunk_port,
+        "u1",
+        1,
+    );
+    let _plain = uas(&dir, "plain", "uas.xml", "127.0.0.4", plain_port, "u1", 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let proxy_port = free_port("127.0.0.1");
+    let args: Vec<String> = vec![
+        format!("--listen=udp:127.0.0.1:{proxy_port}"),
+        format!("--policy={}", bundle.display()),
+        format!("--upstream=127.0.0.4:{plain_port}"),
+        format!("--route-upstream=esp-primary=127.0.0.2:{trunk_port}"),
+        format!("--state-dir={}", dir.join("state").display()),
+    ];
+    let _proxy = start_proxy(&args, &dir);
+    let proxy = format!("127.0.0.1:{proxy_port}");
+    let mut hq = uac(
+        &dir,
+        "hq-911",
+        &proxy,
+        "127.1.0.10",
+        "911",
+        "u1",
+        &["-m", "1"],
+    );
+    assert_calls(&dir, &mut hq, 1);
+    assert_calls(&dir, &mut trunk, 1);
+    assert_calls(&dir, &mut desk, 1);
+
+    let message = traced(&dir, "desk", "received")
+        .into_iter()
+        .find(|m| m.starts_with("MESSAGE "))
+        .expect("the desk received a MESSAGE");
+    let (head, body) = message.split_once("\r\n\r\n").unwrap();
+    let lines: Vec<&str> = head.lines().collect();
+    assert_eq!(lines[0], format!("MESSAGE {desk_uri} SIP/2.0"), "{message}");
+    let header = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {message}"))
+            .trim()
+    };
+    assert_eq!(header("Priority:"), "emergency", "{message}");
+    assert_eq!(
+        header("Call-Info:"),
+        "<sip:+14255550101@contoso.com>;purpose=ms-emergency-notification",
+        "{message}"
+    );
+    assert_eq!(header("Content-Type:"), "text/plain; charset=UTF-8");
+    assert_eq!(header("To:"), format!("<{desk_uri}>"), "{message}");
+    assert!(
+        body.starts_with("EMERGENCY 911 call from sip:+14255550101@contoso.com"),
+        "{body}"
+    );
+    assert_eq!(
+        header("Content-Length:"),
+        body.len().to_string(),
+        "{message}"
+    );
+    assert!(
+        proxy_log(&dir).contains(&format!("notified redmond-security at {desk_uri}")),
+        "{}",
+        proxy_log(&dir)
+    );
+}
+
 fn t_via(t: &str) -> &'static str {
     if t.starts_with('t') { "TCP" } else { "UDP" }
 }

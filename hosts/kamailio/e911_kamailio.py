@@ -377,7 +377,8 @@ def send_message(item: dict[str, Any]) -> None:
     if not uri:
         return
     try:
-        problem = e911_message.send(KSR, uri, item.get("text", ""), item.get("from", ""))
+        caller = e911_message.caller_uri(item.get("json", ""))
+        problem = e911_message.send(KSR, uri, item.get("text", ""), item.get("from", ""), caller)
     except Exception as err:  # a KSR call that failed: the webhook still goes
         problem = f"{uri}: {type(err).__name__}: {err}"
     if problem:

@@ -1,11 +1,34 @@
 //! The notification worker: a webhook POST (plain `http://`, a minimal HTTP/1.1 client
-//! with timeouts) and a SIP MESSAGE over UDP (`text/plain`), each with bounded retries.
-//! Failures are logged and dropped: a notification never touches the call.
+//! with timeouts) and a SIP MESSAGE over UDP to the security desk, each with bounded
+//! retries. Failures are logged and dropped: a notification never touches the call.
+//!
+//! The MESSAGE is the one a Lync/Skype for Business front end sends the location
+//! policy's `NotificationUri`, as far as it is documented. [MS-SIPRE] §3.17.5.2 ("Server
+//! Behavior" of E911; verified from the published text) says the server sends each
+//! notification target an IM that MUST carry `Priority: emergency` and a `Call-Info`
+//! with the emergency caller's SIP URI and `purpose=ms-emergency-notification`, with a
+//! plain-text body, and MUST route the call whatever happens to the IM; both headers are
+//! sent here. What is inferred rather than documented:
+//!
+//! - the request: MS-SIPRE calls it an "IM INVITE" (Lync IM is an INVITE session whose
+//!   first message rides in an `ms-text-format` header, seen in real traces); we send
+//!   an RFC 3428 MESSAGE, which needs no session, no SDP and no BYE from a notification
+//!   worker, and which any SIP desk client, gateway or SIPp takes. Whether a Lync/SfB
+//!   or Teams client raises its emergency pop-up for a page-mode MESSAGE is not
+//!   documented anywhere we found;
+//! - the body: MS-SIPRE wants the PIDF-LO's civicAddress and method elements as
+//!   name-value pairs; the engine's notification carries its one-line text (caller,
+//!   callback number, time, address), which is what goes, `text/plain; charset=UTF-8`
+//!   (the charset a Skype for Business MESSAGE declares; RFC 2046 §4.1.2 makes US-ASCII
+//!   the default otherwise, and an address may not be ASCII).
+//!
+//! [MS-SIPRE]: https://learn.microsoft.com/en-us/openspecs/office_protocols/ms-sipre/c283efd4-7456-459f-b1ea-01cb31a2e2c0
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use e911_engine::Notification;
 
@@ -21,7 +44,12 @@ pub fn worker(queue: Receiver<Notification>) {
             report(&n.target, url, retry(|| post(url, &n.json)));
         }
         if let Some(uri) = &n.sip {
-            report(&n.target, uri, retry(|| message(uri, &n.text)));
+            let caller = caller_uri(&n.json);
+            report(
+                &n.target,
+                uri,
+                retry(|| message(uri, &n.text, caller.as_deref())),
+            );
         }
     }
 }
@@ -98,8 +126,51 @@ Content-Length: {}\r\nConnection: close\r\n\r\n{json}",
     }
 }
 
+/// The emergency caller's URI from a notification's JSON (`caller`, as the INVITE named
+/// it), when it is a SIP or tel URI that can stand in a header between angle brackets:
+/// for `Call-Info`. Anything else (absent, a bare number, a stray `>` or control
+/// character) is left out rather than sent as a header the desk cannot parse.
+pub fn caller_uri(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let caller = value.get("caller")?.as_str()?;
+    let scheme = ["sip:", "sips:", "tel:"]
+        .iter()
+        .any(|s| caller.len() > s.len() && caller[..s.len()].eq_ignore_ascii_case(s));
+    let clean = !caller
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | '"'));
+    (scheme && clean).then(|| caller.to_owned())
+}
+
+/// Per-process sequence for Call-IDs and branches: each MESSAGE is a new transaction
+/// (RFC 3261 §8.1.1.7: a branch unique across space and time), retries included.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// One MESSAGE to the desk at `uri`, from `local` (RFC 3428 §4, page mode): `Priority:
+/// emergency` (RFC 3261 §20.26: "when life, limb, or property are in imminent danger";
+/// MS-SIPRE §3.17.5.2), `Call-Info` naming the caller with MS-SIPRE's purpose, and the
+/// notification's text as a UTF-8 `text/plain` body.
+fn message_request(
+    uri: &str,
+    local: SocketAddr,
+    id: &str,
+    text: &str,
+    caller: Option<&str>,
+) -> String {
+    let call_info = caller.map_or_else(String::new, |c| {
+        format!("Call-Info: <{c}>;purpose=ms-emergency-notification\r\n")
+    });
+    format!(
+        "MESSAGE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-e911-msg-{id}\r\n\
+Max-Forwards: 70\r\nFrom: <sip:e911-harness@{local}>;tag={id}\r\nTo: <{uri}>\r\n\
+Call-ID: e911-msg-{id}@{local}\r\nCSeq: 1 MESSAGE\r\nPriority: emergency\r\n{call_info}\
+Content-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\n\r\n{text}",
+        text.len()
+    )
+}
+
 /// A SIP MESSAGE (RFC 3428) with a text body, sent over UDP; success is a 2xx.
-fn message(uri: &str, text: &str) -> Result<(), String> {
+fn message(uri: &str, text: &str, caller: Option<&str>) -> Result<(), String> {
     let rest = uri
         .strip_prefix("sip:")
         .ok_or_else(|| "unsupported URI (only sip:)".to_owned())?;
@@ -120,15 +191,15 @@ fn message(uri: &str, text: &str) -> Result<(), String> {
         .set_read_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;
     let local = socket.local_addr().map_err(|e| e.to_string())?;
-    let tag = std::process::id();
-    let request = format!(
-        "MESSAGE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-e911-msg-{tag}\r\n\
-Max-Forwards: 70\r\nFrom: <sip:e911-harness@{local}>;tag={tag}\r\nTo: <{uri}>\r\n\
-Call-ID: e911-msg-{tag}-{}@{local}\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n\
-Content-Length: {}\r\n\r\n{text}",
-        text.len(),
-        text.len()
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let id = format!(
+        "{}-{}-{nanos:x}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
     );
+    let request = message_request(uri, local, &id, text, caller);
     socket
         .send_to(request.as_bytes(), addr)
         .map_err(|e| e.to_string())?;
@@ -185,5 +256,51 @@ mod tests {
         let request = server.join().unwrap();
         assert!(request.starts_with("POST /hook HTTP/1.1\r\n"));
         assert!(request.ends_with("{\"caller\":\"alice\"}"));
+    }
+
+    #[test]
+    fn the_caller_goes_in_call_info_only_as_a_clean_uri() {
+        let json = |caller: &str| format!("{{\"caller\":{caller},\"time\":\"t\"}}");
+        assert_eq!(
+            caller_uri(&json("\"sip:+14255550101@contoso.com\"")).as_deref(),
+            Some("sip:+14255550101@contoso.com")
+        );
+        assert_eq!(
+            caller_uri(&json("\"tel:+14255550101\"")).as_deref(),
+            Some("tel:+14255550101")
+        );
+        assert_eq!(caller_uri(&json("null")), None);
+        assert_eq!(caller_uri(&json("\"+14255550101\"")), None);
+        assert_eq!(caller_uri(&json("\"sip:a@b>;x=<y\"")), None);
+        assert_eq!(caller_uri(&json("\"sip:a@b\\r\\nVia: x\"")), None);
+        assert_eq!(caller_uri("not json"), None);
+    }
+
+    #[test]
+    fn the_message_carries_the_emergency_headers_and_the_text() {
+        let local: SocketAddr = "127.0.0.1:5099".parse().unwrap();
+        let text = "EMERGENCY 911 call from sip:a@b (callback +1) at T: 1 Main St, Zürich";
+        let request = message_request(
+            "sip:desk@127.0.0.1:5060",
+            local,
+            "7-1-a",
+            text,
+            Some("sip:a@b"),
+        );
+        let (head, body) = request.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body, text);
+        let lines: Vec<&str> = head.split("\r\n").collect();
+        assert_eq!(lines[0], "MESSAGE sip:desk@127.0.0.1:5060 SIP/2.0");
+        for line in [
+            "Priority: emergency",
+            "Call-Info: <sip:a@b>;purpose=ms-emergency-notification",
+            "Content-Type: text/plain; charset=UTF-8",
+            "Call-ID: e911-msg-7-1-a@127.0.0.1:5099",
+            &format!("Content-Length: {}", text.len()),
+        ] {
+            assert!(lines.contains(&line), "{line} in {head}");
+        }
+        let without = message_request("sip:d@h", local, "1", "x", None);
+        assert!(!without.contains("Call-Info"), "{without}");
     }
 }
