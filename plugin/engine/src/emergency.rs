@@ -17,10 +17,10 @@
 //! the call still goes to the route's trunk with only the Request-URI and `Route` changed
 //! (or unchanged if even that fails), and `degraded` says why.
 
-use e911_location::{Location, Placement, Point, Shape, UsageRules, WriteOptions, write_pidf_lo};
+use e911_location::{Location, Point, Shape, UsageRules, write_pidf_lo};
 use e911_policy::{
-    CallKind, Decision, Hop, LocationSource, Outbound, Peer, RouteChoice, RouteKind, TrunkKind,
-    TrustedFacts,
+    CallKind, Decision, Hop, LocationSource, Outbound, Peer, ProviderInfo, ProviderProfile,
+    RouteChoice, RouteKind, TrunkKind, TrustedFacts,
 };
 use e911_sip::{HeaderKind, Message, NewPart, multipart_mixed};
 
@@ -28,6 +28,7 @@ use crate::callback::{CallbackEntry, CallbackStore, select_elin};
 use crate::client_location::ClientLocation;
 use crate::engine::{CallCtx, Reading, STRICT_UNBOUNDED};
 use crate::facts::{SipFacts, uri_host};
+use crate::provider::{self, DATA_PART_DISPOSITION};
 use crate::report::{self, base_report};
 use crate::rewrite::{
     EditOp, Position, apply_checked, fields, other_priority, priority_ops, strip_asserted_identity,
@@ -44,6 +45,8 @@ pub(crate) struct Input<'a, 'm> {
     pub reading: Reading,
     pub ctx: &'a CallCtx<'a>,
     pub revision: &'a str,
+    /// The tenant as a data provider, for profiles that send RFC 7852 `ProviderInfo`.
+    pub provider: Option<&'a ProviderInfo>,
 }
 
 impl Input<'_, '_> {
@@ -126,7 +129,10 @@ fn rewrite_for_route(
     verdict: &mut Verdict,
 ) {
     let legs = legs(input.decision, route);
-    let mut call = PerCall::default();
+    let mut call = PerCall {
+        elin: None,
+        location: Vec::new(),
+    };
     let mut rendered = legs.iter().map(|leg| render(input, leg, store, &mut call));
     if let Some(first) = rendered.next() {
         verdict.report.trace.extend(first.notes);
@@ -173,14 +179,14 @@ fn target(leg: &Leg<'_>) -> String {
 }
 
 /// What the legs of one call share, worked out by the first leg that needs it.
-#[derive(Default)]
-struct PerCall {
+struct PerCall<'a> {
     /// The ELIN the call holds, chosen by the first ELIN-gateway leg and kept by the
     /// others.
     elin: Option<(String, CallbackEntry)>,
-    /// The location edits (PIDF-LO, multipart body, Geolocation) and their trace notes,
-    /// the same for every SIP-trunk leg: written once per call.
-    location: Option<LocationEdits>,
+    /// The location edits (PIDF-LO, multipart body, Geolocation, the provider profile's
+    /// additions) and their trace notes, the same for every SIP-trunk leg with the same
+    /// profile: written once per call and profile.
+    location: Vec<(&'a ProviderProfile, LocationEdits)>,
 }
 
 /// The location edits of a call and the notes they add to the trace, or why they could
@@ -189,11 +195,11 @@ type LocationEdits = Result<(Vec<EditOp>, Vec<String>), String>;
 
 /// The message for one leg: the whole rewrite, or (if it fails) the Request-URI and
 /// `Route` alone, or the message as received; never a refusal.
-fn render(
+fn render<'a>(
     input: &Input<'_, '_>,
-    leg: &Leg<'_>,
+    leg: &Leg<'a>,
     store: &dyn CallbackStore,
-    call: &mut PerCall,
+    call: &mut PerCall<'a>,
 ) -> Rendered {
     let planned = plan(input, leg, store, call).and_then(|plan| {
         apply_checked(input.msg, &plan.ops)
@@ -239,11 +245,11 @@ fn render(
     }
 }
 
-fn plan(
+fn plan<'a>(
     input: &Input<'_, '_>,
-    leg: &Leg<'_>,
+    leg: &Leg<'a>,
     store: &dyn CallbackStore,
-    call: &mut PerCall,
+    call: &mut PerCall<'a>,
 ) -> Result<Plan, String> {
     let hop = leg.hop;
     let mut plan = Plan {
@@ -266,13 +272,16 @@ fn plan(
     }
     match hop.kind {
         TrunkKind::SipTrunk => {
-            let (ops, notes) = call
-                .location
-                .get_or_insert_with(|| {
+            let profile = &hop.profile;
+            let (ops, notes) = match call.location.iter().find(|(p, _)| *p == profile) {
+                Some((_, edits)) => edits.clone()?,
+                None => {
                     let mut notes = Vec::new();
-                    location_ops(input, &mut notes).map(|ops| (ops, notes))
-                })
-                .clone()?;
+                    let edits = location_ops(input, profile, &mut notes).map(|ops| (ops, notes));
+                    call.location.push((profile, edits.clone()));
+                    edits?
+                }
+            };
             plan.ops.extend(ops);
             plan.notes.extend(notes);
             plan.ops.extend(callback_number_ops(input, &mut plan.notes));
@@ -334,42 +343,70 @@ fn route_ops(input: &Input<'_, '_>, leg: &Leg<'_>) -> Vec<EditOp> {
     ops
 }
 
-/// PIDF-LO in the body, named by `Geolocation` (RFC 6442 §4.1), routable (§4.2). Our
-/// document replaces any PIDF-LO part the client sent: the decision chose one location,
-/// and the audit record keeps the comparison.
-fn location_ops(input: &Input<'_, '_>, notes: &mut Vec<String>) -> Result<Vec<EditOp>, String> {
-    let Some(location) = chosen_location(input) else {
-        notes.push("no location to insert".to_owned());
-        return Ok(Vec::new());
-    };
+/// PIDF-LO in the body, named by `Geolocation` (RFC 6442 §4.1), routable (§4.2), with
+/// what the trunk's provider profile adds ([`provider`]). Our document replaces any
+/// PIDF-LO part the client sent: the decision chose one location, and the audit record
+/// keeps the comparison.
+fn location_ops(
+    input: &Input<'_, '_>,
+    profile: &ProviderProfile,
+    notes: &mut Vec<String>,
+) -> Result<Vec<EditOp>, String> {
     let token = token(input.sip.call_id.as_deref().unwrap_or_default());
+    let mut ops = provider::header_ops(input, profile, &token, notes);
+    let location = chosen_location(input);
+    let pidf = match &location {
+        Some(location) => Some(write_pidf(input, profile, location, notes)?),
+        None => {
+            notes.push("no location to insert".to_owned());
+            None
+        }
+    };
+    let (data, data_ops) = provider::data_parts(input, profile, &token, notes);
+    if pidf.is_none() && data.is_empty() {
+        return Ok(ops);
+    }
     let cid = format!("{token}@{}", input.ctx.node);
-    let pidf = write_pidf(input, &location)?;
     let kept = kept_parts(input.msg);
     let mut parts: Vec<NewPart<'_>> = kept
         .iter()
         .map(|p| NewPart::new(&p.content_type, &p.body))
         .collect();
-    parts.push(
-        NewPart::new(b"application/pidf+xml", pidf.as_bytes()).with_content_id(cid.as_bytes()),
-    );
+    if let Some(pidf) = &pidf {
+        parts.push(
+            NewPart::new(b"application/pidf+xml", pidf.as_bytes()).with_content_id(cid.as_bytes()),
+        );
+    }
+    let disposition = [("Content-Disposition", DATA_PART_DISPOSITION)];
+    parts.extend(data.iter().map(|d| {
+        NewPart {
+            headers: &disposition,
+            ..NewPart::new(d.content_type.as_bytes(), d.body.as_bytes())
+                .with_content_id(d.cid.as_bytes())
+        }
+    }));
     let body = (0..4)
         .find_map(|n| multipart_mixed(format!("e911-{token}-{n}").as_bytes(), &parts).ok())
         .ok_or("multipart body could not be built")?;
-    let mut ops: Vec<EditOp> = [HeaderKind::Geolocation, HeaderKind::GeolocationRouting]
-        .into_iter()
-        .flat_map(|kind| fields(input.msg, kind))
-        .map(|field| EditOp::RemoveHeader { field })
-        .collect();
-    ops.push(header("Geolocation", format!("<cid:{cid}>")));
-    ops.push(header("Geolocation-Routing", "yes".to_owned()));
+    if pidf.is_some() {
+        ops.extend(
+            [HeaderKind::Geolocation, HeaderKind::GeolocationRouting]
+                .into_iter()
+                .flat_map(|kind| fields(input.msg, kind))
+                .map(|field| EditOp::RemoveHeader { field }),
+        );
+        let loc_src = provider::loc_src(profile);
+        ops.push(header("Geolocation", format!("<cid:{cid}>{loc_src}")));
+        ops.push(header("Geolocation-Routing", "yes".to_owned()));
+        notes.push(format!(
+            "PIDF-LO inserted as cid:{cid}{loc_src}, Geolocation-Routing: yes"
+        ));
+    }
+    ops.extend(data_ops);
     ops.push(EditOp::SetBody {
         content_type: String::from_utf8_lossy(&body.content_type).into_owned(),
         body: body.body,
     });
-    notes.push(format!(
-        "PIDF-LO inserted as cid:{cid}, Geolocation-Routing: yes"
-    ));
     Ok(ops)
 }
 
@@ -377,7 +414,7 @@ fn chosen_location(input: &Input<'_, '_>) -> Option<Location> {
     let choice = input.decision.location.as_ref()?;
     match choice.source {
         LocationSource::Client => input.client.pidf()?.preferred().map(|f| f.location.clone()),
-        LocationSource::Network | LocationSource::Static => {
+        LocationSource::Network | LocationSource::Static | LocationSource::ClientElin => {
             let erl = choice.erl?;
             let mut location = Location::from_civic(erl.civic.clone())
                 .with_usage_rules(UsageRules::retransmission_allowed())
@@ -404,14 +441,23 @@ fn chosen_location(input: &Input<'_, '_>) -> Option<Location> {
 
 /// The presentity is the caller (RFC 4119 §2.2.1); a caller URI the schema refuses as an
 /// `anyURI` (an IPv6 literal, say) gives way to a `pres:` URI on this node.
-fn write_pidf(input: &Input<'_, '_>, location: &Location) -> Result<String, String> {
+fn write_pidf(
+    input: &Input<'_, '_>,
+    profile: &ProviderProfile,
+    location: &Location,
+    notes: &mut Vec<String>,
+) -> Result<String, String> {
     let caller = input.caller().map(strip_uri_params);
     let fallback = format!("pres:e911@{}", input.ctx.node);
     let mut last = String::new();
     for entity in caller.into_iter().chain([fallback.as_str()]) {
-        let options = WriteOptions::new(entity).with_placement(Placement::Tuple);
+        let mut options_notes = Vec::new();
+        let options = provider::pidf_options(input, profile, entity, &mut options_notes);
         match write_pidf_lo(location, &options) {
-            Ok(doc) => return Ok(doc),
+            Ok(doc) => {
+                notes.extend(options_notes);
+                return Ok(doc);
+            }
             Err(err) => last = err.to_string(),
         }
     }

@@ -278,6 +278,7 @@ impl Engine {
                 reading,
                 ctx,
                 revision: self.policy.revision(),
+                provider: self.policy.settings().provider.as_ref(),
             },
             store,
         );

@@ -22,6 +22,7 @@ mod emergency;
 mod engine;
 pub mod facts;
 mod ordinary;
+mod provider;
 mod report;
 pub mod rewrite;
 pub mod time;

@@ -112,7 +112,9 @@ fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
             .pidf()
             .and_then(|p| p.preferred())
             .and_then(|f| f.location.civic.clone()),
-        LocationSource::Network | LocationSource::Static => choice.erl.map(|e| e.civic.clone()),
+        LocationSource::Network | LocationSource::Static | LocationSource::ClientElin => {
+            choice.erl.map(|e| e.civic.clone())
+        }
     };
     Some(LocationReport {
         source: choice.source.as_str(),
@@ -182,6 +184,7 @@ pub(crate) fn metrics(d: &Decision<'_>) -> Vec<&'static str> {
         Some(LocationSource::Network) => "e911.location.network",
         Some(LocationSource::Client) => "e911.location.client",
         Some(LocationSource::Static) => "e911.location.static",
+        Some(LocationSource::ClientElin) => "e911.location.client-elin",
         None => "e911.location.none",
     });
     metrics

@@ -79,6 +79,8 @@ pub enum WriteError {
     },
     /// `external-ruleset` is not a URI.
     Ruleset(String),
+    /// A URI of Lync's `msftE911PidfExtn` is not one ([MS-SIPRE] Appendix D: `xs:anyURI`).
+    ExtensionUri(String),
     /// The shape cannot be written.
     Shape(ShapeError),
     /// The XML writer failed. An in-memory buffer does not fail; this exists
@@ -98,6 +100,7 @@ impl core::fmt::Display for WriteError {
                 write!(f, "{field} {value:?} is not an RFC 3339 date-time")
             }
             Self::Ruleset(v) => write!(f, "external-ruleset {v:?} is not a URI"),
+            Self::ExtensionUri(v) => write!(f, "msftE911PidfExtn URI {v:?} is not a URI"),
             Self::Shape(e) => write!(f, "shape: {e}"),
             Self::Xml(e) => write!(f, "XML writer: {e}"),
         }

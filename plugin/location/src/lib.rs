@@ -23,6 +23,7 @@
 // Slicing with [] panics on a bad index; this crate must not panic.
 #![warn(clippy::indexing_slicing)]
 
+pub mod call_data;
 pub mod civic;
 pub mod elin;
 pub mod error;
@@ -35,4 +36,6 @@ pub use civic::{CivicAddress, CivicElement};
 pub use error::{ReadError, WriteError};
 pub use geodetic::{Circle, OtherShape, Point, Shape, ShapeError};
 pub use model::{Location, Method, Placement, UsageRules};
-pub use pidf::{FoundLocation, Origin, PidfLo, WriteOptions, read_pidf_lo, write_pidf_lo};
+pub use pidf::{
+    FoundLocation, MsftExtension, Origin, PidfLo, WriteOptions, read_pidf_lo, write_pidf_lo,
+};

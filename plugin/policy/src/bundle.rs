@@ -31,7 +31,7 @@ use crate::policy::{Parts, Policy};
 /// The first bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"E911BNDL";
 /// The format this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The largest bundle a loader accepts. The threat: a hostile or broken distribution
 /// endpoint exhausting the plugin's memory. A million network elements take ~30 MiB.
 pub const MAX_BUNDLE_BYTES: usize = 256 << 20;

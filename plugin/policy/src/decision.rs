@@ -166,15 +166,19 @@ pub enum LocationSource {
     Client,
     /// The caller's static location (analog DIDs).
     Static,
+    /// The ERL of an ELIN a trusted client sent in its PIDF-LO (Lync's `NAM`), used on an
+    /// ELIN route when the network gave no ELIN.
+    ClientElin,
 }
 
 impl LocationSource {
-    /// `network`, `client` or `static`.
+    /// `network`, `client`, `static` or `client-elin`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Network => "network",
             Self::Client => "client",
             Self::Static => "static",
+            Self::ClientElin => "client-elin",
         }
     }
 }

@@ -69,6 +69,9 @@ impl Policy {
             .as_ref()
             .and_then(|l| l.erl)
             .map_or(&[], |erl| erl.elins.as_slice());
+        if policy.enabled && decision.elins.is_empty() {
+            self.client_elin(policy, facts, &mut decision);
+        }
         if policy.enabled {
             decision.route = self.choose_route(policy, &decision);
             decision.outbound = decision
@@ -160,7 +163,10 @@ impl Policy {
         caller: Option<&Caller>,
     ) -> Option<LocationChoice<'_>> {
         let (erl_index, source, element, method) = match caller.and_then(|c| c.location) {
-            Some(erl) => (erl, LocationSource::Static, None, Method::Manual),
+            // Provisioned for the line (an analog DID's port, a PS-ALI record), not typed by
+            // a user: `Manual` would tell a Lync-style provider the address cannot be
+            // trusted ([MS-SIPRE] §2.2.23) and send the call to its ECRC.
+            Some(erl) => (erl, LocationSource::Static, None, Method::Wiremap),
             None => {
                 let found = self.network.locate(network)?;
                 let method = if found.kind == ElementKind::Bssid {
@@ -183,6 +189,45 @@ impl Policy {
         })
     }
 
+    /// On an ELIN route whose location gave no ELIN: an ELIN the client put in its
+    /// PIDF-LO (Lync clients send the LIS's ELIN in `NAM`), believed only from a trusted
+    /// peer (an outsider could name someone else's ELIN and have PSAP callbacks sent to
+    /// itself) and only when it is one of a configured ERL's. The call then holds that ELIN
+    /// and is located at its ERL.
+    fn client_elin<'p>(
+        &'p self,
+        policy: &LocationPolicy,
+        facts: &TrustedFacts<'_>,
+        decision: &mut Decision<'p>,
+    ) {
+        let main = own_route(policy, decision)
+            .0
+            .and_then(|r| self.routes.get(r as usize));
+        if facts.peer() != Peer::Enterprise || first_kind(main) != Some(TrunkKind::ElinGateway) {
+            return;
+        }
+        let Some(client) = facts.client_location() else {
+            return;
+        };
+        let Some(owner) = client.elins.iter().find_map(|e| self.elin(e)) else {
+            return;
+        };
+        decision.location = Some(LocationChoice {
+            source: LocationSource::ClientElin,
+            erl: Some(owner.erl),
+            erl_index: Some(owner.erl_index),
+            element: None,
+            method: client.method.clone(),
+            validation: owner.erl.validation,
+            mismatch: decision
+                .location
+                .as_ref()
+                .map_or(Mismatch::NotCompared, |l| l.mismatch),
+        });
+        let held = owner.erl.elins.iter().find(|e| e.as_str() == owner.elin);
+        decision.elins = held.map_or(&[], core::slice::from_ref);
+    }
+
     /// DESIGN §3 step 6: the route of the number dialled (or the policy's), or the ECRC
     /// route when the location is missing, unvalidated (where the policy says so) or
     /// lacks the ELIN a gateway needs. A test call always takes its own route: sent to an
@@ -193,14 +238,7 @@ impl Policy {
         policy: &LocationPolicy,
         decision: &Decision<'_>,
     ) -> Option<RouteChoice<'_>> {
-        let (own, why) = match &decision.matched {
-            Some(Matched::Number {
-                number: EmergencyNumber { route: Some(r), .. },
-                ..
-            }) => (Some(*r), RouteReason::Number),
-            Some(Matched::Number { .. }) => (policy.route, RouteReason::Policy),
-            _ => (policy.default_route(), RouteReason::Policy),
-        };
+        let (own, why) = own_route(policy, decision);
         let main = own.and_then(|r| self.routes.get(r as usize));
         let reason = match decision.location.as_ref() {
             _ if decision.kind == CallKind::Test => None,
@@ -272,6 +310,18 @@ fn outbound<'p>(
             }
         }
     })
+}
+
+/// The route the call's own number (or the policy) names, before any ECRC diversion.
+fn own_route(policy: &LocationPolicy, decision: &Decision<'_>) -> (Option<u32>, RouteReason) {
+    match &decision.matched {
+        Some(Matched::Number {
+            number: EmergencyNumber { route: Some(r), .. },
+            ..
+        }) => (Some(*r), RouteReason::Number),
+        Some(Matched::Number { .. }) => (policy.route, RouteReason::Policy),
+        _ => (policy.default_route(), RouteReason::Policy),
+    }
 }
 
 fn first_kind(route: Option<&Route>) -> Option<TrunkKind> {

@@ -33,6 +33,7 @@ mod keys;
 pub mod model;
 mod policy;
 mod problem;
+mod profile;
 mod revision;
 mod sources;
 #[cfg(test)]
@@ -61,6 +62,7 @@ pub use model::{
 };
 pub use policy::{ElinOwner, Policy};
 pub use problem::Problem;
+pub use profile::{AdditionalData, PidfPlacement, ProviderInfo, ProviderProfile};
 pub use revision::{Admitted, OlderRevision, Revision, Rollback, admit};
 pub use sources::{Check, ElementRow, ErlOrigin, Sources, TOML_FILES};
 pub use trust::{IdentitySource, Peer, RawFacts, TrustedFacts};

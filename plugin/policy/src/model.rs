@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use e911_location::{CivicAddress, Point};
 
+use crate::profile::{ProviderInfo, ProviderProfile};
+
 /// An Emergency Response Location: a dispatchable address and how calls from it go out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Erl {
@@ -105,6 +107,8 @@ pub struct Hop {
     pub route_header: Option<String>,
     /// What the trunk receives for a call placed to a service URN.
     pub service_urns: ServiceUrns,
+    /// What the provider receives beyond the PIDF-LO (sip-trunks only).
+    pub profile: ProviderProfile,
 }
 
 impl Hop {
@@ -325,6 +329,9 @@ pub struct Settings {
     /// The carriers' networks, as written: where PSAP callbacks come from. Empty: any
     /// peer outside the trusted networks.
     pub carrier_networks: Vec<String>,
+    /// The tenant as a data provider (RFC 7852 `ProviderInfo`), for trunks whose profile
+    /// sends it.
+    pub provider: Option<ProviderInfo>,
 }
 
 /// How much a bundle holds; shown by hosts.

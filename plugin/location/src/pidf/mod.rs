@@ -9,10 +9,10 @@
 mod lexical;
 mod read;
 mod tree;
-mod write;
+pub(crate) mod write;
 
 pub use read::read_pidf_lo;
-pub use write::{WriteOptions, write_pidf_lo};
+pub use write::{MsftExtension, WriteOptions, write_pidf_lo};
 
 use crate::model::{Location, Placement};
 
@@ -47,6 +47,10 @@ pub mod ns {
     pub const GML_30: &str = "urn:opengis:specification:gml:schema-xsd:feature:v3.0";
     /// OGC GeoShape for PIDF-LO (`gs:Circle`, RFC 5491 §5.2).
     pub const GEO_SHAPE: &str = "http://www.opengis.net/pidflo/1.0";
+    /// Lync's E9-1-1 PIDF extension ([MS-SIPRE] Appendix D).
+    pub const MSFT_E911: &str = "urn:schema:Rtc.LIS.msftE911PidfExtn.2008";
+    /// Lync's location policy tag, inside the extension ([MS-SIPRE] Appendix D).
+    pub const MSFT_POLICY_TAG: &str = "urn:schema:Rtc.Lis.LocationPolicyTagID.2008";
 }
 
 /// What [`read_pidf_lo`] found in a document.

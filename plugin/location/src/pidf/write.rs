@@ -33,6 +33,24 @@ pub struct WriteOptions {
     /// [`Placement::Device`] location is written in a `tuple` instead.
     /// Written in device and tuple; a person has no device id.
     pub device_id: Option<String>,
+    /// Lync/Skype for Business's `msftE911PidfExtn`, for providers that take it.
+    pub msft_extension: Option<MsftExtension>,
+}
+
+/// Lync's E9-1-1 PIDF extension ([MS-SIPRE] §9, Appendix D), which tells the provider
+/// whom to conference into the call. [MS-SIPRE] §2.2.23 puts it in the tuple's `status`,
+/// after `gp:geopriv`, so it is written only with [`Placement::Tuple`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MsftExtension {
+    /// `NotificationUri`: the security desk told by IM (as Lync clients send it, before
+    /// the conference; Appendix D's schema does not list it).
+    pub notification_uri: Option<String>,
+    /// `ConferenceUri`: who is conferenced in (required by Appendix D).
+    pub conference_uri: String,
+    /// `ConferenceMode`: `twoway` when the conferenced party may speak, else `oneway`.
+    pub two_way: bool,
+    /// `LocationPolicyTagID`: the location policy the call was placed under.
+    pub policy_tag: Option<String>,
 }
 
 impl WriteOptions {
@@ -43,6 +61,7 @@ impl WriteOptions {
             placement: Placement::default(),
             id: None,
             device_id: None,
+            msft_extension: None,
         }
     }
 
@@ -64,6 +83,13 @@ impl WriteOptions {
     #[must_use]
     pub fn with_device_id(mut self, device_id: impl Into<String>) -> Self {
         self.device_id = Some(device_id.into());
+        self
+    }
+
+    /// Adds Lync's `msftE911PidfExtn` (written in a tuple only).
+    #[must_use]
+    pub fn with_msft_extension(mut self, extension: MsftExtension) -> Self {
+        self.msft_extension = Some(extension);
         self
     }
 }
@@ -91,6 +117,7 @@ struct Plan<'a> {
     placement: Placement,
     id: Cow<'a, str>,
     device_id: Option<&'a str>,
+    msft_extension: Option<&'a MsftExtension>,
     civic: Option<Civic<'a>>,
     timestamp: Option<Cow<'a, str>>,
     retention_expiry: Option<Cow<'a, str>>,
@@ -126,6 +153,19 @@ impl<'a> Plan<'a> {
             (Placement::Device, None) => Placement::Tuple,
             (p, _) => p,
         };
+        let msft_extension = options
+            .msft_extension
+            .as_ref()
+            .filter(|_| placement == Placement::Tuple);
+        if let Some(ext) = msft_extension {
+            let uris = [
+                Some(ext.conference_uri.as_str()),
+                ext.notification_uri.as_deref(),
+            ];
+            if let Some(bad) = uris.into_iter().flatten().find(|uri| !is_uri(uri)) {
+                return Err(WriteError::ExtensionUri(bad.to_owned()));
+            }
+        }
         Ok(Self {
             location,
             entity: &options.entity,
@@ -135,6 +175,7 @@ impl<'a> Plan<'a> {
                 .as_deref()
                 .map_or(Cow::Borrowed(DEFAULT_ID), to_ncname),
             device_id: device_id.filter(|_| placement != Placement::Person),
+            msft_extension,
             civic: location.civic.as_ref().map(plan_civic).transpose()?,
             timestamp: timestamp("timestamp", location.timestamp.as_deref())?,
             retention_expiry: timestamp("retention-expiry", rules.retention_expiry.as_deref())?,
@@ -238,6 +279,9 @@ fn write_presence(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
     if plan.civic.is_some() {
         doc.constant_attr("xmlns:ca", ns::CIVIC);
     }
+    if plan.msft_extension.is_some() {
+        doc.constant_attr("xmlns:ms", ns::MSFT_E911);
+    }
     if let Some(shape) = &plan.location.shape {
         doc.constant_attr("xmlns:gml", ns::GML);
         if matches!(shape, Shape::Circle(_)) {
@@ -265,6 +309,9 @@ fn write_container(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
     if plan.placement == Placement::Tuple {
         doc.start("status");
         write_geopriv(doc, plan)?;
+        if let Some(extension) = plan.msft_extension {
+            write_msft_extension(doc, extension);
+        }
         doc.end("status");
     } else {
         write_geopriv(doc, plan)?;
@@ -277,6 +324,33 @@ fn write_container(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
     }
     doc.end(name);
     Ok(())
+}
+
+/// [MS-SIPRE] Appendix D's sequence: `ConferenceUri`, `ConferenceMode`, then elements of
+/// other namespaces (`LocationPolicyTagID`); `NotificationUri` first, where Lync clients
+/// put it.
+fn write_msft_extension(doc: &mut Doc, extension: &MsftExtension) {
+    doc.start("ms:msftE911PidfExtn");
+    if let Some(uri) = &extension.notification_uri {
+        doc.token("ms:NotificationUri", uri);
+    }
+    doc.token("ms:ConferenceUri", &extension.conference_uri);
+    doc.token(
+        "ms:ConferenceMode",
+        if extension.two_way {
+            "twoway"
+        } else {
+            "oneway"
+        },
+    );
+    if let Some(tag) = &extension.policy_tag {
+        doc.open("LocationPolicyTagID");
+        doc.constant_attr("xmlns", ns::MSFT_POLICY_TAG);
+        doc.close_open();
+        doc.text(tag);
+        doc.end("LocationPolicyTagID");
+    }
+    doc.end("ms:msftE911PidfExtn");
 }
 
 /// RFC 4119 §2.2: `location-info`, `usage-rules`, then `method`.
@@ -386,7 +460,7 @@ const NEW_LINE: &str = "\n                                ";
 /// spaces per open element, unless it directly follows text. So a leaf is
 /// `<a>text</a>` on one line, and an element with nothing in it is
 /// `<a>`, newline, `</a>`.
-struct Doc {
+pub(crate) struct Doc {
     out: String,
     depth: usize,
     /// False right after text (and before the first tag).
@@ -394,7 +468,7 @@ struct Doc {
 }
 
 impl Doc {
-    fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
             out: String::with_capacity(capacity),
             depth: 0,
@@ -402,13 +476,18 @@ impl Doc {
         }
     }
 
+    /// The document written.
+    pub(crate) fn finish(self) -> String {
+        self.out
+    }
+
     /// Appends markup as is.
-    fn raw(&mut self, markup: &str) {
+    pub(crate) fn raw(&mut self, markup: &str) {
         self.out.push_str(markup);
         self.line_break = true;
     }
 
-    fn new_line(&mut self) {
+    pub(crate) fn new_line(&mut self) {
         if !self.line_break {
             return;
         }
@@ -423,14 +502,14 @@ impl Doc {
 
     /// `<name`: a start tag whose attributes follow; [`Doc::close_open`]
     /// ends it.
-    fn open(&mut self, name: &str) {
+    pub(crate) fn open(&mut self, name: &str) {
         self.new_line();
         self.out.push('<');
         self.out.push_str(name);
     }
 
     /// ` key="value"`, the value cleaned and escaped.
-    fn attr(&mut self, key: &str, value: &str) {
+    pub(crate) fn attr(&mut self, key: &str, value: &str) {
         self.out.push(' ');
         self.out.push_str(key);
         self.out.push_str("=\"");
@@ -440,12 +519,12 @@ impl Doc {
 
     /// ` key="value"` for a value known to need no escaping (a namespace,
     /// CRS or unit URN).
-    fn constant_attr(&mut self, key: &str, value: &'static str) {
+    pub(crate) fn constant_attr(&mut self, key: &str, value: &'static str) {
         self.checked_attr(key, value);
     }
 
     /// ` key="value"` for a value the [`Plan`] made safe (an NCName id).
-    fn checked_attr(&mut self, key: &str, value: &str) {
+    pub(crate) fn checked_attr(&mut self, key: &str, value: &str) {
         self.out.push(' ');
         self.out.push_str(key);
         self.out.push_str("=\"");
@@ -454,20 +533,20 @@ impl Doc {
     }
 
     /// `>`: the start tag is complete; what follows is inside it.
-    fn close_open(&mut self) {
+    pub(crate) fn close_open(&mut self) {
         self.out.push('>');
         self.depth += 1;
         self.line_break = true;
     }
 
     /// `<name>`.
-    fn start(&mut self, name: &str) {
+    pub(crate) fn start(&mut self, name: &str) {
         self.open(name);
         self.close_open();
     }
 
     /// `</name>`.
-    fn end(&mut self, name: &str) {
+    pub(crate) fn end(&mut self, name: &str) {
         self.before_end_tag();
         self.out.push_str("</");
         self.out.push_str(name);
@@ -476,21 +555,21 @@ impl Doc {
 
     /// Closes the element: one level less, and the end tag on a new line
     /// unless it follows text; after it, a tag goes on a new line.
-    fn before_end_tag(&mut self) {
+    pub(crate) fn before_end_tag(&mut self) {
         self.depth = self.depth.saturating_sub(1);
         self.new_line();
         self.line_break = true;
     }
 
     /// `<ca:name>`: RFC 5139 elements are all in the civic namespace.
-    fn start_civic(&mut self, name: &str) {
+    pub(crate) fn start_civic(&mut self, name: &str) {
         self.open("ca:");
         self.out.push_str(name);
         self.close_open();
     }
 
     /// `</ca:name>`.
-    fn end_civic(&mut self, name: &str) {
+    pub(crate) fn end_civic(&mut self, name: &str) {
         self.before_end_tag();
         self.out.push_str("</ca:");
         self.out.push_str(name);
@@ -498,19 +577,19 @@ impl Doc {
     }
 
     /// Text, cleaned and escaped.
-    fn text(&mut self, text: &str) {
+    pub(crate) fn text(&mut self, text: &str) {
         push_escaped(&mut self.out, text);
         self.line_break = false;
     }
 
     /// Text known to be ASCII letters or digits (the country code).
-    fn text_ascii(&mut self, text: &[u8]) {
+    pub(crate) fn text_ascii(&mut self, text: &[u8]) {
         self.out.extend(text.iter().map(|&b| char::from(b)));
         self.line_break = false;
     }
 
     /// Numbers (`gml:pos`, `gs:radius`), which need no escaping.
-    fn text_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<(), WriteError> {
+    pub(crate) fn text_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<(), WriteError> {
         fmt::Write::write_fmt(&mut self.out, args).map_err(|e| WriteError::Xml(e.to_string()))?;
         self.line_break = false;
         Ok(())
@@ -518,7 +597,7 @@ impl Doc {
 
     /// `<name>text</name>` for text the [`Plan`] made safe: an RFC 3339
     /// timestamp (digits, `-`, `:`, `.`, `+`, `T`, `Z`) or a boolean.
-    fn checked_leaf(&mut self, name: &str, text: &str) {
+    pub(crate) fn checked_leaf(&mut self, name: &str, text: &str) {
         self.start(name);
         self.out.push_str(text);
         self.line_break = false;
@@ -526,7 +605,7 @@ impl Doc {
     }
 
     /// `<name>text</name>`.
-    fn leaf(&mut self, name: &str, text: &str) {
+    pub(crate) fn leaf(&mut self, name: &str, text: &str) {
         self.start(name);
         self.text(text);
         self.end(name);
@@ -534,7 +613,7 @@ impl Doc {
 
     /// `<name>token</name>` with `value` collapsed as an `xs:token`
     /// ([`push_token`]); nothing when that leaves it empty.
-    fn token(&mut self, name: &str, value: &str) {
+    pub(crate) fn token(&mut self, name: &str, value: &str) {
         let before = self.mark();
         self.start(name);
         if push_token(&mut self.out, value) {
@@ -546,7 +625,7 @@ impl Doc {
     }
 
     /// [`Doc::token`] for `<ca:name>`.
-    fn civic_token(&mut self, name: &str, value: &str) {
+    pub(crate) fn civic_token(&mut self, name: &str, value: &str) {
         let before = self.mark();
         self.start_civic(name);
         if push_token(&mut self.out, value) {
@@ -558,13 +637,13 @@ impl Doc {
     }
 
     /// Where the document is, for [`Doc::undo`].
-    fn mark(&self) -> (usize, usize, bool) {
+    pub(crate) fn mark(&self) -> (usize, usize, bool) {
         (self.out.len(), self.depth, self.line_break)
     }
 
     /// Takes back what was written since `mark` (a start tag whose element
     /// turned out empty).
-    fn undo(&mut self, (len, depth, line_break): (usize, usize, bool)) {
+    pub(crate) fn undo(&mut self, (len, depth, line_break): (usize, usize, bool)) {
         // `String::truncate` asserts a char boundary; `len` always is one (`mark` read
         // it), but the assertion's panic would still be linked into the Envoy module,
         // where any panic site is a way to trap a worker's VM. Popping cannot panic.

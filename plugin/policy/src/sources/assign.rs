@@ -201,6 +201,10 @@ pub(crate) fn settings(
         lldp_port: clean(&b.headers.lldp_port),
         client_ip: clean(&b.headers.client_ip),
     };
+    let provider = b
+        .provider
+        .as_ref()
+        .and_then(|table| super::profile::provider(doc, table, problems));
     let settings = Settings {
         tenant,
         revision,
@@ -211,6 +215,7 @@ pub(crate) fn settings(
             .as_ref()
             .map(|(_, written)| written.clone())
             .unwrap_or_default(),
+        provider,
     };
     let maps = TrustMaps {
         trusted,

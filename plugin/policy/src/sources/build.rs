@@ -81,7 +81,12 @@ fn compile_into(
     let targets = resolve::targets(config.notifications.as_ref(), &mut problems);
     let mut targets = targets;
     targets.readable = !config.broken.contains("notifications.toml");
-    let (routes, mut route_index) = resolve::routes(config.routes.as_ref(), &mut problems);
+    let has_provider = config
+        .bundle
+        .as_ref()
+        .is_some_and(|b| b.data.provider.is_some());
+    let (routes, mut route_index) =
+        resolve::routes(config.routes.as_ref(), has_provider, &mut problems);
     route_index.readable = !config.broken.contains("routes.toml");
     let refs = PolicyRefs {
         routes: &route_index,

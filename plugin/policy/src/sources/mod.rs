@@ -13,6 +13,7 @@ mod elements;
 pub(crate) mod erls;
 mod listing;
 mod numbers;
+mod profile;
 mod resolve;
 mod subnet;
 mod toml_files;

@@ -129,13 +129,14 @@ pub(crate) fn targets(
 /// Routes with their trunks resolved, and their index by id.
 pub(crate) fn routes(
     doc: Option<&Doc<'_, RoutesFile>>,
+    has_provider: bool,
     problems: &mut Problems,
 ) -> (Vec<Route>, Index) {
     let (mut routes, mut index) = (Vec::new(), Index::new());
     let Some(doc) = doc else {
         return (routes, index);
     };
-    let trunks = trunks(doc, problems);
+    let trunks = trunks(doc, has_provider, problems);
     for (id, table) in &doc.data.routes {
         let route = table.get_ref();
         let dial = route.dial.as_ref().and_then(|d| {
@@ -179,7 +180,13 @@ pub(crate) fn routes(
     (routes, index)
 }
 
-fn trunks(doc: &Doc<'_, RoutesFile>, problems: &mut Problems) -> HashMap<String, Hop> {
+/// Every trunk; `has_provider` says whether `bundle.toml` has the `[provider]` a profile's
+/// RFC 7852 `provider-info` and `service-info` are written from.
+fn trunks(
+    doc: &Doc<'_, RoutesFile>,
+    has_provider: bool,
+    problems: &mut Problems,
+) -> HashMap<String, Hop> {
     let mut out = HashMap::new();
     for (id, table) in &doc.data.trunks {
         let t = table.get_ref();
@@ -200,12 +207,15 @@ fn trunks(doc: &Doc<'_, RoutesFile>, problems: &mut Problems) -> HashMap<String,
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
         let service_urns = service_urns(doc, kind, t.service_urns.as_ref(), problems);
+        let profile =
+            super::profile::profile(doc, kind, t.profile.as_ref(), has_provider, problems);
         let hop = Hop {
             trunk: id.get_ref().clone(),
             kind,
             target,
             route_header,
             service_urns,
+            profile,
         };
         out.insert(id.get_ref().clone(), hop);
     }

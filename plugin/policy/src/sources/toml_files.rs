@@ -65,6 +65,7 @@ pub(crate) struct BundleFile {
     pub trust: TrustTable,
     #[serde(default)]
     pub import: ImportTable,
+    pub provider: Option<Spanned<ProviderTable>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -202,6 +203,37 @@ pub(crate) struct TrunkTable {
     pub target: Spanned<String>,
     pub route_header: Option<String>,
     pub service_urns: Option<Spanned<String>>,
+    /// What the provider receives beyond the PIDF-LO (`[trunks.<id>.profile]`).
+    pub profile: Option<Spanned<ProfileTable>>,
+}
+
+/// `[trunks.<id>.profile]`: the extensions a sip-trunk's provider accepts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileTable {
+    pub msft_e911_extension: Option<bool>,
+    pub additional_data: Option<Spanned<StringList>>,
+    pub call_identifiers: Option<bool>,
+    pub resource_priority: Option<Spanned<String>>,
+    pub loc_src: Option<Spanned<String>>,
+    pub pidf_placement: Option<Spanned<String>>,
+    pub device_id: Option<bool>,
+}
+
+/// `bundle.toml` `[provider]`: the tenant as a data provider (RFC 7852 §4.1, §4.2).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProviderTable {
+    pub name: Spanned<String>,
+    pub id: Spanned<String>,
+    pub id_series: Spanned<String>,
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub contact: Spanned<String>,
+    pub languages: Option<Spanned<StringList>>,
+    pub service_environment: Option<Spanned<String>>,
+    pub service_types: Option<Spanned<StringList>>,
+    pub service_mobility: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -384,3 +384,104 @@ fn warns_when_no_carriers_are_named_for_callbacks_to_our_elins() {
         "{warnings:?}"
     );
 }
+
+/// `[trunks.esp-primary]` with a profile table written after its `kind`.
+fn profile(lines: &str) -> Vec<String> {
+    problems(
+        "routes.toml",
+        "kind = \"sip-trunk\"\ntarget = \"sip:esp.example.net;transport=tcp\"",
+        &format!(
+            "kind = \"sip-trunk\"\ntarget = \"sip:esp.example.net;transport=tcp\"\n\
+             [trunks.esp-primary.profile]\n{lines}"
+        ),
+    )
+}
+
+#[test]
+fn a_provider_profile_with_every_option_is_accepted() {
+    assert_eq!(
+        problems(
+            "bundle.toml",
+            "[import]",
+            "[provider]\nname = \"Contoso\"\nid = \"contoso.com\"\nid_series = \"domain\"\n\
+             type = \"service provider\"\ncontact = \"tel:+14255550100\"\n[import]",
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        profile(
+            "msft_e911_extension = true\nadditional_data = \"device-info\"\n\
+             call_identifiers = true\nresource_priority = \"esnet.1\"\n\
+             loc_src = \"lis.contoso.com\"\npidf_placement = \"tuple\"\ndevice_id = true"
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn reports_each_bad_profile_value_on_its_line() {
+    assert_eq!(
+        profile(
+            "additional_data = [\"provider-info\", \"caller-info\"]\n\
+             resource_priority = \"esnet.9\"\nloc_src = \"lis contoso\"\n\
+             pidf_placement = \"device\"\nmsft_e911_extension = true\nbogus = 1"
+        ),
+        ["routes.toml:15: unknown field `bogus`"]
+    );
+    assert_eq!(
+        profile(
+            "additional_data = [\"provider-info\", \"caller-info\"]\n\
+             resource_priority = \"esnet.9\"\nloc_src = \"lis contoso\"\n\
+             pidf_placement = \"device\"\nmsft_e911_extension = true"
+        ),
+        [
+            "routes.toml:10: additional_data `provider-info` is written from bundle.toml's \
+             [provider] (name, id, id_series, type, contact), which is missing",
+            "routes.toml:10: unknown additional_data `caller-info`: expected provider-info, \
+             service-info or device-info",
+            "routes.toml:11: resource_priority `esnet.9`: expected esnet.0 to esnet.4 \
+             (RFC 7135's emergency namespace)",
+            "routes.toml:12: loc_src `lis contoso` is not a hostname (RFC 8787: the location \
+             source's domain, e.g. `lis.contoso.com`)",
+            "routes.toml:13: msft_e911_extension goes in the PIDF tuple's status \
+             ([MS-SIPRE] §2.2.23): pidf_placement must be `tuple`",
+        ]
+    );
+}
+
+#[test]
+fn refuses_a_profile_on_a_gateway() {
+    assert_eq!(
+        problems(
+            "routes.toml",
+            "kind = \"elin-gateway\"",
+            "kind = \"elin-gateway\"\nprofile = { call_identifiers = true }",
+        ),
+        [
+            "routes.toml:24: a elin-gateway takes the call over the PSTN: a provider profile \
+             applies to sip-trunks only"
+        ]
+    );
+}
+
+#[test]
+fn reports_a_provider_value_outside_rfc_7852s_registry() {
+    assert_eq!(
+        problems(
+            "bundle.toml",
+            "[import]",
+            "[provider]\nname = \"Contoso\"\nid = \"contoso.com\"\nid_series = \"ETSI\"\n\
+             type = \"Enterprise\"\ncontact = \"mailto:security@contoso.com\"\n[import]",
+        ),
+        [
+            "bundle.toml:23: [provider] id_series `ETSI` is not in RFC 7852's registry: \
+             expected one of NENA, EENA, domain",
+            "bundle.toml:24: [provider] type `Enterprise` is not in RFC 7852's registry: \
+             expected one of Access Network Provider, Service Provider, Service Provider \
+             Subcontractor, Telematics Provider, Language Translation Provider, Emergency \
+             Service Provider, Emergency Modality Translation, Relay Provider, Other",
+            "bundle.toml:25: [provider] contact `mailto:security@contoso.com` must be a tel:, \
+             sip: or sips: URI (RFC 7852 §4.1 ContactURI)",
+        ]
+    );
+}
