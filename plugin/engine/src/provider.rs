@@ -224,17 +224,38 @@ fn header(name: &str, value: String) -> EditOp {
     }
 }
 
-/// Every `purpose` of the request's Call-Info values (RFC 3261 §20.9).
+/// Every `purpose` of the request's Call-Info values (RFC 3261 §20.9: `<URI> *(;param)`,
+/// comma-separated). Separators inside the `<URI>` or a quoted string are not parameter
+/// boundaries.
 fn call_info_purposes<'m>(msg: &'m Message<'_>) -> impl Iterator<Item = &'m str> + 'm {
     msg.headers_named(b"call-info")
         .filter_map(|v| core::str::from_utf8(v).ok())
-        .flat_map(|v| v.split([';', ',']))
+        .flat_map(params_outside_uris)
         .filter_map(|param| {
             let (name, value) = param.split_once('=')?;
             name.trim()
                 .eq_ignore_ascii_case("purpose")
                 .then(|| value.trim().trim_matches('"'))
         })
+}
+
+/// The `;`- or `,`-separated pieces of `value` that lie outside `<…>` and quotes.
+fn params_outside_uris(value: &str) -> Vec<&str> {
+    let (mut pieces, mut start, mut in_uri, mut in_quote) = (Vec::new(), 0, false, false);
+    for (at, c) in value.char_indices() {
+        match c {
+            '"' if !in_uri => in_quote = !in_quote,
+            '<' if !in_quote => in_uri = true,
+            '>' if !in_quote => in_uri = false,
+            ';' | ',' if !in_uri && !in_quote => {
+                pieces.extend(value.get(start..at));
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.extend(value.get(start..));
+    pieces
 }
 
 /// The incident's id: a second token from the call's, so both are stable per call.
@@ -246,7 +267,8 @@ fn incident_token(call_token: &str) -> String {
 }
 
 /// The `User-Agent` (how the device names itself: `Yealink SIP-T54W 96.86.0.100`),
-/// bounded and printable ASCII, or nothing.
+/// bounded and printable ASCII, or nothing. The writer collapses its white space
+/// (`xs:token`).
 fn user_agent(msg: &Message<'_>) -> Option<String> {
     let value = msg.header(HeaderKind::UserAgent)?.trim_ascii();
     let value = value.get(..MAX_MODEL_BYTES).unwrap_or(value);
@@ -281,4 +303,23 @@ fn imei(instance: &str) -> Option<&str> {
     let digits: &str = rest.split(';').next()?;
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
         .then_some(digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::params_outside_uris;
+
+    #[test]
+    fn separators_inside_a_uri_or_quotes_do_not_split_parameters() {
+        assert_eq!(
+            params_outside_uris(
+                "<http://x.example/a;purpose=emergency-CallId,b>;purpose=info;p=\"a;b\""
+            ),
+            [
+                "<http://x.example/a;purpose=emergency-CallId,b>",
+                "purpose=info",
+                "p=\"a;b\""
+            ]
+        );
+    }
 }
