@@ -147,6 +147,7 @@ static KNOWN: &[&str] = &[
     "network",
     "client",
     "static",
+    "client-elin",
     "bssid",
     "port",
     "chassis",
@@ -176,6 +177,7 @@ static KNOWN: &[&str] = &[
     "e911.location.network",
     "e911.location.none",
     "e911.location.static",
+    "e911.location.client-elin",
     "e911.route.ecrc",
     "e911.route.elin-gateway",
     "e911.route.local-gateway",
@@ -213,7 +215,7 @@ mod tests {
 
     #[test]
     fn known_words_are_the_constants_and_new_ones_are_interned_once() {
-        assert_eq!(known("sip-trunk").as_ptr(), KNOWN[10].as_ptr());
+        assert_eq!(known("sip-trunk").as_ptr(), KNOWN[11].as_ptr());
         let a = known("e911.some-new-counter");
         let b = known("e911.some-new-counter");
         assert!(std::ptr::eq(a, b));
