@@ -186,34 +186,33 @@ fn every_provider_trunk_down(host: Host, name: &str) {
 fn primary_refuses_the_location(host: Host, name: &str) {
     let trunks = [Trunk::BadLocation, Trunk::Silent, Trunk::Answers];
     let failed = call(host, name, trunks, 2, ECRC);
-    assert_eq!(
-        failed,
-        [(
-            "esp-primary".to_owned(),
-            "424 Bad Location Information from esp-primary: resent on the ECRC route \
-redmond-ecrc"
-                .to_owned()
-        )]
-    );
+    assert_eq!(failed, [("esp-primary".to_owned(), ECRC_WHY.to_owned())]);
 }
 
-/// With no ECRC route in the policy, a 424 moves the call to the route's next trunk like
-/// any failure, and the last trunk's 424 reaches the caller: the call ends with an
-/// answer, not with the caller waiting out its Timer B. Returns the audit's failover
-/// events as (trunk, why, next).
-fn refused_location_without_an_ecrc_route(host: Host, name: &str) -> Vec<[String; 3]> {
+/// One 911 call from HQ through `host` whose every trunk that gets it answers 424:
+/// checks that the caller hears `424 Bad Location Information` (an answer, not its Timer
+/// B), that each trunk in `refusing` got the call once, and that the decision lists
+/// `failover`; returns the audit's failover events as (trunk, why, next).
+fn refused_everywhere(
+    host: Host,
+    name: &str,
+    trunks: [Trunk; 3],
+    bundle: &dyn Fn(&Path),
+    refusing: &[usize],
+    failover: &[&str],
+) -> Vec<[String; 3]> {
     require_sipp();
     let dir = scratch(name);
-    let no_ecrc = |src: &Path| {
-        edit(src, "policies.toml", "ecrc_route = \"redmond-ecrc\"", "");
-    };
-    let trunks = [Trunk::BadLocation, Trunk::BadLocation, Trunk::Closed];
-    let (mut running, proxy) = start_route_with(host, &dir, &trunks, &no_ecrc);
+    let (mut running, proxy) = start_route_with(host, &dir, &trunks, bundle);
     let t = ["-t", "t1", "-m", "1", "-recv_timeout", "10000"];
     let mut caller = uac(&dir, "caller", &proxy.addr(), "127.1.0.10", "911", &t);
     caller.wait();
-    for run in running.iter_mut().take(2) {
-        run.sipp.as_mut().unwrap().assert_calls(1, || proxy.log());
+    for &n in refusing {
+        running[n]
+            .sipp
+            .as_mut()
+            .unwrap()
+            .assert_calls(1, || proxy.log());
     }
     let answers = traced(&dir, "caller", "received");
     let status = answers
@@ -233,7 +232,7 @@ fn refused_location_without_an_ecrc_route(host: Host, name: &str) -> Vec<[String
     assert_eq!(decisions.len(), 1, "{decisions:#?}");
     assert_eq!(
         decisions[0]["route"]["failover"],
-        serde_json::json!(["esp-secondary"])
+        serde_json::json!(failover)
     );
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("null").to_owned();
     proxy
@@ -243,7 +242,47 @@ fn refused_location_without_an_ecrc_route(host: Host, name: &str) -> Vec<[String
         .collect()
 }
 
+/// With no ECRC route in the policy, a 424 moves the call to the route's next trunk like
+/// any failure, and the last trunk's 424 reaches the caller.
+fn refused_location_without_an_ecrc_route(host: Host, name: &str) -> Vec<[String; 3]> {
+    let no_ecrc = |src: &Path| {
+        edit(src, "policies.toml", "ecrc_route = \"redmond-ecrc\"", "");
+    };
+    let trunks = [Trunk::BadLocation, Trunk::BadLocation, Trunk::Closed];
+    refused_everywhere(host, name, trunks, &no_ecrc, &[0, 1], &["esp-secondary"])
+}
+
+/// The ECRC route's trunk answers 424 as well: the call is already where calls without
+/// a usable location go, so that 424 reaches the caller, and the audit names only the
+/// resend to the ECRC (the silent secondary was skipped, or it would add an event).
+fn the_ecrc_refuses_the_location_too(host: Host, name: &str) {
+    let trunks = [Trunk::BadLocation, Trunk::Silent, Trunk::BadLocation];
+    let failover = ["esp-secondary", "redmond-pstn"];
+    let events = refused_everywhere(host, name, trunks, &|_| {}, &[0, 2], &failover);
+    assert_eq!(
+        events,
+        [[
+            "esp-primary".to_owned(),
+            ECRC_WHY.to_owned(),
+            "redmond-pstn".to_owned()
+        ]]
+    );
+}
+
+const ECRC_WHY: &str =
+    "424 Bad Location Information from esp-primary: resent on the ECRC route redmond-ecrc";
+
 const NO_ECRC_WHY: &str = "424 Bad Location Information from esp-primary: no ECRC route to resend on, so the next trunk of the route";
+
+#[test]
+fn a_424_from_the_ecrc_route_reaches_the_caller() {
+    the_ecrc_refuses_the_location_too(Host::Harness, "failover-424-ecrc-too");
+}
+
+#[test]
+fn kamailio_relays_a_424_from_the_ecrc_route() {
+    the_ecrc_refuses_the_location_too(Host::Kamailio, "kamailio-failover-424-ecrc-too");
+}
 
 #[test]
 fn a_primary_that_refuses_the_location_hands_the_call_to_the_ecrc_route() {

@@ -13,7 +13,8 @@ use super::sipp::{Sipp, uas};
 pub enum Trunk {
     /// SIPp answers 503 (`uas-503.xml`).
     Refuses,
-    /// SIPp answers 424 Bad Location Information to a located call (`uas-424.xml`).
+    /// SIPp answers 424 Bad Location Information to a located call (`uas-424.xml`; the
+    /// ECRC's trunk, sent no PIDF-LO by the harness proxy, `uas-424-ecrc.xml`).
     BadLocation,
     /// Nothing listens on its port.
     Closed,
@@ -38,6 +39,11 @@ pub fn start(dir: &Path, name: &str, ip: &str, trunk: &Trunk) -> Running {
         Trunk::Refuses => Running {
             addr,
             sipp: sipp("uas-503.xml"),
+            heard: None,
+        },
+        Trunk::BadLocation if name == "redmond-pstn" => Running {
+            addr,
+            sipp: sipp("uas-424-ecrc.xml"),
             heard: None,
         },
         Trunk::BadLocation => Running {

@@ -52,6 +52,10 @@ pub struct Leg {
     pub message: Arc<Vec<u8>>,
 }
 
+/// What one attempt was sent: where, over which transport, and the bytes (our Via
+/// included).
+type Sent = (Upstream, Proto, Arc<Vec<u8>>);
+
 /// Where the transaction stands on the trunk now trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -98,8 +102,9 @@ pub struct Failover {
     /// The INVITE as received, for replies of our own.
     pub received: Arc<Vec<u8>>,
     legs: Vec<Leg>,
-    /// What was sent to each trunk tried so far (our Via included), for ACK and CANCEL.
-    sent: Vec<(Upstream, Proto, Arc<Vec<u8>>)>,
+    /// What was sent to each trunk tried so far (our Via included), for ACK and CANCEL,
+    /// by attempt number: `None` for a trunk skipped after a 424.
+    sent: Vec<Option<Sent>>,
     current: usize,
     /// Where [`Failover::advance`] goes next when not to the next leg (after a 424).
     skip_to: Option<usize>,
@@ -142,13 +147,14 @@ impl Failover {
     /// Records what was sent to the trunk now trying.
     pub fn sent(&mut self, upstream: Upstream, leg: Proto, bytes: Arc<Vec<u8>>) {
         self.sent.truncate(self.current);
-        self.sent.push((upstream, leg, bytes));
+        self.sent.resize(self.current, None);
+        self.sent.push(Some((upstream, leg, bytes)));
         self.since = Instant::now();
     }
 
     /// What was sent to attempt `n`.
-    pub fn sent_to(&self, n: usize) -> Option<&(Upstream, Proto, Arc<Vec<u8>>)> {
-        self.sent.get(n)
+    pub fn sent_to(&self, n: usize) -> Option<&Sent> {
+        self.sent.get(n).and_then(Option::as_ref)
     }
 
     /// Moves on to the next trunk; `None` when there is none, or when the transaction is
@@ -391,6 +397,18 @@ redmond-ecrc"
             call.advance().map(|(n, l)| (n, l.trunk.clone())),
             Some((2, "ecrc-1".to_owned()))
         );
+        // What the ECRC trunk was sent is kept under its own attempt number, for the
+        // ACK of its final response and a CANCEL; the skipped trunk has none.
+        call.sent(
+            call.legs[2].upstream,
+            Proto::Tcp,
+            Arc::new(b"INVITE".to_vec()),
+        );
+        assert_eq!(
+            call.sent_to(2).map(|(_, _, b)| b.as_slice()),
+            Some(&b"INVITE"[..])
+        );
+        assert!(call.sent_to(1).is_none());
         // On the ECRC route, a 424 is the answer: relayed, no further trunk.
         assert_eq!(call.on_response(2, 424), Step::Relay);
         assert!(call.advance().is_none());
