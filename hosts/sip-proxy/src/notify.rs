@@ -16,9 +16,9 @@
 //!   worker, and which any SIP desk client, gateway or SIPp takes. Whether a Lync/SfB
 //!   or Teams client raises its emergency pop-up for a page-mode MESSAGE is not
 //!   documented anywhere we found;
-//! - the body: MS-SIPRE wants the PIDF-LO's civicAddress and method elements as
-//!   name-value pairs; the engine's notification carries its one-line text (caller,
-//!   callback number, time, address), which is what goes, `text/plain; charset=UTF-8`
+//! - the body: the engine's notification text, a one-line summary (caller, callback
+//!   number, time, address) and then, as MS-SIPRE wants, the civic address elements and
+//!   the method as `name=value` lines (RFC 5139 names); `text/plain; charset=UTF-8`
 //!   (the charset a Skype for Business MESSAGE declares; RFC 2046 §4.1.2 makes US-ASCII
 //!   the default otherwise, and an address may not be ASCII).
 //!

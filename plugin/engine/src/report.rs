@@ -106,16 +106,7 @@ fn client_line(client: &ClientLocation) -> String {
 
 fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
     let choice = input.decision.location.as_ref()?;
-    let civic = match choice.source {
-        LocationSource::Client => input
-            .client
-            .pidf()
-            .and_then(|p| p.preferred())
-            .and_then(|f| f.location.civic.clone()),
-        LocationSource::Network | LocationSource::Static | LocationSource::ClientElin => {
-            choice.erl.map(|e| e.civic.clone())
-        }
-    };
+    let civic = chosen_civic(input);
     Some(LocationReport {
         source: choice.source.as_str(),
         erl: choice.erl.map(|e| e.id.clone()),
@@ -129,6 +120,21 @@ fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
         },
         address: civic.as_ref().map(address_line).unwrap_or_default(),
     })
+}
+
+/// The civic address of the location the decision chose: the client's own, or the ERL's.
+fn chosen_civic(input: &Input<'_, '_>) -> Option<CivicAddress> {
+    let choice = input.decision.location.as_ref()?;
+    match choice.source {
+        LocationSource::Client => input
+            .client
+            .pidf()
+            .and_then(|p| p.preferred())
+            .and_then(|f| f.location.civic.clone()),
+        LocationSource::Network | LocationSource::Static | LocationSource::ClientElin => {
+            choice.erl.map(|e| e.civic.clone())
+        }
+    }
 }
 
 /// A civic address in one line as people write it: `1 Microsoft Way, Redmond, WA
@@ -190,6 +196,27 @@ pub(crate) fn metrics(d: &Decision<'_>) -> Vec<&'static str> {
     metrics
 }
 
+/// [MS-SIPRE] §3.17.5.2: Lync's emergency notification carries "all the descendants of
+/// the civicAddress and method elements in the PIDF-LO as name-value pairs". One per
+/// line after the summary, RFC 5139 names, in schema order.
+fn push_location_pairs(text: &mut String, input: &Input<'_, '_>) {
+    if let Some(civic) = chosen_civic(input) {
+        for (element, value) in civic.elements() {
+            text.push_str(&format!("\n{}={}", element.name(), one_line(value)));
+        }
+    }
+    let method = input.decision.location.as_ref().and_then(|l| l.method.as_ref());
+    if let Some(method) = method {
+        text.push_str(&format!("\nmethod={}", one_line(method.as_str())));
+    }
+}
+
+/// A value on one line: a line break in a client's civic element must not start a new
+/// pair (or a new header, in a host that writes the text carelessly).
+fn one_line(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// What a webhook receives.
 #[derive(Serialize)]
 struct NotificationBody<'a> {
@@ -238,7 +265,7 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         call_id: report.call_id.as_deref(),
     };
     let json = serde_json::to_string(&body).unwrap_or_default();
-    let text = format!(
+    let mut text = format!(
         "{} call from {} (callback {}) at {}: {}",
         if test { "TEST 911" } else { "EMERGENCY 911" },
         report.caller.as_deref().unwrap_or("unknown caller"),
@@ -246,6 +273,7 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         time,
         location.unwrap_or("location unknown"),
     );
+    push_location_pairs(&mut text, input);
     d.notifications
         .iter()
         .map(|target| Notification {
