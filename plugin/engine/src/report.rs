@@ -205,7 +205,11 @@ fn push_location_pairs(text: &mut String, input: &Input<'_, '_>) {
             text.push_str(&format!("\n{}={}", element.name(), one_line(value)));
         }
     }
-    let method = input.decision.location.as_ref().and_then(|l| l.method.as_ref());
+    let method = input
+        .decision
+        .location
+        .as_ref()
+        .and_then(|l| l.method.as_ref());
     if let Some(method) = method {
         text.push_str(&format!("\nmethod={}", one_line(method.as_str())));
     }
