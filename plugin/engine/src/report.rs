@@ -118,21 +118,21 @@ fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
             Mismatch::Agrees => "agrees",
             Mismatch::Differs => "differs",
         },
-        address: civic.as_ref().map(address_line).unwrap_or_default(),
+        address: civic.map(address_line).unwrap_or_default(),
     })
 }
 
 /// The civic address of the location the decision chose: the client's own, or the ERL's.
-fn chosen_civic(input: &Input<'_, '_>) -> Option<CivicAddress> {
+fn chosen_civic<'i>(input: &'i Input<'_, '_>) -> Option<&'i CivicAddress> {
     let choice = input.decision.location.as_ref()?;
     match choice.source {
         LocationSource::Client => input
             .client
             .pidf()
             .and_then(|p| p.preferred())
-            .and_then(|f| f.location.civic.clone()),
+            .and_then(|f| f.location.civic.as_ref()),
         LocationSource::Network | LocationSource::Static | LocationSource::ClientElin => {
-            choice.erl.map(|e| e.civic.clone())
+            choice.erl.map(|e| &e.civic)
         }
     }
 }
@@ -200,25 +200,33 @@ pub(crate) fn metrics(d: &Decision<'_>) -> Vec<&'static str> {
 /// the civicAddress and method elements in the PIDF-LO as name-value pairs". One per
 /// line after the summary, RFC 5139 names, in schema order.
 fn push_location_pairs(text: &mut String, input: &Input<'_, '_>) {
-    if let Some(civic) = chosen_civic(input) {
-        for (element, value) in civic.elements() {
-            text.push_str(&format!("\n{}={}", element.name(), one_line(value)));
-        }
-    }
+    let pairs = chosen_civic(input)
+        .into_iter()
+        .flat_map(|civic| civic.elements())
+        .map(|(element, value)| (element.name(), value));
     let method = input
         .decision
         .location
         .as_ref()
         .and_then(|l| l.method.as_ref());
-    if let Some(method) = method {
-        text.push_str(&format!("\nmethod={}", one_line(method.as_str())));
+    for (name, value) in pairs.chain(method.map(|m| ("method", m.as_str()))) {
+        text.push('\n');
+        text.push_str(name);
+        text.push('=');
+        push_one_line(text, value);
     }
 }
 
-/// A value on one line: a line break in a client's civic element must not start a new
-/// pair (or a new header, in a host that writes the text carelessly).
-fn one_line(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+/// `value` on one line, its white space collapsed: a line break in a client's civic
+/// element must not start a new pair (or a new header, in a host that writes the text
+/// carelessly).
+fn push_one_line(text: &mut String, value: &str) {
+    for (n, word) in value.split_whitespace().enumerate() {
+        if n > 0 {
+            text.push(' ');
+        }
+        text.push_str(word);
+    }
 }
 
 /// What a webhook receives.

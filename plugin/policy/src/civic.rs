@@ -77,8 +77,11 @@ const LABEL_WORDS: [(&str, &[&str]); 4] = [
 /// "Building 40, Lobby" states room Lobby (a value with letters stands for itself), and
 /// "Floor 10" does not state floor 1.
 fn states(text: &str, label: &str, value: &str) -> bool {
-    let text = words(text);
-    let value = words(value);
+    // Word slices of the inputs, compared without case: this runs for every part of every
+    // address a report or notification prints, so it allocates two small vectors and no
+    // strings.
+    let text: Vec<&str> = words(text).collect();
+    let value: Vec<&str> = words(value).collect();
     if value.is_empty() {
         return false;
     }
@@ -87,33 +90,45 @@ fn states(text: &str, label: &str, value: &str) -> bool {
         .find(|(l, _)| *l == label)
         .map_or(&[][..], |(_, a)| *a);
     let named = value.iter().any(|w| w.chars().any(char::is_alphabetic))
-        && value.concat().chars().count() >= 3;
-    let is_label = |w: Option<&String>| w.is_some_and(|w| aliases.contains(&w.as_str()));
+        && value.iter().map(|w| w.chars().count()).sum::<usize>() >= 3;
+    let is_label = |w: Option<&&str>| w.is_some_and(|w| aliases.iter().any(|a| same(a, w)));
+    let starts_with_value = |rest: &[&str]| {
+        rest.len() >= value.len() && rest.iter().zip(&value).all(|(a, b)| same(a, b))
+    };
     (0..text.len()).any(|at| {
         let rest = text.get(at..).unwrap_or_default();
-        let label_first =
-            is_label(rest.first()) && rest.get(1..).is_some_and(|r| r.starts_with(&value));
+        let label_first = is_label(rest.first()) && rest.get(1..).is_some_and(starts_with_value);
         let ordinal_first = value.len() == 1
-            && rest.first().and_then(|w| ordinal_of(w)) == value.first().map(String::as_str)
+            && rest
+                .first()
+                .and_then(|w| ordinal_of(w))
+                .zip(value.first())
+                .is_some_and(|(n, v)| same(n, v))
             && is_label(rest.get(1));
-        label_first || ordinal_first || (named && rest.starts_with(&value))
+        label_first || ordinal_first || (named && starts_with_value(rest))
     })
 }
 
-/// Lower-case words, split at anything not a letter or digit.
-fn words(text: &str) -> Vec<String> {
+/// The words of `text`, split at anything not a letter or digit.
+fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+}
+
+/// Two words equal without case (Unicode lower case only when one is not ASCII).
+fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+        || (!(a.is_ascii() && b.is_ascii()) && a.to_lowercase() == b.to_lowercase())
 }
 
 /// `2nd` → `2`, `3rd` → `3`, `10th` → `10`.
 fn ordinal_of(word: &str) -> Option<&str> {
-    ["st", "nd", "rd", "th"]
+    let split = word.len().checked_sub(2)?;
+    let (number, suffix) = (word.get(..split)?, word.get(split..)?);
+    let ordinal = ["st", "nd", "rd", "th"]
         .iter()
-        .find_map(|s| word.strip_suffix(s))
-        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .any(|s| s.eq_ignore_ascii_case(suffix));
+    (ordinal && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(number)
 }
 
 /// Serde for [`CivicAddress`]: `xml:lang` and the present elements as (schema position,
@@ -244,6 +259,10 @@ mod tests {
             .with(CivicElement::Flr, "3")
             .with(CivicElement::Loc, "3rd Floor");
         assert_eq!(inside(&ordinal), [("", "3rd Floor")]);
+        let shouted = CivicAddress::default()
+            .with(CivicElement::Flr, "3")
+            .with(CivicElement::Loc, "3RD FLOOR");
+        assert_eq!(inside(&shouted), [("", "3RD FLOOR")]);
         let lobby = CivicAddress::default()
             .with(CivicElement::Flr, "1")
             .with(CivicElement::Room, "Lobby")
