@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use e911_engine::{
-    Attempt, CallCtx, EditOp, Kind, LocationReport, Notification, Output, Position, Report,
-    RouteReport, Transport, Verdict,
+    Attempt, CallCtx, EditOp, ElementKind, Kind, LocationReport, LocationSource, Mismatch,
+    Notification, Output, Position, Report, RouteKind, RouteReason, RouteReport, Transport,
+    Verdict,
 };
 
 use super::bindings::e911::policy::notifier;
@@ -53,22 +54,22 @@ pub fn verdict(v: wit::Verdict, now: u64) -> Verdict {
         caller: v.caller,
         dialed: v.dialed,
         location: v.location.map(|l| LocationReport {
-            source: known(&l.source),
+            source: location_source(l.source),
             erl: l.erl,
-            element: l.element.as_deref().map(known),
+            element: l.element.map(element_kind),
             method: l.method,
             validated: l.validated,
-            mismatch: known(&l.mismatch),
+            mismatch: mismatch(l.mismatch),
             address: l.address,
         }),
         policy: v.policy,
         policy_reason: v.policy_reason,
         route: v.route.map(|r| RouteReport {
             id: r.id,
-            kind: known(&r.kind),
+            kind: route_kind(r.kind),
             trunk: r.trunk,
             target: r.target,
-            reason: known(&r.reason),
+            reason: route_reason(r.reason),
             failover: r.failover,
         }),
         elin: v.elin,
@@ -87,7 +88,7 @@ pub fn verdict(v: wit::Verdict, now: u64) -> Verdict {
             .into_iter()
             .map(|a| Attempt {
                 route: a.route,
-                kind: known(&a.kind),
+                kind: route_kind(a.kind),
                 trunk: a.trunk,
                 target: a.target,
                 output: output(a.output),
@@ -139,32 +140,56 @@ fn edit_op(op: wit::EditOp) -> EditOp {
     }
 }
 
-/// The words the engine reports as `&'static str` (route kinds and reasons, location
-/// sources, elements and comparisons, metric names). The WIT verdict carries them as
-/// strings; mapping them back to these constants keeps the engine's `Verdict` type for
-/// every caller without an allocation per call.
+fn route_kind(kind: wit::RouteKind) -> RouteKind {
+    match kind {
+        wit::RouteKind::SipTrunk => RouteKind::SipTrunk,
+        wit::RouteKind::ElinGateway => RouteKind::ElinGateway,
+        wit::RouteKind::LocalGateway => RouteKind::LocalGateway,
+        wit::RouteKind::Ecrc => RouteKind::Ecrc,
+    }
+}
+
+fn route_reason(reason: wit::RouteReason) -> RouteReason {
+    match reason {
+        wit::RouteReason::Policy => RouteReason::Policy,
+        wit::RouteReason::Number => RouteReason::Number,
+        wit::RouteReason::NoLocation => RouteReason::NoLocation,
+        wit::RouteReason::Unvalidated => RouteReason::Unvalidated,
+        wit::RouteReason::NoElin => RouteReason::NoElin,
+        wit::RouteReason::Failover => RouteReason::Failover,
+    }
+}
+
+fn location_source(source: wit::LocationSource) -> LocationSource {
+    match source {
+        wit::LocationSource::Network => LocationSource::Network,
+        wit::LocationSource::Client => LocationSource::Client,
+        wit::LocationSource::Static => LocationSource::Static,
+        wit::LocationSource::ClientElin => LocationSource::ClientElin,
+    }
+}
+
+fn element_kind(kind: wit::ElementKind) -> ElementKind {
+    match kind {
+        wit::ElementKind::Bssid => ElementKind::Bssid,
+        wit::ElementKind::Port => ElementKind::Port,
+        wit::ElementKind::Chassis => ElementKind::Chassis,
+        wit::ElementKind::Subnet => ElementKind::Subnet,
+    }
+}
+
+fn mismatch(value: wit::Mismatch) -> Mismatch {
+    match value {
+        wit::Mismatch::NotCompared => Mismatch::NotCompared,
+        wit::Mismatch::Agrees => Mismatch::Agrees,
+        wit::Mismatch::Differs => Mismatch::Differs,
+    }
+}
+
+/// The metric names the engine reports as `&'static str`. Metrics stay strings in the WIT
+/// verdict (hosts add counters of their own); mapping them back to these constants keeps
+/// the engine's `Verdict` type for every caller without an allocation per call.
 static KNOWN: &[&str] = &[
-    "network",
-    "client",
-    "static",
-    "client-elin",
-    "bssid",
-    "port",
-    "chassis",
-    "subnet",
-    "not-compared",
-    "agrees",
-    "differs",
-    "sip-trunk",
-    "elin-gateway",
-    "local-gateway",
-    "ecrc",
-    "the policy's route",
-    "the dialled number's own route",
-    "no location: the ECRC route",
-    "location not validated: the ECRC route",
-    "ELIN gateway but the location has no ELIN: the ECRC route",
-    "every trunk of the call's route failed: the ECRC route",
     "e911.messages",
     "e911.emergency",
     "e911.test",
@@ -215,7 +240,7 @@ mod tests {
 
     #[test]
     fn known_words_are_the_constants_and_new_ones_are_interned_once() {
-        assert_eq!(known("sip-trunk").as_ptr(), KNOWN[11].as_ptr());
+        assert_eq!(known("e911.messages").as_ptr(), KNOWN[0].as_ptr());
         let a = known("e911.some-new-counter");
         let b = known("e911.some-new-counter");
         assert!(std::ptr::eq(a, b));

@@ -1,13 +1,11 @@
 //! The plugin's audit line, `e911.audit <JSON>` at info level, read back into the
 //! engine's [`Report`]: the JSON is `e911_engine::Report` serialized, so every field maps
-//! one to one (the words the engine keeps as `&'static str` through
-//! [`e911_component_host::convert::known`], as for the component).
+//! one to one, each closed vocabulary read back with [`Word::from_word`] (no string is
+//! interned).
 
 use e911_engine::time::parse_rfc3339;
-use e911_engine::{Kind, LocationReport, Report, RouteReport};
+use e911_engine::{Kind, LocationReport, Report, RouteReport, Word};
 use serde_json::Value;
-
-use e911_component_host::convert::known;
 
 /// What starts an audit line (the Envoy build's).
 pub use e911_envoy::AUDIT_PREFIX;
@@ -34,6 +32,12 @@ fn required(v: &Value, key: &str) -> Result<String, String> {
     text(v, key)?.ok_or_else(|| format!("`{key}` is missing"))
 }
 
+/// The value of a closed vocabulary under `key`, by its word.
+fn word<W: Word>(v: &Value, key: &str) -> Result<W, String> {
+    let text = required(v, key)?;
+    W::from_word(&text).ok_or_else(|| format!("unknown `{key}` `{text}`"))
+}
+
 fn strings(v: &Value, key: &str) -> Result<Vec<String>, String> {
     match v.get(key) {
         Some(Value::Array(items)) => items
@@ -51,24 +55,23 @@ fn strings(v: &Value, key: &str) -> Result<Vec<String>, String> {
 
 /// The report an audit JSON object describes.
 pub fn report(v: &Value) -> Result<Report, String> {
-    let kind = match required(v, "kind")?.as_str() {
-        "emergency" => Kind::Emergency,
-        "test" => Kind::Test,
-        "callback" => Kind::Callback,
-        "none" => Kind::None,
-        other => return Err(format!("unknown kind `{other}`")),
-    };
+    let kind: Kind = word(v, "kind")?;
     let time = required(v, "time")?;
     let now = parse_rfc3339(&time).ok_or_else(|| format!("`time` {time} is not RFC 3339"))?;
     let location = match v.get("location") {
         None | Some(Value::Null) => None,
         Some(l) => Some(LocationReport {
-            source: known(&required(l, "source")?),
+            source: word(l, "source")?,
             erl: text(l, "erl")?,
-            element: text(l, "element")?.as_deref().map(known),
+            element: match text(l, "element")? {
+                Some(text) => Some(
+                    Word::from_word(&text).ok_or_else(|| format!("unknown `element` `{text}`"))?,
+                ),
+                None => None,
+            },
             method: text(l, "method")?,
             validated: l.get("validated").and_then(Value::as_bool).unwrap_or(false),
-            mismatch: known(&required(l, "mismatch")?),
+            mismatch: word(l, "mismatch")?,
             address: required(l, "address")?,
         }),
     };
@@ -76,10 +79,10 @@ pub fn report(v: &Value) -> Result<Report, String> {
         None | Some(Value::Null) => None,
         Some(r) => Some(RouteReport {
             id: required(r, "id")?,
-            kind: known(&required(r, "kind")?),
+            kind: word(r, "kind")?,
             trunk: required(r, "trunk")?,
             target: required(r, "target")?,
-            reason: known(&required(r, "reason")?),
+            reason: word(r, "reason")?,
             failover: strings(r, "failover")?,
         }),
     };
@@ -107,7 +110,7 @@ pub fn report(v: &Value) -> Result<Report, String> {
 
 #[cfg(test)]
 mod tests {
-    use e911_engine::Verdict;
+    use e911_engine::{ElementKind, LocationSource, Mismatch, RouteKind, RouteReason, Verdict};
 
     use super::*;
 
@@ -121,19 +124,19 @@ mod tests {
         verdict.report.kind = Kind::Emergency;
         verdict.report.route = Some(RouteReport {
             id: "esp".to_owned(),
-            kind: "sip-trunk",
+            kind: RouteKind::SipTrunk,
             trunk: "esp-primary".to_owned(),
             target: "sip:911@esp.example".to_owned(),
-            reason: "the policy's route",
+            reason: RouteReason::Policy,
             failover: vec!["esp-secondary".to_owned()],
         });
         verdict.report.location = Some(LocationReport {
-            source: "network",
+            source: LocationSource::Network,
             erl: Some("hq-f1".to_owned()),
-            element: Some("subnet"),
+            element: Some(ElementKind::Subnet),
             method: Some("Wiremap".to_owned()),
             validated: true,
-            mismatch: "not-compared",
+            mismatch: Mismatch::NotCompared,
             address: "1 Microsoft Way".to_owned(),
         });
         let line = format!(

@@ -26,12 +26,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use e911_engine::RouteKind;
+
 use super::hop::Proto;
 use super::net::Origin;
 use super::route::Upstream;
 
 /// The route kind of the ECRC route's trunks (`e911_engine::Attempt::kind`).
-pub const ECRC: &str = "ecrc";
+pub const ECRC: RouteKind = RouteKind::Ecrc;
 
 /// RFC 6442 §4.3: the provider could not use the location it was sent.
 pub const BAD_LOCATION: u16 = 424;
@@ -44,8 +46,8 @@ pub struct Leg {
     pub trunk: String,
     /// The id of the route it belongs to.
     pub route: String,
-    /// That route's kind (`sip-trunk`, `elin-gateway`, `local-gateway`, [`ECRC`]).
-    pub kind: &'static str,
+    /// That route's kind ([`ECRC`] for the ECRC route's trunks).
+    pub kind: RouteKind,
     /// Its upstream.
     pub upstream: Upstream,
     /// The request for it.
@@ -309,7 +311,7 @@ mod tests {
                 kind: if t.starts_with("ecrc") {
                     ECRC
                 } else {
-                    "sip-trunk"
+                    RouteKind::SipTrunk
                 },
                 upstream,
                 message: Arc::new(Vec::new()),

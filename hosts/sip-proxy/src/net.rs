@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use e911_engine::{CallCtx, ENGINE_LIMITS, Kind, Output, RouteReport, Transport, Verdict};
+use e911_engine::{
+    CallCtx, ENGINE_LIMITS, Kind, Output, RouteKind, RouteReport, Transport, Verdict,
+};
 use e911_sip::{Piece, StreamFramer, Unframed};
 
 use super::Listen;
@@ -355,7 +357,7 @@ impl Proxy {
         origin: Origin,
         proto: Proto,
     ) {
-        let leg = |trunk: &str, id: &str, kind: &'static str, message: &[u8]| Leg {
+        let leg = |trunk: &str, id: &str, kind: RouteKind, message: &[u8]| Leg {
             trunk: trunk.to_owned(),
             route: id.to_owned(),
             kind,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context, Result};
-use e911_engine::RouteReport;
+use e911_engine::{RouteKind, RouteReport};
 
 use super::ProxyArgs;
 use super::hop::Proto;
@@ -94,11 +94,11 @@ impl Routes {
 
     /// The upstream of a trunk: its own (`--route-upstream`), else `--elin-upstream` for
     /// an ELIN gateway, else the default.
-    pub fn for_trunk(&self, trunk: &str, kind: &str) -> Upstream {
+    pub fn for_trunk(&self, trunk: &str, kind: RouteKind) -> Upstream {
         self.trunks
             .get(trunk)
             .copied()
-            .or(if kind == "elin-gateway" {
+            .or(if kind == RouteKind::ElinGateway {
                 self.elin
             } else {
                 None

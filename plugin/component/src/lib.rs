@@ -20,9 +20,9 @@ use e911_policy::{Admitted, Bundle, LoadError, PublicKey, Rollback};
 
 use bindings::e911::policy::{callback_store, log, notifier};
 use bindings::{
-    Attempt, BundleCounts, BundleError, BundleInfo, CallKind, EditOp, InsertHeader, IpAddress,
-    Location, MessageContext, OlderRevision, Output, Position, ReplaceHeader, Route, SetBody,
-    Verdict,
+    Attempt, BundleCounts, BundleError, BundleInfo, CallKind, EditOp, ElementKind, InsertHeader,
+    IpAddress, Location, LocationSource, MessageContext, Mismatch, OlderRevision, Output, Position,
+    ReplaceHeader, Route, RouteKind, RouteReason, SetBody, Verdict,
 };
 
 /// The generated bindings. wit-bindgen's expansion uses `unsafe` (the canonical ABI glue:
@@ -344,6 +344,52 @@ fn output(output: e911_engine::Output) -> Output {
     }
 }
 
+fn route_kind(kind: e911_engine::RouteKind) -> RouteKind {
+    match kind {
+        e911_engine::RouteKind::SipTrunk => RouteKind::SipTrunk,
+        e911_engine::RouteKind::ElinGateway => RouteKind::ElinGateway,
+        e911_engine::RouteKind::LocalGateway => RouteKind::LocalGateway,
+        e911_engine::RouteKind::Ecrc => RouteKind::Ecrc,
+    }
+}
+
+fn route_reason(reason: e911_engine::RouteReason) -> RouteReason {
+    match reason {
+        e911_engine::RouteReason::Policy => RouteReason::Policy,
+        e911_engine::RouteReason::Number => RouteReason::Number,
+        e911_engine::RouteReason::NoLocation => RouteReason::NoLocation,
+        e911_engine::RouteReason::Unvalidated => RouteReason::Unvalidated,
+        e911_engine::RouteReason::NoElin => RouteReason::NoElin,
+        e911_engine::RouteReason::Failover => RouteReason::Failover,
+    }
+}
+
+fn location_source(source: e911_engine::LocationSource) -> LocationSource {
+    match source {
+        e911_engine::LocationSource::Network => LocationSource::Network,
+        e911_engine::LocationSource::Client => LocationSource::Client,
+        e911_engine::LocationSource::Static => LocationSource::Static,
+        e911_engine::LocationSource::ClientElin => LocationSource::ClientElin,
+    }
+}
+
+fn element_kind(kind: e911_engine::ElementKind) -> ElementKind {
+    match kind {
+        e911_engine::ElementKind::Bssid => ElementKind::Bssid,
+        e911_engine::ElementKind::Port => ElementKind::Port,
+        e911_engine::ElementKind::Chassis => ElementKind::Chassis,
+        e911_engine::ElementKind::Subnet => ElementKind::Subnet,
+    }
+}
+
+fn mismatch(value: e911_engine::Mismatch) -> Mismatch {
+    match value {
+        e911_engine::Mismatch::NotCompared => Mismatch::NotCompared,
+        e911_engine::Mismatch::Agrees => Mismatch::Agrees,
+        e911_engine::Mismatch::Differs => Mismatch::Differs,
+    }
+}
+
 /// The engine's verdict as WIT records.
 fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
     let audit = verdict.is_audited();
@@ -366,29 +412,29 @@ fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
         edits: edits.into_iter().map(edit_op).collect(),
         route: report.route.map(|r| Route {
             id: r.id,
-            kind: r.kind.to_owned(),
+            kind: route_kind(r.kind),
             trunk: r.trunk,
             target: r.target,
-            reason: r.reason.to_owned(),
+            reason: route_reason(r.reason),
             failover: r.failover,
         }),
         alternates: alternates
             .into_iter()
             .map(|a| Attempt {
                 route: a.route,
-                kind: a.kind.to_owned(),
+                kind: route_kind(a.kind),
                 trunk: a.trunk,
                 target: a.target,
                 output: output(a.output),
             })
             .collect(),
         location: report.location.map(|l| Location {
-            source: l.source.to_owned(),
+            source: location_source(l.source),
             erl: l.erl,
-            element: l.element.map(str::to_owned),
+            element: l.element.map(element_kind),
             method: l.method,
             validated: l.validated,
-            mismatch: l.mismatch.to_owned(),
+            mismatch: mismatch(l.mismatch),
             address: l.address,
         }),
         policy: report.policy,
@@ -561,7 +607,7 @@ mod tests {
             (route.id, route.kind, route.target),
             (
                 native_route.id,
-                native_route.kind.to_owned(),
+                route_kind(native_route.kind),
                 native_route.target
             )
         );

@@ -148,7 +148,7 @@ fn rewrite_for_route(
         .zip(rendered)
         .map(|(leg, r)| Attempt {
             route: leg.route.id.to_owned(),
-            kind: leg.route.kind.as_str(),
+            kind: leg.route.kind,
             trunk: leg.hop.trunk.clone(),
             target: target(leg),
             output: r.output,

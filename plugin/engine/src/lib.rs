@@ -27,6 +27,7 @@ mod report;
 pub mod rewrite;
 pub mod time;
 pub mod verdict;
+pub mod words;
 
 pub use callback::{CallbackEntry, CallbackStore, MemoryStore, select_elin};
 pub use client_location::{CidMatch, ClientLocation};
@@ -36,3 +37,7 @@ pub use rewrite::{EditOp, Position};
 pub use verdict::{
     Attempt, Kind, LocationReport, Notification, Output, Report, RouteReport, Verdict,
 };
+pub use words::Word;
+// The report's closed vocabularies, so a host can match on them without naming the
+// policy crate.
+pub use e911_policy::{ElementKind, LocationSource, Mismatch, RouteKind, RouteReason};

@@ -3,8 +3,7 @@
 
 use e911_location::{CivicAddress, CivicElement};
 use e911_policy::{
-    CallKind, ConferenceMode, Decision, LocationSource, Mismatch, Peer, PolicyReason, RouteKind,
-    Validation,
+    CallKind, ConferenceMode, Decision, LocationSource, Peer, PolicyReason, RouteKind, Validation,
 };
 use serde::Serialize;
 
@@ -44,13 +43,13 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
         }),
         route: d.route.as_ref().map(|r| RouteReport {
             id: r.id.to_owned(),
-            kind: r.kind.as_str(),
+            kind: r.kind,
             trunk: r.first.trunk.clone(),
             target: d
                 .outbound
                 .as_ref()
                 .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
-            reason: r.reason.as_str(),
+            reason: r.reason,
             failover: r
                 .hops
                 .iter()
@@ -108,16 +107,12 @@ fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
     let choice = input.decision.location.as_ref()?;
     let civic = chosen_civic(input);
     Some(LocationReport {
-        source: choice.source.as_str(),
+        source: choice.source,
         erl: choice.erl.map(|e| e.id.clone()),
-        element: choice.element.map(|e| e.as_str()),
+        element: choice.element,
         method: choice.method.as_ref().map(|m| m.as_str().to_owned()),
         validated: choice.validation == Validation::Validated,
-        mismatch: match choice.mismatch {
-            Mismatch::NotCompared => "not-compared",
-            Mismatch::Agrees => "agrees",
-            Mismatch::Differs => "differs",
-        },
+        mismatch: choice.mismatch,
         address: civic.map(address_line).unwrap_or_default(),
     })
 }

@@ -1,9 +1,11 @@
 //! What the engine returns: the bytes to forward, the change as data, the route, and the
 //! effects a host performs (notifications, an audit record, metric increments).
 
+use e911_policy::{ElementKind, LocationSource, Mismatch, RouteKind, RouteReason};
 use serde::Serialize;
 
 use crate::rewrite::EditOp;
+use crate::words;
 
 /// What a message turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,18 +45,21 @@ pub enum Output {
 /// Where the location came from and what it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocationReport {
-    /// `network`, `client` or `static`.
-    pub source: &'static str,
+    /// Where it came from: `network`, `client`, `static` or `client-elin`.
+    #[serde(serialize_with = "words::serialize")]
+    pub source: LocationSource,
     /// The ERL id, when the location is an ERL.
     pub erl: Option<String>,
     /// The network element kind that matched (`bssid`, `port`, `chassis`, `subnet`).
-    pub element: Option<&'static str>,
+    #[serde(serialize_with = "words::serialize_option")]
+    pub element: Option<ElementKind>,
     /// The RFC 4119 method.
     pub method: Option<String>,
     /// Whether the address is MSAG-validated.
     pub validated: bool,
     /// `not-compared`, `agrees` or `differs` (client versus network).
-    pub mismatch: &'static str,
+    #[serde(serialize_with = "words::serialize")]
+    pub mismatch: Mismatch,
     /// The address in one line, for people.
     pub address: String,
 }
@@ -65,13 +70,15 @@ pub struct RouteReport {
     /// The route's id.
     pub id: String,
     /// `sip-trunk`, `elin-gateway`, `local-gateway` or `ecrc`.
-    pub kind: &'static str,
+    #[serde(serialize_with = "words::serialize")]
+    pub kind: RouteKind,
     /// The first trunk's id.
     pub trunk: String,
     /// The Request-URI the call is sent to.
     pub target: String,
     /// Why this route.
-    pub reason: &'static str,
+    #[serde(serialize_with = "words::serialize")]
+    pub reason: RouteReason,
     /// The trunks tried after the first one fails, in order: the rest of the route, then
     /// the ECRC route's (see [`Verdict::alternates`]).
     pub failover: Vec<String>,
@@ -85,7 +92,7 @@ pub struct Attempt {
     /// The route's id.
     pub route: String,
     /// `sip-trunk`, `elin-gateway`, `local-gateway` or `ecrc`.
-    pub kind: &'static str,
+    pub kind: RouteKind,
     /// The trunk's id.
     pub trunk: String,
     /// The Request-URI it receives.

@@ -7,7 +7,7 @@
 mod common;
 use common::contoso;
 
-use e911_engine::{CallCtx, MemoryStore, Output, STRICT_UNBOUNDED, Transport, Verdict};
+use e911_engine::{CallCtx, MemoryStore, Output, RouteKind, STRICT_UNBOUNDED, Transport, Verdict};
 
 fn decide(sample: &str, peer: &str) -> Verdict {
     let bytes = std::fs::read(common::root().join("tests/corpus/emergency").join(sample)).unwrap();
@@ -48,7 +48,7 @@ fn an_emergency_call_fails_over_to_the_second_trunk_then_the_ecrc() {
         .map(|a| {
             (
                 a.route.as_str(),
-                a.kind,
+                a.kind.as_str(),
                 a.trunk.as_str(),
                 a.target.as_str(),
             )
@@ -104,7 +104,7 @@ fn a_test_call_fails_over_within_its_route_but_never_to_the_ecrc() {
 #[test]
 fn a_call_already_on_the_ecrc_route_has_nowhere_further() {
     let verdict = decide("unknown-subnet-911.sip", "198.51.100.23");
-    assert_eq!(verdict.report.route.as_ref().unwrap().kind, "ecrc");
+    assert_eq!(verdict.report.route.as_ref().unwrap().kind, RouteKind::Ecrc);
     assert!(verdict.alternates.is_empty());
 }
 

@@ -194,6 +194,17 @@ pub enum Mismatch {
     Differs,
 }
 
+impl Mismatch {
+    /// `not-compared`, `agrees` or `differs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotCompared => "not-compared",
+            Self::Agrees => "agrees",
+            Self::Differs => "differs",
+        }
+    }
+}
+
 /// The location chosen for the call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocationChoice<'p> {
@@ -361,6 +372,19 @@ impl Decision<'_> {
 }
 
 /// The decision trace for a person, one fact a line (the harness's `explain`).
+/// The word of each closed vocabulary a report carries, for traces and host output.
+macro_rules! display_as_str {
+    ($($ty:ty),+) => {
+        $(impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        })+
+    };
+}
+
+display_as_str!(LocationSource, Mismatch, RouteKind, RouteReason);
+
 impl fmt::Display for Decision<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "kind: {}", self.kind.as_str())?;

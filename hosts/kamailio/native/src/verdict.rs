@@ -3,7 +3,7 @@
 //! ordinary INVITE (the glue reads `kind`, `metrics`, `changed`, `route`, `audit`) costs
 //! a few small strings and no copy of the message.
 
-use e911_engine::{EditOp, Output, Position};
+use e911_engine::{EditOp, Output, Position, Word};
 use pyo3::IntoPyObjectExt as _;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -60,10 +60,10 @@ impl Verdict {
         };
         let dict = PyDict::new(py);
         dict.set_item("id", &route.id)?;
-        dict.set_item("kind", route.kind)?;
+        dict.set_item("kind", route.kind.word())?;
         dict.set_item("trunk", &route.trunk)?;
         dict.set_item("target", &route.target)?;
-        dict.set_item("reason", route.reason)?;
+        dict.set_item("reason", route.reason.word())?;
         dict.set_item("failover", &route.failover)?;
         Ok(Some(dict))
     }
@@ -76,7 +76,14 @@ impl Verdict {
         self.0
             .alternates
             .iter()
-            .map(|a| (a.trunk.clone(), a.target.clone(), a.route.clone(), a.kind))
+            .map(|a| {
+                (
+                    a.trunk.clone(),
+                    a.target.clone(),
+                    a.route.clone(),
+                    a.kind.word(),
+                )
+            })
             .collect()
     }
 
@@ -88,12 +95,12 @@ impl Verdict {
             return Ok(None);
         };
         let dict = PyDict::new(py);
-        dict.set_item("source", location.source)?;
+        dict.set_item("source", location.source.word())?;
         dict.set_item("erl", location.erl.as_deref())?;
-        dict.set_item("element", location.element)?;
+        dict.set_item("element", location.element.map(Word::word))?;
         dict.set_item("method", location.method.as_deref())?;
         dict.set_item("validated", location.validated)?;
-        dict.set_item("mismatch", location.mismatch)?;
+        dict.set_item("mismatch", location.mismatch.word())?;
         dict.set_item("address", &location.address)?;
         Ok(Some(dict))
     }
