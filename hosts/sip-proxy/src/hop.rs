@@ -209,6 +209,25 @@ pub fn ack_for(invite: &[u8], response: &[u8]) -> Option<Vec<u8>> {
     request_on_invite(invite, "ACK", Some(&to))
 }
 
+/// The first `name` header of a response, for the audit: one line of printable text, at
+/// most [`MAX_QUOTED_HEADER`] characters (a provider's text is not ours to store whole).
+pub fn quoted_header(bytes: &[u8], name: &[u8]) -> Option<String> {
+    let msg = parse(bytes, &ENGINE_LIMITS).ok()?;
+    let value = msg.headers_named(name).next()?;
+    let text: String = String::from_utf8_lossy(value)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_QUOTED_HEADER)
+        .collect();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Longest header text [`quoted_header`] keeps.
+pub const MAX_QUOTED_HEADER: usize = 200;
+
 /// The CANCEL of an INVITE we sent (§9.1): its Request-URI, top Via, From, To, Call-ID,
 /// CSeq number and Route lines.
 pub fn cancel_for(invite: &[u8]) -> Option<Vec<u8>> {

@@ -17,7 +17,7 @@ use e911_sip::{Piece, StreamFramer, Unframed};
 
 use super::Listen;
 use super::effects::Effects;
-use super::failover::{Failover, Leg, Step};
+use super::failover::{self, Failover, Leg, Step};
 use super::hop::{self, Proto};
 use super::lock;
 use super::reload::Slot;
@@ -440,6 +440,17 @@ impl Proxy {
     /// Leaves the trunk now trying, with an audit line naming it and why; `false` when
     /// no trunk is left.
     fn fail_over(&self, call: &mut Failover, why: &str) -> bool {
+        self.fail_over_because(call, why, None)
+    }
+
+    /// [`Self::fail_over`], with what the trunk said about the location (a 424's
+    /// `Geolocation-Error`) in the audit event.
+    fn fail_over_because(
+        &self,
+        call: &mut Failover,
+        why: &str,
+        geolocation_error: Option<&str>,
+    ) -> bool {
         let from = call.current().map(|(_, leg)| leg.trunk.clone());
         let next = call.advance().map(|(_, leg)| leg.trunk.clone());
         eprintln!(
@@ -449,13 +460,17 @@ impl Proxy {
             next.as_deref()
                 .map_or("no trunk left".to_owned(), |n| format!("trying {n}"))
         );
-        self.effects.record(&serde_json::json!({
+        let mut event = serde_json::json!({
             "event": "failover",
             "call_id": call.call_id,
             "trunk": from,
             "why": why,
             "next": next,
-        }));
+        });
+        if let (Some(error), Some(fields)) = (geolocation_error, event.as_object_mut()) {
+            fields.insert("geolocation_error".to_owned(), error.into());
+        }
+        self.effects.record(&event);
         self.effects.count(if next.is_some() {
             "proxy.failover"
         } else {
@@ -502,7 +517,12 @@ impl Proxy {
                 true
             }
             Step::Next { why } => {
-                if self.fail_over(&mut call, &why) {
+                // RFC 6442 §4.3/§4.4: a 424 says what was wrong with the location in
+                // Geolocation-Error; the audit event keeps it beside our reason.
+                let error = (response.status == failover::BAD_LOCATION)
+                    .then(|| hop::quoted_header(raw, b"geolocation-error"))
+                    .flatten();
+                if self.fail_over_because(&mut call, &why, error.as_deref()) {
                     self.try_trunk(base, &mut call);
                 }
                 false
