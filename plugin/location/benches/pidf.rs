@@ -71,6 +71,11 @@ fn read(c: &mut Criterion) {
     c.bench_function("read/contoso_civic", |b| {
         b.iter(|| read_pidf_lo(black_box(xml.as_bytes())).unwrap());
     });
+    // What a SIP body carries: the same document with CRLF line ends.
+    let crlf = xml.replace('\n', "\r\n");
+    c.bench_function("read/contoso_civic_crlf", |b| {
+        b.iter(|| read_pidf_lo(black_box(crlf.as_bytes())).unwrap());
+    });
 }
 
 criterion_group!(benches, write, read);

@@ -145,10 +145,17 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = &str> {
 /// `xs:token` whitespace collapsing (XML Schema 2 §4.3.6): runs of space, tab,
 /// CR and LF become one space; none at either end.
 pub(crate) fn collapse(text: &str) -> String {
-    text.split([' ', '\t', '\r', '\n'])
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split([' ', '\t', '\r', '\n'])
         .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Checks an RFC 3339 §5.6 `date-time` and returns it in the form

@@ -39,7 +39,9 @@ pub fn read_pidf_lo(input: &[u8]) -> Result<PidfLo, ReadError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root = tree::parse(text)?;
     if !root.is(Ns::Pidf, "presence") {
-        return Err(ReadError::NotPidf { root: root.name });
+        return Err(ReadError::NotPidf {
+            root: root.name.into_owned(),
+        });
     }
     let mut locations = Vec::new();
     walk(&root, &Container::default(), text, &mut locations);
@@ -65,7 +67,7 @@ impl Container {
         if !matches!(element.ns, Ns::Pidf | Ns::DataModel) {
             return None;
         }
-        let placement = match element.name.as_str() {
+        let placement = match element.name.as_ref() {
             "tuple" => Placement::Tuple,
             "device" => Placement::Device,
             "person" => Placement::Person,
@@ -174,7 +176,7 @@ fn read_usage_rules(rules: &Element) -> UsageRules {
         .filter(|e| matches!(e.ns, Ns::BasicPolicy | Ns::Geopriv))
     {
         let text = child.text();
-        match child.name.as_str() {
+        match child.name.as_ref() {
             "retransmission-allowed" => {
                 let value = collapse(&text).to_ascii_lowercase();
                 out.retransmission_allowed = matches!(value.as_str(), "true" | "1" | "yes");
@@ -250,7 +252,7 @@ fn read_shape(element: &Element) -> Option<Shape> {
         return element.elements().find_map(read_shape);
     }
     let crs = Crs::from_srs_name(element.attr("srsName"))?;
-    match element.name.as_str() {
+    match element.name.as_ref() {
         "Point" => read_point(element).map(Shape::Point),
         // gs:Circle; one library writes it in the GML namespace.
         "Circle" => read_circle(element),
@@ -269,7 +271,7 @@ fn read_shape(element: &Element) -> Option<Shape> {
 
 fn other(element: &Element, reference: Option<Point>) -> Shape {
     Shape::Other(OtherShape {
-        kind: element.name.clone(),
+        kind: element.name.to_string(),
         reference,
     })
 }
@@ -281,7 +283,7 @@ fn is_gml(element: &Element) -> bool {
 fn position_child(element: &Element) -> Option<String> {
     element
         .child(|e| is_gml(e) && e.name == "pos")
-        .map(Element::text)
+        .map(|e| e.text().into_owned())
 }
 
 fn read_point(element: &Element) -> Option<Point> {
@@ -312,7 +314,7 @@ fn read_circle(element: &Element) -> Option<Shape> {
 /// Every `gml:pos` and `gml:posList` below `element`; bounded by `MAX_DEPTH`.
 fn collect_positions(element: &Element, crs: Crs, out: &mut Vec<Point>) {
     for child in element.elements() {
-        match child.name.as_str() {
+        match child.name.as_ref() {
             "pos" if is_gml(child) => out.extend(parse_pos(&child.text())),
             "posList" if is_gml(child) => {
                 out.extend(parse_pos_list(&child.text(), crs).unwrap_or_default());

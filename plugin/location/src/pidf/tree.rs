@@ -6,6 +6,7 @@
 //! [`Ns`], never on prefixes (RFC 3863 and RFC 4119 documents use any prefix,
 //! or none).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -74,33 +75,34 @@ impl Ns {
     }
 }
 
-/// An attribute with its resolved namespace.
+/// An attribute with its resolved namespace. Names and values borrow from the input
+/// unless an entity had to be replaced: a client's PIDF-LO is read on the emergency path.
 #[derive(Debug)]
-pub(crate) struct Attr {
+pub(crate) struct Attr<'a> {
     pub(crate) ns: Ns,
-    pub(crate) name: String,
-    pub(crate) value: String,
+    pub(crate) name: Cow<'a, str>,
+    pub(crate) value: Cow<'a, str>,
 }
 
 /// An element: resolved name, attributes, children, and where it was.
 #[derive(Debug)]
-pub(crate) struct Element {
+pub(crate) struct Element<'a> {
     pub(crate) ns: Ns,
-    pub(crate) name: String,
-    pub(crate) attrs: Vec<Attr>,
-    pub(crate) children: Vec<Node>,
+    pub(crate) name: Cow<'a, str>,
+    pub(crate) attrs: Vec<Attr<'a>>,
+    pub(crate) children: Vec<Node<'a>>,
     /// Byte range of the whole element in the input, to hand back raw XML.
     pub(crate) span: Range<usize>,
 }
 
 /// A child of an element.
 #[derive(Debug)]
-pub(crate) enum Node {
-    Element(Element),
-    Text(String),
+pub(crate) enum Node<'a> {
+    Element(Element<'a>),
+    Text(Cow<'a, str>),
 }
 
-impl Element {
+impl<'a> Element<'a> {
     /// True for the element `name` in namespace `ns`.
     pub(crate) fn is(&self, ns: Ns, name: &str) -> bool {
         self.ns == ns && self.name == name
@@ -116,11 +118,11 @@ impl Element {
         self.attrs
             .iter()
             .find(|a| a.ns == ns && a.name == name)
-            .map(|a| a.value.as_str())
+            .map(|a| a.value.as_ref())
     }
 
     /// The child elements, in document order.
-    pub(crate) fn elements(&self) -> impl Iterator<Item = &Element> {
+    pub(crate) fn elements(&self) -> impl Iterator<Item = &Element<'a>> {
         self.children.iter().filter_map(|n| match n {
             Node::Element(e) => Some(e),
             Node::Text(_) => None,
@@ -128,19 +130,29 @@ impl Element {
     }
 
     /// The first child element satisfying `pred`.
-    pub(crate) fn child(&self, pred: impl Fn(&Element) -> bool) -> Option<&Element> {
+    pub(crate) fn child(&self, pred: impl Fn(&Element<'a>) -> bool) -> Option<&Element<'a>> {
         self.elements().find(|e| pred(e))
     }
 
-    /// The element's own text (not its descendants'), concatenated.
-    pub(crate) fn text(&self) -> String {
-        self.children
-            .iter()
-            .filter_map(|n| match n {
-                Node::Text(t) => Some(t.as_str()),
-                Node::Element(_) => None,
-            })
-            .collect()
+    /// The element's own text (not its descendants'), concatenated; borrowed when it is
+    /// one piece (a leaf's value, the usual case).
+    pub(crate) fn text(&self) -> Cow<'_, str> {
+        let mut pieces = self.children.iter().filter_map(|n| match n {
+            Node::Text(t) => Some(t.as_ref()),
+            Node::Element(_) => None,
+        });
+        let Some(first) = pieces.next() else {
+            return Cow::Borrowed("");
+        };
+        match pieces.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut all = String::from(first);
+                all.push_str(second);
+                pieces.for_each(|p| all.push_str(p));
+                Cow::Owned(all)
+            }
+        }
     }
 }
 
@@ -148,7 +160,7 @@ impl Element {
 /// needs: only characters XML allows, matched tags (quick-xml), one root,
 /// nothing but whitespace outside it, known entities, no duplicate
 /// attributes, depth at most [`MAX_DEPTH`].
-pub(crate) fn parse(input: &str) -> Result<Element, ReadError> {
+pub(crate) fn parse(input: &str) -> Result<Element<'_>, ReadError> {
     check_chars(input)?;
     let mut reader = NsReader::from_str(input);
     let mut builder = Builder::default();
@@ -160,24 +172,39 @@ pub(crate) fn parse(input: &str) -> Result<Element, ReadError> {
         };
         match event {
             Event::Start(tag) => {
-                let element = open(&reader, ns, &tag, before)?;
+                let element = open(input, &reader, ns, &tag, before)?;
                 builder.push(element)?;
             }
             Event::Empty(tag) => {
-                let mut element = open(&reader, ns, &tag, before)?;
+                let mut element = open(input, &reader, ns, &tag, before)?;
                 element.span.end = position(&reader);
                 builder.attach(element, before)?;
             }
             Event::End(_) => builder.close(position(&reader), before)?,
             Event::Text(text) => {
-                let text = text.xml10_content().map_err(|e| malformed_at(before, e))?;
-                builder.text(&text, before)?;
+                // Whitespace between elements (CRLF lines in a SIP body) is kept as
+                // written rather than normalized: every reader of text collapses or trims
+                // it, and borrowing it saves an allocation per line.
+                let raw: &[u8] = &text;
+                let blank = raw
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+                let piece = match slice_of(input, raw).filter(|_| blank) {
+                    Some(borrowed) => Cow::Borrowed(borrowed),
+                    None => from_input(
+                        input,
+                        text.xml10_content().map_err(|e| malformed_at(before, e))?,
+                    ),
+                };
+                builder.text(piece, before)?;
             }
             Event::CData(data) => {
                 let data = data.xml10_content().map_err(|e| malformed_at(before, e))?;
-                builder.text(&data, before)?;
+                builder.text(from_input(input, data), before)?;
             }
-            Event::GeneralRef(reference) => builder.text(&resolve(&reference, before)?, before)?,
+            Event::GeneralRef(reference) => {
+                builder.text(Cow::Owned(resolve(&reference, before)?), before)?;
+            }
             Event::Eof => return builder.finish(position(&reader)),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
         }
@@ -190,29 +217,39 @@ pub(crate) fn parse(input: &str) -> Result<Element, ReadError> {
 /// not check it, and a raw NUL read into a civic element would reach the
 /// PSAP as something the caller's document never validly said.
 fn check_chars(input: &str) -> Result<(), ReadError> {
-    match input
-        .char_indices()
-        .find(|(_, c)| !super::lexical::is_xml_char(*c))
+    // Scanned by byte: a character XML forbids is a C0 control (one byte) or U+FFFE and
+    // U+FFFF (three bytes starting 0xEF); only those bytes need the character decoded.
+    let may_be_bad = |b: &u8| (*b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) || *b == 0xEF;
+    let mut from = 0;
+    while let Some(offset) = input
+        .as_bytes()
+        .get(from..)
+        .and_then(|rest| rest.iter().position(may_be_bad))
     {
-        Some((at, c)) => Err(malformed_at(
-            at,
-            format!(
-                "U+{:04X} is not a character XML allows (XML 1.0 §2.2)",
-                u32::from(c)
-            ),
-        )),
-        None => Ok(()),
+        let at = from + offset;
+        let c = input.get(at..).and_then(|rest| rest.chars().next());
+        if let Some(c) = c.filter(|c| !super::lexical::is_xml_char(*c)) {
+            return Err(malformed_at(
+                at,
+                format!(
+                    "U+{:04X} is not a character XML allows (XML 1.0 §2.2)",
+                    u32::from(c)
+                ),
+            ));
+        }
+        from = at + 1;
     }
+    Ok(())
 }
 
 #[derive(Default)]
-struct Builder {
-    stack: Vec<Element>,
-    root: Option<Element>,
+struct Builder<'a> {
+    stack: Vec<Element<'a>>,
+    root: Option<Element<'a>>,
 }
 
-impl Builder {
-    fn push(&mut self, element: Element) -> Result<(), ReadError> {
+impl<'a> Builder<'a> {
+    fn push(&mut self, element: Element<'a>) -> Result<(), ReadError> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(ReadError::TooDeep { max: MAX_DEPTH });
         }
@@ -228,7 +265,7 @@ impl Builder {
         self.attach(element, at)
     }
 
-    fn attach(&mut self, element: Element, at: usize) -> Result<(), ReadError> {
+    fn attach(&mut self, element: Element<'a>, at: usize) -> Result<(), ReadError> {
         match self.stack.last_mut() {
             Some(parent) => parent.children.push(Node::Element(element)),
             None if self.root.is_none() => self.root = Some(element),
@@ -237,11 +274,11 @@ impl Builder {
         Ok(())
     }
 
-    fn text(&mut self, text: &str, at: usize) -> Result<(), ReadError> {
+    fn text(&mut self, text: Cow<'a, str>, at: usize) -> Result<(), ReadError> {
         match self.stack.last_mut() {
             Some(parent) => match parent.children.last_mut() {
-                Some(Node::Text(t)) => t.push_str(text),
-                _ => parent.children.push(Node::Text(text.to_owned())),
+                Some(Node::Text(t)) => t.to_mut().push_str(&text),
+                _ => parent.children.push(Node::Text(text)),
             },
             None if text.trim_matches([' ', '\t', '\r', '\n']).is_empty() => {}
             None => return Err(malformed_at(at, "text outside the root element")),
@@ -249,7 +286,7 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(mut self, at: usize) -> Result<Element, ReadError> {
+    fn finish(mut self, at: usize) -> Result<Element<'a>, ReadError> {
         if let Some(open) = self.stack.pop() {
             let reason = format!("<{}> is never closed", open.name);
             return Err(malformed_at(at, reason));
@@ -258,12 +295,13 @@ impl Builder {
     }
 }
 
-fn open(
+fn open<'a>(
+    input: &'a str,
     reader: &NsReader<&[u8]>,
     ns: Ns,
     tag: &BytesStart<'_>,
     at: usize,
-) -> Result<Element, ReadError> {
+) -> Result<Element<'a>, ReadError> {
     let mut attrs = Vec::new();
     for attr in tag.attributes() {
         let attr = attr.map_err(|e| malformed_at(at, e))?;
@@ -274,17 +312,42 @@ fn open(
         let value = attr.unescape_value().map_err(|e| malformed_at(at, e))?;
         attrs.push(Attr {
             ns: Ns::from_resolved(&resolved),
-            name: utf8(local.as_ref(), at)?,
-            value: value.into_owned(),
+            name: name_in(input, local.as_ref(), at)?,
+            value: from_input(input, value),
         });
     }
     Ok(Element {
         ns,
-        name: utf8(tag.local_name().as_ref(), at)?,
+        name: name_in(input, tag.local_name().as_ref(), at)?,
         attrs,
         children: Vec::new(),
         span: at..at,
     })
+}
+
+/// `text` borrowed from `input` when it is a slice of it (quick-xml hands back the
+/// input's own bytes when nothing had to be unescaped or normalized), else owned.
+fn from_input<'a>(input: &'a str, text: Cow<'_, str>) -> Cow<'a, str> {
+    match slice_of(input, text.as_bytes()) {
+        Some(borrowed) => Cow::Borrowed(borrowed),
+        None => Cow::Owned(text.into_owned()),
+    }
+}
+
+/// A name, borrowed from `input` when it is a slice of it.
+fn name_in<'a>(input: &'a str, bytes: &[u8], at: usize) -> Result<Cow<'a, str>, ReadError> {
+    match slice_of(input, bytes) {
+        Some(borrowed) => Ok(Cow::Borrowed(borrowed)),
+        None => utf8(bytes, at).map(Cow::Owned),
+    }
+}
+
+/// `bytes` as the part of `input` it is, found by address (no unsafe code: the range is
+/// checked, and the slice taken is compared back by address).
+fn slice_of<'a>(input: &'a str, bytes: &[u8]) -> Option<&'a str> {
+    let start = bytes.as_ptr().addr().checked_sub(input.as_ptr().addr())?;
+    let slice = input.get(start..start.checked_add(bytes.len())?)?;
+    (slice.as_ptr() == bytes.as_ptr()).then_some(slice)
 }
 
 /// Resolves `&name;` and `&#n;`. Only XML's five predefined entities exist
