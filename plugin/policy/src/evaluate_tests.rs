@@ -421,6 +421,15 @@ fn recognises_our_elins_in_the_forms_carriers_send() {
         );
     }
     assert!(policy.elin("+13165550199").is_none());
+    for not_ours in [
+        "",
+        "+",
+        "++13165550100",
+        "+1316555010000000000000",
+        "316555010",
+    ] {
+        assert!(policy.elin(not_ours).is_none(), "{not_ours}");
+    }
     assert!(policy.is_trusted("2001:db8:ffff::1".parse().unwrap()));
     assert!(!policy.is_trusted("192.0.2.1".parse().unwrap()));
 }

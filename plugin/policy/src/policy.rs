@@ -167,18 +167,38 @@ impl Policy {
     /// Accepts `+13165550100`, `tel:+1-316-555-0100`, a SIP URI with that user part, and
     /// also the national forms carriers present: digits without `+`, and ten NANP digits.
     pub fn elin(&self, number: &str) -> Option<ElinOwner<'_>> {
-        let key = identity_key(number)?;
-        let mut candidates = vec![key.clone()];
-        if key.bytes().all(|b| b.is_ascii_digit()) {
-            candidates.push(format!("+{key}"));
-            if key.len() == 10 {
-                candidates.push(format!("+1{key}"));
-            }
+        // A dialled number already in key form (`+` and digits, or digits: every ordinary
+        // INVITE asks this) is looked up from a stack buffer, without allocating.
+        if let Some(plain) = plain_number(number) {
+            return self.elin_of_key(plain);
         }
-        candidates.iter().find_map(|k| {
-            let erl_index = self.elin_index.lookup(k)?;
+        self.elin_of_key(&identity_key(number)?)
+    }
+
+    /// [`Policy::elin`] for a comparison key: the key itself, then with `+`, then with
+    /// `+1` for ten NANP digits.
+    fn elin_of_key(&self, key: &str) -> Option<ElinOwner<'_>> {
+        let mut buf = [0u8; MAX_PLAIN_NUMBER + 2];
+        let digits = key.bytes().all(|b| b.is_ascii_digit());
+        let prefixes: &[&str] = match (digits, key.len()) {
+            (false, _) => &[""],
+            (true, 10) => &["", "+", "+1"],
+            (true, _) => &["", "+"],
+        };
+        prefixes.iter().find_map(|prefix| {
+            let candidate = if prefix.is_empty() {
+                key
+            } else {
+                let len = prefix.len() + key.len();
+                let out = buf.get_mut(..len)?;
+                let (head, tail) = out.split_at_mut(prefix.len());
+                head.copy_from_slice(prefix.as_bytes());
+                tail.copy_from_slice(key.as_bytes());
+                core::str::from_utf8(out).ok()?
+            };
+            let erl_index = self.elin_index.lookup(candidate)?;
             let erl = self.erls.get(erl_index as usize)?;
-            let elin = erl.elins.iter().find(|e| *e == k)?;
+            let elin = erl.elins.iter().find(|e| *e == candidate)?;
             Some(ElinOwner {
                 elin,
                 erl_index,
@@ -186,6 +206,19 @@ impl Policy {
             })
         })
     }
+}
+
+/// Longest number [`plain_number`] takes: E.164's 15 digits and a `+`, with room to spare.
+const MAX_PLAIN_NUMBER: usize = 20;
+
+/// `number` when it is already its own comparison key (what [`identity_key`] would
+/// return): an optional `+`, then only digits, at most [`MAX_PLAIN_NUMBER`] long.
+fn plain_number(number: &str) -> Option<&str> {
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    (!digits.is_empty()
+        && number.len() <= MAX_PLAIN_NUMBER
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    .then_some(number)
 }
 
 fn index(i: usize) -> u32 {
