@@ -189,11 +189,12 @@ impl Policy {
             let candidate = if prefix.is_empty() {
                 key
             } else {
-                let len = prefix.len() + key.len();
-                let out = buf.get_mut(..len)?;
-                let (head, tail) = out.split_at_mut(prefix.len());
-                head.copy_from_slice(prefix.as_bytes());
-                tail.copy_from_slice(key.as_bytes());
+                // Byte by byte: `copy_from_slice` and `split_at_mut` carry panic paths,
+                // and none may reach the Envoy module.
+                let out = buf.get_mut(..prefix.len() + key.len())?;
+                for (slot, byte) in out.iter_mut().zip(prefix.bytes().chain(key.bytes())) {
+                    *slot = byte;
+                }
                 core::str::from_utf8(out).ok()?
             };
             let erl_index = self.elin_index.lookup(candidate)?;
