@@ -5,20 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::contoso;
+use common::decide_sample as decide;
 
-use e911_engine::{CallCtx, MemoryStore, Output, RouteKind, STRICT_UNBOUNDED, Transport, Verdict};
-
-fn decide(sample: &str, peer: &str) -> Verdict {
-    let bytes = std::fs::read(common::root().join("tests/corpus/emergency").join(sample)).unwrap();
-    let ctx = CallCtx {
-        now: 1_800_000_000,
-        peer: peer.parse().ok(),
-        transport: Transport::Tcp,
-        node: "edge-1.contoso.com",
-    };
-    contoso().on_message(&bytes, &ctx, &mut MemoryStore::default())
-}
+use e911_engine::{Output, RouteKind, STRICT_UNBOUNDED};
 
 fn rewritten(output: &Output) -> String {
     match output {

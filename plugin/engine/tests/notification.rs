@@ -6,19 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::contoso;
-
-use e911_engine::{CallCtx, MemoryStore, Transport};
+use common::decide_sample;
 
 fn text(sample: &str, peer: &str) -> String {
-    let bytes = std::fs::read(common::root().join("tests/corpus/emergency").join(sample)).unwrap();
-    let ctx = CallCtx {
-        now: 1_800_000_000,
-        peer: peer.parse().ok(),
-        transport: Transport::Tcp,
-        node: "edge-1.contoso.com",
-    };
-    let verdict = contoso().on_message(&bytes, &ctx, &mut MemoryStore::default());
+    let verdict = decide_sample(sample, peer);
     let first = verdict.notifications.first().expect("the desk is notified");
     assert!(verdict.notifications.iter().all(|n| n.text == first.text));
     first.text.clone()

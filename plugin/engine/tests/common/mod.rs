@@ -1,8 +1,12 @@
-//! What the engine's integration tests share: the repository root and the example policy.
+//! What the engine's integration tests share: the repository root, the example policy,
+//! and one sample call decided by it.
+
+// Each test file uses its own subset of these helpers.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
-use e911_engine::Engine;
+use e911_engine::{CallCtx, Engine, MemoryStore, Transport, Verdict};
 use e911_policy::Sources;
 
 /// The repository root.
@@ -22,4 +26,17 @@ pub fn contoso() -> Engine {
         );
     }
     Engine::new(sources.compile().unwrap())
+}
+
+/// The sample call `tests/corpus/emergency/<sample>` from `peer`, decided by contoso over
+/// TCP at a fixed time, with an empty callback store.
+pub fn decide_sample(sample: &str, peer: &str) -> Verdict {
+    let bytes = std::fs::read(root().join("tests/corpus/emergency").join(sample)).unwrap();
+    let ctx = CallCtx {
+        now: 1_800_000_000,
+        peer: peer.parse().ok(),
+        transport: Transport::Tcp,
+        node: "edge-1.contoso.com",
+    };
+    contoso().on_message(&bytes, &ctx, &mut MemoryStore::default())
 }
