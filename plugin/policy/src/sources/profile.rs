@@ -5,7 +5,7 @@
 
 use toml::Spanned;
 
-use super::resolve::Doc;
+use super::resolve::{Doc, keyword};
 use super::toml_files::{BundleFile, ProfileTable, ProviderTable, RoutesFile, StringList};
 use crate::model::TrunkKind;
 use crate::problem::Problems;
@@ -68,11 +68,13 @@ pub(super) fn profile(
         return ProviderProfile::default();
     }
     let t = table.get_ref();
-    let placement = t
-        .pidf_placement
-        .as_ref()
-        .and_then(|p| named(doc, p, &PidfPlacement::NAMES, "pidf_placement", problems))
-        .unwrap_or_default();
+    let placement = keyword(
+        doc,
+        &t.pidf_placement,
+        ("pidf_placement", &PidfPlacement::NAMES),
+        PidfPlacement::default(),
+        problems,
+    );
     let msft_extension = t.msft_e911_extension.unwrap_or(false);
     if msft_extension && placement != PidfPlacement::Tuple {
         let span = t
@@ -287,31 +289,6 @@ fn registry(
             format!(
                 "[provider] {what} `{text}` is not in RFC 7852's registry: expected one of {}",
                 list.join(", ")
-            ),
-        );
-    }
-    found
-}
-
-/// A name from `names`, compared without case, or a problem naming the choices.
-fn named<T: Copy>(
-    doc: &Doc<'_, RoutesFile>,
-    value: &Spanned<String>,
-    names: &[(&'static str, T)],
-    what: &str,
-    problems: &mut Problems,
-) -> Option<T> {
-    let text = value.get_ref().trim().to_ascii_lowercase();
-    let found = names.iter().find(|(n, _)| *n == text).map(|(_, v)| *v);
-    if found.is_none() {
-        let choices: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
-        doc.report(
-            problems,
-            value.span(),
-            format!(
-                "unknown {what} `{}`: expected {}",
-                value.get_ref(),
-                choices.join(", ")
             ),
         );
     }

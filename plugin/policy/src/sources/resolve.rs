@@ -432,8 +432,8 @@ fn notifications(
 }
 
 /// Reads a keyword; an unknown one is reported with the accepted spellings.
-fn keyword<T: Copy>(
-    doc: &Doc<'_, PoliciesFile>,
+pub(crate) fn keyword<T: Copy, F>(
+    doc: &Doc<'_, F>,
     value: &Option<Spanned<String>>,
     (what, choices): (&str, &[(&str, T)]),
     default: T,
