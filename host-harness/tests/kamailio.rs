@@ -23,7 +23,7 @@ use common::kamailio::{Kamailio, kamcmd_output, log, require_tools, settings, st
 use common::policy::{build_bundle, edit, loopback_sources};
 use common::ports::{free_port, scratch};
 use common::process::wait_until;
-use common::sipp::{Sipp, traced};
+use common::sipp::{Sipp, desk_message, header_value, traced};
 
 /// One SIPp process: its files are `dir/NAME.{msg,err,csv,out}`.
 /// A callee on `ip` (a fresh port) for `calls` calls over UDP; returns it and its SIP URI.
@@ -667,41 +667,10 @@ fn kamailio_sends_the_security_desk_a_sip_message() {
     assert_calls(&dir, &mut trunk, 1);
     assert_calls(&dir, &mut desk, 1);
 
-    let message = traced(&dir, "desk", "received")
-        .into_iter()
-        .find(|m| m.starts_with("MESSAGE "))
-        .expect("the desk received a MESSAGE");
-    let (head, body) = message.split_once("\r\n\r\n").unwrap();
-    let lines: Vec<&str> = head.lines().collect();
-    assert_eq!(lines[0], format!("MESSAGE {desk_uri} SIP/2.0"), "{message}");
-    let header = |name: &str| {
-        lines
-            .iter()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} in {message}"))
-            .trim()
-    };
-    assert_eq!(header("To:"), format!("<{desk_uri}>"), "{message}");
+    let (lines, body) = desk_message(&dir, &desk_uri);
     assert!(
-        header("From:").starts_with("<sip:e911@kamailio-test>;tag="),
-        "{message}"
-    );
-    // What uas-message.xml checked already, read once more from the trace: the headers
-    // a Lync/Skype for Business front end's emergency notification carries.
-    assert_eq!(header("Priority:"), "emergency", "{message}");
-    assert_eq!(
-        header("Call-Info:"),
-        "<sip:+14255550101@contoso.com>;purpose=ms-emergency-notification",
-        "{message}"
-    );
-    assert_eq!(
-        header("Content-Type:"),
-        "text/plain; charset=UTF-8",
-        "{message}"
-    );
-    assert!(
-        body.starts_with("EMERGENCY 911 call from sip:+14255550101@contoso.com"),
-        "{body}"
+        header_value(&lines, "From:").starts_with("<sip:e911@kamailio-test>;tag="),
+        "{lines:?}"
     );
     assert!(body.contains("Redmond"), "the location: {body}");
     assert!(

@@ -16,7 +16,7 @@ use common::http::{Webhook, webhook};
 use common::policy::{edit, loopback_sources};
 use common::ports::{free_port, scratch};
 use common::proxy::{audit, proxy_log, start_proxy};
-use common::sipp::{Sipp, require_sipp, traced, uas};
+use common::sipp::{Sipp, desk_message, header_value, require_sipp, traced, uas};
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_e911-harness");
 
@@ -241,36 +241,11 @@ fn the_security_desk_gets_a_message_marked_as_an_emergency() {
     assert_calls(&dir, &mut trunk, 1);
     assert_calls(&dir, &mut desk, 1);
 
-    let message = traced(&dir, "desk", "received")
-        .into_iter()
-        .find(|m| m.starts_with("MESSAGE "))
-        .expect("the desk received a MESSAGE");
-    let (head, body) = message.split_once("\r\n\r\n").unwrap();
-    let lines: Vec<&str> = head.lines().collect();
-    assert_eq!(lines[0], format!("MESSAGE {desk_uri} SIP/2.0"), "{message}");
-    let header = |name: &str| {
-        lines
-            .iter()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} in {message}"))
-            .trim()
-    };
-    assert_eq!(header("Priority:"), "emergency", "{message}");
+    let (lines, body) = desk_message(&dir, &desk_uri);
     assert_eq!(
-        header("Call-Info:"),
-        "<sip:+14255550101@contoso.com>;purpose=ms-emergency-notification",
-        "{message}"
-    );
-    assert_eq!(header("Content-Type:"), "text/plain; charset=UTF-8");
-    assert_eq!(header("To:"), format!("<{desk_uri}>"), "{message}");
-    assert!(
-        body.starts_with("EMERGENCY 911 call from sip:+14255550101@contoso.com"),
-        "{body}"
-    );
-    assert_eq!(
-        header("Content-Length:"),
+        header_value(&lines, "Content-Length:"),
         body.len().to_string(),
-        "{message}"
+        "{lines:?}"
     );
     assert!(
         proxy_log(&dir).contains(&format!("notified redmond-security at {desk_uri}")),

@@ -141,6 +141,48 @@ pub fn traced(dir: &Path, name: &str, what: &str) -> Vec<String> {
         .collect()
 }
 
+/// The security desk's MESSAGE as SIPp `desk` traced it, after the checks every host's
+/// must pass: sent to `desk_uri`, with what [MS-SIPRE] §3.17.5.2 has a Lync front end's
+/// emergency IM carry (`Priority: emergency`, the caller in `Call-Info` with purpose
+/// `ms-emergency-notification`), `text/plain; charset=UTF-8`, and the engine's summary
+/// line for the HQ caller first. Returns the header lines and the body.
+pub fn desk_message(dir: &Path, desk_uri: &str) -> (Vec<String>, String) {
+    let message = traced(dir, "desk", "received")
+        .into_iter()
+        .find(|m| m.starts_with("MESSAGE "))
+        .expect("the desk received a MESSAGE");
+    let (head, body) = message.split_once("\r\n\r\n").unwrap();
+    let lines: Vec<String> = head.lines().map(str::to_owned).collect();
+    assert_eq!(lines[0], format!("MESSAGE {desk_uri} SIP/2.0"), "{message}");
+    let header = |name: &str| header_value(&lines, name);
+    assert_eq!(header("To:"), format!("<{desk_uri}>"), "{message}");
+    assert_eq!(header("Priority:"), "emergency", "{message}");
+    assert_eq!(
+        header("Call-Info:"),
+        "<sip:+14255550101@contoso.com>;purpose=ms-emergency-notification",
+        "{message}"
+    );
+    assert_eq!(
+        header("Content-Type:"),
+        "text/plain; charset=UTF-8",
+        "{message}"
+    );
+    assert!(
+        body.starts_with("EMERGENCY 911 call from sip:+14255550101@contoso.com"),
+        "{body}"
+    );
+    (lines, body.to_owned())
+}
+
+/// The value of the first header line starting `name` (with its colon), trimmed.
+pub fn header_value<'l>(lines: &'l [String], name: &str) -> &'l str {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {lines:?}"))
+        .trim()
+}
+
 /// A callee running `tests/sipp/XML` on `ip:port` over SIPp transport `t` (`u1`, `t1`),
 /// ending after `calls` calls.
 pub fn uas(dir: &Path, name: &str, xml: &str, ip: &str, port: u16, t: &str, calls: u32) -> Sipp {
