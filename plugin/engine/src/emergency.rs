@@ -596,10 +596,16 @@ fn strip_uri_params(uri: &str) -> &str {
     }
 }
 
-/// A short, stable token from the Call-ID (FNV-1a, 64 bits): Content-IDs and boundaries
-/// must be unique per call and the same on every run of the same call.
+/// A short, stable token from the Call-ID: Content-IDs and boundaries must be unique per
+/// call and the same on every run of the same call.
 fn token(call_id: &str) -> String {
-    let hash = call_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    fnv1a_hex(0xcbf2_9ce4_8422_2325, call_id)
+}
+
+/// FNV-1a (64 bits) of `text` from the offset basis `basis`, as 16 hex digits: the
+/// stable per-call tokens the emergency path writes (Content-IDs, boundaries, NENA ids).
+pub(crate) fn fnv1a_hex(basis: u64, text: &str) -> String {
+    let hash = text.bytes().fold(basis, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     format!("{hash:016x}")

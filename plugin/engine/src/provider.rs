@@ -20,7 +20,7 @@ use e911_location::{MsftExtension, Placement, WriteOptions};
 use e911_policy::{AdditionalData, ConferenceMode, PidfPlacement, ProviderProfile};
 use e911_sip::{HeaderKind, Message};
 
-use crate::emergency::Input;
+use crate::emergency::{Input, fnv1a_hex};
 use crate::rewrite::{EditOp, Position};
 
 /// Longest `User-Agent` carried into `DeviceModelNr`: a device's self-description
@@ -260,10 +260,7 @@ fn params_outside_uris(value: &str) -> Vec<&str> {
 
 /// The incident's id: a second token from the call's, so both are stable per call.
 fn incident_token(call_token: &str) -> String {
-    let hash = call_token.bytes().fold(0x8422_2325_cbf2_9ce4_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    fnv1a_hex(0x8422_2325_cbf2_9ce4, call_token)
 }
 
 /// The `User-Agent` (how the device names itself: `Yealink SIP-T54W 96.86.0.100`),
