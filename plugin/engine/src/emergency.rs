@@ -17,7 +17,7 @@
 //! the call still goes to the route's trunk with only the Request-URI and `Route` changed
 //! (or unchanged if even that fails), and `degraded` says why.
 
-use e911_location::{Location, Point, Shape, UsageRules, write_pidf_lo};
+use e911_location::{Location, Point, Shape, UsageRules, WriteError, write_pidf_lo};
 use e911_policy::{
     CallKind, Decision, Hop, LocationSource, Outbound, Peer, ProviderInfo, ProviderProfile,
     RouteChoice, RouteKind, TrunkKind, TrustedFacts,
@@ -452,8 +452,19 @@ fn write_pidf(
     let mut last = String::new();
     for entity in caller.into_iter().chain([fallback.as_str()]) {
         let mut options_notes = Vec::new();
-        let options = provider::pidf_options(input, profile, entity, &mut options_notes);
-        match write_pidf_lo(location, &options) {
+        let mut options = provider::pidf_options(input, profile, entity, &mut options_notes);
+        let mut written = write_pidf_lo(location, &options);
+        if let Err(WriteError::ExtensionUri(uri)) = &written {
+            // The location matters more than Lync's extension: without it, the provider
+            // still gets the PIDF-LO (a bad extension URI must not cost the call its
+            // location).
+            options_notes.push(format!(
+                "msftE911PidfExtn not written: {uri:?} is not a URI"
+            ));
+            options.msft_extension = None;
+            written = write_pidf_lo(location, &options);
+        }
+        match written {
             Ok(doc) => {
                 notes.extend(options_notes);
                 return Ok(doc);
