@@ -3,7 +3,8 @@
 //! Subcommands are thin: each reads files, calls the plugin crates or a host crate
 //! (`e911-decider` for the engine, `e911-sip-proxy`, `e911-oci`, `e911-http`), and prints.
 //! Every user mistake becomes one line naming the file and the problem (no panics, no
-//! backtraces).
+//! backtraces). The commands that listen or fetch (proxy, status, playground, oci, bundle
+//! serve) are the `network` feature, on by default; `cargo xtask demo` builds without it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 mod bundle_cmd;
 mod demo;
 mod inspect;
+#[cfg(feature = "network")]
 mod playground;
 mod run;
 
@@ -62,16 +64,20 @@ enum Command {
     /// Policy bundles: check (also against an MSAG), build, inspect, keygen, export-ali.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    #[cfg(feature = "network")]
     /// A small SIP proxy over UDP and TCP with the plugin in the path (for SIPp tests).
     Proxy(Box<e911_sip_proxy::ProxyArgs>),
+    #[cfg(feature = "network")]
     /// Serve the policy playground page (the engine in the browser) and a policy folder.
     Playground(playground::PlaygroundArgs),
+    #[cfg(feature = "network")]
     /// Print a running proxy's status: active bundle revision, last reload error, counters.
     Status {
         /// The proxy's --state-dir.
         #[arg(long)]
         state_dir: PathBuf,
     },
+    #[cfg(feature = "network")]
     /// OCI registries: push, pull and inspect modules, components and policy bundles.
     #[command(subcommand)]
     Oci(e911_oci::OciCommand),
@@ -121,6 +127,7 @@ enum BundleCommand {
         /// Where to write the secret key.
         file: PathBuf,
     },
+    #[cfg(feature = "network")]
     /// Follow a registry tag and serve the current bundle over HTTP with an ETag.
     Serve(e911_oci::serve::ServeArgs),
 }
@@ -155,11 +162,15 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Inspect { files } => inspect::run(&files),
         Command::Bundle(command) => bundle(command),
+        #[cfg(feature = "network")]
         Command::Proxy(args) => e911_sip_proxy::run(&args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "network")]
         Command::Playground(args) => playground::run(&args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "network")]
         Command::Status { state_dir } => {
             e911_sip_proxy::print_status(&state_dir).map(|()| ExitCode::SUCCESS)
         }
+        #[cfg(feature = "network")]
         Command::Oci(command) => {
             println!("{}", e911_oci::run(&command)?);
             Ok(ExitCode::SUCCESS)
@@ -219,6 +230,7 @@ fn bundle(command: BundleCommand) -> Result<ExitCode> {
             println!("{}", bundle_cmd::keygen(&file)?);
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "network")]
         BundleCommand::Serve(args) => e911_oci::serve::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
