@@ -119,13 +119,12 @@ fn demo() -> Result<()> {
     // progress shown, and without the harness's network commands (tokio, hyper, rustls,
     // the OCI client), which the demo does not run.
     let harness = [
-        "--profile",
-        "demo",
+        "--release",
         "-p",
         "e911-harness",
         "--no-default-features",
     ];
-    step("demo: build e911-harness (profile demo, local commands only)");
+    step("demo: build e911-harness (release, local commands only)");
     run(cargo().current_dir(&root).arg("build").args(harness))?;
     step("demo: the sample calls through the component");
     run(cargo()
