@@ -118,12 +118,7 @@ fn demo() -> Result<()> {
     // On a fresh machine this build is most of the wait: its own step, with cargo's
     // progress shown, and without the harness's network commands (tokio, hyper, rustls,
     // the OCI client), which the demo does not run.
-    let harness = [
-        "--release",
-        "-p",
-        "e911-harness",
-        "--no-default-features",
-    ];
+    let harness = ["--release", "-p", "e911-harness", "--no-default-features"];
     step("demo: build e911-harness (release, local commands only)");
     run(cargo().current_dir(&root).arg("build").args(harness))?;
     step("demo: the sample calls through the component");

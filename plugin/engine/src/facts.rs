@@ -110,15 +110,22 @@ pub(crate) struct Addressed {
 
 impl Addressed {
     /// Reads the addressing from the decoded Request-URI and To, where they decoded.
+    /// The Request-URI comes first for both; To's URI is decoded only where it can
+    /// still matter, since most INVITEs settle both from the Request-URI (every ordinary
+    /// INVITE comes through here).
     pub(crate) fn read(ruri: Option<Uri<'_>>, to: Option<NameAddr<'_>>) -> Self {
-        let to_uri = to.as_ref().and_then(|t| t.uri().ok());
+        let ruri_dialed = ruri.as_ref().and_then(dialed);
+        let to_uri = to
+            .as_ref()
+            .filter(|t| ruri_dialed.is_none() || Uri::may_be_service_urn(t.uri))
+            .and_then(|t| t.uri().ok());
         let uris = || [ruri.as_ref(), to_uri.as_ref()].into_iter().flatten();
         Self {
             in_dialog: to.is_some_and(|t| t.tag().is_some()),
             service_urn: uris()
                 .find_map(|u| u.service_urn())
                 .map(|urn| format!("urn:service:{}", text(urn.service()).to_ascii_lowercase())),
-            dialed: uris().find_map(dialed),
+            dialed: ruri_dialed.or_else(|| to_uri.as_ref().and_then(dialed)),
         }
     }
 }

@@ -90,6 +90,13 @@ impl<'a> Uri<'a> {
         }
     }
 
+    /// Whether `s` can decode to [`Uri::Service`]: only a URI that starts `urn:service:`,
+    /// in any case, does (RFC 5031 §3). A reader that wants nothing else from a URI asks
+    /// this before paying for [`Uri::parse`].
+    pub fn may_be_service_urn(s: &[u8]) -> bool {
+        strip_prefix_ic(s, b"urn:service:").is_some()
+    }
+
     /// The SIP URI, if this is one.
     pub fn as_sip(&self) -> Option<&SipUri<'a>> {
         match self {
@@ -159,6 +166,38 @@ mod tests {
                 rest: b"ietf:params:foo"
             })
         );
+    }
+
+    /// Whatever decodes to a service URN passes the cheap test first, whatever the case
+    /// of its scheme and `service:`, and a URI that does not start so never decodes to
+    /// one.
+    #[test]
+    fn may_be_service_urn_holds_for_every_service_urn() {
+        for s in [
+            &b"urn:service:sos"[..],
+            b"URN:Service:sos.fire",
+            b"uRn:sErViCe:counseling",
+            b"urn:service:sos;x=1",
+            b"urn:service:",
+            b"urn:servic:sos",
+            b"urn:ietf:params:foo",
+            b"urns:service:sos",
+            b" urn:service:sos",
+            b"sip:urn:service:sos@h",
+            b"tel:911",
+            b"urn",
+            b"",
+        ] {
+            let decoded = matches!(Uri::parse(s), Ok(Uri::Service(_)));
+            if decoded {
+                assert!(Uri::may_be_service_urn(s), "{s:?}");
+            }
+            assert_eq!(
+                Uri::may_be_service_urn(s),
+                s.len() >= 12 && s[..12].eq_ignore_ascii_case(b"urn:service:"),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
