@@ -106,6 +106,8 @@ pub(crate) struct Addressed {
     pub service_urn: Option<String>,
     /// The dialled user part (Request-URI, else To), without user parameters.
     pub dialed: Option<String>,
+    /// Whether [`Addressed::dialed`] came from the Request-URI, where no To can change it.
+    pub dialed_in_request_uri: bool,
 }
 
 impl Addressed {
@@ -125,6 +127,7 @@ impl Addressed {
             service_urn: uris()
                 .find_map(|u| u.service_urn())
                 .map(|urn| format!("urn:service:{}", text(urn.service()).to_ascii_lowercase())),
+            dialed_in_request_uri: ruri_dialed.is_some(),
             dialed: ruri_dialed.or_else(|| to_uri.as_ref().and_then(dialed)),
         }
     }

@@ -8,9 +8,16 @@
 //! would forward it. Anything else, and anything the scan cannot read, takes the full
 //! path: the strict parse, the lenient reader, the policy. The screen never changes a
 //! message, so a strict parse still guards every message the engine rewrites.
+//!
+//! The scan ends at the first To when the Request-URI names the dialled number: a later
+//! To could only make the full path ignore To, which then reads the same Request-URI.
+//! What follows the first To is not read, so an ordinary INVITE with a bad line there
+//! passes as ordinary, where the full path would have read it leniently (and, if even
+//! that failed, audited it as degraded); either way it is forwarded unchanged. Every
+//! other answer walks the whole header section first.
 
 use e911_policy::Policy;
-use e911_sip::{Limits, addressing};
+use e911_sip::{Limits, Reach, addressing};
 
 use crate::facts::Addressed;
 
@@ -30,15 +37,30 @@ pub(crate) enum Screen {
 
 /// Screens one INVITE under `limits` (the strict first parse's).
 pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
-    let Ok(found) = addressing(bytes, limits) else {
+    let Some(first) = read(bytes, limits, Reach::FirstTo) else {
         return Screen::Unsure;
     };
-    // Without a readable To the full path still classifies on the Request-URI, and its
-    // report says how it read the message: leave that to it.
-    let Ok(to) = found.to else {
-        return Screen::Unsure;
-    };
-    let addressed = Addressed::read(found.request_uri.ok(), Some(to));
+    let rests_on_request_uri = first.dialed_in_request_uri;
+    match settle(policy, first) {
+        ordinary @ Screen::Ordinary { .. } if rests_on_request_uri => ordinary,
+        // What the first To left unsure no later To makes sure: a repeat only makes To
+        // unreadable.
+        Screen::Unsure => Screen::Unsure,
+        // A tag, or a number dialled in To: a repeated To would change the answer.
+        _ => read(bytes, limits, Reach::Section).map_or(Screen::Unsure, |all| settle(policy, all)),
+    }
+}
+
+/// The addressing up to `reach`; `None` when the scan fails or To does not read. Without
+/// a readable To the full path still classifies on the Request-URI, and its report says
+/// how it read the message: that is left to it.
+fn read(bytes: &[u8], limits: &Limits, reach: Reach) -> Option<Addressed> {
+    let found = addressing(bytes, limits, reach).ok()?;
+    let to = found.to.ok()?;
+    Some(Addressed::read(found.request_uri.ok(), Some(to)))
+}
+
+fn settle(policy: &Policy, addressed: Addressed) -> Screen {
     if addressed.in_dialog {
         return Screen::InDialog;
     }
@@ -124,6 +146,79 @@ mod tests {
         }
         out.push(text.replacen(">\r\n", ">;tag=x\r\n", 1).into_bytes());
         out
+    }
+
+    fn ctx() -> CallCtx<'static> {
+        CallCtx {
+            now: 1_795_000_000,
+            peer: "10.1.0.25".parse().ok(),
+            transport: Transport::Udp,
+            node: "edge-1.example",
+        }
+    }
+
+    fn sample(name: &str) -> String {
+        std::fs::read_to_string(root().join("tests/corpus/emergency").join(name)).unwrap()
+    }
+
+    /// A line the strict parser refuses, after To: the screen does not read it, so an
+    /// ordinary INVITE passes as ordinary (the full path would have read it leniently),
+    /// and a 911 still takes the full path and is handled as an emergency call.
+    #[test]
+    fn a_bad_line_after_to_is_not_read_and_a_911_still_goes_the_full_path() {
+        let engine = contoso();
+        let bad_after_to = |text: String| {
+            text.replacen("\r\nCall-ID:", "\r\nthis line has no colon\r\nCall-ID:", 1)
+                .into_bytes()
+        };
+        let ordinary = bad_after_to(sample("non-emergency-invite.sip"));
+        assert!(e911_sip::parse(&ordinary, &STRICT).is_err());
+        assert!(matches!(
+            screen(engine.policy(), &ordinary, &STRICT),
+            Screen::Ordinary { .. }
+        ));
+        let verdict = engine.on_message(&ordinary, &ctx(), &mut MemoryStore::default());
+        assert!(matches!(verdict.output, Output::Unchanged));
+        assert!(!verdict.report.read_leniently && !verdict.is_audited());
+        let full = engine.on_full_invite(&ordinary, &ctx(), &mut MemoryStore::default());
+        assert!(matches!(full.output, Output::Unchanged));
+        assert!(full.report.read_leniently);
+
+        let emergency = bad_after_to(sample("hq-wired-911.sip"));
+        assert_eq!(screen(engine.policy(), &emergency, &STRICT), Screen::Unsure);
+        let verdict = engine.on_message(&emergency, &ctx(), &mut MemoryStore::default());
+        assert_eq!(verdict.report.kind, Kind::Emergency);
+        assert!(matches!(verdict.output, Output::Rewritten(_)));
+    }
+
+    /// A tag on the first To would make the INVITE in-dialog, but a second To makes the
+    /// full path ignore To: the screen walks the whole section before it says in-dialog,
+    /// so this 911 is handled as an emergency call.
+    #[test]
+    fn an_in_dialog_answer_looks_for_a_repeated_to() {
+        let engine = contoso();
+        let text = sample("hq-wired-911.sip");
+        let tagged = text.replacen(
+            "To: <sip:911@contoso.com;user=phone>\r\n",
+            "To: <sip:911@contoso.com;user=phone>;tag=1\r\n",
+            1,
+        );
+        assert_ne!(tagged, text);
+        assert_eq!(
+            screen(engine.policy(), tagged.as_bytes(), &STRICT),
+            Screen::InDialog
+        );
+        let repeated = tagged.replacen(
+            "\r\nCall-ID:",
+            "\r\nTo: <sip:911@contoso.com;user=phone>\r\nCall-ID:",
+            1,
+        );
+        assert_eq!(
+            screen(engine.policy(), repeated.as_bytes(), &STRICT),
+            Screen::Unsure
+        );
+        let verdict = engine.on_message(repeated.as_bytes(), &ctx(), &mut MemoryStore::default());
+        assert_eq!(verdict.report.kind, Kind::Emergency);
     }
 
     /// Where the screen settles an INVITE, the full path (strict parse, lenient reader,

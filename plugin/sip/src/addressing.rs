@@ -6,7 +6,10 @@
 //! so a header line [`crate::parse`] would refuse makes this fail too, and the Request-URI
 //! and To come out exactly as [`crate::Message::request_uri`] and [`crate::Message::to`]
 //! decode them. What it does not check (Content-Length, the body, the message size) never
-//! changes whom the request is addressed to.
+//! changes whom the request is addressed to. With [`Reach::FirstTo`] the walk ends at the
+//! first To, for a caller that has shown that nothing after it can change its answer.
+
+use core::ops::ControlFlow;
 
 use crate::error::{HeaderError, HeaderErrorKind, ParseError, UriError};
 use crate::header::{HeaderKind, NameAddr};
@@ -22,12 +25,27 @@ pub struct Addressing<'a> {
     /// The Request-URI; [`crate::UriErrorKind::Missing`] for a response.
     pub request_uri: Result<Uri<'a>, UriError>,
     /// The To address; a missing or repeated To is an error, as for
-    /// [`crate::Message::to`].
+    /// [`crate::Message::to`] (a repeat only under [`Reach::Section`]).
     pub to: Result<NameAddr<'a>, HeaderError>,
 }
 
+/// How much of the header section [`addressing`] walks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Every field, as [`crate::parse`] does: a repeated To is an error, and a line the
+    /// parser refuses anywhere in the section fails the read.
+    Section,
+    /// The fields up to the first To and its continuation lines: what follows (a
+    /// repeated To, a bad line, more fields than the limit) is not read.
+    FirstTo,
+}
+
 /// Reads the addressing of the message in `buf` under `limits`, without parsing the rest.
-pub fn addressing<'a>(buf: &'a [u8], limits: &Limits) -> Result<Addressing<'a>, ParseError> {
+pub fn addressing<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    reach: Reach,
+) -> Result<Addressing<'a>, ParseError> {
     let (start, headers_at) = read_start_line(buf, limits)?;
     // None until a To is seen; then its value, or the first repeat, as
     // `Message::single` reports it.
@@ -42,18 +60,22 @@ pub fn addressing<'a>(buf: &'a [u8], limits: &Limits) -> Result<Addressing<'a>, 
             // `To` or its compact form `t` (RFC 3261 §7.3.3): two bytes at most, so the
             // other fields cost one length test each.
             let name = Span::new(raw.name.0, raw.name.1);
-            if name.len() <= 2 && HeaderKind::from_name(name.slice(buf)) == HeaderKind::To {
-                to = Some(match to {
-                    None => Ok(Span::new(raw.value.0, raw.value.1)),
-                    Some(Ok(_)) => Err(HeaderError::new(
-                        HeaderKind::To,
-                        HeaderErrorKind::Duplicate,
-                        name.lo(),
-                    )),
-                    Some(Err(first_repeat)) => Err(first_repeat),
-                });
+            if name.len() > 2 || HeaderKind::from_name(name.slice(buf)) != HeaderKind::To {
+                return Ok(ControlFlow::Continue(()));
             }
-            Ok(())
+            to = Some(match to {
+                None => Ok(Span::new(raw.value.0, raw.value.1)),
+                Some(Ok(_)) => Err(HeaderError::new(
+                    HeaderKind::To,
+                    HeaderErrorKind::Duplicate,
+                    name.lo(),
+                )),
+                Some(Err(first_repeat)) => Err(first_repeat),
+            });
+            Ok(match reach {
+                Reach::FirstTo => ControlFlow::Break(()),
+                Reach::Section => ControlFlow::Continue(()),
+            })
         },
     )?;
     let to = to.unwrap_or(Err(HeaderError::new(
@@ -75,7 +97,7 @@ mod tests {
     /// Whatever the input, the addressing agrees with the full parse's views when the
     /// full parse succeeds.
     fn agrees(buf: &[u8]) {
-        let peek = addressing(buf, &Limits::DEFAULT);
+        let peek = addressing(buf, &Limits::DEFAULT, Reach::Section);
         let Ok(msg) = parse(buf, &Limits::DEFAULT) else {
             return;
         };
@@ -90,7 +112,7 @@ mod tests {
             Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
             t: \"Emergency\"\r\n <sip:911@contoso.com>\r\n\
             Content-Length: 0\r\n\r\n";
-        let a = addressing(buf, &Limits::DEFAULT).unwrap();
+        let a = addressing(buf, &Limits::DEFAULT, Reach::Section).unwrap();
         assert_eq!(a.request_uri.unwrap().user(), Some(&b"911"[..]));
         assert_eq!(a.to.unwrap().uri, b"sip:911@contoso.com");
         agrees(buf);
@@ -99,11 +121,11 @@ mod tests {
     #[test]
     fn a_missing_or_repeated_to_is_an_error_as_in_the_views() {
         let none = b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n\r\n";
-        let a = addressing(none, &Limits::DEFAULT).unwrap();
+        let a = addressing(none, &Limits::DEFAULT, Reach::Section).unwrap();
         assert_eq!(a.to.unwrap_err().kind, HeaderErrorKind::Missing);
         agrees(none);
         let two = b"INVITE sip:a@b SIP/2.0\r\nTo: <sip:a@b>;tag=1\r\nTO: <sip:911@b>\r\n\r\n";
-        let a = addressing(two, &Limits::DEFAULT).unwrap();
+        let a = addressing(two, &Limits::DEFAULT, Reach::Section).unwrap();
         assert_eq!(a.to.unwrap_err().kind, HeaderErrorKind::Duplicate);
         agrees(two);
         let three =
@@ -112,11 +134,31 @@ mod tests {
     }
 
     #[test]
+    fn the_first_to_reach_reads_nothing_after_the_first_to() {
+        fn first(buf: &[u8]) -> Result<Addressing<'_>, ParseError> {
+            addressing(buf, &Limits::DEFAULT, Reach::FirstTo)
+        }
+        // To's continuation line is read; a repeat and a line the parser refuses, after
+        // it, are not.
+        let after = b"INVITE sip:a@b SIP/2.0\r\nTo: \"A\"\r\n <sip:a@b>\r\nTO: <sip:911@b>\r\n\
+            no colon here\r\n\r\n";
+        let a = first(after).unwrap();
+        assert_eq!(a.to.unwrap().uri, b"sip:a@b");
+        assert!(addressing(after, &Limits::DEFAULT, Reach::Section).is_err());
+        // Before To, the same line fails the read; without a To, the whole section is
+        // walked.
+        let before = b"INVITE sip:a@b SIP/2.0\r\nno colon here\r\nTo: <sip:a@b>\r\n\r\n";
+        assert!(first(before).is_err());
+        let none = b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nx\r\n\r\n";
+        assert!(first(none).is_err());
+    }
+
+    #[test]
     fn fails_on_a_header_line_the_parser_refuses() {
         let bad = b"INVITE sip:a@b SIP/2.0\r\nTo <sip:a@b>\r\n\r\n";
         assert!(parse(bad, &Limits::DEFAULT).is_err());
-        assert!(addressing(bad, &Limits::DEFAULT).is_err());
+        assert!(addressing(bad, &Limits::DEFAULT, Reach::Section).is_err());
         let lf = b"INVITE sip:a@b SIP/2.0\nTo: <sip:a@b>\n\n";
-        assert!(addressing(lf, &Limits::DEFAULT).is_err());
+        assert!(addressing(lf, &Limits::DEFAULT, Reach::Section).is_err());
     }
 }

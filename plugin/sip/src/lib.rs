@@ -72,7 +72,7 @@ mod stream;
 pub mod uri;
 mod views;
 
-pub use addressing::{Addressing, addressing};
+pub use addressing::{Addressing, Reach, addressing};
 pub use body::{
     MultipartBody, MultipartError, MultipartErrorKind, NewPart, Part, multipart_mixed,
     parse_multipart,

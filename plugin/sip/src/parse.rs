@@ -6,6 +6,7 @@
 //! discarded."
 
 use alloc::vec::Vec;
+use core::ops::ControlFlow;
 
 use crate::error::{ParseError, ParseErrorKind};
 use crate::header::HeaderKind;
@@ -112,14 +113,17 @@ pub(crate) fn parse_section(
     let cap = (limits.max_header_bytes as usize).min(end);
     let mut fields = Vec::with_capacity((cap.saturating_sub(pos) / 32).clamp(8, 64));
     let mut lengths = ContentLengths::default();
-    let (header_end, body_start) = scan_section(buf, pos, end, limits, ends, |raw| {
+    let walked = scan_section(buf, pos, end, limits, ends, |raw| {
         let field = Field::from_raw(buf, raw);
         if field.kind == HeaderKind::ContentLength {
             lengths.add(buf, raw)?;
         }
         fields.push(field);
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     })?;
+    // This walk never stops early, so it always reaches the blank line.
+    let (header_end, body_start) =
+        walked.ok_or(ParseError::new(ParseErrorKind::UnterminatedHeaders, pos))?;
     Ok(Section {
         fields,
         header_end,
@@ -130,15 +134,16 @@ pub(crate) fn parse_section(
 
 /// The one walk over a header section that [`parse_section`] and
 /// [`crate::addressing`] share: every field in order to `on_field`, the limits on size
-/// and count enforced, and `(blank line start, body start)` at the end.
+/// and count enforced, and `(blank line start, body start)` at the end; `None` when
+/// `on_field` stopped the walk before it.
 pub(crate) fn scan_section(
     buf: &[u8],
     pos: usize,
     end: usize,
     limits: &Limits,
     ends: SectionEnd,
-    mut on_field: impl FnMut(RawField) -> Result<(), ParseError>,
-) -> Result<(usize, usize), ParseError> {
+    mut on_field: impl FnMut(RawField) -> Result<ControlFlow<()>, ParseError>,
+) -> Result<Option<(usize, usize)>, ParseError> {
     let lenient = limits.leniency;
     let cap = (limits.max_header_bytes as usize).min(end);
     let ends = if cap == end {
@@ -152,10 +157,13 @@ pub(crate) fn scan_section(
         if count >= limits.max_headers as usize {
             return Err(ParseError::new(ParseErrorKind::TooManyHeaders, raw.name.0));
         }
-        on_field(raw)?;
+        if on_field(raw)?.is_break() {
+            return Ok(None);
+        }
     }
     scanner
         .section()
+        .map(Some)
         .ok_or_else(|| ParseError::new(ParseErrorKind::UnterminatedHeaders, pos))
 }
 

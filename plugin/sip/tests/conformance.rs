@@ -23,7 +23,7 @@ use e911_sip::uri::percent_decode;
 
 use e911_sip::{
     AddrForm, Edits, Framed, HeaderErrorKind, HeaderKind, Host, Leniency, Limits, Message, Method,
-    ParseErrorKind, SipUri, Transport, Uri, UriErrorKind, addressing, frame, parse,
+    ParseErrorKind, Reach, SipUri, Transport, Uri, UriErrorKind, addressing, frame, parse,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -763,10 +763,24 @@ fn addressing_agrees_with_the_full_parse() {
                 continue;
             };
             let label = format!("{}/{}", case.corpus, case.name);
-            let peek = addressing(&case.bytes, &limits)
+            let peek = addressing(&case.bytes, &limits, Reach::Section)
                 .unwrap_or_else(|e| panic!("{label}: parses but addressing fails: {e}"));
             assert_eq!(peek.request_uri, msg.request_uri(), "{label}");
             assert_eq!(peek.to, msg.to(), "{label}");
+            // Up to the first To, the same, except that a repeat goes unseen.
+            let first = addressing(&case.bytes, &limits, Reach::FirstTo)
+                .unwrap_or_else(|e| panic!("{label}: parses but addressing fails: {e}"));
+            assert_eq!(first.request_uri, msg.request_uri(), "{label}");
+            match msg.to() {
+                Err(e) if e.kind == HeaderErrorKind::Duplicate => {
+                    let value = msg.headers(HeaderKind::To).next().unwrap();
+                    let to = first
+                        .to
+                        .unwrap_or_else(|e| panic!("{label}: first To: {e}"));
+                    assert!(value.windows(to.uri.len()).any(|w| w == to.uri), "{label}");
+                }
+                to => assert_eq!(first.to, to, "{label}"),
+            }
         }
     }
 }
