@@ -235,18 +235,18 @@ fn refused_everywhere(
         serde_json::json!(failover)
     );
     let events = proxy.events();
-    if matches!(host, Host::Harness) {
-        // The harness keeps what the provider said about the location (RFC 6442 §4.4),
-        // as the SIPp trunk sends it (tests/sipp/uas-424.xml).
-        let refusals = events
-            .iter()
-            .filter(|e| e["why"].as_str().is_some_and(|w| w.starts_with("424 ")));
-        for event in refusals {
-            assert_eq!(
-                event["geolocation_error"], "100 ;code=\"Cannot Process Location\"",
-                "{event}"
-            );
-        }
+    // Both hosts keep what the provider said about the location (RFC 6442 §4.4), as the
+    // SIPp trunk sends it (tests/sipp/uas-424.xml).
+    let refusals: Vec<_> = events
+        .iter()
+        .filter(|e| e["why"].as_str().is_some_and(|w| w.starts_with("424 ")))
+        .collect();
+    assert!(!refusals.is_empty(), "{events:#?}");
+    for event in refusals {
+        assert_eq!(
+            event["geolocation_error"], "100 ;code=\"Cannot Process Location\"",
+            "{event}"
+        );
     }
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("null").to_owned();
     events

@@ -417,6 +417,23 @@ class Handler:
             KSR.err(f"e911: {call_id}: plugin path failed, relaying unchanged: {type(err).__name__}: {err}\n")
             return -1
 
+    def e911_audit_failover(self, msg: Any, next_trunk: str) -> int:
+        """Logs one failover audit event (route E911_AUDIT_FAILOVER, in the failure route
+        that tm runs for the trunk's answer)."""
+        call_id = KSR.pv.get("$ci")
+        try:
+            event = failover_event(
+                call_id,
+                KSR.pv.get("$var(e911_from)"),
+                KSR.pv.get("$var(e911_why)"),
+                next_trunk,
+                KSR.pv.get("$T_rpl($hdr(Geolocation-Error))"),
+            )
+            KSR.info(f"e911 audit {json.dumps(event)}\n")
+        except Exception as err:  # the call goes on: only the audit line is lost
+            KSR.err(f"e911: {call_id}: failover audit not written: {type(err).__name__}: {err}\n")
+        return 1
+
     def e911_notify(self, msg: Any, payload: str) -> int:
         """Sends one queued notification (runs in the rtimer process, off the call path):
         the MESSAGE first, since tm sends it without waiting, then the webhook."""
@@ -440,6 +457,26 @@ class Handler:
         except Exception as err:
             KSR.warn(f"e911: notification not delivered: {type(err).__name__}: {err}\n")
         return 1
+
+
+def failover_event(call_id: str, trunk: Any, why: Any, next_trunk: str,
+                   geolocation_error: Any) -> dict[str, Any]:
+    """The audit event of one failover, with the words and fields of the harness proxy's
+    (hosts/sip-proxy/src/net.rs). `next_trunk` is JSON: a quoted trunk id or `null`."""
+    try:
+        following = json.loads(next_trunk)
+    except ValueError:
+        following = None
+    event: dict[str, Any] = {
+        "event": "failover",
+        "call_id": call_id,
+        "trunk": trunk,
+        "why": why,
+        "next": following if isinstance(following, str) else None,
+    }
+    if isinstance(geolocation_error, str) and geolocation_error:
+        event["geolocation_error"] = geolocation_error
+    return event
 
 
 def restore_callbacks() -> None:
