@@ -8,14 +8,15 @@
 //! ```
 //!
 //! Arguments: the message file, the number of rounds (default 100000), the peer address
-//! (default 10.1.0.25, an HQ phone).
+//! (default 10.1.0.25, an HQ phone), and `first-trunk-only` to decide as the Envoy filter
+//! does ([`Failover::FirstTrunkOnly`]).
 
 // A tool: a bad argument should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
-use e911_engine::{CallCtx, Engine, MemoryStore, Transport};
+use e911_engine::{CallCtx, Engine, Failover, MemoryStore, Transport};
 use e911_policy::Sources;
 
 fn main() {
@@ -36,7 +37,12 @@ fn main() {
             &std::fs::read(&path).expect("a policy file"),
         );
     }
-    let engine = Engine::new(sources.compile().expect("policies/contoso compiles"));
+    let failover = match args.get(3).map(String::as_str) {
+        Some("first-trunk-only") => Failover::FirstTrunkOnly,
+        _ => Failover::ByHost,
+    };
+    let engine =
+        Engine::new(sources.compile().expect("policies/contoso compiles")).with_failover(failover);
     let ctx = CallCtx {
         now: 1_795_000_000,
         peer: peer.parse().ok(),

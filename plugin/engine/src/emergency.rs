@@ -26,7 +26,7 @@ use e911_sip::{HeaderKind, Message, NewPart, multipart_mixed};
 
 use crate::callback::{CallbackEntry, CallbackStore, select_elin};
 use crate::client_location::ClientLocation;
-use crate::engine::{CallCtx, Reading, STRICT_UNBOUNDED};
+use crate::engine::{CallCtx, Failover, Reading, STRICT_UNBOUNDED};
 use crate::facts::{SipFacts, uri_host};
 use crate::provider::{self, DATA_PART_DISPOSITION};
 use crate::report::{self, base_report};
@@ -47,6 +47,8 @@ pub(crate) struct Input<'a, 'm> {
     pub revision: &'a str,
     /// The tenant as a data provider, for profiles that send RFC 7852 `ProviderInfo`.
     pub provider: Option<&'a ProviderInfo>,
+    /// Whether the later trunks' messages are rendered.
+    pub failover: Failover,
 }
 
 impl Input<'_, '_> {
@@ -133,32 +135,42 @@ fn rewrite_for_route(
         elin: None,
         location: Vec::new(),
     };
-    let mut rendered = legs.iter().map(|leg| render(input, leg, store, &mut call));
-    if let Some(first) = rendered.next() {
-        verdict.report.trace.extend(first.notes);
-        if let Some(why) = first.degraded {
-            verdict.degrade(why);
-        }
-        verdict.output = first.output;
-        verdict.edits = first.ops;
+    let Some((first, later)) = legs.split_first() else {
+        return;
+    };
+    let first = render(input, first, store, &mut call);
+    verdict.report.trace.extend(first.notes);
+    if let Some(why) = first.degraded {
+        verdict.degrade(why);
     }
-    verdict.alternates = legs
-        .iter()
-        .skip(1)
-        .zip(rendered)
-        .map(|(leg, r)| Attempt {
-            route: leg.route.id.to_owned(),
-            kind: leg.route.kind,
-            trunk: leg.hop.trunk.clone(),
-            target: target(leg),
-            output: r.output,
-        })
-        .collect();
-    if !verdict.alternates.is_empty() {
-        let order: Vec<String> = verdict
-            .alternates
+    verdict.output = first.output;
+    verdict.edits = first.ops;
+    for leg in later {
+        match input.failover {
+            Failover::ByHost => {
+                let rendered = render(input, leg, store, &mut call);
+                verdict.alternates.push(Attempt {
+                    route: leg.route.id.to_owned(),
+                    kind: leg.route.kind,
+                    trunk: leg.hop.trunk.clone(),
+                    target: target(leg),
+                    output: rendered.output,
+                });
+            }
+            // Only an ELIN gateway's leg chooses an ELIN, and the first one whose
+            // message renders keeps it for the call (and its callback mapping), as
+            // with ByHost.
+            Failover::FirstTrunkOnly => {
+                if call.elin.is_none() && leg.hop.kind == TrunkKind::ElinGateway {
+                    render(input, leg, store, &mut call);
+                }
+            }
+        }
+    }
+    if !later.is_empty() {
+        let order: Vec<String> = later
             .iter()
-            .map(|a| format!("{} {}", a.trunk, a.target))
+            .map(|leg| format!("{} {}", leg.hop.trunk, target(leg)))
             .collect();
         verdict.report.trace.push(format!(
             "if {} fails: {}",

@@ -153,12 +153,37 @@ fn describe(repairs: &Repairs) -> String {
 #[derive(Debug)]
 pub struct Engine {
     policy: Policy,
+    failover: Failover,
+}
+
+/// Whether the host sends an emergency call to the next trunk of its route when one
+/// fails, and so needs each later trunk's message ([`crate::Verdict::alternates`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Failover {
+    /// The host fails over (the harness proxy, Kamailio): every later trunk's message is
+    /// rendered and checked like the first's.
+    #[default]
+    ByHost,
+    /// The host forwards to the first trunk only (Envoy's `tcp_proxy`): the later
+    /// trunks' messages are not rendered, since nothing would send them. The report,
+    /// the trace and the ELIN a later ELIN gateway would hold stay as with
+    /// [`Failover::ByHost`]; [`crate::Verdict::alternates`] stays empty.
+    FirstTrunkOnly,
 }
 
 impl Engine {
-    /// An engine for `policy`.
+    /// An engine for `policy`, for a host that fails over ([`Failover::ByHost`]).
     pub fn new(policy: Policy) -> Self {
-        Self { policy }
+        Self {
+            policy,
+            failover: Failover::ByHost,
+        }
+    }
+
+    /// The same engine for a host that fails over as `failover` says.
+    #[must_use]
+    pub fn with_failover(self, failover: Failover) -> Self {
+        Self { failover, ..self }
     }
 
     /// The policy in force.
@@ -279,6 +304,7 @@ impl Engine {
                 ctx,
                 revision: self.policy.revision(),
                 provider: self.policy.settings().provider.as_ref(),
+                failover: self.failover,
             },
             store,
         );

@@ -31,7 +31,7 @@ pub mod words;
 
 pub use callback::{CallbackEntry, CallbackStore, MemoryStore, select_elin};
 pub use client_location::{CidMatch, ClientLocation};
-pub use engine::{CallCtx, ENGINE_LIMITS, Engine, STRICT_UNBOUNDED, Transport};
+pub use engine::{CallCtx, ENGINE_LIMITS, Engine, Failover, STRICT_UNBOUNDED, Transport};
 pub use report::address_line;
 pub use rewrite::{EditOp, Position};
 pub use verdict::{

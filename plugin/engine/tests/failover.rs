@@ -7,7 +7,10 @@
 mod common;
 use common::decide_sample as decide;
 
-use e911_engine::{Output, RouteKind, STRICT_UNBOUNDED};
+use e911_engine::{
+    CallCtx, Engine, Failover, MemoryStore, Output, RouteKind, STRICT_UNBOUNDED, Transport,
+};
+use e911_policy::Sources;
 
 fn rewritten(output: &Output) -> String {
     match output {
@@ -107,4 +110,82 @@ fn an_elin_call_keeps_its_elin_and_falls_back_to_the_ecrc() {
         .map(|a| a.trunk.as_str())
         .collect();
     assert_eq!(trunks, ["redmond-pstn"]);
+}
+
+/// An engine for `policies/contoso` with `edit` applied to its source files' text.
+fn contoso_edited(failover: Failover, edit: impl Fn(&str, String) -> String) -> Engine {
+    let dir = common::root().join("policies/contoso");
+    let mut sources = Sources::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = edit(&name, std::fs::read_to_string(&path).unwrap());
+        sources.add(name, text.as_bytes());
+    }
+    Engine::new(sources.compile().unwrap()).with_failover(failover)
+}
+
+/// A host that forwards to the first trunk only gets the same verdict without the later
+/// trunks' messages: same bytes, report, trace, notifications, metrics and callback
+/// mappings. Checked on every sample call, and on Wichita's calls with an ELIN gateway
+/// behind a SIP trunk, where the later leg chooses the ELIN the call holds.
+#[test]
+fn a_host_without_failover_gets_the_same_verdict_without_the_alternates() {
+    let gateway_second = |name: &str, text: String| {
+        if name == "routes.toml" {
+            let edited = text.replace(
+                "[routes.wichita-elin]\ntrunks = [\"wichita-gw\"]",
+                "[routes.wichita-elin]\ntrunks = [\"esp-primary\", \"wichita-gw\"]",
+            );
+            assert_ne!(edited, text);
+            edited
+        } else {
+            text
+        }
+    };
+    let unchanged = |_: &str, text: String| text;
+    let manifest =
+        std::fs::read_to_string(common::root().join("tests/corpus/emergency/manifest.tsv"))
+            .unwrap();
+    let (mut compared, mut held_by_a_later_leg) = (0, 0);
+    for policy in [
+        &unchanged as &dyn Fn(&str, String) -> String,
+        &gateway_second,
+    ] {
+        let by_host = contoso_edited(Failover::ByHost, policy);
+        let first_only = contoso_edited(Failover::FirstTrunkOnly, policy);
+        for row in manifest.lines().skip(1) {
+            let [file, peer, ..] = row.split('\t').collect::<Vec<_>>()[..] else {
+                panic!("manifest row {row:?}");
+            };
+            let bytes =
+                std::fs::read(common::root().join("tests/corpus/emergency").join(file)).unwrap();
+            let ctx = CallCtx {
+                now: 1_800_000_000,
+                peer: peer.parse().ok(),
+                transport: Transport::Tcp,
+                node: "edge-1.contoso.com",
+            };
+            let (mut full_store, mut first_store) =
+                (MemoryStore::default(), MemoryStore::default());
+            let full = by_host.on_message(&bytes, &ctx, &mut full_store);
+            let first = first_only.on_message(&bytes, &ctx, &mut first_store);
+            assert!(first.alternates.is_empty(), "{file}");
+            assert_eq!(first.output, full.output, "{file}");
+            assert_eq!(first.edits, full.edits, "{file}");
+            assert_eq!(first.report, full.report, "{file}");
+            assert_eq!(first.notifications, full.notifications, "{file}");
+            assert_eq!(first.metrics, full.metrics, "{file}");
+            assert_eq!(first_store, full_store, "{file}");
+            compared += 1;
+            let later_gateway = full.alternates.iter().any(|a| a.trunk == "wichita-gw");
+            if later_gateway && full.report.elin.is_some() {
+                held_by_a_later_leg += 1;
+            }
+        }
+    }
+    assert!(
+        compared > 20 && held_by_a_later_leg > 0,
+        "{compared} {held_by_a_later_leg}"
+    );
 }

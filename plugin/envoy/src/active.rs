@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use e911_engine::Engine;
+use e911_engine::{Engine, Failover};
 use e911_policy::{Admitted, Bundle, PublicKey, Rollback};
 use proxy_wasm::types::{LogLevel, Status};
 
@@ -66,7 +66,9 @@ pub fn load(bytes: &[u8], keys: &[PublicKey]) -> Result<Loaded, String> {
     let digest = bundle.info().digest_hex();
     let unsigned_warning = bundle.info().unsigned_warning();
     Ok(Loaded {
-        engine: Engine::new(bundle.into_policy()),
+        // `tcp_proxy` cannot resend an INVITE (failover is the cluster's, per
+        // connection): the later trunks' messages would never be sent.
+        engine: Engine::new(bundle.into_policy()).with_failover(Failover::FirstTrunkOnly),
         revision,
         digest,
         unsigned_warning,
