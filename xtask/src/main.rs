@@ -120,6 +120,13 @@ fn demo() -> Result<()> {
     // the OCI client), which the demo does not run.
     let harness = ["--release", "-p", "e911-harness", "--no-default-features"];
     step("demo: build e911-harness (release, local commands only)");
+    // Cargo's progress stands still on the last crate: say so before it does.
+    println!(
+        "    on a fresh 2-core machine about four minutes, most of it wasmtime and Cranelift;"
+    );
+    println!(
+        "    the last minute is e911-harness itself, linked with thin LTO, without new output"
+    );
     run(cargo().current_dir(&root).arg("build").args(harness))?;
     step("demo: the sample calls through the component");
     run(cargo()
