@@ -462,17 +462,13 @@ class Handler:
 def failover_event(call_id: str, trunk: Any, why: Any, next_trunk: str,
                    geolocation_error: Any) -> dict[str, Any]:
     """The audit event of one failover, with the words and fields of the harness proxy's
-    (hosts/sip-proxy/src/net.rs). `next_trunk` is JSON: a quoted trunk id or `null`."""
-    try:
-        following = json.loads(next_trunk)
-    except ValueError:
-        following = None
+    (hosts/sip-proxy/src/net.rs). `next_trunk` is empty when no trunk is left."""
     event: dict[str, Any] = {
         "event": "failover",
         "call_id": call_id,
         "trunk": trunk,
         "why": why,
-        "next": following if isinstance(following, str) else None,
+        "next": next_trunk or None,
     }
     if isinstance(geolocation_error, str) and geolocation_error:
         event["geolocation_error"] = geolocation_error
