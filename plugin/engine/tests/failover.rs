@@ -7,10 +7,7 @@
 mod common;
 use common::decide_sample as decide;
 
-use e911_engine::{
-    CallCtx, Engine, Failover, MemoryStore, Output, RouteKind, STRICT_UNBOUNDED, Transport,
-};
-use e911_policy::Sources;
+use e911_engine::{CallCtx, Failover, MemoryStore, Output, RouteKind, STRICT_UNBOUNDED, Transport};
 
 fn rewritten(output: &Output) -> String {
     match output {
@@ -112,19 +109,6 @@ fn an_elin_call_keeps_its_elin_and_falls_back_to_the_ecrc() {
     assert_eq!(trunks, ["redmond-pstn"]);
 }
 
-/// An engine for `policies/contoso` with `edit` applied to its source files' text.
-fn contoso_edited(failover: Failover, edit: impl Fn(&str, String) -> String) -> Engine {
-    let dir = common::root().join("policies/contoso");
-    let mut sources = Sources::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let text = edit(&name, std::fs::read_to_string(&path).unwrap());
-        sources.add(name, text.as_bytes());
-    }
-    Engine::new(sources.compile().unwrap()).with_failover(failover)
-}
-
 /// A host that forwards to the first trunk only gets the same verdict without the later
 /// trunks' messages: same bytes, report, trace, notifications, metrics and callback
 /// mappings. Checked on every sample call, and on Wichita's calls with an ELIN gateway
@@ -152,8 +136,8 @@ fn a_host_without_failover_gets_the_same_verdict_without_the_alternates() {
         &unchanged as &dyn Fn(&str, String) -> String,
         &gateway_second,
     ] {
-        let by_host = contoso_edited(Failover::ByHost, policy);
-        let first_only = contoso_edited(Failover::FirstTrunkOnly, policy);
+        let by_host = common::contoso_edited(policy);
+        let first_only = common::contoso_edited(policy).with_failover(Failover::FirstTrunkOnly);
         for row in manifest.lines().skip(1) {
             let [file, peer, ..] = row.split('\t').collect::<Vec<_>>()[..] else {
                 panic!("manifest row {row:?}");

@@ -16,14 +16,19 @@ pub fn root() -> PathBuf {
 
 /// An engine for `policies/contoso`, compiled from its source files.
 pub fn contoso() -> Engine {
+    contoso_edited(|_, text| text)
+}
+
+/// An engine for `policies/contoso` with `edit(file name, text)` applied to each of its
+/// source files first.
+pub fn contoso_edited(edit: impl Fn(&str, String) -> String) -> Engine {
     let dir = root().join("policies/contoso");
     let mut sources = Sources::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        sources.add(
-            path.file_name().unwrap().to_string_lossy(),
-            &std::fs::read(&path).unwrap(),
-        );
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = edit(&name, std::fs::read_to_string(&path).unwrap());
+        sources.add(name, text.as_bytes());
     }
     Engine::new(sources.compile().unwrap())
 }
