@@ -1,7 +1,7 @@
 //! The record of an emergency decision (audit log, `--json`, `explain`), its metric
 //! increments and the security-desk notifications built from it.
 
-use e911_location::{CivicAddress, CivicElement};
+use e911_location::CivicAddress;
 use e911_policy::{
     CallKind, ConferenceMode, Decision, LocationSource, Peer, PolicyReason, RouteKind, Validation,
 };
@@ -17,7 +17,7 @@ use crate::verdict::{Kind, LocationReport, Notification, Report, RouteReport};
 pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
     let d = input.decision;
     let mut trace: Vec<String> = input.reading.trace().into_iter().collect();
-    trace.extend(d.to_string().lines().map(str::to_owned));
+    trace.extend(d.trace_lines());
     trace.extend(trust_line(input));
     trace.push(client_line(input.client));
     Report {
@@ -135,37 +135,17 @@ fn chosen_civic<'i>(input: &'i Input<'_, '_>) -> Option<&'i CivicAddress> {
 /// A civic address in one line as people write it: `1 Microsoft Way, Redmond, WA
 /// 98052, US; building 40, floor 2`.
 pub fn address_line(civic: &CivicAddress) -> String {
-    use CivicElement as E;
-    let join = |elements: &[E], sep: &str| {
-        elements
-            .iter()
-            .filter_map(|e| civic.get(*e))
-            .filter(|v| !v.is_empty())
-            .collect::<Vec<_>>()
-            .join(sep)
-    };
-    let street = join(&[E::Hno, E::Hns, E::Prd, E::Rd, E::Sts, E::Pod], " ");
-    let region = join(&[E::A1, E::Pc], " ");
-    let place = [street, join(&[E::A3], ""), region, join(&[E::Country], "")]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let labelled: Vec<String> = e911_policy::civic::inside(civic)
-        .into_iter()
-        .map(|(label, v)| {
-            if label.is_empty() {
-                v.to_owned()
-            } else {
-                format!("{label} {v}")
-            }
-        })
-        .collect();
-    if labelled.is_empty() {
-        place
-    } else {
-        format!("{place}; {}", labelled.join(", "))
+    let mut text = String::with_capacity(96);
+    e911_policy::civic::push_place(&mut text, civic);
+    for (n, (label, value)) in e911_policy::civic::inside(civic).into_iter().enumerate() {
+        text.push_str(if n == 0 { "; " } else { ", " });
+        if !label.is_empty() {
+            text.push_str(label);
+            text.push(' ');
+        }
+        text.push_str(value);
     }
+    text
 }
 
 /// Counter names for one emergency decision (hosts add a prefix or map them to stats).

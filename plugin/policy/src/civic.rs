@@ -17,27 +17,49 @@ pub(crate) fn set_trimmed(civic: &mut CivicAddress, element: CivicElement, value
 
 /// One line for a person: `1 Microsoft Way, Redmond, WA 98052, US (40 1)`.
 pub fn summary(civic: &CivicAddress) -> String {
-    use CivicElement as E;
-    let join = |elements: &[CivicElement]| {
-        let words: Vec<&str> = elements.iter().filter_map(|e| civic.get(*e)).collect();
-        words.join(" ")
-    };
-    let parts = [
-        join(&[E::Hno, E::Hns, E::Prd, E::Rd, E::Sts, E::Pod]),
-        join(&[E::A3]),
-        join(&[E::A1, E::Pc]),
-        join(&[E::Country]),
-    ];
-    let mut text = parts
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let inside: Vec<&str> = inside(civic).into_iter().map(|(_, v)| v).collect();
+    let mut text = String::with_capacity(96);
+    push_place(&mut text, civic);
+    let inside = inside(civic);
+    for (n, (_, value)) in inside.iter().enumerate() {
+        text.push_str(if n == 0 { " (" } else { " " });
+        text.push_str(value);
+    }
     if !inside.is_empty() {
-        text.push_str(&format!(" ({})", inside.join(" ")));
+        text.push(')');
     }
     text
+}
+
+/// Appends the street, city, state with postal code, and country as people write them
+/// (`1 Microsoft Way, Redmond, WA 98052, US`); elements without a value are left out.
+pub fn push_place(text: &mut String, civic: &CivicAddress) {
+    use CivicElement as E;
+    const GROUPS: [&[CivicElement]; 4] = [
+        &[E::Hno, E::Hns, E::Prd, E::Rd, E::Sts, E::Pod],
+        &[E::A3],
+        &[E::A1, E::Pc],
+        &[E::Country],
+    ];
+    let start = text.len();
+    for group in GROUPS {
+        let mut words = group
+            .iter()
+            .filter_map(|e| civic.get(*e))
+            .filter(|v| !v.is_empty())
+            .peekable();
+        if words.peek().is_none() {
+            continue;
+        }
+        if text.len() > start {
+            text.push_str(", ");
+        }
+        for (n, word) in words.enumerate() {
+            if n > 0 {
+                text.push(' ');
+            }
+            text.push_str(word);
+        }
+    }
 }
 
 /// Where in the building, as `(label, value)`: building, floor, unit and room with their
@@ -77,42 +99,51 @@ const LABEL_WORDS: [(&str, &[&str]); 4] = [
 /// "Building 40, Lobby" states room Lobby (a value with letters stands for itself), and
 /// "Floor 10" does not state floor 1.
 fn states(text: &str, label: &str, value: &str) -> bool {
-    // Word slices of the inputs, compared without case: this runs for every part of every
-    // address a report or notification prints, so it allocates two small vectors and no
-    // strings.
-    let text: Vec<&str> = words(text).collect();
-    let value: Vec<&str> = words(value).collect();
-    if value.is_empty() {
+    // Word iterators over the inputs, compared without case: this runs for every part of
+    // every address a report or notification prints, so it allocates nothing.
+    let Some(first_value) = words(value).next() else {
         return false;
-    }
+    };
+    let single = words(value).nth(1).is_none();
     let aliases = LABEL_WORDS
         .iter()
         .find(|(l, _)| *l == label)
         .map_or(&[][..], |(_, a)| *a);
-    let named = value.iter().any(|w| w.chars().any(char::is_alphabetic))
-        && value.iter().map(|w| w.chars().count()).sum::<usize>() >= 3;
-    let is_label = |w: Option<&&str>| w.is_some_and(|w| aliases.iter().any(|a| same(a, w)));
-    let starts_with_value = |rest: &[&str]| {
-        rest.len() >= value.len() && rest.iter().zip(&value).all(|(a, b)| same(a, b))
-    };
-    (0..text.len()).any(|at| {
-        let rest = text.get(at..).unwrap_or_default();
-        let label_first = is_label(rest.first()) && rest.get(1..).is_some_and(starts_with_value);
-        let ordinal_first = value.len() == 1
-            && rest
-                .first()
-                .and_then(|w| ordinal_of(w))
-                .zip(value.first())
-                .is_some_and(|(n, v)| same(n, v))
-            && is_label(rest.get(1));
-        label_first || ordinal_first || (named && starts_with_value(rest))
-    })
+    let named = words(value).any(|w| w.chars().any(char::is_alphabetic))
+        && words(value).map(|w| w.chars().count()).sum::<usize>() >= 3;
+    let is_label = |w: Option<&str>| w.is_some_and(|w| aliases.iter().any(|a| same(a, w)));
+    // Whether the words from `rest` on start with the value's words.
+    let starts_with_value =
+        |mut rest: Words<'_>| words(value).all(|v| rest.next().is_some_and(|t| same(t, v)));
+    let mut rest = words(text);
+    loop {
+        let here = rest.clone();
+        let Some(first) = rest.next() else {
+            return false;
+        };
+        let label_first = is_label(Some(first)) && starts_with_value(rest.clone());
+        let ordinal_first = single
+            && ordinal_of(first).is_some_and(|n| same(n, first_value))
+            && is_label(rest.clone().next());
+        if label_first || ordinal_first || (named && starts_with_value(here)) {
+            return true;
+        }
+    }
 }
 
+/// The words of a text, as [`words`] splits them.
+type Words<'t> = core::iter::Filter<core::str::Split<'t, fn(char) -> bool>, fn(&&'t str) -> bool>;
+
 /// The words of `text`, split at anything not a letter or digit.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+fn words(text: &str) -> Words<'_> {
+    fn separates(c: char) -> bool {
+        !c.is_alphanumeric()
+    }
+    fn is_word(w: &&str) -> bool {
+        !w.is_empty()
+    }
+    text.split(separates as fn(char) -> bool)
+        .filter(is_word as fn(&&str) -> bool)
 }
 
 /// Two words equal without case (Unicode lower case only when one is not ASCII).

@@ -371,7 +371,6 @@ impl Decision<'_> {
     }
 }
 
-/// The decision trace for a person, one fact a line (the harness's `explain`).
 /// The word of each closed vocabulary a report carries, for traces and host output.
 macro_rules! display_as_str {
     ($($ty:ty),+) => {
@@ -385,40 +384,83 @@ macro_rules! display_as_str {
 
 display_as_str!(LocationSource, Mismatch, RouteKind, RouteReason);
 
+/// The decision trace for a person, one fact a line (the harness's `explain`).
 impl fmt::Display for Decision<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "kind: {}", self.kind.as_str())?;
+        self.trace_lines()
+            .iter()
+            .try_for_each(|line| writeln!(f, "{line}"))
+    }
+}
+
+impl Decision<'_> {
+    /// The trace's lines, each its own string: what a report keeps (no text to split).
+    pub fn trace_lines(&self) -> Vec<String> {
+        let mut lines = Vec::with_capacity(8);
+        lines.push(["kind: ", self.kind.as_str()].concat());
         if let Some(matched) = &self.matched {
-            writeln!(f, "matched: {matched}")?;
+            lines.push(format!("matched: {matched}"));
         }
         if let Some(p) = &self.policy {
-            writeln!(f, "policy: {p}")?;
+            lines.push(format!("policy: {p}"));
         }
-        self.fmt_location(f)?;
+        lines.extend(self.location_line());
         match &self.route {
-            Some(r) => writeln!(
-                f,
-                "route: {} ({}) via {} {} — {}",
-                r.id,
-                r.kind.as_str(),
-                r.first.trunk,
-                self.outbound
-                    .as_ref()
-                    .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
-                r.reason.as_str()
-            )?,
+            Some(r) => lines.push(
+                [
+                    "route: ",
+                    r.id,
+                    " (",
+                    r.kind.as_str(),
+                    ") via ",
+                    &r.first.trunk,
+                    " ",
+                    &self
+                        .outbound
+                        .as_ref()
+                        .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
+                    " — ",
+                    r.reason.as_str(),
+                ]
+                .concat(),
+            ),
             None if self.is_emergency() && !self.enabled => {
-                writeln!(f, "route: none — E9-1-1 disabled by the policy")?
+                lines.push("route: none — E9-1-1 disabled by the policy".to_owned());
             }
             None => {}
         }
         if !self.elins.is_empty() {
-            writeln!(f, "elins: {}", self.elins.join(", "))?;
+            lines.push(format!("elins: {}", self.elins.join(", ")));
         }
         for n in self.notifications {
-            writeln!(f, "notify: {}", n.id)?;
+            lines.push(["notify: ", &n.id].concat());
         }
-        Ok(())
+        lines
+    }
+
+    fn location_line(&self) -> Option<String> {
+        let Some(l) = &self.location else {
+            return self.is_emergency().then(|| "location: none".to_owned());
+        };
+        let mut line = format!("location: {}", l.source.as_str());
+        if let Some(erl) = l.erl {
+            line.push_str(" ERL ");
+            line.push_str(&erl.id);
+            line.push_str(" (");
+            line.push_str(&crate::civic::summary(&erl.civic));
+            line.push(')');
+        }
+        if let Some(kind) = l.element {
+            line.push_str(" by ");
+            line.push_str(kind.as_str());
+        }
+        if l.validation == Validation::NotValidated {
+            line.push_str(", not validated");
+        }
+        if l.mismatch == Mismatch::Differs {
+            line.push_str(", differs from the client's own location");
+        }
+        Some(line)
     }
 }
 
@@ -466,30 +508,5 @@ impl fmt::Display for PolicyChoice<'_> {
             write!(f, "; beats the caller's own policy `{lost}`")?;
         }
         Ok(())
-    }
-}
-
-impl Decision<'_> {
-    fn fmt_location(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(l) = &self.location else {
-            if self.is_emergency() {
-                writeln!(f, "location: none")?;
-            }
-            return Ok(());
-        };
-        write!(f, "location: {}", l.source.as_str())?;
-        if let Some(erl) = l.erl {
-            write!(f, " ERL {} ({})", erl.id, crate::civic::summary(&erl.civic))?;
-        }
-        if let Some(kind) = l.element {
-            write!(f, " by {kind}")?;
-        }
-        if l.validation == Validation::NotValidated {
-            write!(f, ", not validated")?;
-        }
-        if l.mismatch == Mismatch::Differs {
-            write!(f, ", differs from the client's own location")?;
-        }
-        writeln!(f)
     }
 }
