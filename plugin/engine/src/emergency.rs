@@ -170,7 +170,7 @@ fn rewrite_for_route(
     if !later.is_empty() {
         let order: Vec<String> = later
             .iter()
-            .map(|leg| format!("{} {}", leg.hop.trunk, target(leg)))
+            .map(|leg| [leg.hop.trunk.as_str(), " ", &target(leg)].concat())
             .collect();
         verdict.report.trace.push(format!(
             "if {} fails: {}",
@@ -378,11 +378,11 @@ fn location_ops(
     if pidf.is_none() && data.is_empty() {
         return Ok(ops);
     }
-    let cid = format!("{token}@{}", input.ctx.node);
+    let cid = [token.as_str(), "@", input.ctx.node].concat();
     let kept = kept_parts(input.msg);
     let mut parts: Vec<NewPart<'_>> = kept
         .iter()
-        .map(|p| NewPart::new(&p.content_type, &p.body))
+        .map(|p| NewPart::new(p.content_type, p.body))
         .collect();
     if let Some(pidf) = &pidf {
         parts.push(
@@ -408,11 +408,20 @@ fn location_ops(
                 .map(|field| EditOp::RemoveHeader { field }),
         );
         let loc_src = provider::loc_src(profile);
-        ops.push(header("Geolocation", format!("<cid:{cid}>{loc_src}")));
-        ops.push(header("Geolocation-Routing", "yes".to_owned()));
-        notes.push(format!(
-            "PIDF-LO inserted as cid:{cid}{loc_src}, Geolocation-Routing: yes"
+        ops.push(header(
+            "Geolocation",
+            ["<cid:", &cid, ">", &loc_src].concat(),
         ));
+        ops.push(header("Geolocation-Routing", "yes".to_owned()));
+        notes.push(
+            [
+                "PIDF-LO inserted as cid:",
+                &cid,
+                &loc_src,
+                ", Geolocation-Routing: yes",
+            ]
+            .concat(),
+        );
     }
     ops.extend(data_ops);
     ops.push(EditOp::SetBody {
@@ -460,7 +469,7 @@ fn write_pidf(
     notes: &mut Vec<String>,
 ) -> Result<String, String> {
     let caller = input.caller().map(strip_uri_params);
-    let fallback = format!("pres:e911@{}", input.ctx.node);
+    let fallback = ["pres:e911@", input.ctx.node].concat();
     let mut last = String::new();
     for entity in caller.into_iter().chain([fallback.as_str()]) {
         let mut options_notes = Vec::new();
@@ -487,44 +496,41 @@ fn write_pidf(
     Err(format!("PIDF-LO not written: {last}"))
 }
 
-/// One body part to carry over into the new multipart body.
-struct KeptPart {
-    content_type: Vec<u8>,
-    body: Vec<u8>,
+/// One body part to carry over into the new multipart body, borrowed from the message.
+struct KeptPart<'m> {
+    content_type: &'m [u8],
+    body: &'m [u8],
 }
 
 /// The original body's parts, less any PIDF-LO (ours replaces it).
-fn kept_parts(msg: &Message<'_>) -> Vec<KeptPart> {
-    let is_pidf = |ct: &[u8]| ct.to_ascii_lowercase().starts_with(b"application/pidf+xml");
+fn kept_parts<'m>(msg: &Message<'m>) -> Vec<KeptPart<'m>> {
+    let is_pidf = |ct: &[u8]| {
+        ct.get(..20)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"application/pidf+xml"))
+    };
     if msg.body().is_empty() {
         return Vec::new();
     }
-    let outer = msg
-        .header(HeaderKind::ContentType)
-        .unwrap_or(b"application/octet-stream");
+    let whole = KeptPart {
+        content_type: msg
+            .header(HeaderKind::ContentType)
+            .unwrap_or(b"application/octet-stream"),
+        body: msg.body(),
+    };
     if !msg.content_type().is_ok_and(|ct| ct.is_multipart()) {
-        return vec![KeptPart {
-            content_type: outer.to_vec(),
-            body: msg.body().to_vec(),
-        }];
+        return vec![whole];
     }
     match msg.multipart(&STRICT_UNBOUNDED) {
         Ok(parts) => parts
             .iter()
             .map(|p| KeptPart {
-                content_type: p
-                    .header(HeaderKind::ContentType)
-                    .unwrap_or(b"text/plain")
-                    .to_vec(),
-                body: p.body().to_vec(),
+                content_type: p.header(HeaderKind::ContentType).unwrap_or(b"text/plain"),
+                body: p.body(),
             })
-            .filter(|p| !is_pidf(&p.content_type))
+            .filter(|p| !is_pidf(p.content_type))
             .collect(),
         // A multipart body we cannot split travels as one opaque part.
-        Err(_) => vec![KeptPart {
-            content_type: outer.to_vec(),
-            body: msg.body().to_vec(),
-        }],
+        Err(_) => vec![whole],
     }
 }
 
@@ -549,10 +555,8 @@ fn callback_number_ops(input: &Input<'_, '_>, notes: &mut Vec<String>) -> Vec<Ed
         notes.push("no telephone number to assert as the callback number".to_owned());
         return Vec::new();
     }
-    let value = format!("<{}>", String::from_utf8_lossy(from.uri));
-    notes.push(format!(
-        "callback number asserted: P-Asserted-Identity: {value}"
-    ));
+    let value = ["<", &String::from_utf8_lossy(from.uri), ">"].concat();
+    notes.push(["callback number asserted: P-Asserted-Identity: ", &value].concat());
     vec![header("P-Asserted-Identity", value)]
 }
 

@@ -81,7 +81,7 @@ pub fn apply(msg: &Message<'_>, ops: &[EditOp]) -> Result<Vec<u8>, EditError> {
             EditOp::ReplaceHeader { field: i, value } => edits.replace_value(field(i)?, value)?,
             EditOp::RemoveHeader { field: i } => edits.remove(field(i)?)?,
             EditOp::SetBody { content_type, body } => {
-                edits.set_body(content_type.as_bytes(), body.clone())?;
+                edits.set_body(content_type.as_bytes(), body.as_slice())?;
             }
         }
     }

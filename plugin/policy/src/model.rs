@@ -118,7 +118,7 @@ impl Hop {
             .target
             .split_once(':')
             .unwrap_or(("sip", self.target.as_str()));
-        format!("{scheme}:{user}@{rest}")
+        [scheme, ":", user, "@", rest].concat()
     }
 
     /// The trunk as a loose-routing `Route` value (RFC 3261 §19.1.1 `lr`): the route
@@ -126,7 +126,7 @@ impl Hop {
     pub fn loose_route(&self) -> String {
         match &self.route_header {
             Some(route) => route.clone(),
-            None => format!("<{};lr>", self.target),
+            None => ["<", &self.target, ";lr>"].concat(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod render;
 #[cfg(test)]
 mod tests;
 
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -65,20 +66,21 @@ enum Rank {
     Body,
 }
 
-/// One edit: replace `span` of the original with `bytes`.
+/// One edit: replace `span` of the original with `bytes` (a new body is borrowed from the
+/// caller where it can be: it is the largest edit, and the render copies it anyway).
 #[derive(Clone, Debug)]
-struct Op {
+struct Op<'m> {
     span: Span,
     rank: Rank,
     seq: u32,
-    bytes: Vec<u8>,
+    bytes: Cow<'m, [u8]>,
 }
 
 /// An edit list against one parsed [`Message`].
 #[derive(Clone, Debug)]
 pub struct Edits<'m, 'a> {
     msg: &'m Message<'a>,
-    ops: Vec<Op>,
+    ops: Vec<Op<'m>>,
     body_set: bool,
 }
 
@@ -194,7 +196,7 @@ impl<'m, 'a> Edits<'m, 'a> {
     pub fn set_body(
         &mut self,
         content_type: &[u8],
-        body: impl Into<Vec<u8>>,
+        body: impl Into<Cow<'m, [u8]>>,
     ) -> Result<(), EditError> {
         if content_type.is_empty() {
             return Err(EditError::InvalidValue);
@@ -205,13 +207,13 @@ impl<'m, 'a> Edits<'m, 'a> {
 
     /// Removes the body: no Content-Type, `Content-Length: 0`.
     pub fn clear_body(&mut self) -> Result<(), EditError> {
-        self.replace_body(None, Vec::new())
+        self.replace_body(None, Cow::Borrowed(&[]))
     }
 
     fn replace_body(
         &mut self,
         content_type: Option<Vec<u8>>,
-        body: Vec<u8>,
+        body: Cow<'m, [u8]>,
     ) -> Result<(), EditError> {
         if self.body_set {
             return Err(EditError::Overlap);
@@ -222,11 +224,13 @@ impl<'m, 'a> Edits<'m, 'a> {
         let msg = self.msg;
         // RFC 3261 §7.5: the blank line separates headers and body. A message accepted
         // without one (Leniency::allow_missing_blank_line) gets one with its new body.
-        let mut new_body = Vec::new();
-        if msg.header_end().start == msg.body_span().start {
-            new_body.extend_from_slice(b"\r\n");
-        }
-        new_body.extend_from_slice(&body);
+        let new_body = if msg.header_end().start == msg.body_span().start {
+            let mut with_blank_line = b"\r\n".to_vec();
+            with_blank_line.extend_from_slice(&body);
+            Cow::Owned(with_blank_line)
+        } else {
+            body
+        };
         let body_span = Span {
             start: msg.body_span().start,
             end: crate::span::to_u32(msg.len()),
@@ -271,7 +275,12 @@ impl<'m, 'a> Edits<'m, 'a> {
         out
     }
 
-    fn add(&mut self, span: Span, rank: Rank, bytes: Vec<u8>) -> Result<(), EditError> {
+    fn add(
+        &mut self,
+        span: Span,
+        rank: Rank,
+        bytes: impl Into<Cow<'m, [u8]>>,
+    ) -> Result<(), EditError> {
         if self.ops.iter().any(|op| overlaps(op.span, span)) {
             return Err(EditError::Overlap);
         }
@@ -280,7 +289,7 @@ impl<'m, 'a> Edits<'m, 'a> {
             span,
             rank,
             seq,
-            bytes,
+            bytes: bytes.into(),
         });
         Ok(())
     }
