@@ -635,7 +635,12 @@ pub(crate) fn fnv1a_hex(basis: u64, text: &str) -> String {
     let hash = text.bytes().fold(basis, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    format!("{hash:016x}")
+    let mut hex = String::with_capacity(16);
+    for shift in (0..16).rev() {
+        let nibble = (hash >> (shift * 4)) & 0xf;
+        hex.push(char::from_digit(nibble as u32, 16).unwrap_or('0'));
+    }
+    hex
 }
 
 /// Whether this decision is a test call (notifications and metrics say so).

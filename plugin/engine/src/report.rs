@@ -252,14 +252,18 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         call_id: report.call_id.as_deref(),
     };
     let json = serde_json::to_string(&body).unwrap_or_default();
-    let mut text = format!(
-        "{} call from {} (callback {}) at {}: {}",
+    let mut text = [
         if test { "TEST 911" } else { "EMERGENCY 911" },
+        " call from ",
         report.caller.as_deref().unwrap_or("unknown caller"),
+        " (callback ",
         callback.unwrap_or("unknown"),
-        time,
+        ") at ",
+        &time,
+        ": ",
         location.unwrap_or("location unknown"),
-    );
+    ]
+    .concat();
     push_location_pairs(&mut text, input);
     d.notifications
         .iter()

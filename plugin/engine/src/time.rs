@@ -7,12 +7,44 @@ pub fn rfc3339(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    // Digits pushed by hand: every emergency call prints this twice (PIDF-LO timestamp,
+    // notification), and six padded format arguments cost more than the rest of it.
+    let mut text = String::with_capacity(20);
+    push_padded(&mut text, year, 4);
+    for (separator, value) in [
+        ('-', month),
+        ('-', day),
+        ('T', rem / 3600),
+        (':', rem % 3600 / 60),
+        (':', rem % 60),
+    ] {
+        text.push(separator);
+        push_padded(&mut text, value, 2);
+    }
+    text.push('Z');
+    text
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits (`{value:0width$}`).
+fn push_padded(text: &mut String, value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        if let Some(slot) = digits.get_mut(at) {
+            // `rest % 10` is a single digit.
+            *slot = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let start = at.min(digits.len().saturating_sub(width));
+    for &digit in digits.get(start..).unwrap_or_default() {
+        text.push(char::from(digit));
+    }
 }
 
 /// Parses an RFC 3339 date-time (`2026-11-21T14:03:11Z`, `…+01:00`, fractions ignored)
@@ -126,5 +158,7 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_273_391), "2026-11-21T15:03:11Z");
         assert_eq!(rfc3339(4_107_542_399), "2100-02-28T23:59:59Z");
+        // Padding is a minimum width, as `{year:04}` was.
+        assert_eq!(rfc3339(253_402_300_800), "10000-01-01T00:00:00Z");
     }
 }
