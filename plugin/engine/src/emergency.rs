@@ -31,7 +31,8 @@ use crate::facts::{SipFacts, uri_host};
 use crate::provider::{self, DATA_PART_DISPOSITION};
 use crate::report::{self, base_report};
 use crate::rewrite::{
-    EditOp, Position, apply_checked, fields, other_priority, priority_ops, strip_asserted_identity,
+    EditOp, Position, apply_checked, apply_checked_after, fields, other_priority, priority_ops,
+    strip_asserted_identity,
 };
 use crate::verdict::{Attempt, Output, Verdict};
 
@@ -138,17 +139,20 @@ fn rewrite_for_route(
     let Some((first, later)) = legs.split_first() else {
         return;
     };
-    let first = render(input, first, store, &mut call);
+    let first = render(input, first, store, &mut call, None);
     verdict.report.trace.extend(first.notes);
     if let Some(why) = first.degraded {
         verdict.degrade(why);
     }
     verdict.output = first.output;
     verdict.edits = first.ops;
+    // The first trunk's edits, when they rendered and parsed strictly: a later trunk's
+    // message that differs only in where it goes needs only its start line parsed.
+    let checked = matches!(verdict.output, Output::Rewritten(_)).then_some(&verdict.edits[..]);
     for leg in later {
         match input.failover {
             Failover::ByHost => {
-                let rendered = render(input, leg, store, &mut call);
+                let rendered = render(input, leg, store, &mut call, checked);
                 verdict.alternates.push(Attempt {
                     route: leg.route.id.to_owned(),
                     kind: leg.route.kind,
@@ -162,7 +166,7 @@ fn rewrite_for_route(
             // with ByHost.
             Failover::FirstTrunkOnly => {
                 if call.elin.is_none() && leg.hop.kind == TrunkKind::ElinGateway {
-                    render(input, leg, store, &mut call);
+                    render(input, leg, store, &mut call, checked);
                 }
             }
         }
@@ -206,17 +210,22 @@ struct PerCall<'a> {
 type LocationEdits = Result<(Vec<EditOp>, Vec<String>), String>;
 
 /// The message for one leg: the whole rewrite, or (if it fails) the Request-URI and
-/// `Route` alone, or the message as received; never a refusal.
+/// `Route` alone, or the message as received; never a refusal. `checked`: the first
+/// leg's edits, which rendered and parsed strictly ([`apply_checked_after`]).
 fn render<'a>(
     input: &Input<'_, '_>,
     leg: &Leg<'a>,
     store: &dyn CallbackStore,
     call: &mut PerCall<'a>,
+    checked: Option<&[EditOp]>,
 ) -> Rendered {
     let planned = plan(input, leg, store, call).and_then(|plan| {
-        apply_checked(input.msg, &plan.ops)
-            .map(|bytes| (plan, bytes))
-            .map_err(|err| format!("rewrite refused ({err})"))
+        match checked {
+            Some(checked) => apply_checked_after(input.msg, &plan.ops, checked),
+            None => apply_checked(input.msg, &plan.ops),
+        }
+        .map(|bytes| (plan, bytes))
+        .map_err(|err| format!("rewrite refused ({err})"))
     });
     let reason = match planned {
         Ok((plan, bytes)) => {

@@ -88,7 +88,7 @@ pub use limits::{Leniency, Limits, MAX_HEADER_BYTES, MAX_HEADERS, MAX_MESSAGE_BY
 pub use message::{Field, Message};
 pub use method::Method;
 pub use params::{Param, Params};
-pub use parse::parse;
+pub use parse::{check_start_line, parse};
 pub use salvage::{LengthRepair, Repairs, SalvageError, Salvaged, salvage};
 pub use span::Span;
 pub use start_line::{RequestLine, StartLine, StatusLine};

@@ -52,6 +52,12 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseErr
     ))
 }
 
+/// Checks the start line of `buf` alone, as [`parse`] would under `limits`: for a caller
+/// that knows the rest of the message frames as one [`parse`] already accepted.
+pub fn check_start_line(buf: &[u8], limits: &Limits) -> Result<(), ParseError> {
+    read_start_line(buf, limits).map(drop)
+}
+
 /// The start line of a message and where its header lines start.
 pub(crate) fn read_start_line(
     buf: &[u8],
