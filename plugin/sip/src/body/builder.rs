@@ -90,7 +90,7 @@ pub fn multipart_mixed(
 }
 
 fn check_part(p: &NewPart<'_>, delimiter: &memmem::Finder<'_>) -> Result<(), MultipartError> {
-    let clean = |v: &[u8]| !v.iter().any(|&b| b == b'\r' || b == b'\n');
+    let clean = |v: &[u8]| memchr::memchr2(b'\r', b'\n', v).is_none();
     let headers_ok = clean(p.content_type)
         && !p.content_type.is_empty()
         && p.content_id.is_none_or(clean)

@@ -331,7 +331,7 @@ fn header_line(name: &[u8], value: &[u8]) -> Result<Vec<u8>, EditError> {
     if HeaderKind::from_name(name) == HeaderKind::ContentLength {
         return Err(EditError::ContentLength);
     }
-    if value.iter().any(|&b| b == b'\r' || b == b'\n') {
+    if memchr::memchr2(b'\r', b'\n', value).is_some() {
         return Err(EditError::InvalidValue);
     }
     let mut line = Vec::with_capacity(name.len() + value.len() + 4);
