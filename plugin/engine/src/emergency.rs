@@ -190,8 +190,7 @@ fn rewrite_for_route(
 
 /// The Request-URI a leg's trunk receives.
 fn target(leg: &Leg<'_>) -> String {
-    leg.outbound
-        .map_or_else(|| leg.hop.target.clone(), |o| o.request_target(leg.hop).uri)
+    leg.hop.request_uri(leg.outbound)
 }
 
 /// What the legs of one call share, worked out by the first leg that needs it.
@@ -513,9 +512,10 @@ struct KeptPart<'m> {
 
 /// The original body's parts, less any PIDF-LO (ours replaces it).
 fn kept_parts<'m>(msg: &Message<'m>) -> Vec<KeptPart<'m>> {
+    const PIDF: &[u8] = b"application/pidf+xml";
     let is_pidf = |ct: &[u8]| {
-        ct.get(..20)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"application/pidf+xml"))
+        ct.get(..PIDF.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(PIDF))
     };
     if msg.body().is_empty() {
         return Vec::new();

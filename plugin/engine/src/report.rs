@@ -45,10 +45,7 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
             id: r.id.to_owned(),
             kind: r.kind,
             trunk: r.first.trunk.clone(),
-            target: d
-                .outbound
-                .as_ref()
-                .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
+            target: r.first.request_uri(d.outbound.as_ref()),
             reason: r.reason,
             failover: r
                 .hops

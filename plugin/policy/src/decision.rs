@@ -127,6 +127,14 @@ impl Outbound<'_> {
     }
 }
 
+impl Hop {
+    /// The Request-URI this trunk receives for a call sent out as `outbound`; without an
+    /// outbound form (nothing to dial), the trunk's own URI.
+    pub fn request_uri(&self, outbound: Option<&Outbound<'_>>) -> String {
+        outbound.map_or_else(|| self.target.clone(), |o| o.request_target(self).uri)
+    }
+}
+
 /// Why a policy applies (site beats caller beats tenant global, as in Lync).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyReason<'p> {
@@ -415,10 +423,7 @@ impl Decision<'_> {
                     ") via ",
                     &r.first.trunk,
                     " ",
-                    &self
-                        .outbound
-                        .as_ref()
-                        .map_or_else(|| r.first.target.clone(), |o| o.request_target(r.first).uri),
+                    &r.first.request_uri(self.outbound.as_ref()),
                     " — ",
                     r.reason.as_str(),
                 ]
