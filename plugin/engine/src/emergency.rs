@@ -17,6 +17,8 @@
 //! the call still goes to the route's trunk with only the Request-URI and `Route` changed
 //! (or unchanged if even that fails), and `degraded` says why.
 
+use std::rc::Rc;
+
 use e911_location::{Location, Point, Shape, UsageRules, WriteError, write_pidf_lo};
 use e911_policy::{
     CallKind, Decision, Hop, LocationSource, Outbound, Peer, ProviderInfo, ProviderProfile,
@@ -61,9 +63,57 @@ impl Input<'_, '_> {
 
 /// The planned change, and the callback mapping to store if it is applied.
 struct Plan {
+    /// This leg's own edits and trace notes.
     ops: Vec<EditOp>,
-    elin: Option<(String, CallbackEntry)>,
     notes: Vec<String>,
+    /// The call's location edits, shared by every leg with the same provider profile
+    /// (not copied), and where they go among this leg's own: `(ops, notes)` indices.
+    location: Option<(Rc<LocationEdits>, usize, usize)>,
+    elin: Option<(String, CallbackEntry)>,
+}
+
+impl Plan {
+    fn new(ops: Vec<EditOp>) -> Self {
+        Self {
+            ops,
+            notes: Vec::new(),
+            location: None,
+            elin: None,
+        }
+    }
+
+    /// Every edit, in order.
+    fn ops(&self) -> impl Iterator<Item = &EditOp> + Clone {
+        let (shared, at) = match &self.location {
+            Some((edits, at, _)) => (&edits.ops[..], *at),
+            None => (&[][..], self.ops.len()),
+        };
+        let (before, after) = self.ops.split_at(at.min(self.ops.len()));
+        before.iter().chain(shared).chain(after)
+    }
+
+    /// The edits and notes as owned lists, for the verdict. The shared location edits are
+    /// moved out when this is their last holder (the first leg's plan, once the others
+    /// are rendered), copied otherwise.
+    fn into_parts(self) -> (Vec<EditOp>, Vec<String>) {
+        let Self {
+            mut ops,
+            mut notes,
+            location,
+            ..
+        } = self;
+        if let Some((shared, ops_at, notes_at)) = location {
+            let LocationEdits {
+                ops: shared_ops,
+                notes: shared_notes,
+            } = Rc::try_unwrap(shared).unwrap_or_else(|rc| (*rc).clone());
+            let ops_at = ops_at.min(ops.len());
+            let notes_at = notes_at.min(notes.len());
+            ops.splice(ops_at..ops_at, shared_ops);
+            notes.splice(notes_at..notes_at, shared_notes);
+        }
+        (ops, notes)
+    }
 }
 
 pub(crate) fn decide(input: &Input<'_, '_>, store: &mut dyn CallbackStore) -> Verdict {
@@ -117,11 +167,11 @@ fn legs<'a>(decision: &'a Decision<'a>, route: &'a RouteChoice<'a>) -> Vec<Leg<'
     own.chain(fallback).collect()
 }
 
-/// A leg rendered: the change, the bytes, the notes for the trace, why it was degraded.
+/// A leg rendered: the change with its notes for the trace, the bytes, why it was
+/// degraded.
 struct Rendered {
-    ops: Vec<EditOp>,
+    plan: Plan,
     output: Output,
-    notes: Vec<String>,
     degraded: Option<String>,
 }
 
@@ -139,25 +189,28 @@ fn rewrite_for_route(
     let Some((first, later)) = legs.split_first() else {
         return;
     };
-    let first = render(input, first, store, &mut call, None);
-    verdict.report.trace.extend(first.notes);
-    if let Some(why) = first.degraded {
-        verdict.degrade(why);
-    }
-    verdict.output = first.output;
-    verdict.edits = first.ops;
+    let first = render(
+        input,
+        first,
+        store,
+        &mut call,
+        None::<core::slice::Iter<'_, EditOp>>,
+    );
     // The first trunk's edits, when they rendered and parsed strictly: a later trunk's
     // message that differs only in where it goes needs only its start line parsed.
-    let checked = matches!(verdict.output, Output::Rewritten(_)).then_some(&verdict.edits[..]);
+    let checked = matches!(first.output, Output::Rewritten(_)).then(|| first.plan.ops());
+    let mut order = Vec::with_capacity(later.len());
     for leg in later {
+        let target = target(leg);
+        order.push([leg.hop.trunk.as_str(), " ", &target].concat());
         match input.failover {
             Failover::ByHost => {
-                let rendered = render(input, leg, store, &mut call, checked);
+                let rendered = render(input, leg, store, &mut call, checked.clone());
                 verdict.alternates.push(Attempt {
                     route: leg.route.id.to_owned(),
                     kind: leg.route.kind,
                     trunk: leg.hop.trunk.clone(),
-                    target: target(leg),
+                    target,
                     output: rendered.output,
                 });
             }
@@ -166,23 +219,31 @@ fn rewrite_for_route(
             // with ByHost.
             Failover::FirstTrunkOnly => {
                 if call.elin.is_none() && leg.hop.kind == TrunkKind::ElinGateway {
-                    render(input, leg, store, &mut call, checked);
+                    render(input, leg, store, &mut call, checked.clone());
                 }
             }
         }
     }
-    if !later.is_empty() {
-        let order: Vec<String> = later
-            .iter()
-            .map(|leg| [leg.hop.trunk.as_str(), " ", &target(leg)].concat())
-            .collect();
+    // Every leg is rendered: the first leg's plan is now the only holder of the call's
+    // location edits, and moves them into the verdict.
+    drop(checked);
+    let PerCall { elin, location } = call;
+    drop(location);
+    let (edits, notes) = first.plan.into_parts();
+    verdict.report.trace.extend(notes);
+    if let Some(why) = first.degraded {
+        verdict.degrade(why);
+    }
+    verdict.output = first.output;
+    verdict.edits = edits;
+    if !order.is_empty() {
         verdict.report.trace.push(format!(
             "if {} fails: {}",
             route.first.trunk,
             order.join(", then ")
         ));
     }
-    if let Some((number, entry)) = call.elin {
+    if let Some((number, entry)) = elin {
         verdict.report.elin = Some(number.clone());
         store.put(&number, entry);
     }
@@ -201,40 +262,44 @@ struct PerCall<'a> {
     /// The location edits (PIDF-LO, multipart body, Geolocation, the provider profile's
     /// additions) and their trace notes, the same for every SIP-trunk leg with the same
     /// profile: written once per call and profile.
-    location: Vec<(&'a ProviderProfile, LocationEdits)>,
+    location: Vec<(&'a ProviderProfile, Result<Rc<LocationEdits>, String>)>,
 }
 
-/// The location edits of a call and the notes they add to the trace, or why they could
-/// not be made.
-type LocationEdits = Result<(Vec<EditOp>, Vec<String>), String>;
+/// The location edits of a call and the notes they add to the trace.
+#[derive(Clone)]
+struct LocationEdits {
+    ops: Vec<EditOp>,
+    notes: Vec<String>,
+}
 
 /// The message for one leg: the whole rewrite, or (if it fails) the Request-URI and
 /// `Route` alone, or the message as received; never a refusal. `checked`: the first
 /// leg's edits, which rendered and parsed strictly ([`apply_checked_after`]).
-fn render<'a>(
+fn render<'a, 'c>(
     input: &Input<'_, '_>,
     leg: &Leg<'a>,
     store: &dyn CallbackStore,
     call: &mut PerCall<'a>,
-    checked: Option<&[EditOp]>,
+    checked: Option<impl Iterator<Item = &'c EditOp> + Clone>,
 ) -> Rendered {
-    let planned = plan(input, leg, store, call).and_then(|plan| {
+    let planned = plan(input, leg, store, call).and_then(|mut plan| {
         match checked {
-            Some(checked) => apply_checked_after(input.msg, &plan.ops, checked),
-            None => apply_checked(input.msg, &plan.ops),
+            Some(checked) => apply_checked_after(input.msg, plan.ops(), checked),
+            None => apply_checked(input.msg, plan.ops()),
         }
-        .map(|bytes| (plan, bytes))
+        .map(|bytes| {
+            if let (Some(chosen), None) = (plan.elin.take(), &call.elin) {
+                call.elin = Some(chosen);
+            }
+            (plan, bytes)
+        })
         .map_err(|err| format!("rewrite refused ({err})"))
     });
     let reason = match planned {
         Ok((plan, bytes)) => {
-            if let (Some(chosen), None) = (plan.elin, &call.elin) {
-                call.elin = Some(chosen);
-            }
             return Rendered {
-                ops: plan.ops,
+                plan,
                 output: Output::Rewritten(bytes),
-                notes: plan.notes,
                 degraded: None,
             };
         }
@@ -242,24 +307,23 @@ fn render<'a>(
     };
     // Never block: send the call to the trunk with nothing else changed (but never
     // forward an identity we were told not to believe).
-    let mut ops = route_ops(input, leg);
+    let mut ops = Vec::new();
+    route_ops(input, leg, &mut ops);
     if input.facts.strips_asserted_identity() {
         ops.extend(strip_asserted_identity(input.msg));
     }
     let trunk = &leg.hop.trunk;
     match apply_checked(input.msg, &ops) {
         Ok(bytes) if !ops.is_empty() => Rendered {
-            ops,
+            plan: Plan::new(ops),
             output: Output::Rewritten(bytes),
-            notes: Vec::new(),
             degraded: Some(format!(
                 "{reason}: forwarded to {trunk} with only the Request-URI/Route changed"
             )),
         },
         _ => Rendered {
-            ops: Vec::new(),
+            plan: Plan::new(Vec::new()),
             output: Output::Unchanged,
-            notes: Vec::new(),
             degraded: Some(format!("{reason}: forwarded unchanged towards {trunk}")),
         },
     }
@@ -272,13 +336,10 @@ fn plan<'a>(
     call: &mut PerCall<'a>,
 ) -> Result<Plan, String> {
     let hop = leg.hop;
-    let mut plan = Plan {
-        ops: route_ops(input, leg),
-        elin: None,
-        notes: Vec::new(),
-    };
+    let mut plan = Plan::new(Vec::with_capacity(8));
+    route_ops(input, leg, &mut plan.ops);
     if input.decision.kind == CallKind::Emergency {
-        plan.ops.extend(priority_ops(input.msg, "emergency"));
+        priority_ops(input.msg, "emergency", &mut plan.ops);
         plan.notes
             .push(match other_priority(input.msg, "emergency") {
                 Some(other) => format!("Priority: {other} replaced by Priority: emergency"),
@@ -293,18 +354,18 @@ fn plan<'a>(
     match hop.kind {
         TrunkKind::SipTrunk => {
             let profile = &hop.profile;
-            let (ops, notes) = match call.location.iter().find(|(p, _)| *p == profile) {
+            let shared = match call.location.iter().find(|(p, _)| *p == profile) {
                 Some((_, edits)) => edits.clone()?,
                 None => {
                     let mut notes = Vec::new();
-                    let edits = location_ops(input, profile, &mut notes).map(|ops| (ops, notes));
+                    let edits = location_ops(input, profile, &mut notes)
+                        .map(|ops| Rc::new(LocationEdits { ops, notes }));
                     call.location.push((profile, edits.clone()));
                     edits?
                 }
             };
-            plan.ops.extend(ops);
-            plan.notes.extend(notes);
-            plan.ops.extend(callback_number_ops(input, &mut plan.notes));
+            plan.location = Some((shared, plan.ops.len(), plan.notes.len()));
+            callback_number_ops(input, &mut plan.ops, &mut plan.notes);
         }
         TrunkKind::ElinGateway => {
             let elin = match &call.elin {
@@ -313,7 +374,7 @@ fn plan<'a>(
                     .ok_or("elin-gateway route, but the location has no ELIN")?,
             };
             let previous = store.get(elin);
-            plan.ops.extend(elin_ops(input, elin)?);
+            elin_ops(input, elin, &mut plan.ops)?;
             plan.notes.push(format!(
                 "ELIN {elin} replaces the caller ID; a callback maps to {} until the window closes",
                 input.caller().unwrap_or("(unknown)")
@@ -344,11 +405,11 @@ fn plan<'a>(
 
 /// The Request-URI the trunk receives (what was dialled after masks, or the route's own
 /// number) and the `Route` that leads to it, if any.
-fn route_ops(input: &Input<'_, '_>, leg: &Leg<'_>) -> Vec<EditOp> {
+fn route_ops(input: &Input<'_, '_>, leg: &Leg<'_>, ops: &mut Vec<EditOp>) {
     let Some(target) = leg.outbound.map(|o| o.request_target(leg.hop)) else {
-        return Vec::new();
+        return;
     };
-    let mut ops = vec![EditOp::SetRequestUri(target.uri)];
+    ops.push(EditOp::SetRequestUri(target.uri));
     if let Some(route) = target.route {
         // RFC 3261 §16.6 step 7: a proxy that adds a Route pushes it on top of the set.
         let position = fields(input.msg, HeaderKind::Route)
@@ -360,7 +421,6 @@ fn route_ops(input: &Input<'_, '_>, leg: &Leg<'_>) -> Vec<EditOp> {
             position,
         });
     }
-    ops
 }
 
 /// PIDF-LO in the body, named by `Geolocation` (RFC 6442 §4.1), routable (§4.2), with
@@ -546,32 +606,32 @@ fn kept_parts<'m>(msg: &Message<'m>) -> Vec<KeptPart<'m>> {
 /// RFC 3325: the callback number. A trusted caller without P-Asserted-Identity whose From
 /// is a telephone number gets it asserted, so the PSAP sees a number it can call back. An
 /// untrusted peer's From is never asserted: we would vouch for a claim we cannot check.
-fn callback_number_ops(input: &Input<'_, '_>, notes: &mut Vec<String>) -> Vec<EditOp> {
+fn callback_number_ops(input: &Input<'_, '_>, ops: &mut Vec<EditOp>, notes: &mut Vec<String>) {
     let msg = input.msg;
     if msg.has(HeaderKind::PAssertedIdentity) || input.facts.peer() != Peer::Enterprise {
-        return Vec::new();
+        return;
     }
     let Ok(from) = msg.from() else {
-        return Vec::new();
+        return;
     };
     let Ok(uri) = from.uri() else {
-        return Vec::new();
+        return;
     };
     let is_number = uri
         .user()
         .is_some_and(|u| u.first() == Some(&b'+') && u.len() > 1);
     if !is_number && uri.as_tel().is_none() {
         notes.push("no telephone number to assert as the callback number".to_owned());
-        return Vec::new();
+        return;
     }
     let value = ["<", &String::from_utf8_lossy(from.uri), ">"].concat();
     notes.push(["callback number asserted: P-Asserted-Identity: ", &value].concat());
-    vec![header("P-Asserted-Identity", value)]
+    ops.push(header("P-Asserted-Identity", value));
 }
 
 /// The ELIN in From (keeping display name and tag: the tag identifies the dialog,
 /// RFC 3261 §8.1.1.3) and as the only P-Asserted-Identity.
-fn elin_ops(input: &Input<'_, '_>, elin: &str) -> Result<Vec<EditOp>, String> {
+fn elin_ops(input: &Input<'_, '_>, elin: &str, ops: &mut Vec<EditOp>) -> Result<(), String> {
     let msg = input.msg;
     let host = input.caller().and_then(uri_host);
     let host = host.as_deref().unwrap_or(input.ctx.node);
@@ -590,15 +650,13 @@ fn elin_ops(input: &Input<'_, '_>, elin: &str) -> Result<Vec<EditOp>, String> {
     } else {
         format!(";{}", String::from_utf8_lossy(params))
     };
-    let mut ops = vec![EditOp::ReplaceHeader {
+    ops.push(EditOp::ReplaceHeader {
         field: from_field,
         value: format!("{display}<{uri}>{params}"),
-    }];
-    ops.extend(
-        fields(msg, HeaderKind::PAssertedIdentity).map(|field| EditOp::RemoveHeader { field }),
-    );
+    });
+    ops.extend(strip_asserted_identity(msg));
     ops.push(header("P-Asserted-Identity", format!("<{uri}>")));
-    Ok(ops)
+    Ok(())
 }
 
 /// RFC 3261 §25.1 `quoted-string`. The view gives the inside of the quotes with its

@@ -400,7 +400,7 @@ impl Engine {
         verdict.report.degraded = reading.degraded();
         let Some(target) = target else { return verdict };
         let mut ops = vec![EditOp::SetRequestUri(target.clone())];
-        ops.extend(priority_ops(msg, "psap-callback"));
+        priority_ops(msg, "psap-callback", &mut ops);
         if facts.strips_asserted_identity() {
             ops.extend(strip_asserted_identity(msg));
         }

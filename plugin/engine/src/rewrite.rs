@@ -58,7 +58,10 @@ pub enum EditOp {
 
 /// Renders `ops` against `msg`. An index that names no field, overlapping edits or an
 /// unsafe value are errors, never a silently different message.
-pub fn apply(msg: &Message<'_>, ops: &[EditOp]) -> Result<Vec<u8>, EditError> {
+pub fn apply<'o>(
+    msg: &Message<'_>,
+    ops: impl IntoIterator<Item = &'o EditOp>,
+) -> Result<Vec<u8>, EditError> {
     let mut edits = Edits::new(msg);
     let field = |i: &u32| msg.fields().get(*i as usize).ok_or(EditError::UnknownField);
     for op in ops {
@@ -110,7 +113,10 @@ impl fmt::Display for RewriteError {
 /// Renders `ops` against `msg` and checks that the result parses under strict syntax
 /// (without size limits of our own: a message that arrived over them is still sent on).
 /// Every message the engine rewrites goes through here.
-pub fn apply_checked(msg: &Message<'_>, ops: &[EditOp]) -> Result<Vec<u8>, RewriteError> {
+pub fn apply_checked<'o>(
+    msg: &Message<'_>,
+    ops: impl IntoIterator<Item = &'o EditOp>,
+) -> Result<Vec<u8>, RewriteError> {
     let bytes = apply(msg, ops).map_err(RewriteError::Edit)?;
     parse(&bytes, &STRICT_UNBOUNDED).map_err(RewriteError::NotStrict)?;
     Ok(bytes)
@@ -124,12 +130,12 @@ pub fn apply_checked(msg: &Message<'_>, ops: &[EditOp]) -> Result<Vec<u8>, Rewri
 /// line boundary, with a token for its name and no CR or LF in its value (edits refuse
 /// both), changes none of these, nor do the lengths under [`STRICT_UNBOUNDED`]. So only
 /// the start line is parsed again.
-pub fn apply_checked_after(
+pub fn apply_checked_after<'o, 'c>(
     msg: &Message<'_>,
-    ops: &[EditOp],
-    checked: &[EditOp],
+    ops: impl IntoIterator<Item = &'o EditOp> + Clone,
+    checked: impl IntoIterator<Item = &'c EditOp>,
 ) -> Result<Vec<u8>, RewriteError> {
-    if !differ_in_addressing_only(ops, checked) {
+    if !differ_in_addressing_only(ops.clone(), checked) {
         return apply_checked(msg, ops);
     }
     let bytes = apply(msg, ops).map_err(RewriteError::Edit)?;
@@ -144,15 +150,18 @@ pub fn apply_checked_after(
 /// Whether two edit lists are the same once the Request-URI each sets and the `Route`
 /// lines each inserts are left out: trunks differ in a `Route` value, and in whether they
 /// have one at all.
-fn differ_in_addressing_only(a: &[EditOp], b: &[EditOp]) -> bool {
+fn differ_in_addressing_only<'a, 'b>(
+    a: impl IntoIterator<Item = &'a EditOp>,
+    b: impl IntoIterator<Item = &'b EditOp>,
+) -> bool {
     let is_addressing = |op: &&EditOp| match op {
         EditOp::SetRequestUri(_) => true,
         EditOp::InsertHeader { name, .. } => name == "Route",
         _ => false,
     };
-    a.iter()
+    a.into_iter()
         .filter(|op| !is_addressing(op))
-        .eq(b.iter().filter(|op| !is_addressing(op)))
+        .eq(b.into_iter().filter(|op| !is_addressing(op)))
 }
 
 /// Indices of every field of `kind`, in wire order.
@@ -167,20 +176,20 @@ pub(crate) fn fields<'m>(msg: &'m Message<'_>, kind: HeaderKind) -> impl Iterato
 /// `Priority: <value>` (RFC 3261 §20.26): the first Priority field rewritten when it says
 /// something else, the others removed, one added when there is none. Nothing when the
 /// message already says exactly this.
-pub(crate) fn priority_ops(msg: &Message<'_>, value: &str) -> Vec<EditOp> {
+pub(crate) fn priority_ops(msg: &Message<'_>, value: &str, ops: &mut Vec<EditOp>) {
     let mut found = fields(msg, HeaderKind::Priority);
     let Some(first) = found.next() else {
-        return vec![EditOp::InsertHeader {
+        ops.push(EditOp::InsertHeader {
             name: "Priority".to_owned(),
             value: value.to_owned(),
             position: Position::End,
-        }];
+        });
+        return;
     };
     let same = msg
         .fields()
         .get(first as usize)
         .is_some_and(|f| msg.slice(f.value).eq_ignore_ascii_case(value.as_bytes()));
-    let mut ops = Vec::new();
     if !same {
         ops.push(EditOp::ReplaceHeader {
             field: first,
@@ -188,7 +197,6 @@ pub(crate) fn priority_ops(msg: &Message<'_>, value: &str) -> Vec<EditOp> {
         });
     }
     ops.extend(found.map(|field| EditOp::RemoveHeader { field }));
-    ops
 }
 
 /// The Priority the message carried, when it differs from `value` (for the audit).
@@ -200,10 +208,10 @@ pub(crate) fn other_priority(msg: &Message<'_>, value: &str) -> Option<String> {
 }
 
 /// Every P-Asserted-Identity removed (RFC 3325 §5: from outside the trust domain).
-pub(crate) fn strip_asserted_identity(msg: &Message<'_>) -> Vec<EditOp> {
-    fields(msg, HeaderKind::PAssertedIdentity)
-        .map(|field| EditOp::RemoveHeader { field })
-        .collect()
+pub(crate) fn strip_asserted_identity<'m>(
+    msg: &'m Message<'_>,
+) -> impl Iterator<Item = EditOp> + 'm {
+    fields(msg, HeaderKind::PAssertedIdentity).map(|field| EditOp::RemoveHeader { field })
 }
 
 #[cfg(test)]
@@ -267,7 +275,7 @@ mod tests {
                 value: value.to_owned(),
                 position: Position::Before(1),
             }));
-            ops.extend(priority_ops(&msg, "emergency"));
+            priority_ops(&msg, "emergency", &mut ops);
             ops
         };
         let first = leg("sip:911@esp.example.net", None);

@@ -105,24 +105,34 @@ impl Outbound<'_> {
     /// other trunk gets a number, and a URN with no number to stand for it stays a URN
     /// rather than become a real emergency number.
     pub fn request_target(&self, hop: &Hop) -> RequestTarget {
-        let number = |n: &str| RequestTarget {
-            uri: hop.uri_for(n),
-            route: hop.route_header.clone(),
+        let uri = self.uri_for(hop);
+        let route = if self.keeps_urn(hop) {
+            Some(hop.loose_route())
+        } else {
+            hop.route_header.clone()
         };
-        let urn = |u: &str| RequestTarget {
-            uri: u.to_owned(),
-            route: Some(hop.loose_route()),
-        };
+        RequestTarget { uri, route }
+    }
+
+    /// The Request-URI alone: the trace, the report and each leg's target need it, not
+    /// the `Route` value.
+    fn uri_for(&self, hop: &Hop) -> String {
         match self {
-            Self::Number(n) => number(n),
-            Self::Urn { urn: u, .. } if hop.service_urns == ServiceUrns::Keep => urn(u),
+            Self::Number(n) => hop.uri_for(n),
+            Self::Urn { urn, .. } if self.keeps_urn(hop) => urn.clone(),
             Self::Urn {
                 number: Some(n), ..
-            } => number(n),
-            Self::Urn {
-                urn: u,
-                number: None,
-            } => urn(u),
+            } => hop.uri_for(n),
+            Self::Urn { urn, number: None } => urn.clone(),
+        }
+    }
+
+    /// Whether `hop` receives the service URN itself (with a loose route to the trunk):
+    /// a trunk that keeps URNs, or a URN with no number to stand for it.
+    fn keeps_urn(&self, hop: &Hop) -> bool {
+        match self {
+            Self::Number(_) => false,
+            Self::Urn { number, .. } => hop.service_urns == ServiceUrns::Keep || number.is_none(),
         }
     }
 }
@@ -131,7 +141,7 @@ impl Hop {
     /// The Request-URI this trunk receives for a call sent out as `outbound`; without an
     /// outbound form (nothing to dial), the trunk's own URI.
     pub fn request_uri(&self, outbound: Option<&Outbound<'_>>) -> String {
-        outbound.map_or_else(|| self.target.clone(), |o| o.request_target(self).uri)
+        outbound.map_or_else(|| self.target.clone(), |o| o.uri_for(self))
     }
 }
 
