@@ -19,7 +19,9 @@
 
 use std::rc::Rc;
 
-use e911_location::{Location, Point, Shape, UsageRules, WriteError, write_pidf_lo};
+use e911_location::{
+    CivicAddress, Location, LocationRef, Method, Shape, UsageRules, WriteError, write_pidf_lo,
+};
 use e911_policy::{
     CallKind, Decision, Hop, LocationSource, Outbound, Peer, ProviderInfo, ProviderProfile,
     RouteChoice, RouteKind, TrunkKind, TrustedFacts,
@@ -436,7 +438,7 @@ fn location_ops(
     let mut ops = provider::header_ops(input, profile, &token, notes);
     let location = chosen_location(input);
     let pidf = match &location {
-        Some(location) => Some(write_pidf(input, profile, location, notes)?),
+        Some(location) => Some(write_pidf(input, profile, location.as_ref(), notes)?),
         None => {
             notes.push("no location to insert".to_owned());
             None
@@ -499,31 +501,57 @@ fn location_ops(
     Ok(ops)
 }
 
-fn chosen_location(input: &Input<'_, '_>) -> Option<Location> {
+/// The location the PIDF-LO carries: the client's own, or the chosen ERL's address with
+/// this call's timestamp, method and usage rules. The ERL's address is borrowed from the
+/// bundle, not copied.
+enum Chosen<'a> {
+    Client(&'a Location),
+    Erl {
+        civic: &'a CivicAddress,
+        shape: Option<Shape>,
+        method: Option<&'a Method>,
+        timestamp: String,
+        usage_rules: UsageRules,
+    },
+}
+
+impl Chosen<'_> {
+    fn as_ref(&self) -> LocationRef<'_> {
+        match self {
+            Self::Client(location) => location.as_ref(),
+            Self::Erl {
+                civic,
+                shape,
+                method,
+                timestamp,
+                usage_rules,
+            } => LocationRef {
+                civic: Some(civic),
+                shape: shape.as_ref(),
+                method: *method,
+                timestamp: Some(timestamp),
+                usage_rules,
+            },
+        }
+    }
+}
+
+fn chosen_location<'a>(input: &Input<'a, '_>) -> Option<Chosen<'a>> {
     let choice = input.decision.location.as_ref()?;
     match choice.source {
-        LocationSource::Client => input.client.pidf()?.preferred().map(|f| f.location.clone()),
+        LocationSource::Client => {
+            let found = input.client.pidf()?.preferred()?;
+            Some(Chosen::Client(&found.location))
+        }
         LocationSource::Network | LocationSource::Static | LocationSource::ClientElin => {
             let erl = choice.erl?;
-            let mut location = Location::from_civic(erl.civic.clone())
-                .with_usage_rules(UsageRules::retransmission_allowed())
-                .with_timestamp(crate::time::rfc3339(input.ctx.now));
-            if let Some(Point {
-                latitude,
-                longitude,
-                altitude,
-            }) = erl.point
-            {
-                location = location.with_shape(Shape::Point(Point {
-                    latitude,
-                    longitude,
-                    altitude,
-                }));
-            }
-            if let Some(method) = &choice.method {
-                location = location.with_method(method.clone());
-            }
-            Some(location)
+            Some(Chosen::Erl {
+                civic: &erl.civic,
+                shape: erl.point.map(Shape::Point),
+                method: choice.method.as_ref(),
+                timestamp: crate::time::rfc3339(input.ctx.now),
+                usage_rules: UsageRules::retransmission_allowed(),
+            })
         }
     }
 }
@@ -533,7 +561,7 @@ fn chosen_location(input: &Input<'_, '_>) -> Option<Location> {
 fn write_pidf(
     input: &Input<'_, '_>,
     profile: &ProviderProfile,
-    location: &Location,
+    location: LocationRef<'_>,
     notes: &mut Vec<String>,
 ) -> Result<String, String> {
     let caller = input.caller().map(strip_uri_params);

@@ -35,7 +35,7 @@ pub mod pidf;
 pub use civic::{CivicAddress, CivicElement};
 pub use error::{ReadError, WriteError};
 pub use geodetic::{Circle, OtherShape, Point, Shape, ShapeError};
-pub use model::{Location, Method, Placement, UsageRules};
+pub use model::{Location, LocationRef, Method, Placement, UsageRules};
 pub use pidf::{
     FoundLocation, MsftExtension, Origin, PidfLo, WriteOptions, read_pidf_lo, write_pidf_lo,
 };

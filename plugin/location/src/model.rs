@@ -85,7 +85,49 @@ impl Location {
     /// True when there is something to dispatch to: a civic element or a
     /// shape.
     pub fn has_position(&self) -> bool {
-        self.civic.as_ref().is_some_and(|c| !c.is_empty()) || self.shape.is_some()
+        self.as_ref().has_position()
+    }
+
+    /// The parts the writer reads, borrowed.
+    pub fn as_ref(&self) -> LocationRef<'_> {
+        LocationRef {
+            civic: self.civic.as_ref(),
+            shape: self.shape.as_ref(),
+            method: self.method.as_ref(),
+            timestamp: self.timestamp.as_deref(),
+            usage_rules: &self.usage_rules,
+        }
+    }
+}
+
+/// What [`crate::write_pidf_lo`] writes of a [`Location`], borrowed: a location
+/// assembled for one call (a stored ERL's address, a timestamp of now) is written
+/// without copying the address into a `Location` first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LocationRef<'a> {
+    /// RFC 5139 civic address.
+    pub civic: Option<&'a CivicAddress>,
+    /// RFC 5491 geodetic shape in WGS 84.
+    pub shape: Option<&'a Shape>,
+    /// How the location was determined (RFC 4119 §2.2.3).
+    pub method: Option<&'a Method>,
+    /// When the location was determined, RFC 3339.
+    pub timestamp: Option<&'a str>,
+    /// The Rule Maker's usage rules (RFC 4119 §2.2.2).
+    pub usage_rules: &'a UsageRules,
+}
+
+impl<'a> From<&'a Location> for LocationRef<'a> {
+    fn from(location: &'a Location) -> Self {
+        location.as_ref()
+    }
+}
+
+impl LocationRef<'_> {
+    /// True when there is something to dispatch to: a civic element or a
+    /// shape.
+    pub fn has_position(&self) -> bool {
+        self.civic.is_some_and(|c| !c.is_empty()) || self.shape.is_some()
     }
 }
 

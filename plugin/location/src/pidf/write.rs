@@ -15,7 +15,7 @@ use super::ns;
 use crate::civic::{CivicAddress, CivicElement};
 use crate::error::WriteError;
 use crate::geodetic::{SRS_2D, SRS_3D, Shape, ShapeError, UOM_METRE};
-use crate::model::{Location, Placement};
+use crate::model::{LocationRef, Placement};
 /// Who the document is about and where in it the location goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteOptions {
@@ -100,9 +100,12 @@ impl WriteOptions {
 /// entity or device id, a country that is not two letters, a bad `xml:lang`,
 /// a timestamp that is not RFC 3339, a shape out of range or other than
 /// Point and Circle, or a location with nothing in it. `provided_by` and
-/// `elins` are not written (see [`Location`]).
-pub fn write_pidf_lo(location: &Location, options: &WriteOptions) -> Result<String, WriteError> {
-    let plan = Plan::new(location, options)?;
+/// `elins` are not written (see [`crate::Location`]).
+pub fn write_pidf_lo<'a>(
+    location: impl Into<LocationRef<'a>>,
+    options: &WriteOptions,
+) -> Result<String, WriteError> {
+    let plan = Plan::new(location.into(), options)?;
     let mut doc = Doc::with_capacity(plan.size_hint());
     doc.raw(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     write_presence(&mut doc, &plan)?;
@@ -112,7 +115,7 @@ pub fn write_pidf_lo(location: &Location, options: &WriteOptions) -> Result<Stri
 
 /// Everything checked and cleaned, ready to write.
 struct Plan<'a> {
-    location: &'a Location,
+    location: LocationRef<'a>,
     entity: &'a str,
     placement: Placement,
     id: Cow<'a, str>,
@@ -133,7 +136,7 @@ struct Civic<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(location: &'a Location, options: &'a WriteOptions) -> Result<Self, WriteError> {
+    fn new(location: LocationRef<'a>, options: &'a WriteOptions) -> Result<Self, WriteError> {
         if !location.has_position() {
             return Err(WriteError::EmptyLocation);
         }
@@ -144,8 +147,8 @@ impl<'a> Plan<'a> {
         if let Some(id) = device_id.filter(|id| !is_uri(id)) {
             return Err(WriteError::DeviceId(id.to_owned()));
         }
-        check_shape(location.shape.as_ref())?;
-        let rules = &location.usage_rules;
+        check_shape(location.shape)?;
+        let rules = location.usage_rules;
         if let Some(r) = rules.external_ruleset.as_deref().filter(|r| !is_uri(r)) {
             return Err(WriteError::Ruleset(r.to_owned()));
         }
@@ -176,8 +179,8 @@ impl<'a> Plan<'a> {
                 .map_or(Cow::Borrowed(DEFAULT_ID), to_ncname),
             device_id: device_id.filter(|_| placement != Placement::Person),
             msft_extension,
-            civic: location.civic.as_ref().map(plan_civic).transpose()?,
-            timestamp: timestamp("timestamp", location.timestamp.as_deref())?,
+            civic: location.civic.map(plan_civic).transpose()?,
+            timestamp: timestamp("timestamp", location.timestamp)?,
             retention_expiry: timestamp("retention-expiry", rules.retention_expiry.as_deref())?,
         })
     }
@@ -191,7 +194,7 @@ impl<'a> Plan<'a> {
     /// skeleton (declaration, namespaces, containers, usage rules) is under
     /// 1 KiB, a civic element adds its value and about 40 bytes of markup.
     fn size_hint(&self) -> usize {
-        let rules = &self.location.usage_rules;
+        let rules = self.location.usage_rules;
         let civic = self
             .civic
             .as_ref()
@@ -282,7 +285,7 @@ fn write_presence(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
     if plan.msft_extension.is_some() {
         doc.constant_attr("xmlns:ms", ns::MSFT_E911);
     }
-    if let Some(shape) = &plan.location.shape {
+    if let Some(shape) = plan.location.shape {
         doc.constant_attr("xmlns:gml", ns::GML);
         if matches!(shape, Shape::Circle(_)) {
             doc.constant_attr("xmlns:gs", ns::GEO_SHAPE);
@@ -360,12 +363,12 @@ fn write_geopriv(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
     if let Some(civic) = &plan.civic {
         write_civic(doc, civic);
     }
-    if let Some(shape) = &plan.location.shape {
+    if let Some(shape) = plan.location.shape {
         write_shape(doc, shape)?;
     }
     doc.end("gp:location-info");
     write_usage_rules(doc, plan);
-    if let Some(method) = &plan.location.method {
+    if let Some(method) = plan.location.method {
         doc.token("gp:method", method.as_str());
     }
     doc.end("gp:geopriv");
@@ -431,7 +434,7 @@ fn write_shape(doc: &mut Doc, shape: &Shape) -> Result<(), WriteError> {
 
 /// RFC 4119 §2.2.2, in the basicPolicy schema's order.
 fn write_usage_rules(doc: &mut Doc, plan: &Plan<'_>) {
-    let rules = &plan.location.usage_rules;
+    let rules = plan.location.usage_rules;
     doc.start("gp:usage-rules");
     let allowed = if rules.retransmission_allowed {
         "true"

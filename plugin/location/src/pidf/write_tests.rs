@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::geodetic::{Circle, OtherShape, Point};
-use crate::model::{Method, UsageRules};
+use crate::model::{Location, Method, UsageRules};
 
 fn civic() -> CivicAddress {
     CivicAddress::new()
