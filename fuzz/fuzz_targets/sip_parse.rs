@@ -4,7 +4,10 @@
 //!   "untouched bytes stay identical" rule, ARCHITECTURE.md), and `rendered_len` says so;
 //! - what it renders parses again, to the same start line, fields and body;
 //! - after a body edit, the rendering parses and its Content-Length is the body's length
-//!   (only the body edit touches Content-Length).
+//!   (only the body edit touches Content-Length);
+//! - edits of every kind the engine makes, checked as it checks them
+//!   (`Edits::render_checked`: over a strictly parsed message, only the start line is
+//!   parsed again), agree with a full strict parse of the rendering.
 #![no_main]
 
 use e911_sip::{Leniency, Limits, Message, parse};
@@ -57,5 +60,33 @@ fn check(data: &[u8], msg: &Message<'_>, limits: &Limits) {
             .unwrap_or_else(|e| panic!("a body edit renders what does not parse: {e}"));
         assert_eq!(edited.body(), b"fuzz\r\n");
         assert_eq!(edited.content_length(), Some(6));
+    }
+
+    let mut edits = e911_sip::Edits::new(msg);
+    let fields = msg.fields();
+    if let Some(first) = fields.first() {
+        let _ = edits.insert_before(first, "Route", "<sip:esp.example.net;lr>");
+    }
+    if let Some(last) = fields.last() {
+        let _ = edits.replace_value(last, "replaced");
+        let _ = edits.insert_after(last, "Geolocation", "<cid:loc@example.net>");
+    }
+    if let Some(middle) = fields.get(fields.len() / 2) {
+        let _ = edits.remove(middle);
+    }
+    let _ = edits.push_header("Priority", "emergency");
+    let _ = edits.set_request_uri("sip:911@esp.example.net;transport=tcp");
+    let _ = edits.set_body(
+        b"multipart/mixed;boundary=b",
+        b"--b\r\n\r\nx\r\n--b--\r\n".to_vec(),
+    );
+    let full = parse(&edits.render(), &Limits::STRICT_UNBOUNDED).map(drop);
+    assert_eq!(edits.render_checked().map(drop), full);
+    if msg.parsed_strictly() {
+        assert_eq!(
+            full,
+            Ok(()),
+            "edits of a strict message must render a strict one"
+        );
     }
 }

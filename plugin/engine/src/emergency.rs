@@ -35,8 +35,7 @@ use crate::facts::{SipFacts, uri_host};
 use crate::provider::{self, DATA_PART_DISPOSITION};
 use crate::report::{self, base_report};
 use crate::rewrite::{
-    EditOp, Position, apply_checked, apply_checked_after, fields, other_priority, priority_ops,
-    strip_asserted_identity,
+    EditOp, Position, apply_checked, fields, other_priority, priority_ops, strip_asserted_identity,
 };
 use crate::verdict::{Attempt, Output, Verdict};
 
@@ -191,23 +190,14 @@ fn rewrite_for_route(
     let Some((first, later)) = legs.split_first() else {
         return;
     };
-    let first = render(
-        input,
-        first,
-        store,
-        &mut call,
-        None::<core::slice::Iter<'_, EditOp>>,
-    );
-    // The first trunk's edits, when they rendered and parsed strictly: a later trunk's
-    // message that differs only in where it goes needs only its start line parsed.
-    let checked = matches!(first.output, Output::Rewritten(_)).then(|| first.plan.ops());
+    let first = render(input, first, store, &mut call);
     let mut order = Vec::with_capacity(later.len());
     for leg in later {
         let target = target(leg);
         order.push([leg.hop.trunk.as_str(), " ", &target].concat());
         match input.failover {
             Failover::ByHost => {
-                let rendered = render(input, leg, store, &mut call, checked.clone());
+                let rendered = render(input, leg, store, &mut call);
                 verdict.alternates.push(Attempt {
                     route: leg.route.id.to_owned(),
                     kind: leg.route.kind,
@@ -221,14 +211,13 @@ fn rewrite_for_route(
             // with ByHost.
             Failover::FirstTrunkOnly => {
                 if call.elin.is_none() && leg.hop.kind == TrunkKind::ElinGateway {
-                    render(input, leg, store, &mut call, checked.clone());
+                    render(input, leg, store, &mut call);
                 }
             }
         }
     }
     // Every leg is rendered: the first leg's plan is now the only holder of the call's
     // location edits, and moves them into the verdict.
-    drop(checked);
     let PerCall { elin, location } = call;
     drop(location);
     let (edits, notes) = first.plan.into_parts();
@@ -275,27 +264,22 @@ struct LocationEdits {
 }
 
 /// The message for one leg: the whole rewrite, or (if it fails) the Request-URI and
-/// `Route` alone, or the message as received; never a refusal. `checked`: the first
-/// leg's edits, which rendered and parsed strictly ([`apply_checked_after`]).
-fn render<'a, 'c>(
+/// `Route` alone, or the message as received; never a refusal.
+fn render<'a>(
     input: &Input<'_, '_>,
     leg: &Leg<'a>,
     store: &dyn CallbackStore,
     call: &mut PerCall<'a>,
-    checked: Option<impl Iterator<Item = &'c EditOp> + Clone>,
 ) -> Rendered {
     let planned = plan(input, leg, store, call).and_then(|mut plan| {
-        match checked {
-            Some(checked) => apply_checked_after(input.msg, plan.ops(), checked),
-            None => apply_checked(input.msg, plan.ops()),
-        }
-        .map(|bytes| {
-            if let (Some(chosen), None) = (plan.elin.take(), &call.elin) {
-                call.elin = Some(chosen);
-            }
-            (plan, bytes)
-        })
-        .map_err(|err| format!("rewrite refused ({err})"))
+        apply_checked(input.msg, plan.ops())
+            .map(|bytes| {
+                if let (Some(chosen), None) = (plan.elin.take(), &call.elin) {
+                    call.elin = Some(chosen);
+                }
+                (plan, bytes)
+            })
+            .map_err(|err| format!("rewrite refused ({err})"))
     });
     let reason = match planned {
         Ok((plan, bytes)) => {

@@ -71,12 +71,7 @@ pub(crate) const STRICT: Limits = Limits::DEFAULT;
 /// Strict syntax and no size limit of its own: how the engine parses what the lenient
 /// reader rebuilt (a 911 with 300 header fields is still a 911; the host bounds the
 /// message), and how it checks every message it rewrites.
-pub const STRICT_UNBOUNDED: Limits = Limits {
-    max_message_bytes: u32::MAX,
-    max_header_bytes: u32::MAX,
-    max_headers: u32::MAX,
-    leniency: Leniency::STRICT,
-};
+pub const STRICT_UNBOUNDED: Limits = Limits::STRICT_UNBOUNDED;
 
 /// How an INVITE was read.
 #[derive(Debug, Clone, Copy)]

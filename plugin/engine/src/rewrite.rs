@@ -7,9 +7,7 @@
 
 use core::fmt;
 
-use e911_sip::{EditError, Edits, HeaderKind, Message, ParseError, check_start_line, parse};
-
-use crate::engine::STRICT_UNBOUNDED;
+use e911_sip::{EditError, Edits, HeaderKind, Message, ParseError};
 
 /// Where a new header line goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +60,14 @@ pub fn apply<'o>(
     msg: &Message<'_>,
     ops: impl IntoIterator<Item = &'o EditOp>,
 ) -> Result<Vec<u8>, EditError> {
+    edits(msg, ops).map(|edits| edits.render())
+}
+
+/// `ops` as an edit list against `msg`.
+fn edits<'m, 'a, 'o: 'm>(
+    msg: &'m Message<'a>,
+    ops: impl IntoIterator<Item = &'o EditOp>,
+) -> Result<Edits<'m, 'a>, EditError> {
     let mut edits = Edits::new(msg);
     let field = |i: &u32| msg.fields().get(*i as usize).ok_or(EditError::UnknownField);
     for op in ops {
@@ -88,7 +94,7 @@ pub fn apply<'o>(
             }
         }
     }
-    Ok(edits.render())
+    Ok(edits)
 }
 
 /// Why a planned rewrite was not sent.
@@ -111,57 +117,16 @@ impl fmt::Display for RewriteError {
 }
 
 /// Renders `ops` against `msg` and checks that the result parses under strict syntax
-/// (without size limits of our own: a message that arrived over them is still sent on).
-/// Every message the engine rewrites goes through here.
+/// (without size limits of our own: a message that arrived over them is still sent on;
+/// [`Edits::render_checked`]). Every message the engine rewrites goes through here.
 pub fn apply_checked<'o>(
     msg: &Message<'_>,
     ops: impl IntoIterator<Item = &'o EditOp>,
 ) -> Result<Vec<u8>, RewriteError> {
-    let bytes = apply(msg, ops).map_err(RewriteError::Edit)?;
-    parse(&bytes, &STRICT_UNBOUNDED).map_err(RewriteError::NotStrict)?;
-    Ok(bytes)
-}
-
-/// [`apply_checked`] for a later trunk's message, given `checked`: edits of the same
-/// message that rendered and parsed strictly (the first trunk's). When the two lists
-/// differ only in the Request-URI and in the `Route` lines they insert, the new message
-/// frames exactly as the checked one did. [`parse`] checks the start line, each header
-/// line's name, colon and line ends, and Content-Length; a `Route` line inserted at a
-/// line boundary, with a token for its name and no CR or LF in its value (edits refuse
-/// both), changes none of these, nor do the lengths under [`STRICT_UNBOUNDED`]. So only
-/// the start line is parsed again.
-pub fn apply_checked_after<'o, 'c>(
-    msg: &Message<'_>,
-    ops: impl IntoIterator<Item = &'o EditOp> + Clone,
-    checked: impl IntoIterator<Item = &'c EditOp>,
-) -> Result<Vec<u8>, RewriteError> {
-    if !differ_in_addressing_only(ops.clone(), checked) {
-        return apply_checked(msg, ops);
-    }
-    let bytes = apply(msg, ops).map_err(RewriteError::Edit)?;
-    check_start_line(&bytes, &STRICT_UNBOUNDED).map_err(RewriteError::NotStrict)?;
-    debug_assert!(
-        parse(&bytes, &STRICT_UNBOUNDED).is_ok(),
-        "a later leg's message must parse whenever its start line does"
-    );
-    Ok(bytes)
-}
-
-/// Whether two edit lists are the same once the Request-URI each sets and the `Route`
-/// lines each inserts are left out: trunks differ in a `Route` value, and in whether they
-/// have one at all.
-fn differ_in_addressing_only<'a, 'b>(
-    a: impl IntoIterator<Item = &'a EditOp>,
-    b: impl IntoIterator<Item = &'b EditOp>,
-) -> bool {
-    let is_addressing = |op: &&EditOp| match op {
-        EditOp::SetRequestUri(_) => true,
-        EditOp::InsertHeader { name, .. } => name == "Route",
-        _ => false,
-    };
-    a.into_iter()
-        .filter(|op| !is_addressing(op))
-        .eq(b.into_iter().filter(|op| !is_addressing(op)))
+    edits(msg, ops)
+        .map_err(RewriteError::Edit)?
+        .render_checked()
+        .map_err(RewriteError::NotStrict)
 }
 
 /// Indices of every field of `kind`, in wire order.
@@ -263,84 +228,6 @@ mod tests {
             out.contains("Content-Length: 2\r\n") && out.ends_with("\r\n\r\nhi"),
             "{out}"
         );
-    }
-
-    #[test]
-    fn a_later_leg_checked_by_its_start_line_agrees_with_a_full_parse() {
-        let msg = parse(MSG, &Limits::DEFAULT).unwrap();
-        let leg = |uri: &str, route: Option<&str>| {
-            let mut ops = vec![EditOp::SetRequestUri(uri.to_owned())];
-            ops.extend(route.map(|value| EditOp::InsertHeader {
-                name: "Route".to_owned(),
-                value: value.to_owned(),
-                position: Position::Before(1),
-            }));
-            priority_ops(&msg, "emergency", &mut ops);
-            ops
-        };
-        let first = leg("sip:911@esp.example.net", None);
-        apply_checked(&msg, &first).unwrap();
-        let uris = [
-            "sip:911@esp-backup.example.net;transport=tcp",
-            "tel:911",
-            "urn:service:sos",
-            "sip:911@[2001:db8::1]",
-            "sip:%zz@h",
-            "sip:",
-            "x",
-            "*",
-        ];
-        let routes = [
-            None,
-            Some("<sip:edge2.example.net;lr>"),
-            Some(""),
-            Some("  "),
-            Some("<sip:a;lr>, <sip:b;lr>"),
-            Some("<sip:x>;p=\"q;r\""),
-            Some("\u{1}"),
-        ];
-        let mut outcomes = Vec::new();
-        for uri in uris {
-            for route in routes {
-                let later = leg(uri, route);
-                let full = apply_checked(&msg, &later);
-                assert_eq!(
-                    apply_checked_after(&msg, &later, &first),
-                    full,
-                    "{uri} {route:?}"
-                );
-                outcomes.push(full.map(drop));
-            }
-        }
-        // Beyond agreeing, the ordinary cases are sent.
-        assert!(outcomes.contains(&Ok(())));
-    }
-
-    #[test]
-    fn other_differences_between_legs_are_not_addressing() {
-        let route = |value: &str| EditOp::InsertHeader {
-            name: "Route".to_owned(),
-            value: value.to_owned(),
-            position: Position::End,
-        };
-        let priority = |value: &str| EditOp::InsertHeader {
-            name: "Priority".to_owned(),
-            value: value.to_owned(),
-            position: Position::End,
-        };
-        let uri = |value: &str| EditOp::SetRequestUri(value.to_owned());
-        assert!(differ_in_addressing_only(
-            &[uri("a"), priority("emergency")],
-            &[uri("b"), route("<sip:x;lr>"), priority("emergency")]
-        ));
-        assert!(!differ_in_addressing_only(
-            &[uri("a"), priority("emergency")],
-            &[uri("a"), priority("urgent")]
-        ));
-        assert!(!differ_in_addressing_only(
-            &[uri("a"), priority("emergency")],
-            &[uri("a")]
-        ));
     }
 
     #[test]

@@ -39,6 +39,15 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Strict syntax and no size limit: how a message we wrote is checked (the limits
+    /// bound what we accept, not what an edit adds).
+    pub const STRICT_UNBOUNDED: Self = Self {
+        max_message_bytes: u32::MAX,
+        max_header_bytes: u32::MAX,
+        max_headers: u32::MAX,
+        leniency: Leniency::STRICT,
+    };
+
     /// 64 KiB messages, 16 KiB header sections, 256 header fields, strict syntax.
     pub const DEFAULT: Self = Self {
         max_message_bytes: MAX_MESSAGE_BYTES,
@@ -95,6 +104,15 @@ pub struct Leniency {
 }
 
 impl Leniency {
+    /// Whether [`crate::parse`] under this leniency accepts only RFC 3261 syntax (the
+    /// stream-only [`Leniency::assume_empty_body_on_stream`] does not reach it).
+    pub(crate) const fn parses_strictly(&self) -> bool {
+        !(self.allow_lf_only_line_ends
+            || self.allow_extra_start_line_spaces
+            || self.allow_short_body
+            || self.allow_missing_blank_line)
+    }
+
     /// Nothing tolerated: RFC 3261 syntax only.
     pub const STRICT: Self = Self {
         allow_lf_only_line_ends: false,

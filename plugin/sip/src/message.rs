@@ -49,6 +49,8 @@ pub struct Message<'a> {
     header_end: u32,
     body: Span,
     content_length: Option<u32>,
+    /// Parsed under a leniency that tolerates nothing (see [`Message::parsed_strictly`]).
+    strict: bool,
 }
 
 impl<'a> Message<'a> {
@@ -59,6 +61,7 @@ impl<'a> Message<'a> {
         header_end: usize,
         body: Span,
         content_length: Option<u32>,
+        strict: bool,
     ) -> Self {
         Self {
             buf,
@@ -67,7 +70,14 @@ impl<'a> Message<'a> {
             header_end: crate::span::to_u32(header_end),
             body,
             content_length,
+            strict,
         }
+    }
+
+    /// Whether the parser accepted this message with no leniency: its start line, header
+    /// lines, blank line and Content-Length are RFC 3261 syntax as written.
+    pub fn parsed_strictly(&self) -> bool {
+        self.strict
     }
 
     /// The message bytes: start line through the end of the body, without any

@@ -49,6 +49,7 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseErr
         section.header_end,
         Span::new(body_start, end),
         content_length,
+        limits.leniency.parses_strictly(),
     ))
 }
 

@@ -473,7 +473,10 @@ fn gen_message(rng: &mut Rng) -> (Vec<u8>, Limits) {
 fn gen_edit(rng: &mut Rng, m: &Message<'_>, e: &mut Edits<'_, '_>, ops: &mut Vec<RefOp>) {
     let n = m.fields().len();
     let name = rng.pick(&["X-New", "Geolocation", "Route"]);
-    let value = rng.pick(VALUES).replace("\r\n", " ").into_bytes();
+    let value = rng
+        .pick(&[VALUES, &["  ", "\u{1}", "\u{7f}é"]].concat())
+        .replace("\r\n", " ")
+        .into_bytes();
     let i = if n == 0 { 0 } else { rng.below(n) };
     let f = m.fields().get(i).copied();
     let (res, op) = match (rng.below(7), f) {
@@ -488,10 +491,18 @@ fn gen_edit(rng: &mut Rng, m: &Message<'_>, e: &mut Edits<'_, '_>, ops: &mut Vec
         ),
         (3, Some(f)) => (e.replace_value(&f, &value), RefOp::Replace(i, value)),
         (4, Some(f)) => (e.remove(&f), RefOp::Remove(i)),
-        (5, _) => (
-            e.set_request_uri("sip:+13165550100@trunk"),
-            RefOp::Uri(b"sip:+13165550100@trunk".to_vec()),
-        ),
+        (5, _) => {
+            let uri = rng.pick(&[
+                "sip:+13165550100@trunk",
+                "tel:911",
+                "urn:service:sos",
+                "sip:911@[2001:db8::1]",
+                "sip:%zz@h",
+                "x",
+                "*",
+            ]);
+            (e.set_request_uri(uri), RefOp::Uri(uri.as_bytes().to_vec()))
+        }
         _ => {
             let body = [&b""[..], b"--b\r\n\r\nx\r\n--b--\r\n", b"\x00\x01"][rng.below(3)].to_vec();
             (
@@ -509,6 +520,7 @@ fn gen_edit(rng: &mut Rng, m: &Message<'_>, e: &mut Edits<'_, '_>, ops: &mut Vec
 fn render_matches_the_reference_on_generated_cases() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut checked = 0;
+    let mut strict_renders = 0;
     for case in 0..3000 {
         let (buf, limits) = gen_message(&mut rng);
         let m =
@@ -531,6 +543,11 @@ fn render_matches_the_reference_on_generated_cases() {
             text(&buf)
         );
         assert_eq!(out.len(), e.rendered_len());
+        // The checked render agrees with a full strict parse of what it rendered, and
+        // over a strictly parsed message parses only the start line again.
+        let full = parse(&out, &Limits::STRICT_UNBOUNDED).map(drop);
+        assert_eq!(e.render_checked().map(drop), full, "case {case}: {ops:?}");
+        strict_renders += usize::from(m.parsed_strictly() && full.is_ok());
         if ops.iter().any(|o| matches!(o, RefOp::Body(..))) {
             let again = parse(&out, &limits)
                 .unwrap_or_else(|e| panic!("case {case}: {e} in {:?}", text(&out)));
@@ -544,4 +561,8 @@ fn render_matches_the_reference_on_generated_cases() {
         }
     }
     assert!(checked > 300, "only {checked} body edits were generated");
+    assert!(
+        strict_renders > 1500,
+        "only {strict_renders} strict renders"
+    );
 }
