@@ -66,30 +66,48 @@ enum Rank {
     Body,
 }
 
-/// One edit: replace `span` of the original with `bytes` (a new body is borrowed from the
-/// caller where it can be: it is the largest edit, and the render copies it anyway).
+/// One edit: replace `span` of the original with `bytes`.
 #[derive(Clone, Debug)]
 struct Op<'m> {
     span: Span,
     rank: Rank,
     seq: u32,
-    bytes: Cow<'m, [u8]>,
+    bytes: Bytes<'m>,
+}
+
+/// What an edit puts in place of its span.
+#[derive(Clone, Debug)]
+enum Bytes<'m> {
+    /// A range of [`Edits::written`]: header lines and Request-URIs, written one after
+    /// another into one buffer rather than each into its own.
+    Written(Span),
+    /// A new body, borrowed from the caller where it can be: it is the largest edit,
+    /// and the render copies it anyway.
+    Body(Cow<'m, [u8]>),
 }
 
 /// An edit list against one parsed [`Message`].
 #[derive(Clone, Debug)]
 pub struct Edits<'m, 'a> {
     msg: &'m Message<'a>,
+    /// In render order (position, insertions first, rank, then the order they came in),
+    /// so rendering is one pass.
     ops: Vec<Op<'m>>,
+    written: Vec<u8>,
     body_set: bool,
 }
+
+/// Room for the edits an emergency rewrite makes, so the lists do not regrow.
+const OPS_CAPACITY: usize = 16;
+const WRITTEN_CAPACITY: usize = 512;
 
 impl<'m, 'a> Edits<'m, 'a> {
     /// No edits yet: renders the message unchanged.
     pub fn new(msg: &'m Message<'a>) -> Self {
         Self {
             msg,
-            ops: Vec::new(),
+            ops: Vec::with_capacity(OPS_CAPACITY),
+            written: Vec::with_capacity(WRITTEN_CAPACITY),
             body_set: false,
         }
     }
@@ -106,8 +124,12 @@ impl<'m, 'a> Edits<'m, 'a> {
 
     /// Appends `Name: value` at the end of the header section.
     pub fn push_header(&mut self, name: &str, value: impl AsRef<[u8]>) -> Result<(), EditError> {
-        let line = header_line(name.as_bytes(), value.as_ref())?;
-        self.add(self.msg.header_end(), Rank::Caller, line)
+        self.add_line(
+            self.msg.header_end(),
+            Rank::Caller,
+            name.as_bytes(),
+            value.as_ref(),
+        )
     }
 
     /// Inserts `Name: value` on its own line before `field`.
@@ -118,8 +140,8 @@ impl<'m, 'a> Edits<'m, 'a> {
         value: impl AsRef<[u8]>,
     ) -> Result<(), EditError> {
         self.check_field(field)?;
-        let line = header_line(name.as_bytes(), value.as_ref())?;
-        self.add(Span::at(field.name.lo()), Rank::Caller, line)
+        let at = Span::at(field.name.lo());
+        self.add_line(at, Rank::Caller, name.as_bytes(), value.as_ref())
     }
 
     /// Inserts `Name: value` on its own line after `field` (after its continuations).
@@ -130,9 +152,8 @@ impl<'m, 'a> Edits<'m, 'a> {
         value: impl AsRef<[u8]>,
     ) -> Result<(), EditError> {
         self.check_field(field)?;
-        let line = header_line(name.as_bytes(), value.as_ref())?;
-        let end = self.msg.field_line(field).hi();
-        self.add(Span::at(end), Rank::AfterField, line)
+        let at = Span::at(self.msg.field_line(field).hi());
+        self.add_line(at, Rank::AfterField, name.as_bytes(), value.as_ref())
     }
 
     /// Replaces the value of `field`: the whole line is re-rendered as `Name: value`,
@@ -147,15 +168,19 @@ impl<'m, 'a> Edits<'m, 'a> {
         self.refuse_content_length(field.kind)?;
         let written = self.msg.name(field);
         let name = field.kind.name().map_or(written, str::as_bytes);
-        let line = header_line(name, value.as_ref())?;
-        self.add(self.msg.field_line(field), Rank::Caller, line)
+        self.add_line(
+            self.msg.field_line(field),
+            Rank::Caller,
+            name,
+            value.as_ref(),
+        )
     }
 
     /// Removes `field`, continuation lines included.
     pub fn remove(&mut self, field: &Field) -> Result<(), EditError> {
         self.check_field(field)?;
         self.refuse_content_length(field.kind)?;
-        self.add(self.msg.field_line(field), Rank::Caller, Vec::new())
+        self.add(self.msg.field_line(field), Rank::Caller, Bytes::NONE)
     }
 
     /// Removes every field of `kind` (say, every P-Asserted-Identity before asserting
@@ -166,7 +191,7 @@ impl<'m, 'a> Edits<'m, 'a> {
         self.atomically(|e| {
             let mut n = 0;
             for f in msg.fields_of(kind) {
-                e.add(msg.field_line(f), Rank::Caller, Vec::new())?;
+                e.add(msg.field_line(f), Rank::Caller, Bytes::NONE)?;
                 n += 1;
             }
             Ok(n)
@@ -186,7 +211,9 @@ impl<'m, 'a> Edits<'m, 'a> {
         {
             return Err(EditError::InvalidValue);
         }
-        self.add(r.uri, Rank::Caller, uri.to_vec())
+        self.check_free(r.uri)?;
+        let written = self.write(&[uri]);
+        self.add(r.uri, Rank::Caller, written)
     }
 
     /// Replaces the body, and with it every Content-Type and Content-Length (compact
@@ -201,8 +228,8 @@ impl<'m, 'a> Edits<'m, 'a> {
         if content_type.is_empty() {
             return Err(EditError::InvalidValue);
         }
-        let ct = header_line(b"Content-Type", content_type)?;
-        self.replace_body(Some(ct), body.into())
+        check_line(b"Content-Type", content_type)?;
+        self.replace_body(Some(content_type), body.into())
     }
 
     /// Removes the body: no Content-Type, `Content-Length: 0`.
@@ -212,15 +239,15 @@ impl<'m, 'a> Edits<'m, 'a> {
 
     fn replace_body(
         &mut self,
-        content_type: Option<Vec<u8>>,
+        content_type: Option<&[u8]>,
         body: Cow<'m, [u8]>,
     ) -> Result<(), EditError> {
         if self.body_set {
             return Err(EditError::Overlap);
         }
-        let mut cl = b"Content-Length: ".to_vec();
-        cl.extend_from_slice(itoa(body.len()).as_ref());
-        cl.extend_from_slice(b"\r\n");
+        let written = self.written.len();
+        let ct = content_type.map(|ct| self.write(&[b"Content-Type: ", ct, b"\r\n"]));
+        let cl = self.write(&[b"Content-Length: ", itoa(body.len()).as_ref(), b"\r\n"]);
         let msg = self.msg;
         // RFC 3261 §7.5: the blank line separates headers and body. A message accepted
         // without one (Leniency::allow_missing_blank_line) gets one with its new body.
@@ -235,26 +262,27 @@ impl<'m, 'a> Edits<'m, 'a> {
             start: msg.body_span().start,
             end: crate::span::to_u32(msg.len()),
         };
-        self.atomically(|e| {
-            e.rewrite_all(HeaderKind::ContentType, content_type)?;
+        let added = self.atomically(|e| {
+            e.rewrite_all(HeaderKind::ContentType, ct)?;
             e.rewrite_all(HeaderKind::ContentLength, Some(cl))?;
-            e.add(body_span, Rank::Body, new_body)
-        })?;
+            e.add(body_span, Rank::Body, Bytes::Body(new_body))
+        });
+        if added.is_err() {
+            self.written.truncate(written);
+        }
+        added?;
         self.body_set = true;
         Ok(())
     }
 
     /// The first field of `kind` becomes `line`, the others go; with no such field,
     /// `line` is added at the end of the header section.
-    fn rewrite_all(&mut self, kind: HeaderKind, line: Option<Vec<u8>>) -> Result<(), EditError> {
+    fn rewrite_all(&mut self, kind: HeaderKind, line: Option<Bytes<'m>>) -> Result<(), EditError> {
         let msg = self.msg;
         let mut line = line;
         for f in msg.fields_of(kind) {
-            self.add(
-                msg.field_line(f),
-                Rank::BodyHeaders,
-                line.take().unwrap_or_default(),
-            )?;
+            let bytes = line.take().unwrap_or(Bytes::NONE);
+            self.add(msg.field_line(f), Rank::BodyHeaders, bytes)?;
         }
         match line {
             Some(l) => self.add(msg.header_end(), Rank::BodyHeaders, l),
@@ -267,31 +295,72 @@ impl<'m, 'a> Edits<'m, 'a> {
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, EditError>,
     ) -> Result<T, EditError> {
-        let len = self.ops.len();
+        let len = crate::span::to_u32(self.ops.len());
         let out = f(self);
         if out.is_err() {
-            self.ops.truncate(len);
+            self.ops.retain(|op| op.seq < len);
         }
         out
     }
 
-    fn add(
+    /// `Name: value CRLF` in place of `span`, refusing names that are not tokens, values
+    /// that would break the line, and hand-made Content-Length headers.
+    fn add_line(
         &mut self,
         span: Span,
         rank: Rank,
-        bytes: impl Into<Cow<'m, [u8]>>,
+        name: &[u8],
+        value: &[u8],
     ) -> Result<(), EditError> {
+        check_line(name, value)?;
+        self.check_free(span)?;
+        let line = self.write(&[name, b": ", value, b"\r\n"]);
+        self.add(span, rank, line)
+    }
+
+    /// Appends `parts` to the written bytes, as one edit's replacement.
+    fn write(&mut self, parts: &[&[u8]]) -> Bytes<'m> {
+        let start = self.written.len();
+        for part in parts {
+            self.written.extend_from_slice(part);
+        }
+        Bytes::Written(Span {
+            start: crate::span::to_u32(start),
+            end: crate::span::to_u32(self.written.len()),
+        })
+    }
+
+    /// Refuses an edit of bytes another edit already changes.
+    fn check_free(&self, span: Span) -> Result<(), EditError> {
         if self.ops.iter().any(|op| overlaps(op.span, span)) {
             return Err(EditError::Overlap);
         }
-        let seq = crate::span::to_u32(self.ops.len());
-        self.ops.push(Op {
+        Ok(())
+    }
+
+    /// Adds an edit in render order: by position; at one position insertions go before
+    /// a replaced range, and insertions keep the caller's order, body headers last.
+    fn add(&mut self, span: Span, rank: Rank, bytes: Bytes<'m>) -> Result<(), EditError> {
+        self.check_free(span)?;
+        let op = Op {
             span,
             rank,
-            seq,
-            bytes: bytes.into(),
-        });
+            seq: crate::span::to_u32(self.ops.len()),
+            bytes,
+        };
+        let at = self
+            .ops
+            .partition_point(|other| other.order() <= op.order());
+        self.ops.insert(at, op);
         Ok(())
+    }
+
+    /// What replaces `op`'s span.
+    fn bytes<'s>(&'s self, op: &'s Op<'m>) -> &'s [u8] {
+        match &op.bytes {
+            Bytes::Written(span) => span.slice(&self.written),
+            Bytes::Body(body) => body,
+        }
     }
 
     fn check_field(&self, field: &Field) -> Result<(), EditError> {
@@ -322,9 +391,21 @@ fn overlaps(a: Span, b: Span) -> bool {
     }
 }
 
-/// `Name: value CRLF`, refusing names that are not tokens, values that would break the
-/// line, and hand-made Content-Length headers.
-fn header_line(name: &[u8], value: &[u8]) -> Result<Vec<u8>, EditError> {
+impl Op<'_> {
+    /// Where this edit renders among the others.
+    fn order(&self) -> (u32, bool, Rank, u32) {
+        (self.span.start, !self.span.is_empty(), self.rank, self.seq)
+    }
+}
+
+impl Bytes<'_> {
+    /// Nothing: a removal.
+    const NONE: Self = Self::Body(Cow::Borrowed(&[]));
+}
+
+/// Whether `Name: value CRLF` may be written: a token for a name, no CR or LF in the
+/// value, and never a hand-made Content-Length.
+fn check_line(name: &[u8], value: &[u8]) -> Result<(), EditError> {
     if !is_token_str(name) {
         return Err(EditError::InvalidName);
     }
@@ -334,12 +415,7 @@ fn header_line(name: &[u8], value: &[u8]) -> Result<Vec<u8>, EditError> {
     if memchr::memchr2(b'\r', b'\n', value).is_some() {
         return Err(EditError::InvalidValue);
     }
-    let mut line = Vec::with_capacity(name.len() + value.len() + 4);
-    line.extend_from_slice(name);
-    line.extend_from_slice(b": ");
-    line.extend_from_slice(value);
-    line.extend_from_slice(b"\r\n");
-    Ok(line)
+    Ok(())
 }
 
 /// Decimal digits of `n` without `alloc::format!`.
