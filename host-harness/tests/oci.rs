@@ -152,9 +152,9 @@ fn component_carries_its_wit_world_in_the_config() {
     assert_eq!(
         names("imports"),
         [
-            "e911:policy/callback-store@0.5.0",
-            "e911:policy/notifier@0.5.0",
-            "e911:policy/log@0.5.0"
+            "e911:policy/callback-store@0.6.0",
+            "e911:policy/notifier@0.6.0",
+            "e911:policy/log@0.6.0"
         ]
     );
     let pulled = dir.join("pulled.wasm");

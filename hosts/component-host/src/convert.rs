@@ -2,12 +2,10 @@
 //! of the harness (run, demo, the proxy) handles one `e911_engine::Verdict` whichever
 //! engine decided.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use e911_engine::{
-    Attempt, CallCtx, EditOp, ElementKind, Kind, LocationReport, LocationSource, Mismatch,
+    Attempt, CallCtx, EditOp, ElementKind, Kind, LocationReport, LocationSource, Metric, Mismatch,
     Notification, Output, Position, Report, RouteKind, RouteReason, RouteReport, Transport,
     Verdict,
 };
@@ -95,7 +93,7 @@ pub fn verdict(v: wit::Verdict, now: u64) -> Verdict {
             })
             .collect(),
         notifications,
-        metrics: v.metrics.iter().map(|m| known(m)).collect(),
+        metrics: v.metrics.into_iter().map(metric).collect(),
     }
 }
 
@@ -186,66 +184,33 @@ fn mismatch(value: wit::Mismatch) -> Mismatch {
     }
 }
 
-/// The metric names the engine reports as `&'static str`. Metrics stay strings in the WIT
-/// verdict (hosts add counters of their own); mapping them back to these constants keeps
-/// the engine's `Verdict` type for every caller without an allocation per call.
-static KNOWN: &[&str] = &[
-    "e911.messages",
-    "e911.emergency",
-    "e911.test",
-    "e911.degraded",
-    "e911.unconfigured",
-    "e911.trap",
-    "e911.callback.matched",
-    "e911.callback.expired",
-    "e911.location.client",
-    "e911.location.network",
-    "e911.location.none",
-    "e911.location.static",
-    "e911.location.client-elin",
-    "e911.route.ecrc",
-    "e911.route.elin-gateway",
-    "e911.route.local-gateway",
-    "e911.route.none",
-    "e911.route.sip-trunk",
-];
-
-/// At most this many words outside [`KNOWN`] are kept (a newer component may add some);
-/// past it they read `other`, so a misbehaving component cannot grow the host's memory.
-const MAX_INTERNED: usize = 256;
-
-/// `text` as a `&'static str`: a `KNOWN` word, or one interned once for the process.
-pub fn known(text: &str) -> &'static str {
-    if let Some(word) = KNOWN.iter().find(|w| **w == text) {
-        return word;
+fn metric(value: wit::Metric) -> Metric {
+    match value {
+        wit::Metric::Messages => Metric::Messages,
+        wit::Metric::Emergency => Metric::Emergency,
+        wit::Metric::Test => Metric::Test,
+        wit::Metric::Degraded => Metric::Degraded,
+        wit::Metric::CallbackMatched => Metric::CallbackMatched,
+        wit::Metric::CallbackExpired => Metric::CallbackExpired,
+        wit::Metric::RouteSipTrunk => Metric::RouteSipTrunk,
+        wit::Metric::RouteElinGateway => Metric::RouteElinGateway,
+        wit::Metric::RouteLocalGateway => Metric::RouteLocalGateway,
+        wit::Metric::RouteEcrc => Metric::RouteEcrc,
+        wit::Metric::RouteNone => Metric::RouteNone,
+        wit::Metric::LocationNetwork => Metric::LocationNetwork,
+        wit::Metric::LocationClient => Metric::LocationClient,
+        wit::Metric::LocationStatic => Metric::LocationStatic,
+        wit::Metric::LocationClientElin => Metric::LocationClientElin,
+        wit::Metric::LocationNone => Metric::LocationNone,
+        wit::Metric::Unconfigured => Metric::Unconfigured,
+        wit::Metric::Trap => Metric::Trap,
+        wit::Metric::CallbackStoreDegraded => Metric::CallbackStoreDegraded,
     }
-    static INTERNED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-    let Ok(mut set) = INTERNED.lock() else {
-        return "other";
-    };
-    if let Some(word) = set.get(text) {
-        return word;
-    }
-    if set.len() >= MAX_INTERNED {
-        return "other";
-    }
-    let word: &'static str = Box::leak(text.to_owned().into_boxed_str());
-    set.insert(word);
-    word
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn known_words_are_the_constants_and_new_ones_are_interned_once() {
-        assert_eq!(known("e911.messages").as_ptr(), KNOWN[0].as_ptr());
-        let a = known("e911.some-new-counter");
-        let b = known("e911.some-new-counter");
-        assert!(std::ptr::eq(a, b));
-        assert_eq!(a, "e911.some-new-counter");
-    }
 
     #[test]
     fn context_keeps_ipv6_groups() {

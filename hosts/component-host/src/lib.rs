@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Verdict};
+use e911_engine::{CallCtx, CallbackEntry, CallbackStore, Metric, Verdict};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
@@ -489,7 +489,7 @@ impl<S: CallbackStore + 'static> ComponentHost<S> {
         let trace = vec![format!("{degraded}; forwarded unchanged")];
         let mut verdict = Verdict::unchanged(now, self.revision.clone(), trace);
         verdict.report.degraded = Some(degraded);
-        verdict.metrics.extend(["e911.degraded", "e911.trap"]);
+        verdict.metrics.extend([Metric::Degraded, Metric::Trap]);
         verdict
     }
 }

@@ -9,7 +9,8 @@
 //! - `report`: the audit line (`e911.audit <JSON>`), logged for every emergency, test and
 //!   callback call and every degraded decision; other messages get the pass-through
 //!   report of [`Verdict::unchanged`] with the active revision and no trace;
-//! - `metrics`: the counters the module incremented, in order (its own ones included);
+//! - `metrics`: the engine's counters the module incremented, in order (the filter's own,
+//!   such as `e911.notifications.sent`, are not the engine's and stay Envoy's);
 //! - not available: `edits` (the module renders them inside) and `notifications` (it posts
 //!   them to a cluster; the report still names their targets).
 //!
@@ -27,7 +28,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use base64::Engine as _;
-use e911_engine::{CallCtx, CallbackStore, MemoryStore, Output, Verdict};
+use e911_engine::{CallCtx, CallbackStore, MemoryStore, Metric, Output, Verdict, Word};
 
 use super::abi::{LogLevel, Status};
 use super::audit;
@@ -145,10 +146,10 @@ impl ProxyWasmDecider {
             return self.failed("plugin not started", "no VM", now);
         };
         let (log, _) = vm.take_log();
-        let metrics: Vec<&'static str> = vm
+        let metrics: Vec<Metric> = vm
             .take_increments()
             .iter()
-            .map(|m| e911_component_host::convert::known(m))
+            .filter_map(|name| Metric::from_word(name))
             .collect();
         let _ = vm.take_http_calls();
         let mut report = None;
@@ -191,9 +192,9 @@ impl ProxyWasmDecider {
         let trace = vec![format!("{degraded}; forwarded unchanged")];
         let mut verdict = Verdict::unchanged(now, self.revision.clone(), trace);
         verdict.report.degraded = Some(degraded);
-        verdict.metrics.push("e911.degraded");
+        verdict.metrics.push(Metric::Degraded);
         if what == "plugin trapped" {
-            verdict.metrics.push("e911.trap");
+            verdict.metrics.push(Metric::Trap);
         }
         verdict
     }

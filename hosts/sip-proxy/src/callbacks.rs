@@ -357,7 +357,9 @@ pub fn decide_with(store: &ProxyStore, mut decide: impl FnMut() -> Verdict) -> V
     };
     if let Some(why) = why {
         replica.count_fallback();
-        verdict.metrics.push("callback_store.degraded");
+        verdict
+            .metrics
+            .push(e911_engine::Metric::CallbackStoreDegraded);
         verdict.degrade(why);
     }
     store.callbacks.persist();

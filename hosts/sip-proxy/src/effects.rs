@@ -63,7 +63,7 @@ impl Effects {
         {
             let mut metrics = lock(&self.metrics);
             for name in &verdict.metrics {
-                *metrics.entry((*name).to_owned()).or_default() += 1;
+                *metrics.entry(name.as_str().to_owned()).or_default() += 1;
             }
         }
         for notification in &verdict.notifications {

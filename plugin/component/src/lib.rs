@@ -21,8 +21,8 @@ use e911_policy::{Admitted, Bundle, LoadError, PublicKey, Rollback};
 use bindings::e911::policy::{callback_store, log, notifier};
 use bindings::{
     Attempt, BundleCounts, BundleError, BundleInfo, CallKind, EditOp, ElementKind, InsertHeader,
-    IpAddress, Location, LocationSource, MessageContext, Mismatch, OlderRevision, Output, Position,
-    ReplaceHeader, Route, RouteKind, RouteReason, SetBody, Verdict,
+    IpAddress, Location, LocationSource, MessageContext, Metric, Mismatch, OlderRevision, Output,
+    Position, ReplaceHeader, Route, RouteKind, RouteReason, SetBody, Verdict,
 };
 
 /// The generated bindings. wit-bindgen's expansion uses `unsafe` (the canonical ABI glue:
@@ -276,7 +276,7 @@ fn describe(err: &BundleError) -> String {
 fn unconfigured(now: u64) -> e911_engine::Verdict {
     let trace = vec!["no policy bundle configured: forwarded unchanged".to_owned()];
     let mut verdict = e911_engine::Verdict::unchanged(now, String::new(), trace);
-    verdict.metrics.push("e911.unconfigured");
+    verdict.metrics.push(e911_engine::Metric::Unconfigured);
     verdict
 }
 
@@ -390,6 +390,30 @@ fn mismatch(value: e911_engine::Mismatch) -> Mismatch {
     }
 }
 
+fn metric(value: e911_engine::Metric) -> Metric {
+    match value {
+        e911_engine::Metric::Messages => Metric::Messages,
+        e911_engine::Metric::Emergency => Metric::Emergency,
+        e911_engine::Metric::Test => Metric::Test,
+        e911_engine::Metric::Degraded => Metric::Degraded,
+        e911_engine::Metric::CallbackMatched => Metric::CallbackMatched,
+        e911_engine::Metric::CallbackExpired => Metric::CallbackExpired,
+        e911_engine::Metric::RouteSipTrunk => Metric::RouteSipTrunk,
+        e911_engine::Metric::RouteElinGateway => Metric::RouteElinGateway,
+        e911_engine::Metric::RouteLocalGateway => Metric::RouteLocalGateway,
+        e911_engine::Metric::RouteEcrc => Metric::RouteEcrc,
+        e911_engine::Metric::RouteNone => Metric::RouteNone,
+        e911_engine::Metric::LocationNetwork => Metric::LocationNetwork,
+        e911_engine::Metric::LocationClient => Metric::LocationClient,
+        e911_engine::Metric::LocationStatic => Metric::LocationStatic,
+        e911_engine::Metric::LocationClientElin => Metric::LocationClientElin,
+        e911_engine::Metric::LocationNone => Metric::LocationNone,
+        e911_engine::Metric::Unconfigured => Metric::Unconfigured,
+        e911_engine::Metric::Trap => Metric::Trap,
+        e911_engine::Metric::CallbackStoreDegraded => Metric::CallbackStoreDegraded,
+    }
+}
+
 /// The engine's verdict as WIT records.
 fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
     let audit = verdict.is_audited();
@@ -448,7 +472,7 @@ fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
         dialed: report.dialed,
         trace: report.trace,
         notifications: notifications.iter().map(notification).collect(),
-        metrics: metrics.into_iter().map(str::to_owned).collect(),
+        metrics: metrics.into_iter().map(metric).collect(),
         audit,
     }
 }
@@ -618,7 +642,10 @@ mod tests {
         assert_eq!(wit.trace, native.report.trace);
         assert_eq!(wit.bundle_revision, "2026.11.1");
         assert_eq!(wit.notifications.len(), native.notifications.len());
-        assert_eq!(wit.metrics, native.metrics);
+        assert_eq!(
+            wit.metrics,
+            native.metrics.into_iter().map(metric).collect::<Vec<_>>()
+        );
     }
 
     #[test]

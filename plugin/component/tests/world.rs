@@ -13,9 +13,9 @@ use wit_component::DecodedWasm;
 use wit_parser::{TypeDefKind, WorldItem};
 
 const ALLOWED_IMPORTS: &[&str] = &[
-    "e911:policy/callback-store@0.5.0",
-    "e911:policy/notifier@0.5.0",
-    "e911:policy/log@0.5.0",
+    "e911:policy/callback-store@0.6.0",
+    "e911:policy/notifier@0.6.0",
+    "e911:policy/log@0.6.0",
 ];
 
 fn root() -> PathBuf {

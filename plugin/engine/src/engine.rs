@@ -20,6 +20,7 @@ use crate::callback::{CallbackStore, Seconds};
 use crate::client_location::client_location;
 use crate::emergency;
 use crate::facts::SipFacts;
+use crate::metric::Metric;
 use crate::ordinary::{Screen, screen};
 use crate::rewrite::{EditOp, apply_checked, priority_ops, strip_asserted_identity};
 use crate::time::rfc3339;
@@ -303,7 +304,7 @@ impl Engine {
             },
             store,
         );
-        verdict.metrics.push("e911.messages");
+        verdict.metrics.push(Metric::Messages);
         verdict
     }
 
@@ -316,7 +317,7 @@ impl Engine {
             )],
         );
         verdict.report.degraded = Some(format!("unparsed INVITE: {error}; {why}"));
-        verdict.metrics.push("e911.degraded");
+        verdict.metrics.push(Metric::Degraded);
         verdict
     }
 
@@ -371,7 +372,7 @@ impl Engine {
                     rfc3339(entry.expires_at),
                     entry.call_id
                 ));
-                verdict.metrics.push("e911.callback.matched");
+                verdict.metrics.push(Metric::CallbackMatched);
                 Some(entry.caller.clone())
             }
             _ => {
@@ -388,7 +389,7 @@ impl Engine {
                             .to_owned()
                     }
                 });
-                verdict.metrics.push("e911.callback.expired");
+                verdict.metrics.push(Metric::CallbackExpired);
                 fallback
             }
         };
@@ -415,7 +416,7 @@ impl Engine {
             }
         }
         if verdict.report.degraded.is_some() {
-            verdict.metrics.push("e911.degraded");
+            verdict.metrics.push(Metric::Degraded);
         }
         verdict
     }

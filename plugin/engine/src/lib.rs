@@ -21,6 +21,7 @@ pub mod client_location;
 mod emergency;
 mod engine;
 pub mod facts;
+pub mod metric;
 mod ordinary;
 mod provider;
 mod report;
@@ -32,6 +33,7 @@ pub mod words;
 pub use callback::{CallbackEntry, CallbackStore, MemoryStore, select_elin};
 pub use client_location::{CidMatch, ClientLocation};
 pub use engine::{CallCtx, ENGINE_LIMITS, Engine, Failover, STRICT_UNBOUNDED, Transport};
+pub use metric::Metric;
 pub use report::address_line;
 pub use rewrite::{EditOp, Position};
 pub use verdict::{

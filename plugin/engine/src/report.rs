@@ -2,13 +2,12 @@
 //! increments and the security-desk notifications built from it.
 
 use e911_location::CivicAddress;
-use e911_policy::{
-    CallKind, ConferenceMode, Decision, LocationSource, Peer, PolicyReason, RouteKind, Validation,
-};
+use e911_policy::{ConferenceMode, Decision, LocationSource, Peer, PolicyReason, Validation};
 use serde::Serialize;
 
 use crate::client_location::ClientLocation;
 use crate::emergency::{Input, is_test};
+use crate::metric::Metric;
 use crate::time::rfc3339;
 use crate::verdict::{Kind, LocationReport, Notification, Report, RouteReport};
 
@@ -145,27 +144,13 @@ pub fn address_line(civic: &CivicAddress) -> String {
     text
 }
 
-/// Counter names for one emergency decision (hosts add a prefix or map them to stats).
-pub(crate) fn metrics(d: &Decision<'_>) -> Vec<&'static str> {
-    let mut metrics = vec![match d.kind {
-        CallKind::Test => "e911.test",
-        _ => "e911.emergency",
-    }];
-    metrics.push(match d.route.as_ref().map(|r| r.kind) {
-        Some(RouteKind::SipTrunk) => "e911.route.sip-trunk",
-        Some(RouteKind::ElinGateway) => "e911.route.elin-gateway",
-        Some(RouteKind::LocalGateway) => "e911.route.local-gateway",
-        Some(RouteKind::Ecrc) => "e911.route.ecrc",
-        None => "e911.route.none",
-    });
-    metrics.push(match d.location.as_ref().map(|l| l.source) {
-        Some(LocationSource::Network) => "e911.location.network",
-        Some(LocationSource::Client) => "e911.location.client",
-        Some(LocationSource::Static) => "e911.location.static",
-        Some(LocationSource::ClientElin) => "e911.location.client-elin",
-        None => "e911.location.none",
-    });
-    metrics
+/// The counters of one emergency decision.
+pub(crate) fn metrics(d: &Decision<'_>) -> Vec<Metric> {
+    vec![
+        Metric::of_call(d.kind),
+        Metric::of_route(d.route.as_ref().map(|r| r.kind)),
+        Metric::of_location(d.location.as_ref().map(|l| l.source)),
+    ]
 }
 
 /// [MS-SIPRE] §3.17.5.2: Lync's emergency notification carries "all the descendants of

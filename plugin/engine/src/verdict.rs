@@ -4,6 +4,7 @@
 use e911_policy::{ElementKind, LocationSource, Mismatch, RouteKind, RouteReason};
 use serde::Serialize;
 
+use crate::metric::Metric;
 use crate::rewrite::EditOp;
 use crate::words;
 
@@ -178,8 +179,8 @@ pub struct Verdict {
     pub alternates: Vec<Attempt>,
     /// Notifications to send.
     pub notifications: Vec<Notification>,
-    /// Counter names to increment by one.
-    pub metrics: Vec<&'static str>,
+    /// Counters to increment by one.
+    pub metrics: Vec<Metric>,
 }
 
 impl Verdict {
@@ -209,7 +210,7 @@ impl Verdict {
             edits: Vec::new(),
             alternates: Vec::new(),
             notifications: Vec::new(),
-            metrics: vec!["e911.messages"],
+            metrics: vec![Metric::Messages],
         }
     }
 
@@ -228,7 +229,7 @@ impl Verdict {
         self.report.degraded = Some(match self.report.degraded.take() {
             Some(before) => format!("{before}; {reason}"),
             None => {
-                self.metrics.push("e911.degraded");
+                self.metrics.push(Metric::Degraded);
                 reason
             }
         });

@@ -9,6 +9,7 @@
 
 use e911_policy::{ElementKind, LocationSource, Mismatch, RouteKind, RouteReason};
 
+use crate::metric::Metric;
 use crate::verdict::Kind;
 
 /// A value of a closed vocabulary and its one word.
@@ -72,6 +73,28 @@ words!(
     RouteReason::Failover,
 );
 
+words!(
+    Metric: Metric::Messages,
+    Metric::Emergency,
+    Metric::Test,
+    Metric::Degraded,
+    Metric::CallbackMatched,
+    Metric::CallbackExpired,
+    Metric::RouteSipTrunk,
+    Metric::RouteElinGateway,
+    Metric::RouteLocalGateway,
+    Metric::RouteEcrc,
+    Metric::RouteNone,
+    Metric::LocationNetwork,
+    Metric::LocationClient,
+    Metric::LocationStatic,
+    Metric::LocationClientElin,
+    Metric::LocationNone,
+    Metric::Unconfigured,
+    Metric::Trap,
+    Metric::CallbackStoreDegraded,
+);
+
 /// Serializes a [`Word`] as its word (serde `serialize_with`).
 pub(crate) fn serialize<S: serde::Serializer, W: Word>(value: &W, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.word())
@@ -109,5 +132,6 @@ mod tests {
         round_trips::<Mismatch>();
         round_trips::<RouteKind>();
         round_trips::<RouteReason>();
+        round_trips::<Metric>();
     }
 }

@@ -40,7 +40,7 @@ pub fn judge(
     let Some(engine) = engine else {
         let trace = vec!["no policy bundle active yet: forwarded unchanged".to_owned()];
         let mut v = Verdict::unchanged(now, String::new(), trace);
-        v.metrics.push("e911.unconfigured");
+        v.metrics.push(e911_engine::Metric::Unconfigured);
         return Judged::Final(v);
     };
     if config.etcd.is_some() {
@@ -64,8 +64,8 @@ pub fn judge(
 
 /// A final verdict's effects. Returns the bytes to forward when they changed.
 pub fn finish(verdict: Verdict, config: &Config) -> Option<Vec<u8>> {
-    for name in &verdict.metrics {
-        metrics::count(name);
+    for metric in &verdict.metrics {
+        metrics::count(metric.as_str());
     }
     if verdict.is_audited() {
         // One line per emergency, test or callback call (or degraded decision): the

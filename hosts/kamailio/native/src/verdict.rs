@@ -129,7 +129,7 @@ impl Verdict {
     /// Counter names to increment by one.
     #[getter]
     fn metrics(&self) -> Vec<&'static str> {
-        self.0.metrics.clone()
+        self.0.metrics.iter().map(|m| m.as_str()).collect()
     }
 
     #[getter]
