@@ -65,7 +65,7 @@ pub fn judge(
 /// A final verdict's effects. Returns the bytes to forward when they changed.
 pub fn finish(verdict: Verdict, config: &Config) -> Option<Vec<u8>> {
     for metric in &verdict.metrics {
-        metrics::count(metric.as_str());
+        metrics::count_engine(*metric);
     }
     if verdict.is_audited() {
         // One line per emergency, test or callback call (or degraded decision): the

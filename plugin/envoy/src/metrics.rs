@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use e911_engine::{Metric, Word};
 use proxy_wasm::types::MetricType;
 
 use crate::host;
@@ -90,6 +91,30 @@ fn id(kind: MetricType, name: &'static str) -> Option<u32> {
     })
     .ok()
     .flatten()
+}
+
+thread_local! {
+    /// The engine's counters by [`Metric`]: a verdict's counts look up no name.
+    static ENGINE_IDS: RefCell<[Option<u32>; <Metric as Word>::ALL.len()]> =
+        const { RefCell::new([None; <Metric as Word>::ALL.len()]) };
+}
+
+/// Adds one to one of the engine's counters (every message counts one).
+pub fn count_engine(metric: Metric) {
+    let id = ENGINE_IDS
+        .try_with(|ids| {
+            let mut ids = ids.try_borrow_mut().ok()?;
+            let slot = ids.get_mut(metric as usize)?;
+            if slot.is_none() {
+                *slot = id(MetricType::Counter, metric.as_str());
+            }
+            *slot
+        })
+        .ok()
+        .flatten();
+    if let Some(id) = id {
+        host::increment(id, 1);
+    }
 }
 
 /// Adds one to a counter.
