@@ -213,7 +213,8 @@ impl<'m, 'a> Edits<'m, 'a> {
         }
         self.check_free(r.uri)?;
         let written = self.write(&[uri]);
-        self.add(r.uri, Rank::Caller, written)
+        self.push(r.uri, Rank::Caller, written);
+        Ok(())
     }
 
     /// Replaces the body, and with it every Content-Type and Content-Length (compact
@@ -315,7 +316,8 @@ impl<'m, 'a> Edits<'m, 'a> {
         check_line(name, value)?;
         self.check_free(span)?;
         let line = self.write(&[name, b": ", value, b"\r\n"]);
-        self.add(span, rank, line)
+        self.push(span, rank, line);
+        Ok(())
     }
 
     /// Appends `parts` to the written bytes, as one edit's replacement.
@@ -338,10 +340,17 @@ impl<'m, 'a> Edits<'m, 'a> {
         Ok(())
     }
 
-    /// Adds an edit in render order: by position; at one position insertions go before
-    /// a replaced range, and insertions keep the caller's order, body headers last.
+    /// Adds an edit of bytes no other edit changes.
     fn add(&mut self, span: Span, rank: Rank, bytes: Bytes<'m>) -> Result<(), EditError> {
         self.check_free(span)?;
+        self.push(span, rank, bytes);
+        Ok(())
+    }
+
+    /// Inserts an edit [`Edits::check_free`] has cleared, in render order: by position;
+    /// at one position insertions go before a replaced range, and insertions keep the
+    /// caller's order, body headers last.
+    fn push(&mut self, span: Span, rank: Rank, bytes: Bytes<'m>) {
         let op = Op {
             span,
             rank,
@@ -352,7 +361,6 @@ impl<'m, 'a> Edits<'m, 'a> {
             .ops
             .partition_point(|other| other.order() <= op.order());
         self.ops.insert(at, op);
-        Ok(())
     }
 
     /// What replaces `op`'s span.
