@@ -1,6 +1,7 @@
 //! The counters a verdict asks its host to increment, as one closed vocabulary: hosts map
 //! each to a counter of their own (a proxy-wasm metric id, a Kamailio htable key) by its
-//! [`Metric::as_str`] name, and no host interns or compares strings per call.
+//! [`Metric::as_str`] name, and no host interns a string. (The harness's proxy-wasm host
+//! sees only the names the module defines, and reads each back with `Word::from_word`.)
 
 use e911_policy::{CallKind, LocationSource, RouteKind};
 
@@ -101,11 +102,5 @@ impl Metric {
             Some(LocationSource::ClientElin) => Self::LocationClientElin,
             None => Self::LocationNone,
         }
-    }
-}
-
-impl core::fmt::Display for Metric {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
