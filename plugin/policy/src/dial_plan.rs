@@ -9,7 +9,7 @@ pub(crate) fn forms<'d, 'p>(
     dialed: &'d str,
     prefixes: &'p [String],
 ) -> impl Iterator<Item = (Option<&'p str>, &'d str)> {
-    let dialed = dialed.split(';').next().unwrap_or("").trim();
+    let dialed = before_params(dialed).trim();
     core::iter::once((None, dialed))
         .chain(
             prefixes
@@ -17,6 +17,13 @@ pub(crate) fn forms<'d, 'p>(
                 .filter_map(move |p| Some((Some(p.as_str()), dialed.strip_prefix(p.as_str())?))),
         )
         .map(|(prefix, form)| (prefix, form.strip_prefix('+').unwrap_or(form)))
+}
+
+/// `dialed` up to its first `;`. A byte search: `;` is ASCII, so the cut is on a char
+/// boundary, and this runs for every INVITE.
+fn before_params(dialed: &str) -> &str {
+    let end = dialed.bytes().position(|b| b == b';');
+    end.and_then(|end| dialed.get(..end)).unwrap_or(dialed)
 }
 
 /// Whether a configured number and a dialled form (from [`forms`]) are the same number:
@@ -60,21 +67,55 @@ impl DialPlan {
     }
 }
 
+/// What [`crate::Policy::may_classify`] compares with, built once per bundle since every
+/// ordinary INVITE asks it: every number any location policy classifies (dial strings,
+/// masks, test numbers) without its `+`, and every outside-line prefix, once each.
+///
+/// Prefixes and numbers are pooled across policies, so a prefix of one policy is also
+/// tried before another's numbers: the answer can only be `true` more often than asking
+/// each policy alone, and a `true` only sends the INVITE down the full path, which asks
+/// the caller's own policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Classifiable {
+    numbers: Vec<String>,
+    prefixes: Vec<String>,
+    /// The longest of `numbers`: a longer form cannot be one (most dialled numbers are).
+    longest: usize,
+}
+
+impl Classifiable {
+    pub(crate) fn of(policies: &[crate::LocationPolicy]) -> Self {
+        let numbers = policies.iter().flat_map(|p| {
+            p.numbers
+                .iter()
+                .flat_map(|n| core::iter::once(&n.dial_string).chain(&n.masks))
+                .chain(&p.test_numbers)
+        });
+        let numbers: Vec<String> = distinct(numbers)
+            .into_iter()
+            .map(|n| n.strip_prefix('+').map(str::to_owned).unwrap_or(n))
+            .collect();
+        Self {
+            longest: numbers.iter().map(String::len).max().unwrap_or(0),
+            numbers,
+            prefixes: distinct(policies.iter().flat_map(|p| &p.outside_line_prefixes)),
+        }
+    }
+
+    fn may_classify(&self, dialed: &str) -> bool {
+        forms(dialed, &self.prefixes)
+            .any(|(_, form)| form.len() <= self.longest && self.numbers.iter().any(|n| n == form))
+    }
+}
+
 impl crate::Policy {
     /// Whether any location policy could classify a call to `dialed` as an emergency or
     /// test call: its dial strings, masks and test numbers, with its outside-line
-    /// prefixes. Which policy applies depends on the caller; this asks all of them, so a
-    /// `false` settles that the call is neither, whoever places it. The engine's screen
-    /// for ordinary INVITEs rests on it.
+    /// prefixes. Which policy applies depends on the caller; this asks all of them
+    /// ([`Classifiable`]), so a `false` settles that the call is neither, whoever places
+    /// it. The engine's screen for ordinary INVITEs rests on it.
     pub fn may_classify(&self, dialed: &str) -> bool {
-        self.policies().iter().any(|p| {
-            forms(dialed, &p.outside_line_prefixes).any(|(_, form)| {
-                p.numbers
-                    .iter()
-                    .any(|n| same(&n.dial_string, form) || n.masks.iter().any(|m| same(m, form)))
-                    || p.test_numbers.iter().any(|t| same(t, form))
-            })
-        })
+        self.classifiable.may_classify(dialed)
     }
 }
 
