@@ -168,8 +168,13 @@ fn named(msg: &Message<'_>, name: Option<&str>) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
+/// `bytes` as text; bytes that are not UTF-8 become U+FFFD. Checked first as they come,
+/// since they nearly always are UTF-8 (a dialled number is ASCII).
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    match core::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 #[cfg(test)]
