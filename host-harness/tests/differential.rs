@@ -298,7 +298,7 @@ fn a_message_over_the_memory_limit_traps_and_the_next_call_gets_a_fresh_instance
         trapped.report
     );
     assert!(trapped.metrics.contains(&e911_engine::Metric::Trap));
-    assert_eq!(trapped.report.bundle_revision, "2026.11.1");
+    assert_eq!(&*trapped.report.bundle_revision, "2026.11.1");
     assert_eq!(host.traps(), 1);
 
     // The next call: a new instance, configured again with the same bundle, decides as

@@ -74,7 +74,7 @@ pub fn verdict(v: wit::Verdict, now: u64) -> Verdict {
         notifications: notifications.iter().map(|n| n.target.clone()).collect(),
         degraded: v.degraded,
         read_leniently: v.read_leniently,
-        bundle_revision: v.bundle_revision,
+        bundle_revision: v.bundle_revision.into(),
         trace: v.trace,
     };
     Verdict {

@@ -103,7 +103,7 @@ pub fn report(v: &Value) -> Result<Report, String> {
             .get("read_leniently")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        bundle_revision: required(v, "bundle_revision")?,
+        bundle_revision: required(v, "bundle_revision")?.into(),
         trace: strings(v, "trace")?,
     })
 }

@@ -466,7 +466,7 @@ fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
         elin: report.elin,
         degraded: report.degraded,
         read_leniently: report.read_leniently,
-        bundle_revision: report.bundle_revision,
+        bundle_revision: report.bundle_revision.to_string(),
         call_id: report.call_id,
         caller: report.caller,
         dialed: report.dialed,

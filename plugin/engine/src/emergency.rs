@@ -18,6 +18,7 @@
 //! (or unchanged if even that fails), and `degraded` says why.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use e911_location::{
     CivicAddress, Location, LocationRef, Method, Shape, UsageRules, WriteError, write_pidf_lo,
@@ -48,7 +49,7 @@ pub(crate) struct Input<'a, 'm> {
     pub decision: &'a Decision<'a>,
     pub reading: Reading,
     pub ctx: &'a CallCtx<'a>,
-    pub revision: &'a str,
+    pub revision: &'a Arc<str>,
     /// The tenant as a data provider, for profiles that send RFC 7852 `ProviderInfo`.
     pub provider: Option<&'a ProviderInfo>,
     /// Whether the later trunks' messages are rendered.

@@ -12,6 +12,7 @@
 //! reason in `degraded` (see [`crate::emergency`]).
 
 use core::net::IpAddr;
+use std::sync::Arc;
 
 use e911_policy::{ElinOwner, Policy, TrustedFacts};
 use e911_sip::{Leniency, Limits, Message, ParseError, Repairs, parse, salvage};
@@ -149,6 +150,8 @@ fn describe(repairs: &Repairs) -> String {
 #[derive(Debug)]
 pub struct Engine {
     policy: Policy,
+    /// The policy's revision, shared by every verdict's report.
+    revision: Arc<str>,
     failover: Failover,
 }
 
@@ -171,6 +174,7 @@ impl Engine {
     /// An engine for `policy`, for a host that fails over ([`Failover::ByHost`]).
     pub fn new(policy: Policy) -> Self {
         Self {
+            revision: policy.revision().into(),
             policy,
             failover: Failover::ByHost,
         }
@@ -298,7 +302,7 @@ impl Engine {
                 decision: &decision,
                 reading,
                 ctx,
-                revision: self.policy.revision(),
+                revision: &self.revision,
                 provider: self.policy.settings().provider.as_ref(),
                 failover: self.failover,
             },
@@ -331,7 +335,7 @@ impl Engine {
 
     /// A verdict that forwards the message unchanged.
     fn pass(&self, ctx: &CallCtx<'_>, trace: Vec<String>) -> Verdict {
-        Verdict::unchanged(ctx.now, self.policy.revision().to_owned(), trace)
+        Verdict::unchanged(ctx.now, Arc::clone(&self.revision), trace)
     }
 
     /// DESIGN §3 step 8: an INVITE to one of our ELINs is a PSAP calling back. Within

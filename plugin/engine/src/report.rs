@@ -1,6 +1,8 @@
 //! The record of an emergency decision (audit log, `--json`, `explain`), its metric
 //! increments and the security-desk notifications built from it.
 
+use std::sync::Arc;
+
 use e911_location::CivicAddress;
 use e911_policy::{ConferenceMode, Decision, LocationSource, Peer, PolicyReason, Validation};
 use serde::Serialize;
@@ -58,7 +60,7 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
         notifications: d.notifications.iter().map(|n| n.id.clone()).collect(),
         degraded: None,
         read_leniently: false,
-        bundle_revision: input.revision.to_owned(),
+        bundle_revision: Arc::clone(input.revision),
         trace,
     }
 }

@@ -1,6 +1,8 @@
 //! What the engine returns: the bytes to forward, the change as data, the route, and the
 //! effects a host performs (notifications, an audit record, metric increments).
 
+use std::sync::Arc;
+
 use e911_policy::{ElementKind, LocationSource, Mismatch, RouteKind, RouteReason};
 use serde::Serialize;
 
@@ -154,10 +156,16 @@ pub struct Report {
     /// are not the received message's: `edits` is then empty, and a host that rewrites
     /// through its own primitives forwards the received message to the route's trunk.
     pub read_leniently: bool,
-    /// The active bundle revision.
-    pub bundle_revision: String,
+    /// The active bundle revision: shared with the engine that decided, so that a verdict
+    /// does not copy it (every message gets one).
+    #[serde(serialize_with = "shared_str")]
+    pub bundle_revision: Arc<str>,
     /// Each step of the decision, in order, for people.
     pub trace: Vec<String>,
+}
+
+fn shared_str<S: serde::Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(s)
 }
 
 fn rfc3339_time<S: serde::Serializer>(now: &u64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -187,7 +195,7 @@ impl Verdict {
     /// A verdict that forwards the message as received: kind `none`, no edits, the
     /// `e911.messages` count, and `trace` saying why. Hosts use it too, for what happens
     /// outside the engine (no bundle yet, a trapped plugin).
-    pub fn unchanged(now: u64, bundle_revision: String, trace: Vec<String>) -> Self {
+    pub fn unchanged(now: u64, bundle_revision: impl Into<Arc<str>>, trace: Vec<String>) -> Self {
         Self {
             report: Report {
                 kind: Kind::None,
@@ -203,7 +211,7 @@ impl Verdict {
                 notifications: Vec::new(),
                 degraded: None,
                 read_leniently: false,
-                bundle_revision,
+                bundle_revision: bundle_revision.into(),
                 trace,
             },
             output: Output::Unchanged,

@@ -85,7 +85,7 @@ fn a_broken_row_names_file_and_line_and_the_last_good_policy_stays() {
     );
     assert_eq!(compiled.revision.as_deref(), Some("2026.11.1"));
     let d = decided(broken.decide(&sample("hq-wired-911.sip"), &input("10.1.0.25")));
-    assert_eq!(d.report.bundle_revision, "2026.11.1");
+    assert_eq!(&*d.report.bundle_revision, "2026.11.1");
 }
 
 #[test]
