@@ -146,13 +146,16 @@ pub fn address_line(civic: &CivicAddress) -> String {
     text
 }
 
-/// The counters of one emergency decision.
+/// The counters of one emergency decision, with room for the `Messages` count the
+/// engine adds to every verdict (and a `Degraded`) without growing.
 pub(crate) fn metrics(d: &Decision<'_>) -> Vec<Metric> {
-    vec![
+    let mut metrics = Vec::with_capacity(5);
+    metrics.extend([
         Metric::of_call(d.kind),
         Metric::of_route(d.route.as_ref().map(|r| r.kind)),
         Metric::of_location(d.location.as_ref().map(|l| l.source)),
-    ]
+    ]);
+    metrics
 }
 
 /// [MS-SIPRE] §3.17.5.2: Lync's emergency notification carries "all the descendants of

@@ -457,7 +457,10 @@ impl Decision<'_> {
         let Some(l) = &self.location else {
             return self.is_emergency().then(|| "location: none".to_owned());
         };
-        let mut line = format!("location: {}", l.source.as_str());
+        // Room for the ERL's address: one allocation for the whole line.
+        let mut line = String::with_capacity(160);
+        line.push_str("location: ");
+        line.push_str(l.source.as_str());
         if let Some(erl) = l.erl {
             line.push_str(" ERL ");
             line.push_str(&erl.id);
