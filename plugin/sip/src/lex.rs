@@ -112,11 +112,38 @@ pub(crate) fn quoted_end(s: &[u8], open: usize) -> Option<usize> {
     None
 }
 
+/// How many bytes [`find`] and [`find2`] compare one by one before handing the rest to
+/// `memchr`.
+const NEAR: usize = 16;
+
+/// Index of the first `needle` in `s`. Most searches in a URI or a header value end
+/// within a few bytes (the `:` after a scheme, the `@` after a user part, the `=` of a
+/// parameter), where `memchr`'s runtime dispatch costs more than the search itself: the
+/// first [`NEAR`] bytes are compared one by one, the rest by `memchr`.
+#[inline]
+pub(crate) fn find(needle: u8, s: &[u8]) -> Option<usize> {
+    match sub(s, 0, NEAR).iter().position(|&b| b == needle) {
+        Some(i) => Some(i),
+        None if s.len() > NEAR => memchr::memchr(needle, sub(s, NEAR, s.len())).map(|i| i + NEAR),
+        None => None,
+    }
+}
+
+/// [`find`] for either of two bytes.
+#[inline]
+pub(crate) fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
+    match sub(s, 0, NEAR).iter().position(|&x| x == a || x == b) {
+        Some(i) => Some(i),
+        None if s.len() > NEAR => memchr::memchr2(a, b, sub(s, NEAR, s.len())).map(|i| i + NEAR),
+        None => None,
+    }
+}
+
 /// Index of the first `needle` outside quoted strings, or `None`.
 /// `Err(at)` when a quoted string is not terminated.
 pub(crate) fn find_unquoted(s: &[u8], needle: u8) -> Result<Option<usize>, usize> {
     let mut i = 0;
-    while let Some(j) = memchr::memchr2(needle, b'"', sub(s, i, s.len())) {
+    while let Some(j) = find2(needle, b'"', sub(s, i, s.len())) {
         let at = i + j;
         if s.get(at) == Some(&needle) {
             return Ok(Some(at));

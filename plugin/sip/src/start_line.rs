@@ -1,7 +1,7 @@
 //! The start line: Request-Line or Status-Line (RFC 3261 §7.1, §7.2).
 
 use crate::error::{ParseError, ParseErrorKind};
-use crate::lex::{eq_ic, is_token_str, is_wsp, sub};
+use crate::lex::{eq_ic, find, is_token_str, is_wsp, sub};
 use crate::span::Span;
 
 /// The first line of a message.
@@ -121,9 +121,9 @@ pub(crate) fn is_uri_byte(b: u8) -> bool {
 /// end of the line (a Reason-Phrase may hold spaces; a Version may not, which the
 /// version check catches: RFC 4475 §3.1.2.10 `trws.dat`).
 fn split_strict(line: &[u8]) -> Option<[Span; 3]> {
-    let first = memchr::memchr(b' ', line)?;
+    let first = find(b' ', line)?;
     let rest = first + 1;
-    let second = rest + memchr::memchr(b' ', sub(line, rest, line.len()))?;
+    let second = rest + find(b' ', sub(line, rest, line.len()))?;
     Some([
         Span::new(0, first),
         Span::new(rest, second),

@@ -3,7 +3,7 @@
 //! <https://www.rfc-editor.org/rfc/rfc3261#section-20.10>
 
 use crate::error::{HeaderErrorKind, UriError};
-use crate::lex::{is_lws, is_token, quoted_end, skip_lws, sub, trim, trim_bounds};
+use crate::lex::{find, is_lws, is_token, quoted_end, skip_lws, sub, trim, trim_bounds};
 use crate::params::Params;
 use crate::uri::{Uri, first_invalid_byte};
 
@@ -55,7 +55,7 @@ impl<'a> NameAddr<'a> {
             }
             (Some(sub(s, 1, end - 1)), Some(lt))
         } else {
-            match memchr::memchr(b'<', s) {
+            match find(b'<', s) {
                 Some(lt) => (unquoted_display(sub(s, 0, lt))?, Some(lt)),
                 None => (None, None),
             }
@@ -68,9 +68,7 @@ impl<'a> NameAddr<'a> {
 
     fn bracketed(s: &'a [u8], display_name: Option<&'a [u8]>, lt: usize) -> Result<Self, Fail> {
         let start = lt + 1;
-        let gt = memchr::memchr(b'>', sub(s, start, s.len()))
-            .ok_or((HeaderErrorKind::Syntax, lt))?
-            + start;
+        let gt = find(b'>', sub(s, start, s.len())).ok_or((HeaderErrorKind::Syntax, lt))? + start;
         let uri = sub(s, start, gt);
         // RFC 3261 §25.1 `LAQUOT addr-spec RAQUOT`: no white space inside the brackets
         // (RFC 4475 §3.1.2.14 `badaspec.dat`).
@@ -94,12 +92,12 @@ impl<'a> NameAddr<'a> {
     }
 
     fn addr_spec(s: &'a [u8]) -> Result<Self, Fail> {
-        let semi = memchr::memchr(b';', s);
+        let semi = find(b';', s);
         let uri = trim(sub(s, 0, semi.unwrap_or(s.len())));
         check_uri_text(uri, 0)?;
         // RFC 3261 §20.10: "If the URI contains a comma, question mark or semicolon,
         // the URI MUST be enclosed in angle brackets" (RFC 4475 §3.1.2.13 `regbadct.dat`).
-        if let Some(q) = memchr::memchr(b'?', uri) {
+        if let Some(q) = find(b'?', uri) {
             return Err((HeaderErrorKind::Syntax, q));
         }
         let params = match semi {
@@ -131,7 +129,7 @@ fn check_uri_text(uri: &[u8], at: usize) -> Result<(), Fail> {
     if let Some(bad) = first_invalid_byte(uri) {
         return Err((HeaderErrorKind::Syntax, at + bad));
     }
-    if memchr::memchr(b':', uri).is_none_or(|c| c == 0) {
+    if find(b':', uri).is_none_or(|c| c == 0) {
         return Err((HeaderErrorKind::Syntax, at));
     }
     Ok(())

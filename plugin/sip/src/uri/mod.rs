@@ -15,7 +15,7 @@ pub use sip::{SipScheme, SipUri};
 pub use tel::TelUri;
 
 use crate::error::{UriError, UriErrorKind};
-use crate::lex::{eq_ic, sub};
+use crate::lex::{eq_ic, find, sub};
 
 /// A decoded URI, borrowing its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl<'a> Uri<'a> {
         if let Some(bad) = s.iter().position(|&b| !(0x21..0x7f).contains(&b)) {
             return Err(UriError::new(UriErrorKind::Syntax, bad));
         }
-        let colon = memchr::memchr(b':', s).ok_or(UriError::new(UriErrorKind::Scheme, 0))?;
+        let colon = find(b':', s).ok_or(UriError::new(UriErrorKind::Scheme, 0))?;
         let scheme = sub(s, 0, colon);
         if !is_scheme(scheme) {
             return Err(UriError::new(UriErrorKind::Scheme, 0));

@@ -1,7 +1,7 @@
 //! `SipUri`: `sip:` and `sips:` URIs (RFC 3261 §19.1.1), hosts per RFC 5118.
 
 use crate::error::{UriError, UriErrorKind};
-use crate::lex::sub;
+use crate::lex::{find, find2, sub};
 use crate::params::Params;
 
 use super::host::{Host, HostPortError, parse_hostport};
@@ -42,10 +42,10 @@ impl<'a> SipUri<'a> {
         let err = |kind, at: usize| UriError::new(kind, start + at);
         // Userinfo cannot hold an unescaped `@` (RFC 3261 §25.1 `user`), nor can
         // parameters or headers, so the first `@` ends it.
-        let (user, password, hp) = match memchr::memchr(b'@', rest) {
+        let (user, password, hp) = match find(b'@', rest) {
             Some(at) => {
                 let info = sub(rest, 0, at);
-                let (user, password) = match memchr::memchr(b':', info) {
+                let (user, password) = match find(b':', info) {
                     Some(c) => (sub(info, 0, c), Some(sub(info, c + 1, info.len()))),
                     None => (info, None),
                 };
@@ -61,7 +61,7 @@ impl<'a> SipUri<'a> {
             HostPortError::Host(at) => err(UriErrorKind::Host, hp + at),
             HostPortError::Port(at) => err(UriErrorKind::Port, hp + at),
         })?;
-        let query = memchr::memchr(b'?', sub(rest, host_end, rest.len())).map(|q| host_end + q);
+        let query = find(b'?', sub(rest, host_end, rest.len())).map(|q| host_end + q);
         let params_end = query.unwrap_or(rest.len());
         let params = match rest.get(host_end) {
             Some(b';') => Params::parse(sub(rest, host_end + 1, params_end))
@@ -101,8 +101,7 @@ fn hostport_end(rest: &[u8], from: usize) -> usize {
         Some(b'[') => memchr::memchr(b']', sub(rest, from, rest.len())).map_or(from, |c| from + c),
         _ => from,
     };
-    memchr::memchr2(b';', b'?', sub(rest, scan_from, rest.len()))
-        .map_or(rest.len(), |i| scan_from + i)
+    find2(b';', b'?', sub(rest, scan_from, rest.len())).map_or(rest.len(), |i| scan_from + i)
 }
 
 #[cfg(test)]
