@@ -1,7 +1,7 @@
 //! The start line: Request-Line or Status-Line (RFC 3261 §7.1, §7.2).
 
 use crate::error::{ParseError, ParseErrorKind};
-use crate::lex::{eq_ic, find, is_token_str, is_wsp, sub};
+use crate::lex::{ByteClass, eq_ic, find, in_class, is_token_str, is_wsp, sub};
 use crate::span::Span;
 
 /// The first line of a message.
@@ -114,8 +114,21 @@ fn status_line(
 /// Bytes a Request-URI may hold unescaped: no SP, CTL, DEL, non-ASCII, and none of
 /// `<`, `>`, `"` (RFC 3261 §25.1 and RFC 4475 §3.1.2.7 `ltgtruri.dat`).
 pub(crate) fn is_uri_byte(b: u8) -> bool {
-    (0x21..0x7f).contains(&b) && !matches!(b, b'<' | b'>' | b'"')
+    in_class(&URI_BYTES, b)
 }
+
+/// [`is_uri_byte`] as a table: every Request-URI byte is tested against it.
+// Indexing runs at compile time only: out of bounds would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
+const URI_BYTES: ByteClass = {
+    let mut set = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        set[b] = !matches!(b as u8, b'<' | b'>' | b'"');
+        b += 1;
+    }
+    set
+};
 
 /// RFC 3261 §7.1: elements separated by exactly one SP. The third element runs to the
 /// end of the line (a Reason-Phrase may hold spaces; a Version may not, which the

@@ -147,7 +147,8 @@ pub(crate) fn request_uri<'a>(buf: &'a [u8], start: &StartLine) -> Result<Uri<'a
     let StartLine::Request(r) = start else {
         return Err(UriError::new(UriErrorKind::Missing, 0));
     };
-    let uri = Uri::parse(r.uri.slice(buf)).map_err(|e| e.shifted(r.uri.lo()))?;
+    // The start line admitted only URI bytes (`start_line::is_uri_byte`), all printable.
+    let uri = Uri::parse_printable(r.uri.slice(buf)).map_err(|e| e.shifted(r.uri.lo()))?;
     if let Uri::Sip(sip) = &uri
         && sip.headers.is_some()
     {

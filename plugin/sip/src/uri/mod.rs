@@ -39,9 +39,15 @@ pub enum Uri<'a> {
 impl<'a> Uri<'a> {
     /// Decodes a URI. Offsets in errors are into `s`.
     pub fn parse(s: &'a [u8]) -> Result<Self, UriError> {
-        if let Some(bad) = s.iter().position(|&b| !(0x21..0x7f).contains(&b)) {
+        if let Some(bad) = first_invalid_byte(s) {
             return Err(UriError::new(UriErrorKind::Syntax, bad));
         }
+        Self::parse_printable(s)
+    }
+
+    /// [`Uri::parse`] for text already known to hold only printable ASCII: a
+    /// Request-URI, whose every byte the start line has checked (a stricter set).
+    pub(crate) fn parse_printable(s: &'a [u8]) -> Result<Self, UriError> {
         let colon = find(b':', s).ok_or(UriError::new(UriErrorKind::Scheme, 0))?;
         let scheme = sub(s, 0, colon);
         if !is_scheme(scheme) {
