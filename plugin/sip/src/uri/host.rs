@@ -1,7 +1,7 @@
 //! `Host`: the host part of a SIP URI or a Via sent-by, IPv6 references included
 //! (RFC 3261 §25.1 `hostport`, RFC 5118 <https://www.rfc-editor.org/rfc/rfc5118#section-4>).
 
-use crate::lex::{decimal_u32, sub};
+use crate::lex::{ByteClass, byte_class, decimal_u32, find, in_class, sub};
 
 /// A host as written. IPv6 references are given without their brackets.
 ///
@@ -51,7 +51,7 @@ pub(crate) fn parse_hostport(s: &[u8]) -> Result<(Host<'_>, Option<u16>), HostPo
         let close = memchr::memchr(b']', s).ok_or(HostPortError::Host(0))?;
         (sub(s, 0, close + 1), close + 1)
     } else {
-        let colon = memchr::memchr(b':', s).unwrap_or(s.len());
+        let colon = find(b':', s).unwrap_or(s.len());
         (sub(s, 0, colon), colon)
     };
     let host = match host {
@@ -97,14 +97,26 @@ fn is_ipv4(s: &[u8]) -> bool {
 /// final dot. Underscores are tolerated because real deployments use them.
 fn is_hostname(s: &[u8]) -> bool {
     let s = s.strip_suffix(b".").unwrap_or(s);
-    !s.is_empty()
-        && s.split(|&b| b == b'.').all(|label| {
-            !label.is_empty()
-                && label
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    // One pass (every URI host is checked): label bytes, and dots between non-empty
+    // labels.
+    let mut label = 0usize;
+    for &b in s {
+        if b == b'.' {
+            if label == 0 {
+                return false;
+            }
+            label = 0;
+        } else if in_class(&LABEL, b) {
+            label += 1;
+        } else {
+            return false;
+        }
+    }
+    label > 0
 }
+
+/// The bytes of a host name label, underscore included.
+const LABEL: ByteClass = byte_class(true, b"-_");
 
 fn is_ipv6_text(s: &[u8]) -> bool {
     s.contains(&b':')
@@ -143,6 +155,32 @@ mod tests {
         assert_eq!(Host::parse(b"a..b"), None);
         assert_eq!(Host::parse(b""), None);
         assert_eq!(Host::parse(b"[]"), None);
+    }
+
+    /// Labels of letters, digits, `-` and `_`, between single dots, one final dot
+    /// allowed.
+    #[test]
+    fn host_names_are_dot_separated_non_empty_labels() {
+        for good in [
+            &b"a"[..],
+            b"a.",
+            b"_sip._udp.example.com",
+            b"x-1.example",
+            b"A.B",
+        ] {
+            assert_eq!(Host::parse(good), Some(Host::Name(good)), "{good:?}");
+        }
+        for bad in [
+            &b"."[..],
+            b".a",
+            b"a..",
+            b"a..b",
+            b"a b",
+            b"a/b",
+            b"\xc3\xa9.example",
+        ] {
+            assert!(!is_hostname(bad), "{bad:?}");
+        }
     }
 
     #[test]
