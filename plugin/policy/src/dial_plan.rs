@@ -111,9 +111,11 @@ impl Classifiable {
 impl crate::Policy {
     /// Whether any location policy could classify a call to `dialed` as an emergency or
     /// test call: its dial strings, masks and test numbers, with its outside-line
-    /// prefixes. Which policy applies depends on the caller; this asks all of them
-    /// ([`Classifiable`]), so a `false` settles that the call is neither, whoever places
-    /// it. The engine's screen for ordinary INVITEs rests on it.
+    /// prefixes. Which policy applies depends on the caller; this asks all of them, in
+    /// one list pooled when the bundle is assembled (so a prefix of one policy is also
+    /// tried before another's numbers: `true` only means "maybe"), and a `false` settles
+    /// that the call is neither, whoever places it. The engine's screen for ordinary
+    /// INVITEs rests on it.
     pub fn may_classify(&self, dialed: &str) -> bool {
         self.classifiable.may_classify(dialed)
     }
