@@ -173,6 +173,31 @@ pub(crate) fn sub(s: &[u8], lo: usize, hi: usize) -> &[u8] {
 mod tests {
     use super::*;
 
+    /// `find` and `find2` answer as `memchr` does, wherever the byte is: inside the
+    /// first [`NEAR`] bytes, right after them, far after them, or nowhere.
+    #[test]
+    fn finds_what_memchr_finds_on_both_sides_of_the_near_window() {
+        for len in 0..3 * NEAR {
+            for at in (0..len).map(Some).chain([None]) {
+                let mut s = alloc::vec![b'x'; len];
+                if let Some(at) = at {
+                    s[at] = b';';
+                    // A later second byte: find2 must still stop at the first.
+                    if at + 2 < len {
+                        s[at + 2] = b'?';
+                    }
+                }
+                assert_eq!(find(b';', &s), memchr::memchr(b';', &s), "{len} {at:?}");
+                assert_eq!(find(b';', &s), at, "{len} {at:?}");
+                assert_eq!(
+                    find2(b'?', b';', &s),
+                    memchr::memchr2(b'?', b';', &s),
+                    "{len} {at:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn trims_folded_white_space() {
         assert_eq!(trim(b" \r\n\t a b \r\n "), b"a b");
