@@ -1,7 +1,7 @@
 //! The start line: Request-Line or Status-Line (RFC 3261 §7.1, §7.2).
 
 use crate::error::{ParseError, ParseErrorKind};
-use crate::lex::{ByteClass, eq_ic, find, in_class, is_token_str, is_wsp, sub};
+use crate::lex::{ByteClass, byte_class, eq_ic, find, in_class, is_token_str, is_wsp, sub};
 use crate::span::Span;
 
 /// The first line of a message.
@@ -117,18 +117,9 @@ pub(crate) fn is_uri_byte(b: u8) -> bool {
     in_class(&URI_BYTES, b)
 }
 
-/// [`is_uri_byte`] as a table: every Request-URI byte is tested against it.
-// Indexing runs at compile time only: out of bounds would fail the build, not panic.
-#[allow(clippy::indexing_slicing)]
-const URI_BYTES: ByteClass = {
-    let mut set = [false; 256];
-    let mut b = 0x21;
-    while b < 0x7f {
-        set[b] = !matches!(b as u8, b'<' | b'>' | b'"');
-        b += 1;
-    }
-    set
-};
+/// [`is_uri_byte`] as a table (every Request-URI byte is tested against it): letters,
+/// digits and every printable ASCII mark but `<`, `>`, `"`.
+const URI_BYTES: ByteClass = byte_class(true, b"!#$%&'()*+,-./:;=?@[\\]^_`{|}~");
 
 /// RFC 3261 §7.1: elements separated by exactly one SP. The third element runs to the
 /// end of the line (a Reason-Phrase may hold spaces; a Version may not, which the
@@ -183,6 +174,16 @@ fn split_loose(line: &[u8]) -> Option<[Span; 3]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table holds exactly RFC 3261's unescaped Request-URI bytes as written out in
+    /// its doc: printable ASCII (0x21 to 0x7E) but `<`, `>` and `"`.
+    #[test]
+    fn uri_bytes_are_printable_ascii_but_angle_brackets_and_quote() {
+        for b in 0..=u8::MAX {
+            let want = (0x21..0x7f).contains(&b) && !matches!(b, b'<' | b'>' | b'"');
+            assert_eq!(is_uri_byte(b), want, "{b:#04x}");
+        }
+    }
 
     fn parse(line: &[u8], loose: bool) -> Result<StartLine, ParseErrorKind> {
         parse_start_line(line, line.len(), loose).map_err(|e| e.kind)
