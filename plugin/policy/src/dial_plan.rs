@@ -60,51 +60,25 @@ impl DialPlan {
         }
     }
 
+    /// The plan of `policies` with their test numbers among the numbers: every number
+    /// some location policy classifies, what [`crate::Policy::may_classify`] compares
+    /// with. Built once per bundle, since every ordinary INVITE asks it.
+    pub(crate) fn classifiable(policies: &[crate::LocationPolicy]) -> Self {
+        let mut plan = Self::of(policies);
+        let tests = policies.iter().flat_map(|p| &p.test_numbers);
+        plan.numbers = distinct(plan.numbers.iter().chain(tests));
+        plan
+    }
+
     /// Whether `dialed` (a Request-URI's user part or `tel:` number) is one of the
     /// emergency numbers, with or without an outside-line prefix.
     pub fn dials_emergency(&self, dialed: &str) -> bool {
+        self.holds(dialed)
+    }
+
+    /// Whether `dialed` is one of `numbers`, with or without one of `prefixes`.
+    fn holds(&self, dialed: &str) -> bool {
         forms(dialed, &self.prefixes).any(|(_, form)| self.numbers.iter().any(|n| same(n, form)))
-    }
-}
-
-/// What [`crate::Policy::may_classify`] compares with, built once per bundle since every
-/// ordinary INVITE asks it: every number any location policy classifies (dial strings,
-/// masks, test numbers) without its `+`, and every outside-line prefix, once each.
-///
-/// Prefixes and numbers are pooled across policies, so a prefix of one policy is also
-/// tried before another's numbers: the answer can only be `true` more often than asking
-/// each policy alone, and a `true` only sends the INVITE down the full path, which asks
-/// the caller's own policy.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Classifiable {
-    numbers: Vec<String>,
-    prefixes: Vec<String>,
-    /// The longest of `numbers`: a longer form cannot be one (most dialled numbers are).
-    longest: usize,
-}
-
-impl Classifiable {
-    pub(crate) fn of(policies: &[crate::LocationPolicy]) -> Self {
-        let numbers = policies.iter().flat_map(|p| {
-            p.numbers
-                .iter()
-                .flat_map(|n| core::iter::once(&n.dial_string).chain(&n.masks))
-                .chain(&p.test_numbers)
-        });
-        let numbers: Vec<String> = distinct(numbers)
-            .into_iter()
-            .map(|n| n.strip_prefix('+').map(str::to_owned).unwrap_or(n))
-            .collect();
-        Self {
-            longest: numbers.iter().map(String::len).max().unwrap_or(0),
-            numbers,
-            prefixes: distinct(policies.iter().flat_map(|p| &p.outside_line_prefixes)),
-        }
-    }
-
-    fn may_classify(&self, dialed: &str) -> bool {
-        forms(dialed, &self.prefixes)
-            .any(|(_, form)| form.len() <= self.longest && self.numbers.iter().any(|n| n == form))
     }
 }
 
@@ -112,12 +86,13 @@ impl crate::Policy {
     /// Whether any location policy could classify a call to `dialed` as an emergency or
     /// test call: its dial strings, masks and test numbers, with its outside-line
     /// prefixes. Which policy applies depends on the caller; this asks all of them, in
-    /// one list pooled when the bundle is assembled (so a prefix of one policy is also
-    /// tried before another's numbers: `true` only means "maybe"), and a `false` settles
+    /// one plan pooled when the bundle is assembled (so a prefix of one policy is also
+    /// tried before another's numbers: `true` only means "maybe", and sends an INVITE
+    /// down the full path, which asks the caller's own policy), and a `false` settles
     /// that the call is neither, whoever places it. The engine's screen for ordinary
     /// INVITEs rests on it.
     pub fn may_classify(&self, dialed: &str) -> bool {
-        self.classifiable.may_classify(dialed)
+        self.classifiable.holds(dialed)
     }
 }
 

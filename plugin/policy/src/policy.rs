@@ -4,7 +4,7 @@ use core::net::IpAddr;
 
 use e911_location::lis::{ElementMatch, KeyedTable, NetworkFacts, NetworkMap};
 
-use crate::dial_plan::{Classifiable, DialPlan};
+use crate::dial_plan::DialPlan;
 use crate::identity::identity_key;
 use crate::model::{Caller, Counts, Erl, LocationPolicy, Route, Settings, Site};
 
@@ -27,7 +27,8 @@ pub struct Policy {
     pub(crate) counts: Counts,
     caller_index: KeyedTable,
     elin_index: KeyedTable,
-    pub(crate) classifiable: Classifiable,
+    /// Every number some location policy classifies ([`DialPlan::classifiable`]).
+    pub(crate) classifiable: DialPlan,
 }
 
 /// The parts a policy is assembled from (compiled sources or a decoded bundle).
@@ -72,7 +73,7 @@ impl Policy {
             .enumerate()
             .flat_map(|(i, erl)| erl.elins.iter().map(move |e| (e.as_str().into(), index(i))));
         let elin_index = KeyedTable::build(elins.collect());
-        let classifiable = Classifiable::of(&parts.policies);
+        let classifiable = DialPlan::classifiable(&parts.policies);
         Self {
             settings: parts.settings,
             erls: parts.erls,
