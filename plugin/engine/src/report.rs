@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use e911_location::CivicAddress;
+use e911_policy::civic::Inside;
 use e911_policy::{ConferenceMode, Decision, LocationSource, Peer, PolicyReason, Validation};
 use serde::Serialize;
 
@@ -103,7 +104,15 @@ fn client_line(client: &ClientLocation) -> String {
 
 fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
     let choice = input.decision.location.as_ref()?;
-    let civic = chosen_civic(input);
+    let address = match choice.erl {
+        // The ERL's own address, with what it names inside worked out with the bundle.
+        Some(erl) if choice.source != LocationSource::Client => {
+            address_line(&erl.civic, erl.inside())
+        }
+        _ => chosen_civic(input)
+            .map(|civic| address_line(civic, Inside::of(civic)))
+            .unwrap_or_default(),
+    };
     Some(LocationReport {
         source: choice.source,
         erl: choice.erl.map(|e| e.id.clone()),
@@ -111,7 +120,7 @@ fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
         method: choice.method.as_ref().map(|m| m.as_str().to_owned()),
         validated: choice.validation == Validation::Validated,
         mismatch: choice.mismatch,
-        address: civic.map(address_line).unwrap_or_default(),
+        address,
     })
 }
 
@@ -131,11 +140,12 @@ fn chosen_civic<'i>(input: &'i Input<'_, '_>) -> Option<&'i CivicAddress> {
 }
 
 /// A civic address in one line as people write it: `1 Microsoft Way, Redmond, WA
-/// 98052, US; building 40, floor 2`.
-pub fn address_line(civic: &CivicAddress) -> String {
+/// 98052, US; building 40, floor 2`, naming the parts `inside` names (an ERL's
+/// [`e911_policy::Erl::inside`], or [`Inside::of`] the address).
+pub fn address_line(civic: &CivicAddress, inside: Inside) -> String {
     let mut text = String::with_capacity(96);
     e911_policy::civic::push_place(&mut text, civic);
-    for (n, (label, value)) in e911_policy::civic::inside(civic).into_iter().enumerate() {
+    for (n, (label, value)) in inside.parts(civic).enumerate() {
         text.push_str(if n == 0 { "; " } else { ", " });
         if !label.is_empty() {
             text.push_str(label);

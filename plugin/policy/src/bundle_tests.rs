@@ -21,6 +21,15 @@ fn unsigned_bundle_round_trips_to_an_equal_policy() {
     assert_eq!(&bytes[..8], b"E911BNDL");
     let bundle = Bundle::load(&bytes, &[]).unwrap();
     assert_eq!(bundle.policy(), &policy);
+    // What each ERL names inside is not in the bundle: loading works it out again.
+    for erl in bundle.policy().erls() {
+        assert_eq!(
+            erl.inside,
+            Some(crate::civic::Inside::of(&erl.civic)),
+            "{}",
+            erl.id
+        );
+    }
     let info = bundle.info();
     assert_eq!(
         (info.revision.as_str(), info.signer, info.size),

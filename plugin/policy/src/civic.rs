@@ -15,16 +15,18 @@ pub(crate) fn set_trimmed(civic: &mut CivicAddress, element: CivicElement, value
     }
 }
 
-/// One line for a person: `1 Microsoft Way, Redmond, WA 98052, US (40 1)`.
-pub fn summary(civic: &CivicAddress) -> String {
+/// One line for a person: `1 Microsoft Way, Redmond, WA 98052, US (40 1)`, with the parts
+/// `inside` names (an ERL's [`crate::Erl::inside`], or [`Inside::of`] the address).
+pub fn summary(civic: &CivicAddress, inside: Inside) -> String {
     let mut text = String::with_capacity(96);
     push_place(&mut text, civic);
-    let inside = inside(civic);
-    for (n, (_, value)) in inside.iter().enumerate() {
-        text.push_str(if n == 0 { " (" } else { " " });
+    let mut any = false;
+    for (_, value) in inside.parts(civic) {
+        text.push_str(if any { " " } else { " (" });
         text.push_str(value);
+        any = true;
     }
-    if !inside.is_empty() {
+    if any {
         text.push(')');
     }
     text
@@ -62,27 +64,67 @@ pub fn push_place(text: &mut String, civic: &CivicAddress) {
     }
 }
 
-/// Where in the building, as `(label, value)`: building, floor, unit and room with their
-/// labels, then the free-text location (`LOC`, label `""`). A labelled part that `LOC`
-/// already states is left out, so a dispatcher reads it once: Lync's LIS export fills
-/// `LOC` with the location name ("Building 40, Floor 1") next to the building and floor
-/// it was derived from.
-pub fn inside(civic: &CivicAddress) -> Vec<(&'static str, &str)> {
-    use CivicElement as E;
-    let loc = civic.get(E::Loc).map(str::trim).filter(|l| !l.is_empty());
-    let mut parts: Vec<(&'static str, &str)> = [
-        (E::Bld, "building"),
-        (E::Flr, "floor"),
-        (E::Unit, "unit"),
-        (E::Room, "room"),
-    ]
-    .into_iter()
-    .filter_map(|(e, label)| Some((label, civic.get(e)?.trim())))
-    .filter(|(_, v)| !v.is_empty())
-    .filter(|(label, v)| !loc.is_some_and(|l| states(l, label, v)))
-    .collect();
-    parts.extend(loc.map(|l| ("", l)));
-    parts
+/// The labelled parts of where in a building, in the order people say them.
+const LABELLED: [(CivicElement, &str); 4] = [
+    (CivicElement::Bld, "building"),
+    (CivicElement::Flr, "floor"),
+    (CivicElement::Unit, "unit"),
+    (CivicElement::Room, "room"),
+];
+
+/// Which of an address's labelled parts (building, floor, unit, room) are named where it
+/// is said where in the building: a labelled part that `LOC` already states is left out,
+/// so a dispatcher reads it once. Lync's LIS export fills `LOC` with the location name
+/// ("Building 40, Floor 1") next to the building and floor it was derived from.
+///
+/// Working it out compares each part with `LOC` word by word, which an emergency call's
+/// trace, report and notification would each repeat; an ERL's is worked out once, when
+/// its bundle is assembled ([`crate::Erl::inside`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inside {
+    /// One bit per entry of [`LABELLED`]: set when that part is named.
+    named: u8,
+}
+
+impl Inside {
+    /// The parts of `civic` to name.
+    pub fn of(civic: &CivicAddress) -> Self {
+        let loc = loc(civic);
+        let mut named = 0;
+        for (bit, (element, label)) in LABELLED.iter().enumerate() {
+            let stated = match (labelled(civic, *element), loc) {
+                (None, _) => continue,
+                (Some(value), Some(loc)) => states(loc, label, value),
+                (Some(_), None) => false,
+            };
+            if !stated {
+                named |= 1 << bit;
+            }
+        }
+        Self { named }
+    }
+
+    /// Where in the building, as `(label, value)`: building, floor, unit and room with
+    /// their labels (those named), then the free-text location (`LOC`, label `""`).
+    /// `civic` is the address this was worked out for.
+    pub fn parts(self, civic: &CivicAddress) -> impl Iterator<Item = (&'static str, &str)> {
+        LABELLED
+            .iter()
+            .enumerate()
+            .filter(move |(bit, _)| self.named & (1 << bit) != 0)
+            .filter_map(|(_, (element, label))| Some((*label, labelled(civic, *element)?)))
+            .chain(loc(civic).map(|l| ("", l)))
+    }
+}
+
+/// A labelled part's value, trimmed; none when blank.
+fn labelled(civic: &CivicAddress, element: CivicElement) -> Option<&str> {
+    civic.get(element).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The free-text location (`LOC`), trimmed; none when blank.
+fn loc(civic: &CivicAddress) -> Option<&str> {
+    labelled(civic, CivicElement::Loc)
 }
 
 /// The words people write for each labelled part, the label first: Lync's location names
@@ -231,6 +273,10 @@ pub(crate) mod point_serde {
 mod tests {
     use super::*;
 
+    fn inside(civic: &CivicAddress) -> Vec<(&'static str, &str)> {
+        Inside::of(civic).parts(civic).collect()
+    }
+
     #[test]
     fn blank_cells_set_nothing_and_values_are_trimmed() {
         let mut civic = CivicAddress::default();
@@ -252,7 +298,7 @@ mod tests {
             .with(CivicElement::Country, "US")
             .with(CivicElement::Flr, "1");
         assert_eq!(
-            summary(&civic),
+            summary(&civic, Inside::of(&civic)),
             "1 Microsoft Way, Redmond, WA 98052, US (1)"
         );
     }

@@ -465,7 +465,7 @@ impl Decision<'_> {
             line.push_str(" ERL ");
             line.push_str(&erl.id);
             line.push_str(" (");
-            line.push_str(&crate::civic::summary(&erl.civic));
+            line.push_str(&erl.summary());
             line.push(')');
         }
         if let Some(kind) = l.element {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use e911_location::{CivicAddress, Point};
 
+use crate::civic::Inside;
 use crate::profile::{ProviderInfo, ProviderProfile};
 
 /// An Emergency Response Location: a dispatchable address and how calls from it go out.
@@ -30,6 +31,23 @@ pub struct Erl {
     /// Whether the address was validated against the MSAG (Lync `MSAGValid`, Teams
     /// `ValidationStatus`).
     pub validation: Validation,
+    /// Which parts of where in the building a person is told, worked out when the
+    /// policy is assembled (not stored in a bundle: it follows from `civic`).
+    #[serde(skip)]
+    pub(crate) inside: Option<Inside>,
+}
+
+impl Erl {
+    /// Which parts of where in the building a person is told ([`Inside`]): worked out
+    /// once for every ERL of a [`crate::Policy`], on the spot for any other.
+    pub fn inside(&self) -> Inside {
+        self.inside.unwrap_or_else(|| Inside::of(&self.civic))
+    }
+
+    /// The address in one line for a person ([`crate::civic::summary`]).
+    pub fn summary(&self) -> String {
+        crate::civic::summary(&self.civic, self.inside())
+    }
 }
 
 /// Whether an address is known to be dispatchable.

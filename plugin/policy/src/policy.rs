@@ -4,6 +4,7 @@ use core::net::IpAddr;
 
 use e911_location::lis::{ElementMatch, KeyedTable, NetworkFacts, NetworkMap};
 
+use crate::civic::Inside;
 use crate::dial_plan::DialPlan;
 use crate::identity::identity_key;
 use crate::model::{Caller, Counts, Erl, LocationPolicy, Route, Settings, Site};
@@ -58,7 +59,10 @@ pub struct ElinOwner<'p> {
 }
 
 impl Policy {
-    pub(crate) fn assemble(parts: Parts) -> Self {
+    pub(crate) fn assemble(mut parts: Parts) -> Self {
+        for erl in &mut parts.erls {
+            erl.inside = Some(Inside::of(&erl.civic));
+        }
         let caller_index = KeyedTable::build(
             parts
                 .callers

@@ -81,7 +81,7 @@ pub fn of(policy: &Policy, rows: &[ElementRow]) -> Coverage {
             ErlCoverage {
                 id: erl.id.clone(),
                 description: erl.description.clone(),
-                address: address_line(&erl.civic),
+                address: address_line(&erl.civic, erl.inside()),
                 validated: erl.validation == Validation::Validated,
                 elins: erl.elins.clone(),
                 elements: rows.iter().filter(|r| r.erl == index).map(view).collect(),

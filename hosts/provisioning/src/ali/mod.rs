@@ -300,8 +300,8 @@ fn text_field(
 /// Where in the building, each part once, as a dispatcher reads it: `BUILDING 40, FLOOR 2`
 /// from Lync's `LOC`, not also the `BLD` and `FLR` it was derived from.
 fn location_text(civic: &e911_location::CivicAddress) -> String {
-    let parts: Vec<String> = e911_policy::civic::inside(civic)
-        .into_iter()
+    let parts: Vec<String> = e911_policy::civic::Inside::of(civic)
+        .parts(civic)
         .map(|(label, value)| {
             if label.is_empty() {
                 value.to_owned()

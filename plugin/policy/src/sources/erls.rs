@@ -327,6 +327,7 @@ fn read_erl(
         point: point.ok().flatten(),
         elins,
         validation: validation.unwrap_or(Validation::NotValidated),
+        inside: None,
     }
 }
 
