@@ -193,6 +193,18 @@ fn push_location_pairs(text: &mut String, input: &Input<'_, '_>) {
 /// element must not start a new pair (or a new header, in a host that writes the text
 /// carelessly).
 fn push_one_line(text: &mut String, value: &str) {
+    // Most values are one line already (printable ASCII, single spaces between words):
+    // copied as they are, without splitting them at every kind of Unicode space.
+    let mut after_space = true;
+    let plain = value.bytes().all(|b| {
+        let ok = b.is_ascii_graphic() || (b == b' ' && !after_space);
+        after_space = b == b' ';
+        ok
+    });
+    if plain && !after_space {
+        text.push_str(value);
+        return;
+    }
     for (n, word) in value.split_whitespace().enumerate() {
         if n > 0 {
             text.push(' ');
@@ -272,4 +284,33 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
             json: json.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_goes_on_one_line_with_its_white_space_collapsed() {
+        for value in [
+            "",
+            " ",
+            "Microsoft",
+            "Building 40, Floor 1",
+            " leading",
+            "trailing ",
+            "two  spaces",
+            "a\tb",
+            "line\r\nbreak",
+            "no\u{2028}line separator",
+            "non\u{a0}breaking",
+            "Zürich Straße 1",
+            "\u{85}next line\u{85}",
+        ] {
+            let mut text = String::from("x=");
+            push_one_line(&mut text, value);
+            let words: Vec<&str> = value.split_whitespace().collect();
+            assert_eq!(text, ["x=", &words.join(" ")].concat(), "{value:?}");
+        }
+    }
 }
