@@ -116,8 +116,15 @@ const NEEDS_CARE: u64 = {
 /// spaces), each word cleaned and escaped by [`push_escaped`]; false when
 /// there is no word, and nothing was appended.
 pub(crate) fn push_token(out: &mut String, text: &str) -> bool {
-    // The usual value is one word with nothing to clean or escape.
-    if !text.is_empty() && text.bytes().all(|b| b > b' ' && !may_need_care(b)) {
+    // The usual value is already a token: words with nothing to clean or escape, single
+    // spaces between them.
+    let mut after_space = true;
+    let plain = text.bytes().all(|b| {
+        let ok = (b > b' ' && !may_need_care(b)) || (b == b' ' && !after_space);
+        after_space = b == b' ';
+        ok
+    });
+    if plain && !after_space {
         out.push_str(text);
         return true;
     }
@@ -355,6 +362,11 @@ mod tests {
             " \t lead and trail \n ",
             "\u{FFFE}x\u{FFFF}y\u{EF00}\u{FFFD}",
             "a\u{a0}b",
+            "Building 40, Floor 1",
+            "two  spaces",
+            " lead",
+            "trail ",
+            "Smith & Sons",
         ] {
             let mut out = String::new();
             push_escaped(&mut out, text);
