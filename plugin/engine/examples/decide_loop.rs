@@ -9,7 +9,9 @@
 //!
 //! Arguments: the message file, the number of rounds (default 100000), the peer address
 //! (default 10.1.0.25, an HQ phone), and `first-trunk-only` to decide as the Envoy filter
-//! does ([`Failover::FirstTrunkOnly`]).
+//! does ([`Failover::FirstTrunkOnly`]). With `AUDIT=1` in the environment, each audited
+//! verdict's audit line is written too ([`e911_engine::Report::to_json`]), as the Envoy
+//! filter and the Kamailio bridge write one per emergency call.
 
 // A tool: a bad argument should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -49,11 +51,15 @@ fn main() {
         transport: Transport::Tcp,
         node: "edge-1.contoso.com",
     };
+    let audit = std::env::var_os("AUDIT").is_some();
     let start = std::time::Instant::now();
     let mut changed = 0u64;
     for _ in 0..rounds {
         let verdict = engine.on_message(&message, &ctx, &mut MemoryStore::default());
         changed += u64::from(!verdict.edits.is_empty());
+        if audit && verdict.is_audited() {
+            std::hint::black_box(verdict.report.to_json());
+        }
     }
     let each = start.elapsed().as_nanos() as f64 / rounds as f64;
     println!("{rounds} rounds, {each:.0} ns each, {changed} rewritten");

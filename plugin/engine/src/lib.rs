@@ -21,6 +21,7 @@ pub mod client_location;
 mod emergency;
 mod engine;
 pub mod facts;
+pub mod json;
 pub mod metric;
 mod ordinary;
 mod provider;

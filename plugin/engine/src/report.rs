@@ -6,10 +6,10 @@ use std::sync::Arc;
 use e911_location::CivicAddress;
 use e911_policy::civic::Inside;
 use e911_policy::{ConferenceMode, Decision, LocationSource, Peer, PolicyReason, Validation};
-use serde::Serialize;
 
 use crate::client_location::ClientLocation;
 use crate::emergency::{Input, is_test};
+use crate::json;
 use crate::metric::Metric;
 use crate::time::rfc3339;
 use crate::verdict::{Kind, LocationReport, Notification, Report, RouteReport};
@@ -213,22 +213,6 @@ fn push_one_line(text: &mut String, value: &str) {
     }
 }
 
-/// What a webhook receives.
-#[derive(Serialize)]
-struct NotificationBody<'a> {
-    kind: &'static str,
-    test: bool,
-    caller: Option<&'a str>,
-    callback: Option<&'a str>,
-    time: &'a str,
-    location: Option<&'a str>,
-    erl: Option<&'a str>,
-    route: Option<&'a str>,
-    conference: Option<&'a str>,
-    conference_mode: Option<&'static str>,
-    call_id: Option<&'a str>,
-}
-
 /// One notification per target of the policy (Lync `NotificationUri`): caller, callback
 /// number, time, location, and whether it is a test.
 pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notification> {
@@ -244,23 +228,30 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         .as_ref()
         .map(|l| l.address.as_str())
         .filter(|a| !a.is_empty());
-    let body = NotificationBody {
-        kind: report.kind.as_str(),
-        test,
-        caller: report.caller.as_deref(),
-        callback,
-        time: &time,
-        location,
-        erl: report.location.as_ref().and_then(|l| l.erl.as_deref()),
-        route: report.route.as_ref().map(|r| r.id.as_str()),
-        conference: d.conference.map(|c| c.uri.as_str()),
-        conference_mode: d.conference.map(|c| match c.mode {
+    // What a webhook receives.
+    let mut json = String::with_capacity(512);
+    let mut o = json::Object::open(&mut json);
+    o.str("kind", report.kind.as_str());
+    o.bool("test", test);
+    o.opt_str("caller", report.caller.as_deref());
+    o.opt_str("callback", callback);
+    o.str("time", &time);
+    o.opt_str("location", location);
+    o.opt_str(
+        "erl",
+        report.location.as_ref().and_then(|l| l.erl.as_deref()),
+    );
+    o.opt_str("route", report.route.as_ref().map(|r| r.id.as_str()));
+    o.opt_str("conference", d.conference.map(|c| c.uri.as_str()));
+    o.opt_str(
+        "conference_mode",
+        d.conference.map(|c| match c.mode {
             ConferenceMode::OneWay => "one-way",
             ConferenceMode::TwoWay => "two-way",
         }),
-        call_id: report.call_id.as_deref(),
-    };
-    let json = serde_json::to_string(&body).unwrap_or_default();
+    );
+    o.opt_str("call_id", report.call_id.as_deref());
+    o.close();
     let mut text = [
         if test { "TEST 911" } else { "EMERGENCY 911" },
         " call from ",

@@ -40,3 +40,49 @@ fn a_call_without_a_location_sends_the_summary_alone() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.ends_with("location unknown"), "{text}");
 }
+
+#[test]
+fn the_webhook_receives_the_call_as_one_json_object() {
+    let verdict = decide_sample("wichita-visitor-911.sip", "10.2.14.30");
+    let report = &verdict.report;
+    let n = verdict.notifications.first().expect("the desk is notified");
+    let body: serde_json::Value = serde_json::from_str(&n.json).expect("JSON");
+    let location = report.location.as_ref().expect("a location");
+    let expected = serde_json::json!({
+        "kind": "emergency",
+        "test": false,
+        "caller": report.caller,
+        "callback": report.elin.as_ref().or(report.caller.as_ref()),
+        "time": "2027-01-15T08:00:00Z",
+        "location": location.address,
+        "erl": location.erl,
+        "route": report.route.as_ref().map(|r| &r.id),
+        "conference": "sip:security-wichita@contoso.com",
+        "conference_mode": "two-way",
+        "call_id": report.call_id,
+    });
+    assert_eq!(body, expected);
+    let keys: Vec<&str> = n
+        .json
+        .split("\":")
+        .map(|k| k.rsplit('"').next().unwrap())
+        .collect();
+    assert_eq!(
+        keys[..keys.len() - 1],
+        [
+            "kind",
+            "test",
+            "caller",
+            "callback",
+            "time",
+            "location",
+            "erl",
+            "route",
+            "conference",
+            "conference_mode",
+            "call_id"
+        ],
+        "field order: {}",
+        n.json
+    );
+}

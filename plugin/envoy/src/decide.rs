@@ -70,17 +70,10 @@ pub fn finish(verdict: Verdict, config: &Config) -> Option<Vec<u8>> {
     if verdict.is_audited() {
         // One line per emergency, test or callback call (or degraded decision): the
         // engine's report as JSON, which log shippers and the harness parse back.
-        match serde_json::to_string(&verdict.report) {
-            Ok(json) => host::log(LogLevel::Info, &format!("{}{json}", crate::AUDIT_PREFIX)),
-            Err(_) => host::log(
-                LogLevel::Error,
-                &format!(
-                    "{}(unserialisable) call {}",
-                    crate::AUDIT_PREFIX,
-                    verdict.report.call_id.as_deref().unwrap_or("?")
-                ),
-            ),
-        }
+        let mut line = String::with_capacity(1600);
+        line.push_str(crate::AUDIT_PREFIX);
+        verdict.report.push_json(&mut line);
+        host::log(LogLevel::Info, &line);
     }
     for n in &verdict.notifications {
         notify(config, n);

@@ -7,7 +7,6 @@ use e911_engine::{EditOp, Output, Position, Word};
 use pyo3::IntoPyObjectExt as _;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
-use serde::Serialize;
 
 /// What the component decided about one message (fields as in `wit/policy.wit`'s
 /// `verdict`, in Python's spelling).
@@ -192,17 +191,13 @@ impl Verdict {
             with_problems = report;
             &with_problems
         };
-        let line = serde_json::to_string(&AuditLine { report, pid });
-        line.map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))
+        let mut line = String::with_capacity(1600);
+        let mut object = e911_engine::json::Object::open(&mut line);
+        report.write_json_fields(&mut object);
+        object.u64("pid", u64::from(pid));
+        object.close();
+        Ok(line)
     }
-}
-
-/// One audit line: the report's fields, then the worker.
-#[derive(Serialize)]
-struct AuditLine<'a> {
-    #[serde(flatten)]
-    report: &'a e911_engine::Report,
-    pid: u32,
 }
 
 fn edit_tuple<'py>(py: Python<'py>, op: &EditOp) -> PyResult<Bound<'py, PyTuple>> {
