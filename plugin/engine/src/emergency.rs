@@ -229,11 +229,15 @@ fn rewrite_for_route(
     verdict.output = first.output;
     verdict.edits = edits;
     if !order.is_empty() {
-        verdict.report.trace.push(format!(
-            "if {} fails: {}",
-            route.first.trunk,
-            order.join(", then ")
-        ));
+        verdict.report.trace.push(
+            [
+                "if ",
+                &route.first.trunk,
+                " fails: ",
+                &order.join(", then "),
+            ]
+            .concat(),
+        );
     }
     if let Some((number, entry)) = elin {
         verdict.report.elin = Some(number.clone());
@@ -452,8 +456,10 @@ fn location_ops(
                 .with_content_id(d.cid.as_bytes())
         }
     }));
-    let body = (0..4)
-        .find_map(|n| multipart_mixed(format!("e911-{token}-{n}").as_bytes(), &parts).ok())
+    // A boundary the parts happen to contain is tried again with the next suffix.
+    let body = ["0", "1", "2", "3"]
+        .into_iter()
+        .find_map(|n| multipart_mixed(["e911-", &token, "-", n].concat().as_bytes(), &parts).ok())
         .ok_or("multipart body could not be built")?;
     if pidf.is_some() {
         ops.extend(

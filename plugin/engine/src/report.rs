@@ -39,8 +39,8 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
         location: location_report(input),
         policy: d.policy.map(|p| p.id.to_owned()),
         policy_reason: d.policy.map(|p| match p.reason {
-            PolicyReason::Site { site } => format!("site {site}"),
-            PolicyReason::Caller { identity } => format!("caller {identity}"),
+            PolicyReason::Site { site } => ["site ", site].concat(),
+            PolicyReason::Caller { identity } => ["caller ", identity].concat(),
             PolicyReason::Global => "global".to_owned(),
         }),
         route: d.route.as_ref().map(|r| RouteReport {
@@ -89,14 +89,14 @@ fn trust_line(input: &Input<'_, '_>) -> Option<String> {
 fn client_line(client: &ClientLocation) -> String {
     match client {
         ClientLocation::Absent => "client location: none sent".to_owned(),
-        ClientLocation::ByValue { matched, .. } => {
-            format!(
-                "client location: by value (body part found: {})",
-                matched.as_str()
-            )
-        }
+        ClientLocation::ByValue { matched, .. } => [
+            "client location: by value (body part found: ",
+            matched.as_str(),
+            ")",
+        ]
+        .concat(),
         ClientLocation::ByReference { uri } => {
-            format!("client location: by reference {uri} (not dereferenced)")
+            ["client location: by reference ", uri, " (not dereferenced)"].concat()
         }
         ClientLocation::Unusable { reason } => format!("client location: unusable ({reason})"),
     }

@@ -411,16 +411,24 @@ impl fmt::Display for Decision<'_> {
     }
 }
 
+/// `label` and then `pieces`, as one line.
+fn line_of<'s>(label: &str, pieces: impl IntoIterator<Item = &'s str>) -> String {
+    let mut line = String::with_capacity(96);
+    line.push_str(label);
+    line.extend(pieces);
+    line
+}
+
 impl Decision<'_> {
     /// The trace's lines, each its own string: what a report keeps (no text to split).
     pub fn trace_lines(&self) -> Vec<String> {
         let mut lines = Vec::with_capacity(8);
         lines.push(["kind: ", self.kind.as_str()].concat());
         if let Some(matched) = &self.matched {
-            lines.push(format!("matched: {matched}"));
+            lines.push(line_of("matched: ", matched.pieces()));
         }
         if let Some(p) = &self.policy {
-            lines.push(format!("policy: {p}"));
+            lines.push(line_of("policy: ", p.pieces()));
         }
         lines.extend(self.location_line());
         match &self.route {
@@ -445,7 +453,7 @@ impl Decision<'_> {
             None => {}
         }
         if !self.elins.is_empty() {
-            lines.push(format!("elins: {}", self.elins.join(", ")));
+            lines.push(["elins: ", &self.elins.join(", ")].concat());
         }
         for n in self.notifications {
             lines.push(["notify: ", &n.id].concat());
@@ -482,49 +490,65 @@ impl Decision<'_> {
     }
 }
 
-impl fmt::Display for Matched<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let prefix = match self {
-            Self::ServiceUrn(urn) => return write!(f, "service URN {urn}"),
+// Both are text in pieces: every emergency call's trace has these lines, where `format!`
+// with arguments cost more than the rest of the line.
+impl Matched<'_> {
+    /// The text for people ([`fmt::Display`]), in pieces.
+    pub fn pieces(&self) -> [&str; 7] {
+        let (what, value, mask, prefix) = match self {
+            Self::ServiceUrn(urn) => ("service URN ", urn.as_str(), None, None),
             Self::Number {
                 number,
                 mask,
                 prefix,
-            } => {
-                write!(f, "dial string {}", number.dial_string)?;
-                if let Some(mask) = mask {
-                    write!(f, " (dial mask {mask})")?;
-                }
-                prefix
-            }
-            Self::TestNumber { number, prefix } => {
-                write!(f, "test number {number}")?;
-                prefix
-            }
+            } => ("dial string ", number.dial_string.as_str(), *mask, *prefix),
+            Self::TestNumber { number, prefix } => ("test number ", *number, None, *prefix),
         };
-        if let Some(prefix) = prefix {
-            write!(f, " after outside-line prefix {prefix}")?;
-        }
-        Ok(())
+        let (mask_open, mask, mask_close) = match mask {
+            Some(mask) => (" (dial mask ", mask, ")"),
+            None => ("", "", ""),
+        };
+        let (prefix_text, prefix) = match prefix {
+            Some(prefix) => (" after outside-line prefix ", prefix),
+            None => ("", ""),
+        };
+        [
+            what,
+            value,
+            mask_open,
+            mask,
+            mask_close,
+            prefix_text,
+            prefix,
+        ]
     }
 }
 
-/// `wichita — network site `wichita` (by the caller's subnet); beats …`
+impl fmt::Display for Matched<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.pieces().iter().try_for_each(|p| f.write_str(p))
+    }
+}
+
+impl PolicyChoice<'_> {
+    /// The text for people ([`fmt::Display`]), in pieces.
+    pub fn pieces(&self) -> [&str; 8] {
+        let reason: [&str; 3] = match self.reason {
+            PolicyReason::Site { site } => ["network site `", site, "` (by the caller's subnet)"],
+            PolicyReason::Caller { identity } => ["caller-specific assignment of ", identity, ""],
+            PolicyReason::Global => ["tenant global policy", "", ""],
+        };
+        let (beats, lost, close) = match self.outranked {
+            Some(lost) => ("; beats the caller's own policy `", lost, "`"),
+            None => ("", "", ""),
+        };
+        let [r0, r1, r2] = reason;
+        [self.id, " — ", r0, r1, r2, beats, lost, close]
+    }
+}
+
 impl fmt::Display for PolicyChoice<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} — ", self.id)?;
-        match self.reason {
-            PolicyReason::Site { site } => {
-                write!(f, "network site `{site}` (by the caller's subnet)")?
-            }
-            PolicyReason::Caller { identity } => {
-                write!(f, "caller-specific assignment of {identity}")?
-            }
-            PolicyReason::Global => write!(f, "tenant global policy")?,
-        }
-        if let Some(lost) = self.outranked {
-            write!(f, "; beats the caller's own policy `{lost}`")?;
-        }
-        Ok(())
+        self.pieces().iter().try_for_each(|p| f.write_str(p))
     }
 }

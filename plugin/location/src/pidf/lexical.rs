@@ -32,7 +32,7 @@ pub(crate) fn to_ncname(id: &str) -> Cow<'_, str> {
     } else if starts_well(&cleaned) {
         Cow::Owned(cleaned)
     } else {
-        Cow::Owned(format!("id-{cleaned}"))
+        Cow::Owned(["id-", &cleaned].concat())
     }
 }
 
