@@ -245,6 +245,14 @@ fn sipp_calls_through_envoy() {
         stats["wasmcustom.e911.notifications.sent"] >= 1,
         "{stats:?}"
     );
+    // Every message through a filter counts once (INVITE, 200, ACK, BYE, 200 per call,
+    // three filtered scenarios), handed to Envoy on the module's one-second tick.
+    let messages = 15 * u64::from(calls);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while envoy.stats()["wasmcustom.e911.messages"] < messages && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(envoy.stats()["wasmcustom.e911.messages"], messages);
     let post = posts
         .recv_timeout(Duration::from_secs(10))
         .expect("a notification");

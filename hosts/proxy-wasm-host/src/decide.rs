@@ -145,6 +145,11 @@ impl ProxyWasmDecider {
         let Some((_, vm)) = self.live.as_mut() else {
             return self.failed("plugin not started", "no VM", now);
         };
+        // The module adds up `e911.messages` and hands the count over on its tick (Envoy
+        // ticks it every second): one tick here, so this verdict carries its own count.
+        if let Err(trap) = vm.tick() {
+            return self.failed("plugin trapped", &trap, now);
+        }
         let (log, _) = vm.take_log();
         let metrics: Vec<Metric> = vm
             .take_increments()

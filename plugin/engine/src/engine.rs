@@ -191,6 +191,16 @@ impl Engine {
         &self.policy
     }
 
+    /// Whether [`Engine::on_message`] can do more with `bytes` than pass them as they
+    /// are: only an INVITE can start an emergency call or a PSAP callback, and everything
+    /// else (responses, ACK, BYE, OPTIONS, REGISTER…) passes without being parsed, with
+    /// no use of the context's clock, peer or callback store. A host may skip work for
+    /// such messages (reading its clock, say); their verdict is [`Verdict::unchanged`]
+    /// with the `now` it passed.
+    pub fn may_decide(bytes: &[u8]) -> bool {
+        bytes.starts_with(b"INVITE ")
+    }
+
     /// Decides what to do with one complete message (a UDP datagram or a framed TCP
     /// message). Never fails and never panics.
     pub fn on_message(
@@ -199,9 +209,7 @@ impl Engine {
         ctx: &CallCtx<'_>,
         store: &mut dyn CallbackStore,
     ) -> Verdict {
-        // Only an INVITE can start an emergency call or a PSAP callback; everything else
-        // (responses, ACK, BYE, OPTIONS, REGISTER…) passes without being parsed.
-        if !bytes.starts_with(b"INVITE ") {
+        if !Self::may_decide(bytes) {
             return self.pass(ctx, Vec::new());
         }
         // Most INVITEs are ordinary calls: their Request-URI and To say so.

@@ -183,8 +183,8 @@ pub fn for_message(keys: &[PublicKey], now_ns: u64) -> Option<Rc<Engine>> {
     current(keys)
 }
 
-/// This worker's engine.
-fn engine() -> Option<Rc<Engine>> {
+/// This worker's engine, as it is (no look for a newer bundle).
+pub fn engine() -> Option<Rc<Engine>> {
     ACTIVE
         .try_with(|a| {
             a.try_borrow()

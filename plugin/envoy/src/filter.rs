@@ -3,11 +3,12 @@
 //! is [`crate::framer`], decisions are [`crate::decide`], waiting for etcd is
 //! [`crate::gate`] and [`crate::replicated`].
 
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use e911_engine::Verdict;
+use e911_engine::{Engine, Verdict};
 use e911_etcd::wire;
 use e911_sip::{Limits, Unframed};
 use proxy_wasm::traits::{Context, RootContext, StreamContext};
@@ -162,14 +163,15 @@ impl RootContext for Root {
             }
             BundleSource::Http(_) => {}
         }
-        // Tick every second for the bundle poll (the poller's lease and the first poll
-        // come soon; polls themselves follow poll_seconds) and the etcd sync.
-        if (matches!(config.bundle, BundleSource::Http(_)) || config.etcd.is_some())
-            && let Err(status) = host::set_tick(Duration::from_secs(1))
-        {
+        // Tick every second for the message counter (`metrics::flush`), the bundle poll
+        // (the poller's lease and the first poll come soon; polls themselves follow
+        // poll_seconds) and the etcd sync.
+        if let Err(status) = host::set_tick(Duration::from_secs(1)) {
             host::log(
                 LogLevel::Error,
-                &format!("e911: cannot set a tick for the bundle poll and etcd ({status:?})"),
+                &format!(
+                    "e911: cannot set a tick for the counters, bundle poll and etcd ({status:?})"
+                ),
             );
             return false;
         }
@@ -182,6 +184,7 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
+        metrics::flush();
         let Some(config) = self.config.clone() else {
             return;
         };
@@ -304,6 +307,36 @@ enum Settled {
     Degraded(String),
 }
 
+/// The host's clock for one data event: read at most once, and only when something needs
+/// the time (an INVITE to decide, a held decision). Each read is a crossing out of the VM,
+/// and most messages of a call (responses, ACK, BYE) are passed without the time.
+#[derive(Default)]
+struct Clock {
+    read: Option<u64>,
+}
+
+thread_local! {
+    /// The last time any data event read, for the verdicts of messages passed without it.
+    static LAST_READ_NS: Cell<u64> = const { Cell::new(0) };
+}
+
+impl Clock {
+    fn nanos(&mut self) -> u64 {
+        *self.read.get_or_insert_with(|| {
+            let now = host::now_nanos();
+            let _ = LAST_READ_NS.try_with(|last| last.set(now));
+            now
+        })
+    }
+
+    /// The time to give a message the engine passes without looking at it
+    /// ([`Engine::may_decide`]): this event's, else the last one read.
+    fn last(&self) -> u64 {
+        self.read
+            .unwrap_or_else(|| LAST_READ_NS.try_with(Cell::get).unwrap_or(0))
+    }
+}
+
 /// One TCP connection through the filter.
 pub struct Stream {
     config: Option<Rc<Config>>,
@@ -336,10 +369,8 @@ impl Stream {
             metrics::count(metrics::HOST_ERRORS);
             return Action::Continue;
         }
-        let now_ns = host::now_nanos();
-        let engine = active::for_message(&config.trusted_keys, now_ns);
+        let mut clock = Clock::default();
         let peer = side.peer();
-        let now = now_ns / NANOS;
         if side.gate.is_waiting() {
             // Frame only: the messages are decided in the gate, behind what waits.
             let fed = side
@@ -348,13 +379,21 @@ impl Stream {
             report_unframed(&fed, downstream, peer, &self.limits);
             let before = fed.replacement.clone().unwrap_or_else(|| data.clone());
             side.gate.keep(before, fed.rest);
-            return self.wait_on(size, now_ns);
+            return self.wait_on(size, clock.nanos());
         }
         let mut held = None;
         let fed = side
             .direction
             .feed(&data, end_of_stream, &self.limits, |message| {
-                match judge(engine.as_deref(), message, peer, now, &config) {
+                // Only what the engine may decide needs the time and a look for a new
+                // bundle; a response, ACK or BYE passes with neither.
+                let (engine, now_ns) = if Engine::may_decide(message) {
+                    let now_ns = clock.nanos();
+                    (active::for_message(&config.trusted_keys, now_ns), now_ns)
+                } else {
+                    (active::engine(), clock.last())
+                };
+                match judge(engine.as_deref(), message, peer, now_ns / NANOS, &config) {
                     Judged::Final(verdict) => finish(verdict, &config).into(),
                     Judged::Waits(verdict, plan) if downstream => {
                         held = Some(Hold::new(message, verdict, plan, now_ns, &config));
@@ -379,7 +418,7 @@ impl Stream {
         let id = side.gate.hold(fed.replacement.unwrap_or_default(), hold);
         side.gate.keep(Vec::new(), rest);
         self.send_or_settle(id);
-        self.wait_on(size, now_ns)
+        self.wait_on(size, clock.nanos())
     }
 
     /// After data went into the gate: its waiting messages decided (a decision that

@@ -2,7 +2,7 @@
 //! `wasmcustom.`). Names are the engine's (`e911.emergency`, `e911.route.sip-trunk`…) plus
 //! the adapter's own, listed here.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use e911_engine::{Metric, Word};
@@ -99,8 +99,32 @@ thread_local! {
         const { RefCell::new([None; <Metric as Word>::ALL.len()]) };
 }
 
-/// Adds one to one of the engine's counters (every message counts one).
+thread_local! {
+    /// `e911.messages` counted since the last [`flush`].
+    static MESSAGES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Adds one to one of the engine's counters. `e911.messages`, which every message of every
+/// call counts, is added up here and handed to Envoy by [`flush`] once a tick: a crossing
+/// out of the VM per message was a measurable part of what the filter costs per call.
 pub fn count_engine(metric: Metric) {
+    if metric == Metric::Messages {
+        let _ = MESSAGES.try_with(|n| n.set(n.get().saturating_add(1)));
+        return;
+    }
+    increment_engine(metric, 1);
+}
+
+/// Hands the messages counted since the last call to `e911.messages` (the root context
+/// calls it every tick).
+pub fn flush() {
+    let counted = MESSAGES.try_with(|n| n.replace(0)).unwrap_or(0);
+    if counted > 0 {
+        increment_engine(Metric::Messages, i64::try_from(counted).unwrap_or(i64::MAX));
+    }
+}
+
+fn increment_engine(metric: Metric, by: i64) {
     let id = ENGINE_IDS
         .try_with(|ids| {
             let mut ids = ids.try_borrow_mut().ok()?;
@@ -113,7 +137,7 @@ pub fn count_engine(metric: Metric) {
         .ok()
         .flatten();
     if let Some(id) = id {
-        host::increment(id, 1);
+        host::increment(id, by);
     }
 }
 
