@@ -67,23 +67,7 @@ impl<'o> Object<'o> {
     /// `"name":1234`.
     pub fn u64(&mut self, name: &str, value: u64) {
         self.key(name);
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = value;
-        loop {
-            at -= 1;
-            if let Some(slot) = digits.get_mut(at) {
-                // `rest % 10` is a single digit.
-                *slot = b'0' + (rest % 10) as u8;
-            }
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        for &digit in digits.get(at..).unwrap_or_default() {
-            self.out.push(char::from(digit));
-        }
+        crate::time::push_padded(self.out, value, 1);
     }
 
     /// `"name":["a","b"]`.

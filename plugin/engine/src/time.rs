@@ -26,7 +26,7 @@ pub fn rfc3339(secs: u64) -> String {
 }
 
 /// `value` in decimal, zero-padded to at least `width` digits (`{value:0width$}`).
-fn push_padded(text: &mut String, value: u64, width: usize) {
+pub(crate) fn push_padded(text: &mut String, value: u64, width: usize) {
     let mut digits = [b'0'; 20];
     let mut at = digits.len();
     let mut rest = value;
