@@ -104,15 +104,9 @@ fn client_line(client: &ClientLocation) -> String {
 
 fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
     let choice = input.decision.location.as_ref()?;
-    let address = match choice.erl {
-        // The ERL's own address, with what it names inside worked out with the bundle.
-        Some(erl) if choice.source != LocationSource::Client => {
-            address_line(&erl.civic, erl.inside())
-        }
-        _ => chosen_civic(input)
-            .map(|civic| address_line(civic, Inside::of(civic)))
-            .unwrap_or_default(),
-    };
+    let address = chosen_civic(input)
+        .map(|(civic, inside)| address_line(civic, inside.unwrap_or_else(|| Inside::of(civic))))
+        .unwrap_or_default();
     Some(LocationReport {
         source: choice.source,
         erl: choice.erl.map(|e| e.id.clone()),
@@ -124,17 +118,20 @@ fn location_report(input: &Input<'_, '_>) -> Option<LocationReport> {
     })
 }
 
-/// The civic address of the location the decision chose: the client's own, or the ERL's.
-fn chosen_civic<'i>(input: &'i Input<'_, '_>) -> Option<&'i CivicAddress> {
+/// The civic address of the location the decision chose: the client's own, or the ERL's,
+/// with the parts inside the building an ERL names ([`e911_policy::Erl::inside`], worked
+/// out with the bundle; a client's address has none worked out).
+fn chosen_civic<'i>(input: &'i Input<'_, '_>) -> Option<(&'i CivicAddress, Option<Inside>)> {
     let choice = input.decision.location.as_ref()?;
     match choice.source {
         LocationSource::Client => input
             .client
             .pidf()
             .and_then(|p| p.preferred())
-            .and_then(|f| f.location.civic.as_ref()),
+            .and_then(|f| f.location.civic.as_ref())
+            .map(|civic| (civic, None)),
         LocationSource::Network | LocationSource::Static | LocationSource::ClientElin => {
-            choice.erl.map(|e| &e.civic)
+            choice.erl.map(|e| (&e.civic, Some(e.inside())))
         }
     }
 }
@@ -174,7 +171,7 @@ pub(crate) fn metrics(d: &Decision<'_>) -> Vec<Metric> {
 fn push_location_pairs(text: &mut String, input: &Input<'_, '_>) {
     let pairs = chosen_civic(input)
         .into_iter()
-        .flat_map(|civic| civic.elements())
+        .flat_map(|(civic, _)| civic.elements())
         .map(|(element, value)| (element.name(), value));
     let method = input
         .decision
