@@ -192,12 +192,22 @@ fn rewrite_for_route(
         return;
     };
     let first = render(input, first, store, &mut call);
-    let mut order = Vec::with_capacity(later.len());
+    // The trace's failover line, written as the later legs go by.
+    let mut order = String::with_capacity(160);
+    order.push_str("if ");
+    order.push_str(&route.first.trunk);
+    order.push_str(" fails: ");
+    let before_legs = order.len();
     for leg in later {
-        let target = target(leg);
-        order.push([leg.hop.trunk.as_str(), " ", &target].concat());
+        if order.len() > before_legs {
+            order.push_str(", then ");
+        }
+        order.push_str(&leg.hop.trunk);
+        order.push(' ');
         match input.failover {
             Failover::ByHost => {
+                let target = leg.hop.request_uri(leg.outbound);
+                order.push_str(&target);
                 let rendered = render(input, leg, store, &mut call);
                 verdict.alternates.push(Attempt {
                     route: leg.route.id.to_owned(),
@@ -211,6 +221,7 @@ fn rewrite_for_route(
             // message renders keeps it for the call (and its callback mapping), as
             // with ByHost.
             Failover::FirstTrunkOnly => {
+                leg.hop.push_request_uri(leg.outbound, &mut order);
                 if call.elin.is_none() && leg.hop.kind == TrunkKind::ElinGateway {
                     render(input, leg, store, &mut call);
                 }
@@ -228,26 +239,13 @@ fn rewrite_for_route(
     }
     verdict.output = first.output;
     verdict.edits = edits;
-    if !order.is_empty() {
-        verdict.report.trace.push(
-            [
-                "if ",
-                &route.first.trunk,
-                " fails: ",
-                &order.join(", then "),
-            ]
-            .concat(),
-        );
+    if order.len() > before_legs {
+        verdict.report.trace.push(order);
     }
     if let Some((number, entry)) = elin {
         verdict.report.elin = Some(number.clone());
         store.put(&number, entry);
     }
-}
-
-/// The Request-URI a leg's trunk receives.
-fn target(leg: &Leg<'_>) -> String {
-    leg.hop.request_uri(leg.outbound)
 }
 
 /// What the legs of one call share, worked out by the first leg that needs it.

@@ -105,7 +105,7 @@ impl Outbound<'_> {
     /// other trunk gets a number, and a URN with no number to stand for it stays a URN
     /// rather than become a real emergency number.
     pub fn request_target(&self, hop: &Hop) -> RequestTarget {
-        let uri = self.uri_for(hop);
+        let uri = hop.request_uri(Some(self));
         let route = if self.keeps_urn(hop) {
             Some(hop.loose_route())
         } else {
@@ -114,16 +114,16 @@ impl Outbound<'_> {
         RequestTarget { uri, route }
     }
 
-    /// The Request-URI alone: the trace, the report and each leg's target need it, not
-    /// the `Route` value.
-    fn uri_for(&self, hop: &Hop) -> String {
+    /// The Request-URI alone, at the end of `out`: the trace, the report and each leg's
+    /// target need it, not the `Route` value.
+    fn push_uri(&self, hop: &Hop, out: &mut String) {
         match self {
-            Self::Number(n) => hop.uri_for(n),
-            Self::Urn { urn, .. } if self.keeps_urn(hop) => urn.clone(),
+            Self::Number(n) => hop.push_uri_for(n, out),
+            Self::Urn { urn, .. } if self.keeps_urn(hop) => out.push_str(urn),
             Self::Urn {
                 number: Some(n), ..
-            } => hop.uri_for(n),
-            Self::Urn { urn, number: None } => urn.clone(),
+            } => hop.push_uri_for(n, out),
+            Self::Urn { urn, number: None } => out.push_str(urn),
         }
     }
 
@@ -141,7 +141,18 @@ impl Hop {
     /// The Request-URI this trunk receives for a call sent out as `outbound`; without an
     /// outbound form (nothing to dial), the trunk's own URI.
     pub fn request_uri(&self, outbound: Option<&Outbound<'_>>) -> String {
-        outbound.map_or_else(|| self.target.clone(), |o| o.uri_for(self))
+        // Room for a dial string or a URN in front of the trunk's URI.
+        let mut uri = String::with_capacity(self.target.len() + 24);
+        self.push_request_uri(outbound, &mut uri);
+        uri
+    }
+
+    /// [`Hop::request_uri`] at the end of `out`.
+    pub fn push_request_uri(&self, outbound: Option<&Outbound<'_>>, out: &mut String) {
+        match outbound {
+            Some(o) => o.push_uri(self, out),
+            None => out.push_str(&self.target),
+        }
     }
 }
 
@@ -432,21 +443,16 @@ impl Decision<'_> {
         }
         lines.extend(self.location_line());
         match &self.route {
-            Some(r) => lines.push(
-                [
+            Some(r) => {
+                let mut line = line_of(
                     "route: ",
-                    r.id,
-                    " (",
-                    r.kind.as_str(),
-                    ") via ",
-                    &r.first.trunk,
-                    " ",
-                    &r.first.request_uri(self.outbound.as_ref()),
-                    " — ",
-                    r.reason.as_str(),
-                ]
-                .concat(),
-            ),
+                    [r.id, " (", r.kind.as_str(), ") via ", &r.first.trunk, " "],
+                );
+                r.first.push_request_uri(self.outbound.as_ref(), &mut line);
+                line.push_str(" — ");
+                line.push_str(r.reason.as_str());
+                lines.push(line);
+            }
             None if self.is_emergency() && !self.enabled => {
                 lines.push("route: none — E9-1-1 disabled by the policy".to_owned());
             }

@@ -132,11 +132,23 @@ pub struct Hop {
 impl Hop {
     /// The trunk's URI with `user` as its user part: `sip:911@esp.example.net;transport=tcp`.
     pub fn uri_for(&self, user: &str) -> String {
+        let mut uri = String::with_capacity(self.target.len() + user.len() + 2);
+        self.push_uri_for(user, &mut uri);
+        uri
+    }
+
+    /// [`Hop::uri_for`] at the end of `out`: trace lines take it without a string of its
+    /// own.
+    pub fn push_uri_for(&self, user: &str, out: &mut String) {
         let (scheme, rest) = self
             .target
             .split_once(':')
             .unwrap_or(("sip", self.target.as_str()));
-        [scheme, ":", user, "@", rest].concat()
+        out.push_str(scheme);
+        out.push(':');
+        out.push_str(user);
+        out.push('@');
+        out.push_str(rest);
     }
 
     /// The trunk as a loose-routing `Route` value (RFC 3261 §19.1.1 `lr`): the route
