@@ -21,7 +21,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use e911_location::{
-    CivicAddress, Location, LocationRef, Method, Shape, UsageRules, WriteError, write_pidf_lo,
+    CivicAddress, CivicMarkup, Location, LocationRef, Method, Shape, UsageRules, WriteError,
+    write_pidf_lo,
 };
 use e911_policy::{
     CallKind, Decision, Hop, LocationSource, Outbound, Peer, ProviderInfo, ProviderProfile,
@@ -497,6 +498,7 @@ enum Chosen<'a> {
     Client(&'a Location),
     Erl {
         civic: &'a CivicAddress,
+        civic_markup: &'a CivicMarkup,
         shape: Option<Shape>,
         method: Option<&'a Method>,
         timestamp: String,
@@ -510,6 +512,7 @@ impl Chosen<'_> {
             Self::Client(location) => location.as_ref(),
             Self::Erl {
                 civic,
+                civic_markup,
                 shape,
                 method,
                 timestamp,
@@ -520,6 +523,7 @@ impl Chosen<'_> {
                 method: *method,
                 timestamp: Some(timestamp),
                 usage_rules,
+                civic_markup: Some(civic_markup),
             },
         }
     }
@@ -536,6 +540,7 @@ fn chosen_location<'a>(input: &Input<'a, '_>) -> Option<Chosen<'a>> {
             let erl = choice.erl?;
             Some(Chosen::Erl {
                 civic: &erl.civic,
+                civic_markup: erl.civic_markup(),
                 shape: erl.point.map(Shape::Point),
                 method: choice.method.as_ref(),
                 timestamp: crate::time::rfc3339(input.ctx.now),

@@ -37,5 +37,6 @@ pub use error::{ReadError, WriteError};
 pub use geodetic::{Circle, OtherShape, Point, Shape, ShapeError};
 pub use model::{Location, LocationRef, Method, Placement, UsageRules};
 pub use pidf::{
-    FoundLocation, MsftExtension, Origin, PidfLo, WriteOptions, read_pidf_lo, write_pidf_lo,
+    CivicMarkup, FoundLocation, MsftExtension, Origin, PidfLo, WriteOptions, read_pidf_lo,
+    write_pidf_lo,
 };

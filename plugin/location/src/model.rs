@@ -96,6 +96,7 @@ impl Location {
             method: self.method.as_ref(),
             timestamp: self.timestamp.as_deref(),
             usage_rules: &self.usage_rules,
+            civic_markup: None,
         }
     }
 }
@@ -115,6 +116,9 @@ pub struct LocationRef<'a> {
     pub timestamp: Option<&'a str>,
     /// The Rule Maker's usage rules (RFC 4119 §2.2.2).
     pub usage_rules: &'a UsageRules,
+    /// Where `civic`'s element is kept once written, for an address written again and
+    /// again (a stored ERL's): the writer copies it from there.
+    pub civic_markup: Option<&'a crate::CivicMarkup>,
 }
 
 impl<'a> From<&'a Location> for LocationRef<'a> {

@@ -8,7 +8,7 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use e911_location::{CivicAddress, Point};
+use e911_location::{CivicAddress, CivicMarkup, Point};
 
 use crate::civic::Inside;
 use crate::profile::{ProviderInfo, ProviderProfile};
@@ -35,6 +35,10 @@ pub struct Erl {
     /// policy is assembled (not stored in a bundle: it follows from `civic`).
     #[serde(skip)]
     pub(crate) inside: Option<Inside>,
+    /// The address's PIDF-LO `civicAddress` element, written on the first emergency call
+    /// from this ERL and copied on the next ones (not stored in a bundle either).
+    #[serde(skip)]
+    pub(crate) civic_markup: CivicMarkup,
 }
 
 impl Erl {
@@ -42,6 +46,12 @@ impl Erl {
     /// once for every ERL of a [`crate::Policy`], on the spot for any other.
     pub fn inside(&self) -> Inside {
         self.inside.unwrap_or_else(|| Inside::of(&self.civic))
+    }
+
+    /// Where the writer keeps this ERL's `civicAddress` element
+    /// ([`e911_location::LocationRef::civic_markup`]).
+    pub fn civic_markup(&self) -> &CivicMarkup {
+        &self.civic_markup
     }
 
     /// The address in one line for a person ([`crate::civic::summary`]).

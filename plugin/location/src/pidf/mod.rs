@@ -7,10 +7,12 @@
 //! document real systems sent and ranks them by RFC 5491 §3.4.
 
 mod lexical;
+mod markup;
 mod read;
 mod tree;
 pub(crate) mod write;
 
+pub use markup::CivicMarkup;
 pub use read::read_pidf_lo;
 pub use write::{MsftExtension, WriteOptions, write_pidf_lo};
 

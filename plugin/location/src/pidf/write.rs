@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use super::lexical::{
     DEFAULT_ID, is_language, is_uri, push_escaped, push_token, rfc3339, to_ncname, tokens,
 };
+use super::markup::CivicMarkup;
 use super::ns;
 use crate::civic::{CivicAddress, CivicElement};
 use crate::error::WriteError;
@@ -361,7 +362,7 @@ fn write_geopriv(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
     doc.start("gp:geopriv");
     doc.start("gp:location-info");
     if let Some(civic) = &plan.civic {
-        write_civic(doc, civic);
+        write_civic(doc, civic, plan.location.civic_markup);
     }
     if let Some(shape) = plan.location.shape {
         write_shape(doc, shape)?;
@@ -377,7 +378,25 @@ fn write_geopriv(doc: &mut Doc, plan: &Plan<'_>) -> Result<(), WriteError> {
 
 /// RFC 5139 §4: `civicAddress`, its elements in the schema's sequence order
 /// ([`CivicAddress::elements`]).
-fn write_civic(doc: &mut Doc, civic: &Civic<'_>) {
+///
+/// An address written before at the same depth is copied from its [`CivicMarkup`]: the
+/// element always follows `<gp:location-info>` (a new line), and its text depends on the
+/// address and the depth alone.
+fn write_civic(doc: &mut Doc, civic: &Civic<'_>, markup: Option<&CivicMarkup>) {
+    let before = doc.mark();
+    let (_, depth, line_break) = before;
+    let markup = markup.filter(|_| line_break);
+    if let Some(kept) = markup.and_then(|m| m.at_depth(depth)) {
+        doc.copy(kept);
+        return;
+    }
+    write_civic_elements(doc, civic);
+    if let Some(markup) = markup {
+        markup.keep(depth, doc.written_since(before));
+    }
+}
+
+fn write_civic_elements(doc: &mut Doc, civic: &Civic<'_>) {
     doc.open("ca:civicAddress");
     if let Some(lang) = civic.lang {
         doc.attr("xml:lang", lang);
@@ -637,6 +656,18 @@ impl Doc {
         } else {
             self.undo(before);
         }
+    }
+
+    /// Markup written earlier at this depth by the same calls as now ([`CivicMarkup`]):
+    /// a whole element, so after it, as after any end tag, a tag goes on a new line.
+    pub(crate) fn copy(&mut self, markup: &str) {
+        self.out.push_str(markup);
+        self.line_break = true;
+    }
+
+    /// What was written since `mark`.
+    pub(crate) fn written_since(&self, (len, _, _): (usize, usize, bool)) -> &str {
+        self.out.get(len..).unwrap_or_default()
     }
 
     /// Where the document is, for [`Doc::undo`].

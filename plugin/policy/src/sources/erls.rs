@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use e911_location::{CivicAddress, CivicElement as CivicField, Point};
+use e911_location::{CivicAddress, CivicElement as CivicField, CivicMarkup, Point};
 
 use crate::civic::set_trimmed;
 use crate::csv::{Record, Table};
@@ -328,6 +328,7 @@ fn read_erl(
         elins,
         validation: validation.unwrap_or(Validation::NotValidated),
         inside: None,
+        civic_markup: CivicMarkup::default(),
     }
 }
 
