@@ -79,7 +79,7 @@ impl Plan {
     fn new(ops: Vec<EditOp>) -> Self {
         Self {
             ops,
-            notes: Vec::new(),
+            notes: Vec::with_capacity(4),
             location: None,
             elin: None,
         }
@@ -194,7 +194,7 @@ fn rewrite_for_route(
     };
     let first = render(input, first, store, &mut call);
     // The trace's failover line, written as the later legs go by.
-    let mut order = String::with_capacity(160);
+    let mut order = String::with_capacity(64 + 96 * later.len());
     order.push_str("if ");
     order.push_str(&route.first.trunk);
     order.push_str(" fails: ");
@@ -347,7 +347,7 @@ fn plan<'a>(
             let shared = match call.location.iter().find(|(p, _)| *p == profile) {
                 Some((_, edits)) => edits.clone()?,
                 None => {
-                    let mut notes = Vec::new();
+                    let mut notes = Vec::with_capacity(4);
                     let edits = location_ops(input, profile, &mut notes)
                         .map(|ops| Rc::new(LocationEdits { ops, notes }));
                     call.location.push((profile, edits.clone()));

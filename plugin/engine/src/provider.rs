@@ -49,7 +49,9 @@ pub(crate) fn header_ops(
     token: &str,
     notes: &mut Vec<String>,
 ) -> Vec<EditOp> {
-    let mut ops = Vec::new();
+    // Room for the location edits that follow (Geolocation, Geolocation-Routing, the
+    // body, any removals), so the list is not grown as they are added.
+    let mut ops = Vec::with_capacity(8);
     if let Some(level) = profile.resource_priority {
         if input
             .msg

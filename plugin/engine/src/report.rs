@@ -18,8 +18,10 @@ use crate::verdict::{Kind, LocationReport, Notification, Report, RouteReport};
 /// policy's own trace lines.
 pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
     let d = input.decision;
-    let mut trace: Vec<String> = input.reading.trace().into_iter().collect();
-    trace.extend(d.trace_lines());
+    // Room for the rewrite's notes too: an emergency call's trace has 10 to 17 lines.
+    let mut trace: Vec<String> = Vec::with_capacity(16);
+    trace.extend(input.reading.trace());
+    d.push_trace_lines(&mut trace);
     trace.extend(trust_line(input));
     trace.push(client_line(input.client));
     Report {

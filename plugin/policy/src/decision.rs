@@ -434,6 +434,13 @@ impl Decision<'_> {
     /// The trace's lines, each its own string: what a report keeps (no text to split).
     pub fn trace_lines(&self) -> Vec<String> {
         let mut lines = Vec::with_capacity(8);
+        self.push_trace_lines(&mut lines);
+        lines
+    }
+
+    /// [`Decision::trace_lines`] at the end of `lines` (a report's trace, which goes on
+    /// with the rewrite's notes).
+    pub fn push_trace_lines(&self, lines: &mut Vec<String>) {
         lines.push(["kind: ", self.kind.as_str()].concat());
         if let Some(matched) = &self.matched {
             lines.push(line_of("matched: ", matched.pieces()));
@@ -444,10 +451,10 @@ impl Decision<'_> {
         lines.extend(self.location_line());
         match &self.route {
             Some(r) => {
-                let mut line = line_of(
-                    "route: ",
-                    [r.id, " (", r.kind.as_str(), ") via ", &r.first.trunk, " "],
-                );
+                // Room for the trunk's Request-URI too.
+                let mut line = String::with_capacity(192);
+                line.push_str("route: ");
+                line.extend([r.id, " (", r.kind.as_str(), ") via ", &r.first.trunk, " "]);
                 r.first.push_request_uri(self.outbound.as_ref(), &mut line);
                 line.push_str(" — ");
                 line.push_str(r.reason.as_str());
@@ -464,7 +471,6 @@ impl Decision<'_> {
         for n in self.notifications {
             lines.push(["notify: ", &n.id].concat());
         }
-        lines
     }
 
     fn location_line(&self) -> Option<String> {
