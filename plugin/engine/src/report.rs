@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use e911_location::CivicAddress;
 use e911_policy::civic::Inside;
-use e911_policy::{ConferenceMode, Decision, LocationSource, Peer, PolicyReason, Validation};
+use e911_policy::{
+    ConferenceMode, Decision, LocationSource, NotificationTarget, Peer, PolicyReason, Validation,
+};
 
 use crate::client_location::ClientLocation;
 use crate::emergency::{Input, is_test};
@@ -251,7 +253,9 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
     );
     o.opt_str("call_id", report.call_id.as_deref());
     o.close();
-    let mut text = [
+    // Room for the location's name=value pairs that follow.
+    let mut text = String::with_capacity(512);
+    text.extend([
         if test { "TEST 911" } else { "EMERGENCY 911" },
         " call from ",
         report.caller.as_deref().unwrap_or("unknown caller"),
@@ -261,19 +265,26 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         &time,
         ": ",
         location.unwrap_or("location unknown"),
-    ]
-    .concat();
+    ]);
     push_location_pairs(&mut text, input);
-    d.notifications
-        .iter()
-        .map(|target| Notification {
-            target: target.id.clone(),
-            webhook: target.webhook.clone(),
-            sip: target.sip.clone(),
-            text: text.clone(),
-            json: json.clone(),
-        })
-        .collect()
+    let notification = |target: &NotificationTarget, text, json| Notification {
+        target: target.id.clone(),
+        webhook: target.webhook.clone(),
+        sip: target.sip.clone(),
+        text,
+        json,
+    };
+    let mut all = Vec::with_capacity(d.notifications.len());
+    if let Some((last, others)) = d.notifications.split_last() {
+        all.extend(
+            others
+                .iter()
+                .map(|target| notification(target, text.clone(), json.clone())),
+        );
+        // The last target takes the texts themselves.
+        all.push(notification(last, text, json));
+    }
+    all
 }
 
 #[cfg(test)]
