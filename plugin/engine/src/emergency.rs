@@ -438,10 +438,8 @@ fn location_ops(
     }
     let cid = [token.as_str(), "@", input.ctx.node].concat();
     let kept = kept_parts(input.msg);
-    let mut parts: Vec<NewPart<'_>> = kept
-        .iter()
-        .map(|p| NewPart::new(p.content_type, p.body))
-        .collect();
+    let mut parts: Vec<NewPart<'_>> = Vec::with_capacity(kept.len() + 1 + data.len());
+    parts.extend(kept.iter().map(|p| NewPart::new(p.content_type, p.body)));
     if let Some(pidf) = &pidf {
         parts.push(
             NewPart::new(b"application/pidf+xml", pidf.as_bytes()).with_content_id(cid.as_bytes()),
