@@ -171,7 +171,8 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_273_391), "2026-11-21T15:03:11Z");
         assert_eq!(rfc3339(4_107_542_399), "2100-02-28T23:59:59Z");
-        // Padding is a minimum width, as `{year:04}` was.
+        // The last second the fixed template writes, then the first it cannot: padding
+        // is a minimum width, as `{year:04}` was.
         assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(253_402_300_800), "10000-01-01T00:00:00Z");
     }

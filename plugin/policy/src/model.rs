@@ -140,15 +140,8 @@ pub struct Hop {
 }
 
 impl Hop {
-    /// The trunk's URI with `user` as its user part: `sip:911@esp.example.net;transport=tcp`.
-    pub fn uri_for(&self, user: &str) -> String {
-        let mut uri = String::with_capacity(self.target.len() + user.len() + 2);
-        self.push_uri_for(user, &mut uri);
-        uri
-    }
-
-    /// [`Hop::uri_for`] at the end of `out`: trace lines take it without a string of its
-    /// own.
+    /// The trunk's URI with `user` as its user part, at the end of `out`:
+    /// `sip:911@esp.example.net;transport=tcp`.
     pub fn push_uri_for(&self, user: &str, out: &mut String) {
         let (scheme, rest) = self
             .target
