@@ -124,10 +124,13 @@ impl bindings::Guest for Plugin {
             };
             log::log(level, &line);
         }
+        // The verdict's notifications are the records the notifier takes: handed over
+        // from the verdict, not copied for it.
+        let verdict = to_wit(verdict);
         for n in &verdict.notifications {
-            notifier::notify(&notification(n));
+            notifier::notify(n);
         }
-        to_wit(verdict)
+        verdict
     }
 }
 
@@ -286,27 +289,32 @@ fn log_line(verdict: &e911_engine::Verdict) -> Option<String> {
     if r.kind == e911_engine::Kind::None && r.degraded.is_none() {
         return None;
     }
-    let mut line = format!(
-        "{} call {}",
+    let mut line = String::with_capacity(192);
+    line.extend([
         r.kind.as_str(),
-        r.call_id.as_deref().unwrap_or("(no Call-ID)")
-    );
+        " call ",
+        r.call_id.as_deref().unwrap_or("(no Call-ID)"),
+    ]);
     if let Some(route) = &r.route {
-        line.push_str(&format!(
-            ": route {} ({}) to {}",
-            route.id, route.kind, route.target
-        ));
+        line.extend([
+            ": route ",
+            &route.id,
+            " (",
+            route.kind.as_str(),
+            ") to ",
+            &route.target,
+        ]);
     }
     if let Some(erl) = r.location.as_ref().and_then(|l| l.erl.as_deref()) {
-        line.push_str(&format!(", ERL {erl}"));
+        line.extend([", ERL ", erl]);
     }
     if let Some(elin) = &r.elin {
-        line.push_str(&format!(", ELIN {elin}"));
+        line.extend([", ELIN ", elin]);
     }
     if let Some(why) = &r.degraded {
-        line.push_str(&format!(", degraded: {why}"));
+        line.extend([", degraded: ", why]);
     }
-    line.push_str(&format!(", bundle {}", r.bundle_revision));
+    line.extend([", bundle ", &r.bundle_revision]);
     Some(line)
 }
 
@@ -327,13 +335,13 @@ fn transport(t: bindings::Transport) -> Transport {
     }
 }
 
-fn notification(n: &e911_engine::Notification) -> notifier::Notification {
+fn notification(n: e911_engine::Notification) -> notifier::Notification {
     notifier::Notification {
-        target: n.target.clone(),
-        webhook: n.webhook.clone(),
-        sip: n.sip.clone(),
-        text: n.text.clone(),
-        json: n.json.clone(),
+        target: n.target,
+        webhook: n.webhook,
+        sip: n.sip,
+        text: n.text,
+        json: n.json,
     }
 }
 
@@ -471,7 +479,7 @@ fn to_wit(verdict: e911_engine::Verdict) -> Verdict {
         caller: report.caller,
         dialed: report.dialed,
         trace: report.trace,
-        notifications: notifications.iter().map(notification).collect(),
+        notifications: notifications.into_iter().map(notification).collect(),
         metrics: metrics.into_iter().map(metric).collect(),
         audit,
     }
