@@ -44,7 +44,7 @@ use crate::verdict::{Attempt, Output, Verdict};
 /// Everything the emergency path reads.
 pub(crate) struct Input<'a, 'm> {
     pub msg: &'a Message<'m>,
-    pub sip: &'a SipFacts,
+    pub sip: &'a SipFacts<'m>,
     pub facts: &'a TrustedFacts<'a>,
     pub client: &'a ClientLocation,
     pub decision: &'a Decision<'a>,
@@ -373,7 +373,7 @@ fn plan<'a>(
                 elin.to_owned(),
                 CallbackEntry {
                     caller: input.caller().unwrap_or_default().to_owned(),
-                    call_id: input.sip.call_id.clone().unwrap_or_default(),
+                    call_id: input.sip.call_id.as_deref().unwrap_or_default().to_owned(),
                     assigned_at: input.ctx.now,
                     expires_at: input.decision.callback_until,
                     uses: previous.map_or(1, |p| p.uses.saturating_add(1)),

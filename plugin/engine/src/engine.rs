@@ -298,7 +298,7 @@ impl Engine {
         let decision = self.policy.evaluate(&facts);
         if !decision.is_emergency() {
             let mut verdict = self.pass(ctx, reading.trace().into_iter().collect());
-            verdict.report.dialed = sip.dialed.clone().or_else(|| sip.service_urn.clone());
+            verdict.report.dialed = sip.dialed_for_report();
             return verdict;
         }
         let mut verdict = emergency::decide(
@@ -353,7 +353,7 @@ impl Engine {
     fn callback(
         &self,
         msg: &Message<'_>,
-        sip: &SipFacts,
+        sip: &SipFacts<'_>,
         facts: &TrustedFacts<'_>,
         owner: ElinOwner<'_>,
         reading: Reading,
@@ -363,9 +363,9 @@ impl Engine {
         let mut verdict = self.pass(ctx, Vec::new());
         let report = &mut verdict.report;
         report.kind = Kind::Callback;
-        report.call_id = sip.call_id.clone();
+        report.call_id = sip.call_id.as_deref().map(str::to_owned);
         report.caller = facts.caller().map(|(uri, _)| uri.to_owned());
-        report.dialed = sip.dialed.clone();
+        report.dialed = sip.dialed.as_deref().map(str::to_owned);
         report.elin = Some(owner.elin.to_owned());
         report.trace.extend(reading.trace());
         report.trace.push(format!(

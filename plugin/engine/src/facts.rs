@@ -7,40 +7,42 @@
 //! what counts, given the peer.
 
 use core::net::IpAddr;
+use std::borrow::Cow;
 
 use e911_policy::{Dialog, HeaderNames, RawFacts, Request};
 use e911_sip::{HeaderKind, Host, Message, Method, NameAddr, Uri};
 
-/// What one request says, copied out of the message so it can outlive the parse.
+/// What one request says, borrowed from the message (copied only where its bytes are
+/// not UTF-8).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SipFacts {
+pub struct SipFacts<'m> {
     /// INVITE or not.
     pub invite: bool,
     /// Whether To carries a tag (an in-dialog request).
     pub in_dialog: bool,
     /// The Call-ID.
-    pub call_id: Option<String>,
+    pub call_id: Option<Cow<'m, str>>,
     /// `urn:service:…` from the Request-URI, else from To (RFC 5031), lower-cased.
     pub service_urn: Option<String>,
     /// The dialled user part (Request-URI, else To), without user parameters.
-    pub dialed: Option<String>,
+    pub dialed: Option<Cow<'m, str>>,
     /// The first P-Asserted-Identity URI.
-    pub asserted_identity: Option<String>,
+    pub asserted_identity: Option<Cow<'m, str>>,
     /// The From URI.
-    pub from: Option<String>,
+    pub from: Option<Cow<'m, str>>,
     /// The client IP from the bundle's client-IP header.
     pub client_ip: Option<IpAddr>,
     /// The Wi-Fi BSSID from `P-Access-Network-Info` (RFC 7315 §5.4 `i-wlan-node-id`).
-    pub bssid: Option<String>,
+    pub bssid: Option<Cow<'m, str>>,
     /// The LLDP chassis ID from the configured header.
-    pub chassis: Option<String>,
+    pub chassis: Option<Cow<'m, str>>,
     /// The LLDP port ID from the configured header.
-    pub port: Option<String>,
+    pub port: Option<Cow<'m, str>>,
 }
 
-impl SipFacts {
+impl<'m> SipFacts<'m> {
     /// Reads the facts of `msg`; `headers` names the bundle's configured headers.
-    pub fn read(msg: &Message<'_>, headers: &HeaderNames) -> Self {
+    pub fn read(msg: &Message<'m>, headers: &HeaderNames) -> Self {
         let invite = matches!(msg.method(), Some(Method::Invite));
         let addressed = Addressed::read(msg.request_uri().ok(), msg.to().ok());
         Self {
@@ -65,6 +67,14 @@ impl SipFacts {
             chassis: named(msg, headers.lldp_chassis.as_deref()),
             port: named(msg, headers.lldp_port.as_deref()),
         }
+    }
+
+    /// What was dialled, as a report names it: the number, else the service URN.
+    pub fn dialed_for_report(&self) -> Option<String> {
+        self.dialed
+            .as_deref()
+            .map(str::to_owned)
+            .or_else(|| self.service_urn.clone())
     }
 
     /// What the message says and who sent it, for the policy's trust step.
@@ -99,23 +109,23 @@ impl SipFacts {
 /// an INVITE can start an emergency call or a PSAP callback. [`SipFacts::read`] and the
 /// ordinary-INVITE screen ([`crate::ordinary`]) both read it here, so they cannot disagree.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Addressed {
+pub(crate) struct Addressed<'m> {
     /// Whether To carries a tag (an in-dialog request, RFC 3261 §12.2).
     pub in_dialog: bool,
     /// `urn:service:…` from the Request-URI, else from To (RFC 5031), lower-cased.
     pub service_urn: Option<String>,
     /// The dialled user part (Request-URI, else To), without user parameters.
-    pub dialed: Option<String>,
+    pub dialed: Option<Cow<'m, str>>,
     /// Whether [`Addressed::dialed`] came from the Request-URI, where no To can change it.
     pub dialed_in_request_uri: bool,
 }
 
-impl Addressed {
+impl<'m> Addressed<'m> {
     /// Reads the addressing from the decoded Request-URI and To, where they decoded.
     /// The Request-URI comes first for both; To's URI is decoded only where it can
     /// still matter, since most INVITEs settle both from the Request-URI (every ordinary
     /// INVITE comes through here).
-    pub(crate) fn read(ruri: Option<Uri<'_>>, to: Option<NameAddr<'_>>) -> Self {
+    pub(crate) fn read(ruri: Option<Uri<'m>>, to: Option<NameAddr<'m>>) -> Self {
         let ruri_dialed = ruri.as_ref().and_then(dialed);
         let to_uri = to
             .as_ref()
@@ -135,7 +145,7 @@ impl Addressed {
 
 /// The user part a caller dialled. A `sip:` user may carry user parameters after `;`
 /// (Lync sends `911;phone-context=…`): only the digits before them were dialled.
-fn dialed(uri: &Uri<'_>) -> Option<String> {
+fn dialed<'m>(uri: &Uri<'m>) -> Option<Cow<'m, str>> {
     let user = match uri {
         Uri::Tel(tel) => tel.number,
         _ => uri.user()?,
@@ -150,31 +160,30 @@ pub fn uri_host(uri: &str) -> Option<String> {
     let parsed = Uri::parse(uri.as_bytes()).ok()?;
     let sip = parsed.as_sip()?;
     Some(match sip.host {
-        Host::Name(h) | Host::Ipv4(h) => text(h),
+        Host::Name(h) | Host::Ipv4(h) => text(h).into_owned(),
         Host::Ipv6(h) => format!("[{}]", text(h)),
     })
 }
 
 /// The first value of a header named in the bundle, trimmed.
-fn named(msg: &Message<'_>, name: Option<&str>) -> Option<String> {
+fn named<'m>(msg: &Message<'m>, name: Option<&str>) -> Option<Cow<'m, str>> {
     let name = name?;
     let kind = HeaderKind::from_name(name.as_bytes());
     let value = match kind {
         HeaderKind::Other => msg.headers_named(name.as_bytes()).next(),
         known => msg.header(known),
     }?;
-    let value = text(value);
-    let value = value.trim();
-    (!value.is_empty()).then(|| value.to_owned())
+    let value = match text(value) {
+        Cow::Borrowed(value) => Cow::Borrowed(value.trim()),
+        Cow::Owned(value) => Cow::Owned(value.trim().to_owned()),
+    };
+    (!value.is_empty()).then_some(value)
 }
 
-/// `bytes` as text; bytes that are not UTF-8 become U+FFFD. Checked first as they come,
-/// since they nearly always are UTF-8 (a dialled number is ASCII).
-fn text(bytes: &[u8]) -> String {
-    match core::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+/// `bytes` as text; bytes that are not UTF-8 become U+FFFD. Borrowed when they are UTF-8,
+/// as they nearly always are (a dialled number is ASCII).
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 #[cfg(test)]
@@ -190,7 +199,7 @@ mod tests {
         }
     }
 
-    fn facts(text: &str) -> SipFacts {
+    fn facts(text: &str) -> SipFacts<'_> {
         let msg = parse(text.as_bytes(), &Limits::DEFAULT).unwrap();
         SipFacts::read(&msg, &headers())
     }

@@ -16,6 +16,8 @@
 //! that failed, audited it as degraded); either way it is forwarded unchanged. Every
 //! other answer walks the whole header section first.
 
+use std::borrow::Cow;
+
 use e911_policy::Policy;
 use e911_sip::{Limits, Reach, addressing};
 
@@ -54,13 +56,13 @@ pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
 /// The addressing up to `reach`; `None` when the scan fails or To does not read. Without
 /// a readable To the full path still classifies on the Request-URI, and its report says
 /// how it read the message: that is left to it.
-fn read(bytes: &[u8], limits: &Limits, reach: Reach) -> Option<Addressed> {
+fn read<'m>(bytes: &'m [u8], limits: &Limits, reach: Reach) -> Option<Addressed<'m>> {
     let found = addressing(bytes, limits, reach).ok()?;
     let to = found.to.ok()?;
     Some(Addressed::read(found.request_uri.ok(), Some(to)))
 }
 
-fn settle(policy: &Policy, addressed: Addressed) -> Screen {
+fn settle(policy: &Policy, addressed: Addressed<'_>) -> Screen {
     if addressed.in_dialog {
         return Screen::InDialog;
     }
@@ -69,7 +71,9 @@ fn settle(policy: &Policy, addressed: Addressed) -> Screen {
     }
     match addressed.dialed {
         Some(d) if policy.may_classify(&d) || policy.elin(&d).is_some() => Screen::Unsure,
-        dialed => Screen::Ordinary { dialed },
+        dialed => Screen::Ordinary {
+            dialed: dialed.map(Cow::into_owned),
+        },
     }
 }
 

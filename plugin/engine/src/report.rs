@@ -32,14 +32,10 @@ pub(crate) fn base_report(input: &Input<'_, '_>) -> Report {
         } else {
             Kind::Emergency
         },
-        call_id: input.sip.call_id.clone(),
+        call_id: input.sip.call_id.as_deref().map(str::to_owned),
         now: input.ctx.now,
         caller: input.caller().map(str::to_owned),
-        dialed: input
-            .sip
-            .dialed
-            .clone()
-            .or_else(|| input.sip.service_urn.clone()),
+        dialed: input.sip.dialed_for_report(),
         location: location_report(input),
         policy: d.policy.map(|p| p.id.to_owned()),
         policy_reason: d.policy.map(|p| match p.reason {
