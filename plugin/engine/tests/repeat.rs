@@ -7,7 +7,7 @@
 
 mod common;
 
-use e911_engine::{CallCtx, MemoryStore, Transport};
+use e911_engine::MemoryStore;
 
 #[test]
 fn every_sample_call_decided_twice_gets_the_same_verdict() {
@@ -19,12 +19,7 @@ fn every_sample_call_decided_twice_gets_the_same_verdict() {
         let mut fields = line.split('\t');
         let (file, peer) = (fields.next().unwrap(), fields.next().unwrap());
         let bytes = std::fs::read(dir.join(file)).unwrap();
-        let ctx = CallCtx {
-            now: 1_800_000_000,
-            peer: peer.parse().ok(),
-            transport: Transport::Tcp,
-            node: "edge-1.contoso.com",
-        };
+        let ctx = common::sample_ctx(peer);
         // A fresh store each time: a callback mapping would otherwise be a second use.
         let first = engine.on_message(&bytes, &ctx, &mut MemoryStore::default());
         let again = engine.on_message(&bytes, &ctx, &mut MemoryStore::default());

@@ -33,15 +33,19 @@ pub fn contoso_edited(edit: impl Fn(&str, String) -> String) -> Engine {
     Engine::new(sources.compile().unwrap())
 }
 
-/// The sample call `tests/corpus/emergency/<sample>` from `peer`, decided by contoso over
-/// TCP at a fixed time, with an empty callback store.
-pub fn decide_sample(sample: &str, peer: &str) -> Verdict {
-    let bytes = std::fs::read(root().join("tests/corpus/emergency").join(sample)).unwrap();
-    let ctx = CallCtx {
+/// The context the sample calls are decided in: from `peer`, over TCP, at a fixed time.
+pub fn sample_ctx(peer: &str) -> CallCtx<'static> {
+    CallCtx {
         now: 1_800_000_000,
         peer: peer.parse().ok(),
         transport: Transport::Tcp,
         node: "edge-1.contoso.com",
-    };
-    contoso().on_message(&bytes, &ctx, &mut MemoryStore::default())
+    }
+}
+
+/// The sample call `tests/corpus/emergency/<sample>` from `peer`, decided by contoso in
+/// [`sample_ctx`], with an empty callback store.
+pub fn decide_sample(sample: &str, peer: &str) -> Verdict {
+    let bytes = std::fs::read(root().join("tests/corpus/emergency").join(sample)).unwrap();
+    contoso().on_message(&bytes, &sample_ctx(peer), &mut MemoryStore::default())
 }
