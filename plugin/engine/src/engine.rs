@@ -334,7 +334,7 @@ impl Engine {
     }
 
     /// An INVITE inside a dialog: forwarded unchanged.
-    fn in_dialog(&self, ctx: &CallCtx<'_>) -> Verdict {
+    pub(crate) fn in_dialog(&self, ctx: &CallCtx<'_>) -> Verdict {
         self.pass(
             ctx,
             vec!["in-dialog request (To has a tag): not a new call".to_owned()],

@@ -9,6 +9,10 @@
 //! path: the strict parse, the lenient reader, the policy. The screen never changes a
 //! message, so a strict parse still guards every message the engine rewrites.
 //!
+//! Most emergency calls dial a known number or a service URN in the Request-URI, and
+//! nothing after it can make the screen answer otherwise than "unsure": those are
+//! answered from the start line, before any header is read.
+//!
 //! The scan ends at the first To when the Request-URI names the dialled number: a later
 //! To could only make the full path ignore To, which then reads the same Request-URI.
 //! What follows the first To is not read, so an ordinary INVITE with a bad line there
@@ -19,9 +23,9 @@
 use std::borrow::Cow;
 
 use e911_policy::Policy;
-use e911_sip::{Limits, Reach, addressing};
+use e911_sip::{Limits, Reach, StartLinePeek};
 
-use crate::facts::Addressed;
+use crate::facts::{Addressed, dialed};
 
 /// What the screen settled about an INVITE.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +43,21 @@ pub(crate) enum Screen {
 
 /// Screens one INVITE under `limits` (the strict first parse's).
 pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
-    let Some(first) = read(bytes, limits, Reach::FirstTo) else {
+    let Ok(line) = StartLinePeek::read(bytes, limits) else {
+        return Screen::Unsure;
+    };
+    // A service URN or a number we handle in the Request-URI: the full path decides,
+    // whatever To says (a tag there makes the full path answer "in dialog" itself).
+    let ruri = line.request_uri.as_ref().ok();
+    if ruri.is_some_and(|uri| uri.service_urn().is_some()) {
+        return Screen::Unsure;
+    }
+    let ruri_dialed = ruri.and_then(dialed);
+    if ruri_dialed.as_deref().is_some_and(|d| ours(policy, d)) {
+        return Screen::Unsure;
+    }
+    let read = |reach| read(line, ruri_dialed.clone(), reach);
+    let Some(first) = read(Reach::FirstTo) else {
         return Screen::Unsure;
     };
     let rests_on_request_uri = first.dialed_in_request_uri;
@@ -49,17 +67,31 @@ pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
         // unreadable.
         Screen::Unsure => Screen::Unsure,
         // A tag, or a number dialled in To: a repeated To would change the answer.
-        _ => read(bytes, limits, Reach::Section).map_or(Screen::Unsure, |all| settle(policy, all)),
+        _ => read(Reach::Section).map_or(Screen::Unsure, |all| settle(policy, all)),
     }
+}
+
+/// Whether a dialled number is one the policy may classify, or one of our ELINs.
+fn ours(policy: &Policy, dialed: &str) -> bool {
+    policy.may_classify(dialed) || policy.elin(dialed).is_some()
 }
 
 /// The addressing up to `reach`; `None` when the scan fails or To does not read. Without
 /// a readable To the full path still classifies on the Request-URI, and its report says
-/// how it read the message: that is left to it.
-fn read<'m>(bytes: &'m [u8], limits: &Limits, reach: Reach) -> Option<Addressed<'m>> {
-    let found = addressing(bytes, limits, reach).ok()?;
+/// how it read the message: that is left to it. `ruri_dialed` is the number `line`'s
+/// Request-URI dials.
+fn read<'m>(
+    line: StartLinePeek<'m, '_>,
+    ruri_dialed: Option<Cow<'m, str>>,
+    reach: Reach,
+) -> Option<Addressed<'m>> {
+    let found = line.addressing(reach).ok()?;
     let to = found.to.ok()?;
-    Some(Addressed::read(found.request_uri.ok(), Some(to)))
+    Some(Addressed::read_dialed(
+        found.request_uri.ok(),
+        ruri_dialed,
+        Some(to),
+    ))
 }
 
 fn settle(policy: &Policy, addressed: Addressed<'_>) -> Screen {
@@ -70,7 +102,8 @@ fn settle(policy: &Policy, addressed: Addressed<'_>) -> Screen {
         return Screen::Unsure;
     }
     match addressed.dialed {
-        Some(d) if policy.may_classify(&d) || policy.elin(&d).is_some() => Screen::Unsure,
+        // A number from the Request-URI was looked up before To was read.
+        Some(d) if !addressed.dialed_in_request_uri && ours(policy, &d) => Screen::Unsure,
         dialed => Screen::Ordinary {
             dialed: dialed.map(Cow::into_owned),
         },
@@ -195,11 +228,11 @@ mod tests {
         assert!(matches!(verdict.output, Output::Rewritten(_)));
     }
 
-    /// A tag on the first To would make the INVITE in-dialog, but a second To makes the
-    /// full path ignore To: the screen walks the whole section before it says in-dialog,
-    /// so this 911 is handled as an emergency call.
+    /// A 911 in the Request-URI is answered "unsure" from the start line: no field is
+    /// read, so neither a tag on To nor a bad line before it changes the answer, and the
+    /// full path decides (a tagged To: in dialog, as the screen would have said).
     #[test]
-    fn an_in_dialog_answer_looks_for_a_repeated_to() {
+    fn a_number_we_handle_in_the_request_uri_is_answered_from_the_start_line() {
         let engine = contoso();
         let text = sample("hq-wired-911.sip");
         let tagged = text.replacen(
@@ -210,19 +243,39 @@ mod tests {
         assert_ne!(tagged, text);
         assert_eq!(
             screen(engine.policy(), tagged.as_bytes(), &STRICT),
+            Screen::Unsure
+        );
+        let verdict = engine.on_message(tagged.as_bytes(), &ctx(), &mut MemoryStore::default());
+        assert_eq!(verdict, engine.in_dialog(&ctx()));
+        let bad_first = text.replacen("\r\n", "\r\nno colon here\r\n", 1);
+        assert!(e911_sip::addressing(bad_first.as_bytes(), &STRICT, Reach::FirstTo).is_err());
+        assert_eq!(
+            screen(engine.policy(), bad_first.as_bytes(), &STRICT),
+            Screen::Unsure
+        );
+    }
+
+    /// A tag on the first To would make the INVITE in-dialog, but a second To makes the
+    /// full path ignore To: the screen walks the whole section before it says in-dialog,
+    /// and a repeat leaves it to the full path.
+    #[test]
+    fn an_in_dialog_answer_looks_for_a_repeated_to() {
+        let engine = contoso();
+        let text = sample("non-emergency-invite.sip");
+        let to = "To: <sip:+14255550199@contoso.com;user=phone>";
+        let tagged = text.replacen(&format!("{to}\r\n"), &format!("{to};tag=1\r\n"), 1);
+        assert_ne!(tagged, text);
+        assert_eq!(
+            screen(engine.policy(), tagged.as_bytes(), &STRICT),
             Screen::InDialog
         );
-        let repeated = tagged.replacen(
-            "\r\nCall-ID:",
-            "\r\nTo: <sip:911@contoso.com;user=phone>\r\nCall-ID:",
-            1,
-        );
+        let repeated = tagged.replacen("\r\nCall-ID:", &format!("\r\n{to}\r\nCall-ID:"), 1);
         assert_eq!(
             screen(engine.policy(), repeated.as_bytes(), &STRICT),
             Screen::Unsure
         );
         let verdict = engine.on_message(repeated.as_bytes(), &ctx(), &mut MemoryStore::default());
-        assert_eq!(verdict.report.kind, Kind::Emergency);
+        assert_ne!(verdict, engine.in_dialog(&ctx()));
     }
 
     /// Where the screen settles an INVITE, the full path (strict parse, lenient reader,

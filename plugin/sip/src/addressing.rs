@@ -7,7 +7,8 @@
 //! and To come out exactly as [`crate::Message::request_uri`] and [`crate::Message::to`]
 //! decode them. What it does not check (Content-Length, the body, the message size) never
 //! changes whom the request is addressed to. With [`Reach::FirstTo`] the walk ends at the
-//! first To, for a caller that has shown that nothing after it can change its answer.
+//! first To, for a caller that has shown that nothing after it can change its answer;
+//! [`StartLinePeek`] stops before the first field, for one the Request-URI already answers.
 
 use core::ops::ControlFlow;
 
@@ -46,47 +47,85 @@ pub fn addressing<'a>(
     limits: &Limits,
     reach: Reach,
 ) -> Result<Addressing<'a>, ParseError> {
-    let (start, headers_at) = read_start_line(buf, limits)?;
-    // None until a To is seen; then its value, or the first repeat, as
-    // `Message::single` reports it.
-    let mut to: Option<Result<Span, HeaderError>> = None;
-    scan_section(
-        buf,
-        headers_at,
-        buf.len(),
-        limits,
-        message_ends(limits),
-        |raw| {
-            // `To` or its compact form `t` (RFC 3261 §7.3.3): two bytes at most, so the
-            // other fields cost one length test each.
-            let name = Span::new(raw.name.0, raw.name.1);
-            if name.len() > 2 || HeaderKind::from_name(name.slice(buf)) != HeaderKind::To {
-                return Ok(ControlFlow::Continue(()));
-            }
-            to = Some(match to {
-                None => Ok(Span::new(raw.value.0, raw.value.1)),
-                Some(Ok(_)) => Err(HeaderError::new(
-                    HeaderKind::To,
-                    HeaderErrorKind::Duplicate,
-                    name.lo(),
-                )),
-                Some(Err(first_repeat)) => Err(first_repeat),
-            });
-            Ok(match reach {
-                Reach::FirstTo => ControlFlow::Break(()),
-                Reach::Section => ControlFlow::Continue(()),
-            })
-        },
-    )?;
-    let to = to.unwrap_or(Err(HeaderError::new(
-        HeaderKind::To,
-        HeaderErrorKind::Missing,
-        0,
-    )));
-    Ok(Addressing {
-        request_uri: request_uri(buf, &start),
-        to: to.and_then(|value| view_value(buf, value, HeaderKind::To, NameAddr::parse)),
-    })
+    StartLinePeek::read(buf, limits)?.addressing(reach)
+}
+
+/// The first step of [`addressing`]: the start line read and the Request-URI decoded, no
+/// header read yet. For a caller whom the Request-URI alone may answer (an emergency
+/// INVITE dials a known number there), so that it reads no field, and one that goes on
+/// to To reads the start line once.
+#[derive(Clone, Copy, Debug)]
+pub struct StartLinePeek<'a, 'l> {
+    buf: &'a [u8],
+    limits: &'l Limits,
+    headers_at: usize,
+    /// The Request-URI, as [`crate::Message::request_uri`] decodes it;
+    /// [`crate::UriErrorKind::Missing`] for a response.
+    pub request_uri: Result<Uri<'a>, UriError>,
+}
+
+impl<'a, 'l> StartLinePeek<'a, 'l> {
+    /// Reads the start line of the message in `buf` under `limits`: fails where
+    /// [`crate::parse`] fails on the start line.
+    pub fn read(buf: &'a [u8], limits: &'l Limits) -> Result<Self, ParseError> {
+        let (start, headers_at) = read_start_line(buf, limits)?;
+        Ok(Self {
+            buf,
+            limits,
+            headers_at,
+            request_uri: request_uri(buf, &start),
+        })
+    }
+
+    /// Walks the header section up to `reach` for To.
+    pub fn addressing(self, reach: Reach) -> Result<Addressing<'a>, ParseError> {
+        let Self {
+            buf,
+            limits,
+            headers_at,
+            request_uri,
+        } = self;
+        // None until a To is seen; then its value, or the first repeat, as
+        // `Message::single` reports it.
+        let mut to: Option<Result<Span, HeaderError>> = None;
+        scan_section(
+            buf,
+            headers_at,
+            buf.len(),
+            limits,
+            message_ends(limits),
+            |raw| {
+                // `To` or its compact form `t` (RFC 3261 §7.3.3): two bytes at most, so
+                // the other fields cost one length test each.
+                let name = Span::new(raw.name.0, raw.name.1);
+                if name.len() > 2 || HeaderKind::from_name(name.slice(buf)) != HeaderKind::To {
+                    return Ok(ControlFlow::Continue(()));
+                }
+                to = Some(match to {
+                    None => Ok(Span::new(raw.value.0, raw.value.1)),
+                    Some(Ok(_)) => Err(HeaderError::new(
+                        HeaderKind::To,
+                        HeaderErrorKind::Duplicate,
+                        name.lo(),
+                    )),
+                    Some(Err(first_repeat)) => Err(first_repeat),
+                });
+                Ok(match reach {
+                    Reach::FirstTo => ControlFlow::Break(()),
+                    Reach::Section => ControlFlow::Continue(()),
+                })
+            },
+        )?;
+        let to = to.unwrap_or(Err(HeaderError::new(
+            HeaderKind::To,
+            HeaderErrorKind::Missing,
+            0,
+        )));
+        Ok(Addressing {
+            request_uri,
+            to: to.and_then(|value| view_value(buf, value, HeaderKind::To, NameAddr::parse)),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +190,31 @@ mod tests {
         assert!(first(before).is_err());
         let none = b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nx\r\n\r\n";
         assert!(first(none).is_err());
+    }
+
+    /// The start line alone: the same Request-URI as the full read, and the same
+    /// addressing after it, while a bad line after the start line is not read.
+    #[test]
+    fn the_request_line_reads_no_field() {
+        let bad_field = b"INVITE sip:911@b;user=phone SIP/2.0\r\nno colon here\r\n\r\n";
+        let line = StartLinePeek::read(bad_field, &Limits::DEFAULT).unwrap();
+        assert_eq!(line.request_uri.unwrap().user(), Some(&b"911"[..]));
+        assert!(line.addressing(Reach::FirstTo).is_err());
+        let buf = b"INVITE sip:a@b SIP/2.0\r\nTo: <sip:911@b>\r\n\r\n";
+        let line = StartLinePeek::read(buf, &Limits::DEFAULT).unwrap();
+        assert_eq!(
+            line.addressing(Reach::Section).unwrap(),
+            addressing(buf, &Limits::DEFAULT, Reach::Section).unwrap()
+        );
+        assert_eq!(
+            StartLinePeek::read(b"SIP/2.0 200 OK\r\n\r\n", &Limits::DEFAULT)
+                .unwrap()
+                .request_uri
+                .unwrap_err()
+                .kind,
+            crate::UriErrorKind::Missing
+        );
+        assert!(StartLinePeek::read(b"INVITE\r\n\r\n", &Limits::DEFAULT).is_err());
     }
 
     #[test]

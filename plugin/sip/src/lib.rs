@@ -14,7 +14,8 @@
 //!   line, in wire order, duplicates kept. [`Limits`] bounds sizes; [`Leniency`] names
 //!   every tolerated deviation. Failures are [`ParseError`]s: `Copy`, no allocation.
 //!   [`addressing`] reads only the Request-URI and To, for deciding that a request is
-//!   of no interest without building a [`Message`].
+//!   of no interest without building a [`Message`]; [`StartLinePeek`] only the
+//!   Request-URI.
 //! - **Typed views**, decoded on demand so a bad header fails only its own view:
 //!   [`Message::request_uri`] ([`Uri`]: [`SipUri`], [`TelUri`], [`ServiceUrn`]),
 //!   [`Message::top_via`] / [`Message::vias`] ([`Via`]), [`Message::from`] /
@@ -72,7 +73,7 @@ mod stream;
 pub mod uri;
 mod views;
 
-pub use addressing::{Addressing, Reach, addressing};
+pub use addressing::{Addressing, Reach, StartLinePeek, addressing};
 pub use body::{
     MultipartBody, MultipartError, MultipartErrorKind, NewPart, Part, multipart_mixed,
     parse_multipart,
