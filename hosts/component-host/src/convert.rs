@@ -119,7 +119,7 @@ fn edit_op(op: wit::EditOp) -> EditOp {
     match op {
         wit::EditOp::SetRequestUri(uri) => EditOp::SetRequestUri(uri),
         wit::EditOp::InsertHeader(h) => EditOp::InsertHeader {
-            name: h.name,
+            name: h.name.into(),
             value: h.value,
             position: match h.position {
                 wit::Position::End => Position::End,

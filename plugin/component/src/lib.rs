@@ -493,7 +493,7 @@ fn edit_op(op: e911_engine::EditOp) -> EditOp {
             value,
             position,
         } => EditOp::InsertHeader(InsertHeader {
-            name,
+            name: name.into_owned(),
             value,
             position: match position {
                 e911_engine::Position::End => Position::End,

@@ -406,7 +406,7 @@ fn route_ops(input: &Input<'_, '_>, leg: &Leg<'_>, ops: &mut Vec<EditOp>) {
             .next()
             .map_or(Position::End, Position::Before);
         ops.push(EditOp::InsertHeader {
-            name: "Route".to_owned(),
+            name: "Route".into(),
             value: route,
             position,
         });
@@ -466,11 +466,11 @@ fn location_ops(
                 .map(|field| EditOp::RemoveHeader { field }),
         );
         let loc_src = provider::loc_src(profile);
-        ops.push(header(
+        ops.push(EditOp::header(
             "Geolocation",
             ["<cid:", &cid, ">", &loc_src].concat(),
         ));
-        ops.push(header("Geolocation-Routing", "yes".to_owned()));
+        ops.push(EditOp::header("Geolocation-Routing", "yes".to_owned()));
         notes.push(
             [
                 "PIDF-LO inserted as cid:",
@@ -646,7 +646,7 @@ fn callback_number_ops(input: &Input<'_, '_>, ops: &mut Vec<EditOp>, notes: &mut
     }
     let value = ["<", &String::from_utf8_lossy(from.uri), ">"].concat();
     notes.push(["callback number asserted: P-Asserted-Identity: ", &value].concat());
-    ops.push(header("P-Asserted-Identity", value));
+    ops.push(EditOp::header("P-Asserted-Identity", value));
 }
 
 /// The ELIN in From (keeping display name and tag: the tag identifies the dialog,
@@ -675,7 +675,7 @@ fn elin_ops(input: &Input<'_, '_>, elin: &str, ops: &mut Vec<EditOp>) -> Result<
         value: format!("{display}<{uri}>{params}"),
     });
     ops.extend(strip_asserted_identity(msg));
-    ops.push(header("P-Asserted-Identity", format!("<{uri}>")));
+    ops.push(EditOp::header("P-Asserted-Identity", format!("<{uri}>")));
     Ok(())
 }
 
@@ -684,14 +684,6 @@ fn elin_ops(input: &Input<'_, '_>, elin: &str, ops: &mut Vec<EditOp>) -> Result<
 /// wrapping it in quotes is always well-formed.
 fn quoted_display_name(name: &[u8]) -> String {
     format!("\"{}\" ", String::from_utf8_lossy(name))
-}
-
-fn header(name: &str, value: String) -> EditOp {
-    EditOp::InsertHeader {
-        name: name.to_owned(),
-        value,
-        position: Position::End,
-    }
 }
 
 fn first_field(msg: &Message<'_>, kind: HeaderKind) -> Option<u32> {

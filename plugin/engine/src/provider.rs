@@ -21,7 +21,7 @@ use e911_policy::{AdditionalData, ConferenceMode, PidfPlacement, ProviderProfile
 use e911_sip::{HeaderKind, Message};
 
 use crate::emergency::{Input, fnv1a_hex};
-use crate::rewrite::{EditOp, Position};
+use crate::rewrite::EditOp;
 
 /// Longest `User-Agent` carried into `DeviceModelNr`: a device's self-description
 /// is a few dozen bytes; a hostile one is cut, never copied whole.
@@ -61,7 +61,10 @@ pub(crate) fn header_ops(
         {
             notes.push("Resource-Priority kept as the caller sent it".to_owned());
         } else {
-            ops.push(header("Resource-Priority", format!("esnet.{level}")));
+            ops.push(EditOp::header(
+                "Resource-Priority",
+                format!("esnet.{level}"),
+            ));
             notes.push(format!("Resource-Priority: esnet.{level} (RFC 7135)"));
         }
     }
@@ -75,7 +78,7 @@ pub(crate) fn header_ops(
                 notes.push(format!("{purpose} kept as assigned upstream"));
                 continue;
             }
-            ops.push(header(
+            ops.push(EditOp::header(
                 "Call-Info",
                 format!("<urn:emergency:uid:{kind}:{id}:{node}>;purpose={purpose}"),
             ));
@@ -109,7 +112,7 @@ pub(crate) fn data_parts(
         };
         let name = block.block();
         let cid = format!("{token}-{}@{}", name.to_ascii_lowercase(), input.ctx.node);
-        ops.push(header(
+        ops.push(EditOp::header(
             "Call-Info",
             format!("<cid:{cid}>;purpose=EmergencyCallData.{name}"),
         ));
@@ -216,14 +219,6 @@ pub(crate) fn loc_src(profile: &ProviderProfile) -> String {
         .as_ref()
         .map(|host| format!(";loc-src={host}"))
         .unwrap_or_default()
-}
-
-fn header(name: &str, value: String) -> EditOp {
-    EditOp::InsertHeader {
-        name: name.to_owned(),
-        value,
-        position: Position::End,
-    }
 }
 
 /// Every `purpose` of the request's Call-Info values (RFC 3261 §20.9: `<URI> *(;param)`,

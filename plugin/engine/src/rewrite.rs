@@ -6,6 +6,7 @@
 //! produces both: [`apply`] renders it through `e911_sip::Edits`, so the two never differ.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use e911_sip::{EditError, Edits, HeaderKind, Message, ParseError};
 
@@ -26,8 +27,9 @@ pub enum EditOp {
     SetRequestUri(String),
     /// Add a header line.
     InsertHeader {
-        /// The header name.
-        name: String,
+        /// The header name: one of ours (borrowed, so an edit list the engine builds and
+        /// drops allocates no names), or a host's own.
+        name: Cow<'static, str>,
         /// The value.
         value: String,
         /// Where.
@@ -52,6 +54,17 @@ pub enum EditOp {
         /// The new body.
         body: Vec<u8>,
     },
+}
+
+impl EditOp {
+    /// A header line of ours added at the end of the header section.
+    pub(crate) fn header(name: &'static str, value: String) -> Self {
+        Self::InsertHeader {
+            name: Cow::Borrowed(name),
+            value,
+            position: Position::End,
+        }
+    }
 }
 
 /// Renders `ops` against `msg`. An index that names no field, overlapping edits or an
@@ -144,11 +157,7 @@ pub(crate) fn fields<'m>(msg: &'m Message<'_>, kind: HeaderKind) -> impl Iterato
 pub(crate) fn priority_ops(msg: &Message<'_>, value: &str, ops: &mut Vec<EditOp>) {
     let mut found = fields(msg, HeaderKind::Priority);
     let Some(first) = found.next() else {
-        ops.push(EditOp::InsertHeader {
-            name: "Priority".to_owned(),
-            value: value.to_owned(),
-            position: Position::End,
-        });
+        ops.push(EditOp::header("Priority", value.to_owned()));
         return;
     };
     let same = msg
@@ -201,7 +210,7 @@ mod tests {
         let ops = [
             EditOp::SetRequestUri("sip:911@esp.example.net".to_owned()),
             EditOp::InsertHeader {
-                name: "Route".to_owned(),
+                name: "Route".into(),
                 value: "<sip:esp.example.net;lr>".to_owned(),
                 position: Position::Before(1),
             },

@@ -212,7 +212,7 @@ fn edit_tuple<'py>(py: Python<'py>, op: &EditOp) -> PyResult<Bound<'py, PyTuple>
             position,
         } => vec![
             "insert-header".into_bound_py_any(py)?,
-            name.into_bound_py_any(py)?,
+            name.as_ref().into_bound_py_any(py)?,
             value.into_bound_py_any(py)?,
             match position {
                 Position::End => py.None().into_bound(py),
