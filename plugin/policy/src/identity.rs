@@ -6,13 +6,29 @@
 //! a telephone number (RFC 3966 §5.1.1: visual separators carry no meaning), else
 //! `user@host` in lower case.
 
-/// The comparison key of a caller identity; `None` when nothing is left of it.
-pub fn identity_key(text: &str) -> Option<String> {
-    let text = text
-        .trim()
+use std::borrow::Cow;
+
+/// The comparison key of a caller identity; `None` when nothing is left of it. Borrowed
+/// from `text` when the identity is an E.164 number written without separators, as
+/// P-Asserted-Identity and From nearly always carry it (every emergency call asks).
+pub fn identity_key(text: &str) -> Option<Cow<'_, str>> {
+    let text = trimmed(text);
+    match plain_e164(text) {
+        Some(number) => Some(Cow::Borrowed(number)),
+        None => general_key(text).map(Cow::Owned),
+    }
+}
+
+/// The identity without the spaces and angle brackets around it.
+fn trimmed(text: &str) -> &str {
+    text.trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
-        .trim();
+        .trim()
+}
+
+/// [`identity_key`] for any trimmed identity.
+fn general_key(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
     let rest = if let Some(tel) = lower.strip_prefix("tel:") {
         return phone_number(tel.split(';').next().unwrap_or(""));
@@ -36,6 +52,36 @@ pub fn identity_key(text: &str) -> Option<String> {
         }
         None => phone_number(rest),
     }
+}
+
+/// The number in a trimmed `tel:`, `sip:` or `sips:` URI (or a bare number) when it is
+/// `+` and digits with nothing to remove: the steps of [`general_key`] on the original
+/// text, since case changes neither the digits nor the `+`.
+fn plain_e164<'t>(text: &'t str) -> Option<&'t str> {
+    let scheme = |name: &str| {
+        text.get(..name.len())
+            .filter(|s| s.eq_ignore_ascii_case(name))
+            .and_then(|_| text.get(name.len()..))
+    };
+    // Byte scans: these separators are ASCII, and `split` with a pattern sets up a
+    // searcher each time.
+    let before = |text: &'t str, stops: &[u8]| -> &'t str {
+        let end = text.bytes().position(|b| stops.contains(&b));
+        end.and_then(|at| text.get(..at)).unwrap_or(text)
+    };
+    let number = if let Some(tel) = scheme("tel:") {
+        before(tel, b";")
+    } else {
+        let rest = scheme("sips:").or_else(|| scheme("sip:")).unwrap_or(text);
+        let rest = before(rest, b"?>");
+        // User parameters (`;user=phone`) are cut only from a user part.
+        match rest.split_once('@') {
+            Some((user, _)) => before(user, b";"),
+            None => rest,
+        }
+    };
+    let digits = number.strip_prefix('+')?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(number)
 }
 
 /// Digits (with a leading `+` kept) of a phone number written with visual separators.
@@ -85,5 +131,50 @@ mod tests {
         );
         assert_eq!(identity_key("sip:contoso.com"), None);
         assert_eq!(identity_key(""), None);
+    }
+
+    /// The borrowed key is the one the general steps give, for every way an identity
+    /// near the fast path's edge is written.
+    #[test]
+    fn the_borrowed_key_is_the_general_one() {
+        let users = [
+            "+14255550142",
+            "+1425555014x",
+            "+",
+            "14255550142",
+            "+1-425",
+            "+1 425",
+            " +1425",
+            "+1425 ",
+            "",
+            "+1425;ext=1",
+            "alice",
+        ];
+        let forms = [
+            "{}",
+            "tel:{}",
+            "TEL:{};phone-context=x",
+            "sip:{}@contoso.com",
+            "SIP:{}@h;user=phone",
+            "<sips:{}@10.1.9.2:5061>",
+            "sip:{}",
+            "sip:{}?x=y@h",
+            "sip:{}>@h",
+            " <sip:{}@h> ",
+            "sipx:{}@h",
+            "tel:",
+            "{}@h",
+        ];
+        for user in users {
+            for form in forms {
+                let text = form.replace("{}", user);
+                let key = identity_key(&text);
+                let general = general_key(trimmed(&text));
+                assert_eq!(key.as_deref(), general.as_deref(), "{text}");
+                if user == "+14255550142" && !form.starts_with("sipx") && form != "tel:" {
+                    assert!(matches!(key, Some(Cow::Borrowed(_))), "{text}");
+                }
+            }
+        }
     }
 }

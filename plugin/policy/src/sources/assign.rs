@@ -2,6 +2,7 @@
 //! tenant's global policy; and the tenant settings around them (`bundle.toml`).
 
 use core::ops::Range;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use e911_location::lis::{NetworkMap, NetworkMapBuilder};
@@ -105,7 +106,7 @@ pub(crate) fn callers(
     let mut seen: HashMap<String, String> = HashMap::new();
     for (name, table) in &doc.data.callers {
         let t = table.get_ref();
-        let Some(key) = identity_key(name.get_ref()) else {
+        let Some(key) = identity_key(name.get_ref()).map(Cow::into_owned) else {
             doc.report(
                 problems,
                 name.span(),
