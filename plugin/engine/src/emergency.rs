@@ -17,6 +17,8 @@
 //! the call still goes to the route's trunk with only the Request-URI and `Route` changed
 //! (or unchanged if even that fails), and `degraded` says why.
 
+use std::borrow::Cow;
+use std::iter;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -39,6 +41,7 @@ use crate::report::{self, base_report};
 use crate::rewrite::{
     EditOp, Position, apply_checked, fields, other_priority, priority_ops, strip_asserted_identity,
 };
+use crate::time::Timestamp;
 use crate::verdict::{Attempt, Output, Verdict};
 
 /// Everything the emergency path reads.
@@ -483,7 +486,10 @@ fn location_ops(
     }
     ops.extend(data_ops);
     ops.push(EditOp::SetBody {
-        content_type: String::from_utf8_lossy(&body.content_type).into_owned(),
+        // The builder writes `multipart/mixed;boundary=` and our boundary: ASCII, moved
+        // rather than copied.
+        content_type: String::from_utf8(body.content_type)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         body: body.body,
     });
     Ok(ops)
@@ -499,7 +505,7 @@ enum Chosen<'a> {
         civic_markup: &'a CivicMarkup,
         shape: Option<Shape>,
         method: Option<&'a Method>,
-        timestamp: String,
+        timestamp: Timestamp,
         usage_rules: UsageRules,
     },
 }
@@ -519,7 +525,7 @@ impl Chosen<'_> {
                 civic: Some(civic),
                 shape: shape.as_ref(),
                 method: *method,
-                timestamp: Some(timestamp),
+                timestamp: Some(timestamp.as_str()),
                 usage_rules,
                 civic_markup: Some(civic_markup),
             },
@@ -541,7 +547,7 @@ fn chosen_location<'a>(input: &Input<'a, '_>) -> Option<Chosen<'a>> {
                 civic_markup: erl.civic_markup(),
                 shape: erl.point.map(Shape::Point),
                 method: choice.method.as_ref(),
-                timestamp: crate::time::rfc3339(input.ctx.now),
+                timestamp: Timestamp::of(input.ctx.now),
                 usage_rules: UsageRules::retransmission_allowed(),
             })
         }
@@ -556,12 +562,13 @@ fn write_pidf(
     location: LocationRef<'_>,
     notes: &mut Vec<String>,
 ) -> Result<String, String> {
-    let caller = input.caller().map(strip_uri_params);
-    let fallback = ["pres:e911@", input.ctx.node].concat();
+    let caller = input.caller().map(strip_uri_params).map(Cow::Borrowed);
+    // Built only when the caller's URI is refused.
+    let fallback = iter::once_with(|| Cow::Owned(["pres:e911@", input.ctx.node].concat()));
     let mut last = String::new();
-    for entity in caller.into_iter().chain([fallback.as_str()]) {
+    for entity in caller.into_iter().chain(fallback) {
         let mut options_notes = Vec::new();
-        let mut options = provider::pidf_options(input, profile, entity, &mut options_notes);
+        let mut options = provider::pidf_options(input, profile, &entity, &mut options_notes);
         let mut written = write_pidf_lo(location, &options);
         if let Err(WriteError::ExtensionUri(uri)) = &written {
             // The location matters more than Lync's extension: without it, the provider

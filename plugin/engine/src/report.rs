@@ -13,7 +13,7 @@ use crate::client_location::ClientLocation;
 use crate::emergency::{Input, is_test};
 use crate::json;
 use crate::metric::Metric;
-use crate::time::rfc3339;
+use crate::time::Timestamp;
 use crate::verdict::{Kind, LocationReport, Notification, Report, RouteReport};
 
 /// The report before the rewrite: classification, policy, location, route, and the
@@ -218,7 +218,8 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         return Vec::new();
     }
     let test = report.kind == Kind::Test;
-    let time = rfc3339(report.now);
+    let time = Timestamp::of(report.now);
+    let time = time.as_str();
     let callback = report.elin.as_deref().or(report.caller.as_deref());
     let location = report
         .location
@@ -232,7 +233,7 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
     o.bool("test", test);
     o.opt_str("caller", report.caller.as_deref());
     o.opt_str("callback", callback);
-    o.str("time", &time);
+    o.str("time", time);
     o.opt_str("location", location);
     o.opt_str(
         "erl",
@@ -258,7 +259,7 @@ pub(crate) fn notifications(input: &Input<'_, '_>, report: &Report) -> Vec<Notif
         " (callback ",
         callback.unwrap_or("unknown"),
         ") at ",
-        &time,
+        time,
         ": ",
         location.unwrap_or("location unknown"),
     ]);

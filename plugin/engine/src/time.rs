@@ -4,37 +4,62 @@
 
 /// `1970-01-01T00:00:00Z`-style UTC time for `secs` since the Unix epoch.
 pub fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let fields = [month, day, rem / 3600, rem % 3600 / 60, rem % 60];
-    // Every emergency call prints this two or three times (PIDF-LO timestamp,
-    // notification, audit line): a four-digit year fills a fixed template.
-    if year <= 9999 {
-        let mut text = *b"0000-00-00T00:00:00Z";
-        put_digits(&mut text, 0, year, 4);
-        for (at, value) in [5, 8, 11, 14, 17].into_iter().zip(fields) {
-            put_digits(&mut text, at, value, 2);
-        }
-        return core::str::from_utf8(&text).map_or_else(|_| String::new(), str::to_owned);
-    }
-    let mut text = String::with_capacity(21);
-    push_padded(&mut text, year, 4);
-    for (separator, value) in ['-', '-', 'T', ':', ':'].into_iter().zip(fields) {
-        text.push(separator);
-        push_padded(&mut text, value, 2);
-    }
-    text.push('Z');
-    text
+    Timestamp::of(secs).as_str().to_owned()
 }
 
-/// The last `width` decimal digits of `value` into `text` at `at`.
-fn put_digits(text: &mut [u8], at: usize, value: u64, width: usize) {
-    let mut rest = value;
-    for slot in text.iter_mut().skip(at).take(width).rev() {
-        // `rest % 10` is a single digit.
-        *slot = b'0' + (rest % 10) as u8;
-        rest /= 10;
+/// [`rfc3339`] text on the stack: an emergency call prints its time two or three times
+/// (PIDF-LO timestamp, notification, audit line), and none of them needs to own it.
+#[derive(Clone, Copy)]
+pub struct Timestamp {
+    text: [u8; 32],
+    len: usize,
+}
+
+impl Timestamp {
+    /// The time `secs` after the Unix epoch.
+    pub fn of(secs: u64) -> Self {
+        const TAIL: &[u8; 16] = b"-00-00T00:00:00Z";
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let (year, month, day) = civil_from_days(days);
+        // At least four digits, as `{year:04}` pads: a u64 of seconds reaches twelve.
+        let mut width = 4;
+        while 10u64.checked_pow(width).is_some_and(|p| p <= year) {
+            width += 1;
+        }
+        let width = width as usize;
+        let mut stamp = Self {
+            text: [0; 32],
+            len: width + TAIL.len(),
+        };
+        for (slot, &byte) in stamp.text.iter_mut().skip(width).zip(TAIL) {
+            *slot = byte;
+        }
+        stamp.put(0, year, width);
+        let fields = [month, day, rem / 3600, rem % 3600 / 60, rem % 60];
+        for (at, value) in [1, 4, 7, 10, 13].into_iter().zip(fields) {
+            stamp.put(width + at, value, 2);
+        }
+        stamp
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Digits and separators only: always UTF-8.
+        self.text
+            .get(..self.len)
+            .and_then(|t| core::str::from_utf8(t).ok())
+            .unwrap_or_default()
+    }
+
+    /// The last `width` decimal digits of `value` at `at`.
+    fn put(&mut self, at: usize, value: u64, width: usize) {
+        let mut rest = value;
+        for slot in self.text.iter_mut().skip(at).take(width).rev() {
+            // `rest % 10` is a single digit.
+            *slot = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
     }
 }
 
@@ -175,5 +200,7 @@ mod tests {
         // is a minimum width, as `{year:04}` was.
         assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(253_402_300_800), "10000-01-01T00:00:00Z");
+        // The last second a u64 holds: a twelve-digit year still fits.
+        assert_eq!(rfc3339(u64::MAX), "584554051223-11-09T07:00:15Z");
     }
 }

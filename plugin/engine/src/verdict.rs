@@ -186,7 +186,7 @@ impl Report {
     pub fn write_json_fields(&self, o: &mut json::Object<'_>) {
         o.str("kind", self.kind.as_str());
         o.opt_str("call_id", self.call_id.as_deref());
-        o.str("time", &crate::time::rfc3339(self.now));
+        o.str("time", crate::time::Timestamp::of(self.now).as_str());
         o.opt_str("caller", self.caller.as_deref());
         o.opt_str("dialed", self.dialed.as_deref());
         match &self.location {
@@ -231,7 +231,7 @@ fn shared_str<S: serde::Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok
 }
 
 fn rfc3339_time<S: serde::Serializer>(now: &u64, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&crate::time::rfc3339(*now))
+    serializer.serialize_str(crate::time::Timestamp::of(*now).as_str())
 }
 
 /// Everything the engine decided about one message.
