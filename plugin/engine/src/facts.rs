@@ -44,7 +44,7 @@ impl<'m> SipFacts<'m> {
     /// Reads the facts of `msg`; `headers` names the bundle's configured headers.
     pub fn read(msg: &Message<'m>, headers: &HeaderNames) -> Self {
         let invite = matches!(msg.method(), Some(Method::Invite));
-        let addressed = Addressed::read(msg.request_uri().ok(), msg.to().ok());
+        let addressed = Addressed::read(msg.request_uri().ok().as_ref(), msg.to().ok());
         Self {
             invite,
             in_dialog: addressed.in_dialog,
@@ -125,15 +125,15 @@ impl<'m> Addressed<'m> {
     /// The Request-URI comes first for both; To's URI is decoded only where it can
     /// still matter, since most INVITEs settle both from the Request-URI (every ordinary
     /// INVITE comes through here).
-    pub(crate) fn read(ruri: Option<Uri<'m>>, to: Option<NameAddr<'m>>) -> Self {
-        let ruri_dialed = ruri.as_ref().and_then(dialed);
+    pub(crate) fn read(ruri: Option<&Uri<'m>>, to: Option<NameAddr<'m>>) -> Self {
+        let ruri_dialed = ruri.and_then(dialed);
         Self::read_dialed(ruri, ruri_dialed, to)
     }
 
     /// [`Addressed::read`] for a caller that has read the number dialled in the
     /// Request-URI already (`dialed` of `ruri`).
     pub(crate) fn read_dialed(
-        ruri: Option<Uri<'m>>,
+        ruri: Option<&Uri<'m>>,
         ruri_dialed: Option<Cow<'m, str>>,
         to: Option<NameAddr<'m>>,
     ) -> Self {
@@ -141,7 +141,7 @@ impl<'m> Addressed<'m> {
             .as_ref()
             .filter(|t| ruri_dialed.is_none() || Uri::may_be_service_urn(t.uri))
             .and_then(|t| t.uri().ok());
-        let uris = || [ruri.as_ref(), to_uri.as_ref()].into_iter().flatten();
+        let uris = || [ruri, to_uri.as_ref()].into_iter().flatten();
         Self {
             in_dialog: to.is_some_and(|t| t.tag().is_some()),
             service_urn: uris()

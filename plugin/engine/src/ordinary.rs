@@ -56,7 +56,7 @@ pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
     if ruri_dialed.as_deref().is_some_and(|d| ours(policy, d)) {
         return Screen::Unsure;
     }
-    let read = |reach| read(line, ruri_dialed.clone(), reach);
+    let read = |reach| read(&line, ruri_dialed.clone(), reach);
     let Some(first) = read(Reach::FirstTo) else {
         return Screen::Unsure;
     };
@@ -81,14 +81,13 @@ fn ours(policy: &Policy, dialed: &str) -> bool {
 /// how it read the message: that is left to it. `ruri_dialed` is the number `line`'s
 /// Request-URI dials.
 fn read<'m>(
-    line: StartLinePeek<'m, '_>,
+    line: &StartLinePeek<'m, '_>,
     ruri_dialed: Option<Cow<'m, str>>,
     reach: Reach,
 ) -> Option<Addressed<'m>> {
-    let found = line.addressing(reach).ok()?;
-    let to = found.to.ok()?;
+    let to = line.to(reach).ok()?.ok()?;
     Some(Addressed::read_dialed(
-        found.request_uri.ok(),
+        line.request_uri.as_ref().ok(),
         ruri_dialed,
         Some(to),
     ))

@@ -79,21 +79,25 @@ impl<'a, 'l> StartLinePeek<'a, 'l> {
 
     /// Walks the header section up to `reach` for To.
     pub fn addressing(self, reach: Reach) -> Result<Addressing<'a>, ParseError> {
-        let Self {
-            buf,
-            limits,
-            headers_at,
-            request_uri,
-        } = self;
+        Ok(Addressing {
+            to: self.to(reach)?,
+            request_uri: self.request_uri,
+        })
+    }
+
+    /// [`StartLinePeek::addressing`]'s To alone, for a caller that keeps the Request-URI
+    /// where it is.
+    pub fn to(&self, reach: Reach) -> Result<Result<NameAddr<'a>, HeaderError>, ParseError> {
+        let buf = self.buf;
         // None until a To is seen; then its value, or the first repeat, as
         // `Message::single` reports it.
         let mut to: Option<Result<Span, HeaderError>> = None;
         scan_section(
             buf,
-            headers_at,
+            self.headers_at,
             buf.len(),
-            limits,
-            message_ends(limits),
+            self.limits,
+            message_ends(self.limits),
             |raw| {
                 // `To` or its compact form `t` (RFC 3261 §7.3.3): two bytes at most, so
                 // the other fields cost one length test each.
@@ -121,10 +125,7 @@ impl<'a, 'l> StartLinePeek<'a, 'l> {
             HeaderErrorKind::Missing,
             0,
         )));
-        Ok(Addressing {
-            request_uri,
-            to: to.and_then(|value| view_value(buf, value, HeaderKind::To, NameAddr::parse)),
-        })
+        Ok(to.and_then(|value| view_value(buf, value, HeaderKind::To, NameAddr::parse)))
     }
 }
 
