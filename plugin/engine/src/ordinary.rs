@@ -228,8 +228,8 @@ mod tests {
     }
 
     /// A 911 in the Request-URI is answered "unsure" from the start line: no field is
-    /// read, so neither a tag on To nor a bad line before it changes the answer, and the
-    /// full path decides (a tagged To: in dialog, as the screen would have said).
+    /// read, so a tag on To does not make the screen say "in dialog"; the full path says
+    /// it, with the same verdict. A bad line before To still ends as an emergency call.
     #[test]
     fn a_number_we_handle_in_the_request_uri_is_answered_from_the_start_line() {
         let engine = contoso();
@@ -252,6 +252,9 @@ mod tests {
             screen(engine.policy(), bad_first.as_bytes(), &STRICT),
             Screen::Unsure
         );
+        let verdict = engine.on_message(bad_first.as_bytes(), &ctx(), &mut MemoryStore::default());
+        assert_eq!(verdict.report.kind, Kind::Emergency);
+        assert!(verdict.report.read_leniently);
     }
 
     /// A tag on the first To would make the INVITE in-dialog, but a second To makes the
