@@ -51,9 +51,9 @@ pub fn addressing<'a>(
 }
 
 /// The first step of [`addressing`]: the start line read and the Request-URI decoded, no
-/// header read yet. For a caller whom the Request-URI alone may answer (an emergency
-/// INVITE dials a known number there), so that it reads no field, and one that goes on
-/// to To reads the start line once.
+/// header read yet. For a caller the Request-URI alone may answer (an emergency INVITE
+/// dials a known number there): it then reads no field, and when it goes on to To, it
+/// reads the start line once.
 #[derive(Clone, Copy, Debug)]
 pub struct StartLinePeek<'a, 'l> {
     buf: &'a [u8],
