@@ -19,7 +19,13 @@ pub(crate) fn set_trimmed(civic: &mut CivicAddress, element: CivicElement, value
 /// `inside` names (an ERL's [`crate::Erl::inside`], or [`Inside::of`] the address).
 pub fn summary(civic: &CivicAddress, inside: Inside) -> String {
     let mut text = String::with_capacity(96);
-    push_place(&mut text, civic);
+    push_summary(&mut text, civic, inside);
+    text
+}
+
+/// [`summary`] at the end of `text` (the trace's location line writes it in place).
+pub fn push_summary(text: &mut String, civic: &CivicAddress, inside: Inside) {
+    push_place(text, civic);
     let mut any = false;
     for (_, value) in inside.parts(civic) {
         text.push_str(if any { " " } else { " (" });
@@ -29,7 +35,6 @@ pub fn summary(civic: &CivicAddress, inside: Inside) -> String {
     if any {
         text.push(')');
     }
-    text
 }
 
 /// Appends the street, city, state with postal code, and country as people write them

@@ -485,7 +485,7 @@ impl Decision<'_> {
             line.push_str(" ERL ");
             line.push_str(&erl.id);
             line.push_str(" (");
-            line.push_str(&erl.summary());
+            erl.push_summary(&mut line);
             line.push(')');
         }
         if let Some(kind) = l.element {

@@ -54,9 +54,10 @@ impl Erl {
         &self.civic_markup
     }
 
-    /// The address in one line for a person ([`crate::civic::summary`]).
-    pub fn summary(&self) -> String {
-        crate::civic::summary(&self.civic, self.inside())
+    /// The address in one line for a person ([`crate::civic::summary`]), at the end of
+    /// `text`.
+    pub fn push_summary(&self, text: &mut String) {
+        crate::civic::push_summary(text, &self.civic, self.inside());
     }
 }
 
