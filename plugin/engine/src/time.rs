@@ -24,10 +24,11 @@ impl Timestamp {
         let (year, month, day) = civil_from_days(days);
         // At least four digits, as `{year:04}` pads: a u64 of seconds reaches twelve.
         let mut width = 4;
-        while 10u64.checked_pow(width).is_some_and(|p| p <= year) {
+        let mut rest = year / 10_000;
+        while rest > 0 {
             width += 1;
+            rest /= 10;
         }
-        let width = width as usize;
         let mut stamp = Self {
             text: [0; 32],
             len: width + TAIL.len(),
@@ -38,9 +39,18 @@ impl Timestamp {
         stamp.put(0, year, width);
         let fields = [month, day, rem / 3600, rem % 3600 / 60, rem % 60];
         for (at, value) in [1, 4, 7, 10, 13].into_iter().zip(fields) {
-            stamp.put(width + at, value, 2);
+            stamp.put_two(width + at, value);
         }
         stamp
+    }
+
+    /// `value` (below 100) as two digits at `at`.
+    fn put_two(&mut self, at: usize, value: u64) {
+        // Both are single digits.
+        let digits = [b'0' + (value / 10 % 10) as u8, b'0' + (value % 10) as u8];
+        for (slot, digit) in self.text.iter_mut().skip(at).zip(digits) {
+            *slot = digit;
+        }
     }
 
     /// The text.
