@@ -15,7 +15,9 @@ use core::net::IpAddr;
 use std::sync::Arc;
 
 use e911_policy::{ElinOwner, Policy, TrustedFacts};
-use e911_sip::{Leniency, Limits, Message, ParseError, Repairs, parse, salvage};
+use e911_sip::{
+    Leniency, Limits, Message, ParseError, Repairs, StartLinePeek, Uri, parse, salvage,
+};
 
 use crate::callback::{CallbackStore, Seconds};
 use crate::client_location::client_location;
@@ -213,7 +215,10 @@ impl Engine {
             return self.pass(ctx, Vec::new());
         }
         // Most INVITEs are ordinary calls: their Request-URI and To say so.
-        match screen(&self.policy, bytes, &STRICT) {
+        let Ok(line) = StartLinePeek::read(bytes, &STRICT) else {
+            return self.on_full_invite(bytes, ctx, store);
+        };
+        match screen(&self.policy, &line) {
             Screen::Ordinary { dialed } => {
                 let mut verdict = self.pass(ctx, Vec::new());
                 verdict.report.dialed = dialed;
@@ -222,7 +227,9 @@ impl Engine {
             Screen::InDialog => return self.in_dialog(ctx),
             Screen::Unsure => {}
         }
-        self.on_full_invite(bytes, ctx, store)
+        // The strict parse decodes the same start line under the same limits: the
+        // screen's Request-URI is the one it would give.
+        self.on_full_invite_with(bytes, line.request_uri.ok(), ctx, store)
     }
 
     /// An INVITE the screen did not settle: parsed strictly, else read leniently, then
@@ -233,8 +240,20 @@ impl Engine {
         ctx: &CallCtx<'_>,
         store: &mut dyn CallbackStore,
     ) -> Verdict {
+        self.on_full_invite_with(bytes, None, ctx, store)
+    }
+
+    /// [`Engine::on_full_invite`] with the Request-URI of `bytes` when it is decoded
+    /// already.
+    fn on_full_invite_with<'m>(
+        &self,
+        bytes: &'m [u8],
+        request_uri: Option<Uri<'m>>,
+        ctx: &CallCtx<'_>,
+        store: &mut dyn CallbackStore,
+    ) -> Verdict {
         match parse(bytes, &STRICT) {
-            Ok(msg) => self.on_invite(&msg, Reading::Strict, ctx, store),
+            Ok(msg) => self.on_invite(&msg, request_uri, Reading::Strict, ctx, store),
             Err(error) => self.on_unparsed(bytes, error, ctx, store),
         }
     }
@@ -264,20 +283,21 @@ impl Engine {
             error,
             repairs: salvaged.repairs,
         };
-        let mut verdict = self.on_invite(&msg, reading, ctx, store);
+        let mut verdict = self.on_invite(&msg, None, reading, ctx, store);
         verdict.edits.clear();
         verdict.report.read_leniently = true;
         verdict
     }
 
-    fn on_invite(
+    fn on_invite<'m>(
         &self,
-        msg: &Message<'_>,
+        msg: &Message<'m>,
+        request_uri: Option<Uri<'m>>,
         reading: Reading,
         ctx: &CallCtx<'_>,
         store: &mut dyn CallbackStore,
     ) -> Verdict {
-        let sip = SipFacts::read(msg, &self.policy.settings().headers);
+        let sip = SipFacts::read_with(msg, &self.policy.settings().headers, request_uri);
         if sip.in_dialog {
             return self.in_dialog(ctx);
         }

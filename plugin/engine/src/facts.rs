@@ -43,8 +43,19 @@ pub struct SipFacts<'m> {
 impl<'m> SipFacts<'m> {
     /// Reads the facts of `msg`; `headers` names the bundle's configured headers.
     pub fn read(msg: &Message<'m>, headers: &HeaderNames) -> Self {
+        Self::read_with(msg, headers, None)
+    }
+
+    /// [`SipFacts::read`] with `msg`'s Request-URI when the caller has decoded it already
+    /// (the screen has, from the same bytes): `None` decodes it here.
+    pub(crate) fn read_with(
+        msg: &Message<'m>,
+        headers: &HeaderNames,
+        request_uri: Option<Uri<'m>>,
+    ) -> Self {
         let invite = matches!(msg.method(), Some(Method::Invite));
-        let addressed = Addressed::read(msg.request_uri().ok().as_ref(), msg.to().ok());
+        let request_uri = request_uri.or_else(|| msg.request_uri().ok());
+        let addressed = Addressed::read(request_uri.as_ref(), msg.to().ok());
         Self {
             invite,
             in_dialog: addressed.in_dialog,

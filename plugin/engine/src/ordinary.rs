@@ -23,7 +23,7 @@
 use std::borrow::Cow;
 
 use e911_policy::Policy;
-use e911_sip::{Limits, Reach, StartLinePeek};
+use e911_sip::{Reach, StartLinePeek};
 
 use crate::facts::{Addressed, dialed};
 
@@ -41,11 +41,9 @@ pub(crate) enum Screen {
     Unsure,
 }
 
-/// Screens one INVITE under `limits` (the strict first parse's).
-pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
-    let Ok(line) = StartLinePeek::read(bytes, limits) else {
-        return Screen::Unsure;
-    };
+/// Screens one INVITE whose start line `line` has read, under the strict first parse's
+/// limits (an INVITE whose start line does not read is for the full path).
+pub(crate) fn screen(policy: &Policy, line: &StartLinePeek<'_, '_>) -> Screen {
     // A service URN or a number we handle in the Request-URI: the full path decides,
     // whatever To says (a tag there makes the full path answer "in dialog" itself).
     let ruri = line.request_uri.as_ref().ok();
@@ -56,7 +54,7 @@ pub(crate) fn screen(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
     if ruri_dialed.as_deref().is_some_and(|d| ours(policy, d)) {
         return Screen::Unsure;
     }
-    let read = |reach| read(&line, ruri_dialed.clone(), reach);
+    let read = |reach| read(line, ruri_dialed.clone(), reach);
     let Some(first) = read(Reach::FirstTo) else {
         return Screen::Unsure;
     };
@@ -120,6 +118,13 @@ mod tests {
 
     use super::*;
     use crate::engine::STRICT;
+    use crate::facts::SipFacts;
+    use e911_sip::Limits;
+
+    /// The screen's answer for a whole message, as `Engine::on_message` reaches it.
+    fn screen_bytes(policy: &Policy, bytes: &[u8], limits: &Limits) -> Screen {
+        StartLinePeek::read(bytes, limits).map_or(Screen::Unsure, |line| screen(policy, &line))
+    }
     use crate::{CallCtx, Engine, Kind, MemoryStore, Output, Transport};
 
     fn root() -> PathBuf {
@@ -210,7 +215,7 @@ mod tests {
         let ordinary = bad_after_to(sample("non-emergency-invite.sip"));
         assert!(e911_sip::parse(&ordinary, &STRICT).is_err());
         assert!(matches!(
-            screen(engine.policy(), &ordinary, &STRICT),
+            screen_bytes(engine.policy(), &ordinary, &STRICT),
             Screen::Ordinary { .. }
         ));
         let verdict = engine.on_message(&ordinary, &ctx(), &mut MemoryStore::default());
@@ -221,7 +226,10 @@ mod tests {
         assert!(full.report.read_leniently);
 
         let emergency = bad_after_to(sample("hq-wired-911.sip"));
-        assert_eq!(screen(engine.policy(), &emergency, &STRICT), Screen::Unsure);
+        assert_eq!(
+            screen_bytes(engine.policy(), &emergency, &STRICT),
+            Screen::Unsure
+        );
         let verdict = engine.on_message(&emergency, &ctx(), &mut MemoryStore::default());
         assert_eq!(verdict.report.kind, Kind::Emergency);
         assert!(matches!(verdict.output, Output::Rewritten(_)));
@@ -241,7 +249,7 @@ mod tests {
         );
         assert_ne!(tagged, text);
         assert_eq!(
-            screen(engine.policy(), tagged.as_bytes(), &STRICT),
+            screen_bytes(engine.policy(), tagged.as_bytes(), &STRICT),
             Screen::Unsure
         );
         let verdict = engine.on_message(tagged.as_bytes(), &ctx(), &mut MemoryStore::default());
@@ -249,7 +257,7 @@ mod tests {
         let bad_first = text.replacen("\r\n", "\r\nno colon here\r\n", 1);
         assert!(e911_sip::addressing(bad_first.as_bytes(), &STRICT, Reach::FirstTo).is_err());
         assert_eq!(
-            screen(engine.policy(), bad_first.as_bytes(), &STRICT),
+            screen_bytes(engine.policy(), bad_first.as_bytes(), &STRICT),
             Screen::Unsure
         );
         let verdict = engine.on_message(bad_first.as_bytes(), &ctx(), &mut MemoryStore::default());
@@ -268,16 +276,41 @@ mod tests {
         let tagged = text.replacen(&format!("{to}\r\n"), &format!("{to};tag=1\r\n"), 1);
         assert_ne!(tagged, text);
         assert_eq!(
-            screen(engine.policy(), tagged.as_bytes(), &STRICT),
+            screen_bytes(engine.policy(), tagged.as_bytes(), &STRICT),
             Screen::InDialog
         );
         let repeated = tagged.replacen("\r\nCall-ID:", &format!("\r\n{to}\r\nCall-ID:"), 1);
         assert_eq!(
-            screen(engine.policy(), repeated.as_bytes(), &STRICT),
+            screen_bytes(engine.policy(), repeated.as_bytes(), &STRICT),
             Screen::Unsure
         );
         let verdict = engine.on_message(repeated.as_bytes(), &ctx(), &mut MemoryStore::default());
         assert_ne!(verdict, engine.in_dialog(&ctx()));
+    }
+
+    /// The full path reads its facts with the Request-URI the screen decoded: for every
+    /// INVITE the strict parser takes, they are the facts it would read itself.
+    #[test]
+    fn the_screens_request_uri_gives_the_full_paths_facts() {
+        let headers = contoso().policy().settings().headers.clone();
+        let mut compared = 0;
+        for (name, original) in invites() {
+            for bytes in core::iter::once(original.clone()).chain(mutations(&original)) {
+                let (Ok(line), Ok(msg)) = (
+                    StartLinePeek::read(&bytes, &STRICT),
+                    e911_sip::parse(&bytes, &STRICT),
+                ) else {
+                    continue;
+                };
+                assert_eq!(
+                    SipFacts::read_with(&msg, &headers, line.request_uri.ok()),
+                    SipFacts::read(&msg, &headers),
+                    "{name}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 100, "compared {compared}");
     }
 
     /// Where the screen settles an INVITE, the full path (strict parse, lenient reader,
@@ -294,7 +327,7 @@ mod tests {
                 if !bytes.starts_with(b"INVITE ") {
                     continue;
                 }
-                let screened = screen(engine.policy(), &bytes, &STRICT);
+                let screened = screen_bytes(engine.policy(), &bytes, &STRICT);
                 if screened == Screen::Unsure {
                     unsure += 1;
                     continue;
