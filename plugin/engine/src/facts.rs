@@ -56,6 +56,14 @@ impl<'m> SipFacts<'m> {
         let invite = matches!(msg.method(), Some(Method::Invite));
         let request_uri = request_uri.or_else(|| msg.request_uri().ok());
         let addressed = Addressed::read(request_uri.as_ref(), msg.to().ok());
+        let [client_ip, chassis, port] = named(
+            msg,
+            [
+                headers.client_ip.as_deref(),
+                headers.lldp_chassis.as_deref(),
+                headers.lldp_port.as_deref(),
+            ],
+        );
         Self {
             invite,
             in_dialog: addressed.in_dialog,
@@ -68,15 +76,14 @@ impl<'m> SipFacts<'m> {
                 .next()
                 .map(|a| text(a.uri)),
             from: msg.from().ok().map(|a| text(a.uri)),
-            client_ip: named(msg, headers.client_ip.as_deref())
-                .and_then(|v| v.trim().trim_matches(['[', ']']).parse().ok()),
+            client_ip: client_ip.and_then(|v| v.trim().trim_matches(['[', ']']).parse().ok()),
             bssid: msg
                 .access_network_info()
                 .flatten()
                 .find_map(|info| info.i_wlan_node_id())
                 .map(text),
-            chassis: named(msg, headers.lldp_chassis.as_deref()),
-            port: named(msg, headers.lldp_port.as_deref()),
+            chassis,
+            port,
         }
     }
 
@@ -186,19 +193,42 @@ pub fn uri_host(uri: &str) -> Option<String> {
     })
 }
 
-/// The first value of a header named in the bundle, trimmed.
-fn named<'m>(msg: &Message<'m>, name: Option<&str>) -> Option<Cow<'m, str>> {
-    let name = name?;
-    let kind = HeaderKind::from_name(name.as_bytes());
-    let value = match kind {
-        HeaderKind::Other => msg.headers_named(name.as_bytes()).next(),
-        known => msg.header(known),
-    }?;
-    let value = match text(value) {
-        Cow::Borrowed(value) => Cow::Borrowed(value.trim()),
-        Cow::Owned(value) => Cow::Owned(value.trim().to_owned()),
-    };
-    (!value.is_empty()).then_some(value)
+/// The first value of each header named in the bundle, trimmed; `None` for a name not
+/// configured, a header not present, or an empty value. The extension headers (the usual
+/// case: `X-LLDP-Port`, say) are found in one walk over the fields.
+fn named<'m, const N: usize>(
+    msg: &Message<'m>,
+    names: [Option<&str>; N],
+) -> [Option<Cow<'m, str>>; N] {
+    let mut found: [Option<&'m [u8]>; N] = [None; N];
+    let mut extension = [false; N];
+    for ((slot, is_extension), name) in found.iter_mut().zip(&mut extension).zip(names) {
+        match name.map(|n| HeaderKind::from_name(n.as_bytes())) {
+            None => {}
+            Some(HeaderKind::Other) => *is_extension = true,
+            Some(known) => *slot = msg.header(known),
+        }
+    }
+    if extension.contains(&true) {
+        for field in msg.fields().iter().filter(|f| f.kind == HeaderKind::Other) {
+            let written = msg.slice(field.name);
+            for ((slot, is_extension), name) in found.iter_mut().zip(extension).zip(names) {
+                if is_extension
+                    && slot.is_none()
+                    && name.is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(written))
+                {
+                    *slot = Some(msg.slice(field.value));
+                }
+            }
+        }
+    }
+    found.map(|value| {
+        let value = match text(value?) {
+            Cow::Borrowed(value) => Cow::Borrowed(value.trim()),
+            Cow::Owned(value) => Cow::Owned(value.trim().to_owned()),
+        };
+        (!value.is_empty()).then_some(value)
+    })
 }
 
 /// `bytes` as text; bytes that are not UTF-8 become U+FFFD. Borrowed when they are UTF-8,
@@ -263,6 +293,37 @@ mod tests {
         assert_eq!(f.client_ip, "10.1.2.3".parse().ok());
         assert_eq!(f.call_id.as_deref(), Some("c1@x"));
         assert_eq!(f.service_urn, None);
+    }
+
+    /// A configured header is found by its name whatever the case, the first one counts
+    /// (empty or not), and a name SIP itself defines is found by its kind, compact form
+    /// included.
+    #[test]
+    fn configured_headers_take_their_first_field() {
+        let text = INVITE.replace(
+            "x-lldp-port: Gi1/0/7\r\n",
+            "X-LLDP-PORT: Gi1/0/7\r\nX-LLDP-Port: Gi1/0/8\r\ns: 10.9.8.7\r\n",
+        );
+        let text = text.replace(
+            "X-LLDP-Chassis:  00-aa-bb-cc-dd-ee \r\n",
+            "X-LLDP-Chassis:\r\n",
+        );
+        let msg = parse(text.as_bytes(), &Limits::DEFAULT).unwrap();
+        let configured = HeaderNames {
+            client_ip: Some("Subject".to_owned()),
+            ..headers()
+        };
+        let f = SipFacts::read(&msg, &configured);
+        assert_eq!(f.port.as_deref(), Some("Gi1/0/7"));
+        assert_eq!(f.chassis, None);
+        assert_eq!(f.client_ip, "10.9.8.7".parse().ok());
+        let none = HeaderNames {
+            lldp_chassis: None,
+            lldp_port: None,
+            client_ip: None,
+        };
+        let f = SipFacts::read(&msg, &none);
+        assert_eq!((f.chassis, f.port, f.client_ip), (None, None, None));
     }
 
     #[test]
