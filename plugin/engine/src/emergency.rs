@@ -721,12 +721,14 @@ pub(crate) fn fnv1a_hex(basis: u64, text: &str) -> String {
     let hash = text.bytes().fold(basis, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let mut hex = String::with_capacity(16);
-    for shift in (0..16).rev() {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [b'0'; 16];
+    for (shift, slot) in (0..16).rev().zip(&mut digits) {
         let nibble = (hash >> (shift * 4)) & 0xf;
-        hex.push(char::from_digit(nibble as u32, 16).unwrap_or('0'));
+        *slot = HEX.get(nibble as usize).copied().unwrap_or(b'0');
     }
-    hex
+    // Hex digits only: always UTF-8.
+    core::str::from_utf8(&digits).unwrap_or_default().to_owned()
 }
 
 /// Whether this decision is a test call (notifications and metrics say so).
