@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use e911_etcd::{Client, Connection};
 
 use super::ports::free_port;
-use super::process::{Guard, wait_until};
+use super::process::{Guard, wait_until_explained};
 use super::tools::require_program;
 
 /// Fails the test with the install hint when `etcd` is missing.
@@ -180,14 +180,21 @@ impl Cluster {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        wait_until("every member up", Duration::from_secs(30), || {
-            (0..self.members.len()).all(|i| {
-                self.members[i].process.is_none()
-                    || self
-                        .client_of(i)
-                        .status(Instant::now() + Duration::from_secs(1))
-                        .is_ok_and(|(_, leader)| leader != "0")
-            })
-        });
+        // Every started member must know the leader. When one does not in time, the logs
+        // say why (a port taken between `free_port` and etcd's bind, say).
+        wait_until_explained(
+            "every member up",
+            Duration::from_secs(30),
+            || {
+                (0..self.members.len()).all(|i| {
+                    self.members[i].process.is_none()
+                        || self
+                            .client_of(i)
+                            .status(Instant::now() + Duration::from_secs(1))
+                            .is_ok_and(|(_, leader)| leader != "0")
+                })
+            },
+            logs,
+        );
     }
 }

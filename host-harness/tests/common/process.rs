@@ -62,10 +62,24 @@ impl Drop for Guard {
 }
 
 /// Polls `cond` every 100 ms until it holds; fails naming `what` after `limit`.
-pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, limit: Duration, cond: impl FnMut() -> bool) {
+    wait_until_explained(what, limit, cond, String::new);
+}
+
+/// [`wait_until`], and on failure what `explain` says (the processes' logs, say).
+pub fn wait_until_explained(
+    what: &str,
+    limit: Duration,
+    mut cond: impl FnMut() -> bool,
+    explain: impl Fn() -> String,
+) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out waiting for {what}\n{}",
+            explain()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
